@@ -1,0 +1,52 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Everything else is set-up they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYS_STAMP := $(VENV)/.system-stamp
+# Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser
+APT_PACKAGES := oathtool zbar-tools chromium
+
+.PHONY: setup system demo test lint typecheck unit refresh docs bench lab clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[lab,test]'
+	touch $(STAMP)
+
+system: $(SYS_STAMP)
+
+$(SYS_STAMP): | $(STAMP)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	touch $(SYS_STAMP)
+
+demo: setup
+	$(BIN)/runbook run --all -f parameters/sandbox.yaml
+
+lint: setup
+	$(BIN)/ruff check runbook_lib tests bench
+	$(BIN)/ruff format --check runbook_lib tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup system
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+lab: setup
+	$(BIN)/runbook lab --sandbox
+
+clean:
+	rm -rf $(VENV) runs site

@@ -1,0 +1,263 @@
+"""The runner: executes runbook notebooks headless with papermill and keeps a run record.
+
+Each run writes ``OUTPUT/<run-id>/``: the executed notebook, an HTML export and ``run.json``.
+Widget state is never stored; the runner scans every artifact for the run's secrets and refuses
+to keep one that contains any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets as stdlib_secrets
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CODE_BY_NAME,
+    EXIT_FAILED,
+    EXIT_MANUAL_PENDING,
+    EXIT_OK,
+    BadInput,
+)
+from .leaks import LeakGuard, RedactingFilter
+from .notebooks import find_notebook, notebook_parameters
+from .record import RECORD_VAR
+from .sandbox import Sandbox, apply_sandbox_environ, running_sandbox_url
+
+HEADLESS_VAR = "RUNBOOK_HEADLESS"
+log = logging.getLogger("runbook")
+
+#: parameters that choose the target rather than the work
+TARGET_PARAMS = ("target", "profile", "endpoint_url", "region", "expected_account_id")
+
+
+@dataclass
+class RunResult:
+    """The outcome of one notebook run."""
+
+    notebook: str
+    run_dir: Path
+    exit_code: int
+    status: str
+    message: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
+    secret_values: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def artifacts(self) -> list[Path]:
+        """Every file the run wrote."""
+        return sorted(p for p in self.run_dir.rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str], sandbox: bool) -> Iterator[None]:
+    """Set variables for the kernel about to start; restore the previous environment after."""
+    saved = dict(os.environ)
+    try:
+        if sandbox:
+            apply_sandbox_environ(values["RUNBOOK_SANDBOX_URL"])
+        os.environ.update(values)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _run_id(stem: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{stem}-{stdlib_secrets.token_hex(2)}"
+
+
+def _check_types(stem: str, declared: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+    kinds: dict[str, tuple[type, ...]] = {
+        "str": (str,),
+        "bool": (bool,),
+        "int": (int,),
+        "float": (int, float),
+        "dict": (dict,),
+        "list": (list,),
+    }
+    for name, value in params.items():
+        expected = kinds.get(str(declared[name].get("inferred_type_name", "")).split("[")[0])
+        if expected is None or value is None:
+            continue
+        if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
+            type_name = declared[name]["inferred_type_name"]
+            raise BadInput(
+                f"Parameter '{name}' of {stem} must be {type_name}, got "
+                f"{type(value).__name__} {value!r}: fix it in the parameters file or -p."
+            )
+
+
+def _export_html(notebook: Path, target: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    node = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    body, _ = HTMLExporter().from_notebook_node(node)  # type: ignore[no-untyped-call]
+    target.write_text(body, encoding="utf-8")
+
+
+def _failure(err: Exception, run_dir: Path) -> tuple[int, str]:
+    ename = str(getattr(err, "ename", type(err).__name__))
+    evalue = str(getattr(err, "evalue", err)).strip().splitlines()
+    text = evalue[-1] if evalue else ename
+    code = EXIT_CODE_BY_NAME.get(ename, EXIT_FAILED)
+    suffix = " Nothing was changed." if code == EXIT_BAD_INPUT else ""
+    return code, f"{ename}: {text}{suffix}"
+
+
+def run_notebook(
+    name: str,
+    parameters: Mapping[str, Any],
+    *,
+    output_dir: Path = Path("runs"),
+    plan: bool = False,
+    log_output: bool = False,
+    sandbox: Sandbox | None = None,
+) -> RunResult:
+    """Run one notebook headless and write its run folder.
+
+    Args:
+        name: the notebook's stem (``01_create_admin_user``) or number (``01``).
+        parameters: parameters for this notebook; those it does not declare must be filtered
+            out by the caller (``select_parameters``).
+        output_dir: where the run folder goes.
+        plan: read-only: report what would change, with zero writes.
+        log_output: stream the cells' output to the log (secrets redacted).
+        sandbox: the sandbox to use when the target is the sandbox (started if missing).
+
+    Returns:
+        The result; ``exit_code`` 0 done, 1 failed, 2 bad input, 3 manual step pending.
+
+    Raises:
+        BadInput: unknown notebook or mistyped parameter (before anything runs).
+    """
+    import papermill as pm
+
+    path = find_notebook(name)
+    declared = notebook_parameters(path)
+    params = {k: v for k, v in parameters.items() if k in declared}
+    if "plan" in declared:
+        params["plan"] = plan or bool(params.get("plan"))
+    _check_types(path.stem, declared, params)
+    target = str(params.get("target", declared.get("target", {}).get("default", "sandbox")))
+    target = target.strip("'\"")
+    run_dir = Path(output_dir) / _run_id(path.stem)
+    run_dir.mkdir(parents=True, exist_ok=False)
+    out_nb = run_dir / path.name
+    record_path = run_dir / "run.json"
+    env = {HEADLESS_VAR: "1", RECORD_VAR: str(record_path.resolve())}
+    is_sandbox = target == "sandbox"
+    if is_sandbox:
+        url = running_sandbox_url() or (sandbox or _shared_sandbox()).url
+        env["RUNBOOK_SANDBOX_URL"] = url
+    guard = LeakGuard().start()
+    env.update(guard.environ())
+    handler: logging.Handler | None = None
+    if log_output:
+        handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+        handler.addFilter(RedactingFilter(guard))
+        logging.getLogger("papermill").addHandler(handler)
+        for h in logging.getLogger().handlers:
+            h.addFilter(RedactingFilter(guard))
+    started = time.time()
+    exit_code, status, message = EXIT_OK, "done", ""
+    try:
+        with _environ(env, is_sandbox):
+            pm.execute_notebook(
+                str(path),
+                str(out_nb),
+                parameters=params,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=log_output,
+                store_widget_state=False,
+                cwd=str(path.parent),
+                kernel_manager_class=_ipc_kernel_manager(),
+            )
+    except Exception as err:  # the kernel's error becomes the run's result
+        exit_code, message = _failure(err, run_dir)
+        status = "failed" if exit_code != EXIT_BAD_INPUT else "bad input"
+    finally:
+        if handler is not None:
+            logging.getLogger("papermill").removeHandler(handler)
+            handler.close()
+    record: dict[str, Any] = {}
+    if record_path.exists():
+        record = json.loads(record_path.read_text("utf-8"))
+    pending = [m for m in record.get("manual_steps", []) if m.get("status") == "pending"]
+    if exit_code == EXIT_OK and pending:
+        exit_code, status = EXIT_MANUAL_PENDING, "manual step pending"
+        message = "; ".join(f"{m['step']} {m['title']}: {m['how']}" for m in pending)
+    if out_nb.exists():
+        _export_html(out_nb, run_dir / (path.stem + ".html"))
+    record.update(
+        {
+            "notebook": path.stem,
+            "run_id": run_dir.name,
+            "status": status,
+            "exit_code": exit_code,
+            "message": message,
+            "plan": params.get("plan", False),
+            "parameters": {k: v for k, v in params.items()},
+            "started": datetime.fromtimestamp(started, timezone.utc).isoformat(),
+            "ended": datetime.now(timezone.utc).isoformat(),
+            "seconds": round(time.time() - started, 2),
+        }
+    )
+    record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    files = sorted(p for p in run_dir.iterdir() if p.is_file())
+    hits = guard.scan(files)
+    values = guard.values
+    guard.stop()
+    if hits:
+        for hit in hits:
+            Path(hit.path).unlink(missing_ok=True)
+        kinds = ", ".join(sorted({f"{h.kind} in {Path(h.path).name}" for h in hits}))
+        exit_code, status = EXIT_FAILED, "secret leak refused"
+        message = (
+            f"SecretLeak: a secret of this run reached an artifact ({kinds}); those files were "
+            "deleted, not kept. Report this as a bug."
+        )
+        record.update(
+            {
+                "status": status,
+                "exit_code": exit_code,
+                "message": message,
+                "deleted_artifacts": sorted({Path(h.path).name for h in hits}),
+            }
+        )
+        record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return RunResult(path.stem, run_dir, exit_code, status, message, record, values)
+
+
+def _ipc_kernel_manager() -> type:
+    """A kernel manager on Unix-socket (IPC) transport: local-only, and without ipykernel's
+    "running over TCP without encryption" warning on every run."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(transport="ipc", **kwargs)
+
+    return IpcKernelManager
+
+
+_SHARED: Sandbox | None = None
+
+
+def _shared_sandbox() -> Sandbox:
+    """The sandbox this process started for runs that did not bring one."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Sandbox().start()
+    return _SHARED

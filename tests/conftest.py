@@ -1,0 +1,52 @@
+"""Fixtures for the unit tests: the session's sandbox, reset per test, and a run context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import conftest as root
+from runbook_lib import RunContext, preflight
+from runbook_lib.sandbox import Sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The session's sandbox, emptied and re-seeded for this test."""
+    assert root.SANDBOX is not None, "the root conftest starts the sandbox"
+    root.SANDBOX.reset()
+    yield root.SANDBOX
+
+
+@pytest.fixture
+def ctx(sandbox: Sandbox) -> RunContext:
+    """A run context on a clean sandbox (apply mode, headless)."""
+    return preflight("test", target="sandbox")
+
+
+@pytest.fixture
+def secrets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private folder for secret files of this test."""
+    folder = tmp_path / "secrets"
+    monkeypatch.setenv("RUNBOOK_SECRETS_DIR", str(folder))
+    return folder
+
+
+def assert_no_secret(paths: list[Path], values: list[str]) -> None:
+    """Fail (without printing any value) if a secret value occurs in any of the files."""
+    for path in paths:
+        if not path.is_file():
+            continue
+        text = path.read_text("utf-8", errors="replace")
+        for i, value in enumerate(values):
+            if value and value in text:
+                pytest.fail(f"secret #{i} (length {len(value)}) found in {path}", pytrace=False)
+
+
+@pytest.fixture
+def no_real_aws() -> None:
+    """Asserts the environment cannot reach a real account."""
+    assert "AWS_PROFILE" not in os.environ
