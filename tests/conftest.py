@@ -35,17 +35,6 @@ def secrets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def assert_no_secret(paths: list[Path], values: list[str]) -> None:
-    """Fail (without printing any value) if a secret value occurs in any of the files."""
-    for path in paths:
-        if not path.is_file():
-            continue
-        text = path.read_text("utf-8", errors="replace")
-        for i, value in enumerate(values):
-            if value and value in text:
-                pytest.fail(f"secret #{i} (length {len(value)}) found in {path}", pytrace=False)
-
-
 @pytest.fixture
 def no_real_aws() -> None:
     """Asserts the environment cannot reach a real account."""
