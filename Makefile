@@ -9,7 +9,7 @@ SYS_STAMP := $(VENV)/.system-stamp
 # Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser
 APT_PACKAGES := oathtool zbar-tools chromium
 
-.PHONY: setup system demo test lint typecheck unit refresh docs bench lab clean
+.PHONY: setup system demo test lint typecheck unit nbval refresh docs bench lab clean
 
 setup: $(STAMP)
 
@@ -43,7 +43,14 @@ typecheck: setup
 unit: setup system
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# the committed notebooks' outputs, compared cell by cell on a fresh sandbox
+nbval: setup
+	$(BIN)/pytest -q --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+refresh: setup
+	$(BIN)/runbook refresh
+
+test: lint typecheck unit nbval
 
 lab: setup
 	$(BIN)/runbook lab --sandbox

@@ -74,7 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     lab.add_argument("--port", type=int, default=8888)
     lab.add_argument("--no-browser", action="store_true")
+    refresh = sub.add_parser(
+        "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
+    )
+    refresh.add_argument("names", nargs="*", help="notebooks (default: all, in order)")
     return parser
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from .notebooks import all_notebooks, find_notebook
+    from .refresh import refresh_notebooks
+
+    books = [find_notebook(n) for n in args.names] if args.names else all_notebooks()
+    for path in refresh_notebooks(books):
+        print(f"refreshed {path}")
+    return EXIT_OK
 
 
 def _list() -> int:
@@ -200,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sandbox(args)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "refresh":
+            return _refresh(args)
     except _UsageError as err:
         print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
         return USAGE_EXIT

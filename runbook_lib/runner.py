@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets as stdlib_secrets
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class RunResult:
 
 
 @contextlib.contextmanager
-def _environ(values: Mapping[str, str], sandbox: bool) -> Iterator[None]:
+def kernel_environ(values: Mapping[str, str], sandbox: bool) -> Iterator[None]:
     """Set variables for the kernel about to start; restore the previous environment after."""
     saved = dict(os.environ)
     try:
@@ -172,7 +173,7 @@ def run_notebook(
     started = time.time()
     exit_code, status, message = EXIT_OK, "done", ""
     try:
-        with _environ(env, is_sandbox):
+        with kernel_environ(env, is_sandbox):
             pm.execute_notebook(
                 str(path),
                 str(out_nb),
@@ -182,7 +183,7 @@ def run_notebook(
                 log_output=log_output,
                 store_widget_state=False,
                 cwd=str(path.parent),
-                kernel_manager_class=_ipc_kernel_manager(),
+                kernel_manager_class=ipc_kernel_manager(),
             )
     except Exception as err:  # the kernel's error becomes the run's result
         exit_code, message = _failure(err, run_dir)
@@ -240,7 +241,7 @@ def run_notebook(
     return RunResult(path.stem, run_dir, exit_code, status, message, record, values)
 
 
-def _ipc_kernel_manager() -> type:
+def ipc_kernel_manager() -> type:
     """A kernel manager on Unix-socket (IPC) transport: local-only, and without ipykernel's
     "running over TCP without encryption" warning on every run."""
     from jupyter_client.manager import AsyncKernelManager
@@ -248,6 +249,10 @@ def _ipc_kernel_manager() -> type:
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(transport="ipc", **kwargs)
+            # an absolute socket path: the kernel may start in another working directory
+            folder = Path(tempfile.gettempdir()) / f"runbook-kernels-{os.getuid()}"
+            folder.mkdir(mode=0o700, exist_ok=True)
+            self.ip = str(folder / f"kernel-{stdlib_secrets.token_hex(6)}")
 
     return IpcKernelManager
 
