@@ -63,7 +63,7 @@ def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> lis
     try:
         with kernel_environ(env, sandbox=True):
             for path in paths:
-                nb = clean_notebook(nbformat.read(path, as_version=4))
+                nb = clean_notebook(nbformat.read(path, as_version=4))  # type: ignore[no-untyped-call]
                 client = NotebookClient(
                     nb,
                     kernel_name="python3",
@@ -74,7 +74,7 @@ def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> lis
                 )
                 client.execute()
                 clean_notebook(nb)
-                text = nbformat.writes(nb)
+                text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
                 hits = guard.scan_text(text, str(path))
                 if hits:
                     raise SecretLeak(
