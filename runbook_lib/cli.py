@@ -204,6 +204,9 @@ def _usage(message: str) -> _UsageError:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``runbook`` command; returns the exit code."""
+    # jsonschema imports rfc3987_syntax when it is installed (jupyter-events pulls it in), and
+    # compiling its grammar costs ≈2 s of every run; nbformat's schemas never use IRI formats.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
