@@ -34,8 +34,8 @@ demo: setup
 	$(BIN)/runbook run --all -f parameters/sandbox.yaml
 
 lint: setup
-	$(BIN)/ruff check runbook_lib tests bench
-	$(BIN)/ruff format --check runbook_lib tests bench
+	$(BIN)/ruff check runbook_lib tests bench conftest.py
+	$(BIN)/ruff format --check runbook_lib tests bench conftest.py
 
 typecheck: setup
 	$(BIN)/mypy
@@ -49,6 +49,10 @@ nbval: setup
 
 refresh: setup
 	$(BIN)/runbook refresh
+
+# paired, interleaved runs against aws-cli scripts; writes BENCHMARKS.md (not part of `make test`)
+bench: setup system
+	$(PY) bench/bench.py --runs 5
 
 test: lint typecheck unit nbval
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from . import faults
 from .errors import AwsError, TargetRefused
 from .record import RunRecord, is_write
 from .target import Connection, TargetSpec, connect
@@ -136,6 +137,7 @@ def preflight(
     record = RunRecord.from_environment(notebook)
     record.plan = plan
     connection.session.events.register("before-call", _count_calls(record, plan))
+    faults.install(connection.session.events, spec.target)
     sts = connection.client("sts")
     try:
         ident = sts.get_caller_identity()

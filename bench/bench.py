@@ -1,0 +1,194 @@
+"""Benchmark: the runbooks against the aws-cli scripts a user would write instead.
+
+Paired and interleaved on one sandbox (reset before every run), median of N runs:
+- ``runbook run 0N`` vs ``bench/sN_awscli.sh`` making the same writes (N = 1, 2, 3);
+- the papermill floor (an empty notebook through the same runner) and ``runbook run --all``;
+- AWS API calls per runbook, first run and re-run, against the minimum writes of the section.
+
+Writes BENCHMARKS.md. Run with ``make bench`` (not part of ``make test``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runbook_lib.sandbox import Sandbox, apply_sandbox_environ  # noqa: E402
+
+BIN = Path(sys.executable).parent
+#: the fewest writes each section needs on a fresh account (and 0 on a re-run)
+MINIMUM_WRITES = {
+    "00": (0, "read-only"),
+    "01": (
+        5,
+        "CreateGroup, AttachGroupPolicy, CreateUser (tags in the call), AddUserToGroup, "
+        "CreateLoginProfile",
+    ),
+    "02": (1, "CreateAccessKey"),
+    "03": (2, "CreateVirtualMFADevice, EnableMFADevice"),
+}
+#: notebooks whose S1 prerequisites the sandbox must hold first
+NEEDS_ADMIN = {"02", "03"}
+
+EMPTY_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "p",
+            "metadata": {"tags": ["parameters"]},
+            "outputs": [],
+            "source": 'target: str = "sandbox"  # target',
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "x",
+            "metadata": {},
+            "outputs": [],
+            "source": "1 + 1",
+        },
+    ],
+    "metadata": {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+    return time.perf_counter() - start, proc
+
+
+def runbook(*args: str) -> list[str]:
+    return [str(BIN / "runbook"), "run", *args, "-f", str(ROOT / "parameters" / "sandbox.yaml")]
+
+
+def last_record(out: Path, stem_prefix: str) -> dict[str, object]:
+    runs = sorted(out.glob(f"*-{stem_prefix}*/run.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(runs[-1].read_text()) if runs else {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    box = Sandbox().start()
+    apply_sandbox_environ(box.url)
+    env = dict(os.environ, AWS_CLI=str(BIN / "aws"), PATH=f"{BIN}:{os.environ['PATH']}")
+    scratch = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
+    env["RUNBOOK_SECRETS_DIR"] = str(scratch / "secrets")
+    out = scratch / "runs"
+    empty = scratch / "99_empty.ipynb"
+    empty.write_text(json.dumps(EMPTY_NOTEBOOK))
+    times: dict[str, list[float]] = {}
+    calls: dict[str, dict[str, object]] = {}
+
+    def record(key: str, seconds: float, proc: subprocess.CompletedProcess[str]) -> None:
+        if proc.returncode not in (0, 3):
+            sys.exit(f"{key} failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+        times.setdefault(key, []).append(seconds)
+
+    def fresh(prepare_admin: bool) -> None:
+        box.reset()
+        time.sleep(1.2)  # let the warm-up build moto's IAM backend, as in a long-lived sandbox
+        if prepare_admin:
+            subprocess.run(
+                runbook("01", "--output-dir", str(out)),
+                env=env,
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
+
+    for i in range(args.runs):
+        for n in ("01", "02", "03"):
+            for variant in ("runbook", "awscli") if i % 2 == 0 else ("awscli", "runbook"):
+                fresh(n in NEEDS_ADMIN)
+                secrets = scratch / f"secrets-{i}-{n}-{variant}"
+                secrets.mkdir()
+                env["RUNBOOK_SECRETS_DIR"] = env["OUT_DIR"] = str(secrets)
+                if variant == "runbook":
+                    seconds, proc = timed(runbook(n, "--output-dir", str(out)), env)
+                    record(f"run {n}", seconds, proc)
+                    calls.setdefault(n, {})["first"] = last_record(out, n)
+                    _, proc = timed(runbook(n, "--output-dir", str(out)), env)
+                    calls[n]["rerun"] = last_record(out, n)
+                else:
+                    seconds, proc = timed(["bash", str(ROOT / "bench" / f"s{n[1]}_awscli.sh")], env)
+                    record(f"awscli {n}", seconds, proc)
+        seconds, proc = timed(
+            [str(BIN / "runbook"), "run", str(empty), "--output-dir", str(out)], env
+        )
+        record("floor", seconds, proc)
+        fresh(False)
+        env["RUNBOOK_SECRETS_DIR"] = str(scratch / f"secrets-all-{i}")
+        seconds, proc = timed([*runbook("--all"), "--output-dir", str(out)], env)
+        record("all", seconds, proc)
+        print(f"round {i + 1}/{args.runs} done", file=sys.stderr)
+    box.stop()
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench` "
+        f"(bench/bench.py, {args.runs} paired, interleaved runs; medians) on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "Every run starts on a reset sandbox (moto on 127.0.0.1); times are wall-clock seconds of "
+        "the whole command, process start included.",
+        "",
+        "| job | runbook (s) | aws-cli script (s) | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    for n in ("01", "02", "03"):
+        ratio = med[f"run {n}"] / med[f"awscli {n}"]
+        target = "≤ 1.0×" if n == "01" else "—"
+        lines.append(
+            f"| S{n[1]} | {med[f'run {n}']:.2f} | {med[f'awscli {n}']:.2f} | "
+            f"{ratio:.2f}× | {target} |"
+        )
+    lines += [
+        "",
+        f"- papermill floor (an empty notebook through `runbook run`): {med['floor']:.2f} s",
+        f"- `runbook run --all` (00 → 03): {med['all']:.2f} s = "
+        f"{med['all'] / (4 * med['floor']):.2f}× four floors (target ≤ 1.5×)",
+        "",
+        "## AWS API calls per runbook",
+        "",
+        "| runbook | first run reads | first run writes | minimum writes | re-run reads | "
+        "re-run writes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in ("01", "02", "03"):
+        first, rerun = calls[n]["first"], calls[n]["rerun"]
+        minimum, why = MINIMUM_WRITES[n]
+        lines.append(
+            f"| {n} | {first.get('reads')} | {first.get('writes')} | {minimum} ({why}) | "
+            f"{rerun.get('reads')} | {rerun.get('writes')} |"
+        )
+    lines.append("")
+    args.output.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
