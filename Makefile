@@ -9,7 +9,7 @@ SYS_STAMP := $(VENV)/.system-stamp
 # Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser
 APT_PACKAGES := oathtool zbar-tools chromium
 
-.PHONY: setup system demo test lint typecheck unit refresh docs bench lab clean
+.PHONY: setup system demo test lint typecheck unit browser refresh docs bench lab clean
 
 setup: $(STAMP)
 
@@ -41,9 +41,17 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup system
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/browser
 
-test: lint typecheck unit
+# widgets in a real browser (Debian chromium + playwright): JupyterLab, Voila, the offline course
+browser: setup system
+	$(BIN)/pytest -q tests/browser
+
+test: lint typecheck unit browser
+
+# the committed notebooks as a static course that reads offline: site/index.html
+docs: setup
+	$(BIN)/runbook docs --output-dir site
 
 lab: setup
 	$(BIN)/runbook lab --sandbox
