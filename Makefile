@@ -9,7 +9,7 @@ SYS_STAMP := $(VENV)/.system-stamp
 # Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser
 APT_PACKAGES := oathtool zbar-tools chromium
 
-.PHONY: setup system demo test lint typecheck unit nbval refresh docs bench lab clean
+.PHONY: setup system demo test lint typecheck unit nbval browser refresh docs bench lab clean
 
 setup: $(STAMP)
 
@@ -41,7 +41,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup system
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/browser
 
 # the committed notebooks' outputs, compared cell by cell on a fresh sandbox
 nbval: setup
@@ -54,7 +54,15 @@ refresh: setup
 bench: setup system
 	$(PY) bench/bench.py --runs 5
 
-test: lint typecheck unit nbval
+# widgets in a real browser (Debian chromium + playwright): JupyterLab, Voila, the offline course
+browser: setup system
+	$(BIN)/pytest -q tests/browser
+
+test: lint typecheck unit nbval browser
+
+# the committed notebooks as a static course that reads offline: site/index.html
+docs: setup
+	$(BIN)/runbook docs --output-dir site
 
 lab: setup
 	$(BIN)/runbook lab --sandbox

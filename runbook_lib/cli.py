@@ -1,4 +1,4 @@
-"""``runbook``: list, run and serve the runbook notebooks.
+"""``runbook``: list, run and serve the runbook notebooks, and render them as a course.
 
 Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step.
 """
@@ -66,19 +66,31 @@ def _parser() -> argparse.ArgumentParser:
     box.add_argument("--seed", type=int, default=42)
 
     lab = sub.add_parser("lab", help="JupyterLab on the notebooks, pointed at the sandbox")
-    lab.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=True,
-        help="start the sandbox and point Lab at it (the default)",
-    )
-    lab.add_argument("--port", type=int, default=8888)
-    lab.add_argument("--no-browser", action="store_true")
+    _serve_options(lab, default_port=8888)
+
+    app = sub.add_parser("app", help="one notebook as a Voilà app: widgets only, no code")
+    app.add_argument("name", help="notebook stem (03_enable_mfa), number (03) or path")
+    _serve_options(app, default_port=8866)
+
+    docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
+    docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
+
     refresh = sub.add_parser(
         "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
     )
     refresh.add_argument("names", nargs="*", help="notebooks (default: all, in order)")
     return parser
+
+
+def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
+    cmd.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=True,
+        help="start the sandbox and point every kernel at it (the default)",
+    )
+    cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
+    cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -167,31 +179,41 @@ def _sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _lab(args: argparse.Namespace) -> int:
-    import subprocess
+def _serve(args: argparse.Namespace) -> int:
+    """Run Lab or a Voilà app on a fresh sandbox until Ctrl+C; always stop both."""
+    import secrets
+    import tempfile
 
-    from .notebooks import notebooks_dir
-    from .sandbox import Sandbox, apply_sandbox_environ
+    from . import apps
+    from .notebooks import find_notebook, notebooks_dir
+    from .sandbox import Sandbox
 
-    box = Sandbox().start()
-    apply_sandbox_environ(box.url)
-    print(f"sandbox: {box.url} (every kernel of this Lab talks to it)", flush=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        f"--port={args.port}",
-        f"--notebook-dir={notebooks_dir()}",
-    ]
-    if args.no_browser:
-        cmd.append("--no-browser")
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    try:
-        return subprocess.call(cmd)
-    finally:
-        box.stop()
+    book = find_notebook(args.name) if args.command == "app" else None
+    token = secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory(prefix="runbook-lab-") as scratch:
+        if book is not None:
+            cmd = apps.voila_command(book.resolve(), args.port, browser=not args.no_browser)
+        else:
+            settings = apps.write_lab_settings(Path(scratch) / "settings")
+            cmd = apps.lab_command(
+                notebooks_dir(), args.port, settings, browser=not args.no_browser
+            )
+        box = Sandbox().start()
+        try:
+            env = apps.server_environ(os.environ, sandbox_url=box.url, token=token)
+            print(f"sandbox: {box.url} (every kernel of this server talks to it)")
+            print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
+            return apps.run_server(cmd, env)
+        finally:
+            box.stop()
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from .docs import build_site
+
+    pages = build_site(args.output_dir)
+    print(f"{len(pages)} pages → {args.output_dir}/index.html")
+    return EXIT_OK
 
 
 class _UsageError(Exception):
@@ -215,8 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "sandbox":
             return _sandbox(args)
-        if args.command == "lab":
-            return _lab(args)
+        if args.command in ("lab", "app"):
+            return _serve(args)
+        if args.command == "docs":
+            return _docs(args)
         if args.command == "refresh":
             return _refresh(args)
     except _UsageError as err:

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from runbook_lib import RunContext, preflight
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.sandbox import Sandbox, running_sandbox_url
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """The session's sandbox, emptied and re-seeded for this test."""
-    url = os.environ.get("RUNBOOK_SANDBOX_URL", "")
-    assert url.startswith("http://127.0.0.1:"), "the root conftest starts the sandbox"
-    box = Sandbox(url=url)  # a handle on the session's server: reset() needs only its URL
+    # a handle on the server the root conftest started (``import conftest`` would find this
+    # file, not the root one: pytest imports every conftest.py under the same module name)
+    url = running_sandbox_url()
+    assert url, "the root conftest starts the sandbox"
+    box = Sandbox(url=url)
     box.reset()
     yield box
 
