@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
-import conftest as root
 from runbook_lib import RunContext, preflight
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.sandbox import Sandbox, running_sandbox_url
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """The session's sandbox, emptied and re-seeded for this test."""
-    assert root.SANDBOX is not None, "the root conftest starts the sandbox"
-    root.SANDBOX.reset()
-    yield root.SANDBOX
+    # not `import conftest`: both conftest files are module "conftest", so that import finds
+    # this file; the root conftest started the sandbox and put its URL in the environment
+    url = running_sandbox_url()
+    assert url, "the root conftest starts the sandbox"
+    box = Sandbox(url=url)
+    box.reset()
+    yield box
 
 
 @pytest.fixture
