@@ -257,7 +257,10 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     try:
         made = ctx.iam.create_access_key(UserName=user)["AccessKey"]
     except ClientError as err:
-        write_marker(ctx, user, plan.user_arn, plan.marker)  # undo: no key was created
+        # undo: no key was created; a stale pending marker goes too (it could condemn a key
+        # someone else is creating right now)
+        kept = plan.marker if plan.marker and plan.marker.state == DELIVERED else None
+        write_marker(ctx, user, plan.user_arn, kept)
         if err.response.get("Error", {}).get("Code") == "LimitExceeded":
             raise AwsError(
                 two_keys_message(user, read_keys(ctx, user), utc_now(), plan.mode),
