@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYS_STAMP := $(VENV)/.system-stamp
-# Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser
-APT_PACKAGES := oathtool zbar-tools chromium
+# Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser,
+# aws CLI v2 (`aws configure import --csv`; the PyPI awscli is v1)
+APT_PACKAGES := oathtool zbar-tools chromium awscli
 
 .PHONY: setup system demo test lint typecheck unit nbval browser refresh docs bench lab clean
 
@@ -30,8 +31,13 @@ $(SYS_STAMP): | $(STAMP)
 	fi
 	touch $(SYS_STAMP)
 
+# every runbook on a new sandbox; its throw-away secrets go to a new private folder each time
 demo: setup
-	$(BIN)/runbook run --all -f parameters/sandbox.yaml
+	@secrets=$$(mktemp -d /tmp/iam-runbooks-demo-XXXXXX); \
+	echo "sandbox secrets (passwords, keys, seeds) go to $$secrets"; \
+	RUNBOOK_SECRETS_DIR=$$secrets $(BIN)/runbook run --all -f parameters/sandbox.yaml; rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "(exit 3: a manual step is pending, as recorded above)"; fi; \
+	exit $$rc
 
 lint: setup
 	$(BIN)/ruff check runbook_lib tests bench conftest.py
