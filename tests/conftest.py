@@ -8,17 +8,27 @@ from pathlib import Path
 
 import pytest
 
-import conftest as root
 from runbook_lib import RunContext, preflight
 from runbook_lib.sandbox import Sandbox
 
 
+def _session_sandbox(config: pytest.Config) -> Sandbox | None:
+    # `import conftest` here would import this very file (pytest's prepend mode puts tests/
+    # first on sys.path): find the root conftest's sandbox among the registered plugins
+    for plugin in config.pluginmanager.get_plugins():
+        found = getattr(plugin, "SANDBOX", None)
+        if isinstance(found, Sandbox):
+            return found
+    return None
+
+
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """The session's sandbox, emptied and re-seeded for this test."""
-    assert root.SANDBOX is not None, "the root conftest starts the sandbox"
-    root.SANDBOX.reset()
-    yield root.SANDBOX
+    session_sandbox = _session_sandbox(request.config)
+    assert session_sandbox is not None, "the root conftest starts the sandbox"
+    session_sandbox.reset()
+    yield session_sandbox
 
 
 @pytest.fixture
