@@ -184,15 +184,16 @@ class Created:
 
     @property
     def new_passwords(self) -> tuple[str, ...]:
-        """Users whose console password this run set (their flag must be as requested)."""
-        return tuple(self.passwords)
+        """Users whose console password this run sets (would set, in plan mode)."""
+        kinds = ("create-login-profile", "reset-lost-password")
+        return tuple(a.name for a in self.actions if a.kind in kinds)
 
     def __repr__(self) -> str:
         if not self.actions:
             return "Review: everything is in place; nothing to change (0 writes)."
         head = "Review — made these changes:" if self.applied else "Review — would make:"
         lines = [head] + [f"  {'✓' if self.applied else '•'} {a!r}" for a in self.actions]
-        delivered = list(self.passwords) + list(self.finish)
+        delivered = [*self.new_passwords, *self.finish]
         if delivered:
             then = "will" if self.applied else "would"
             lines.append(

@@ -54,6 +54,14 @@ def account_alias(iam: Any) -> str:
     return str(aliases[0]) if aliases else ""
 
 
+def shown_path(path: Path) -> str:
+    """A path as the operator would type it (``~`` for the home folder)."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def csv_path(secrets_dir: Path, account_id: str, user_name: str) -> Path:
     """Where the sign-in CSV of ``user_name`` goes: ``ACCOUNT-USER_credentials.csv``."""
     return secrets_dir / f"{account_id}-{user_name}_credentials.csv"
@@ -154,17 +162,18 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
             _remove_marker(ctx, name)
             ctx.record.change("untag-user", ctx.arn("user", name, request.path))
         delivered[name] = str(path)
-        notes.append(f"Sign-in CSV of {name!r}: {path} (mode 0600, the only copy).")
+        notes.append(f"Sign-in CSV of {name!r}: {shown_path(path)} (mode 0600, the only copy).")
     for name in created.finish if created.applied else ():
         _remove_marker(ctx, name)
         why = "an earlier run wrote the CSV and stopped before removing the delivery tag"
         ctx.record.repair("untag-user", ctx.arn("user", name, request.path), why)
         delivered[name] = str(csv_path(request.secrets_dir, ctx.account_id, name))
-        notes.append(f"Sign-in CSV of {name!r} (from an earlier run): {delivered[name]}.")
+        shown = shown_path(Path(delivered[name]))
+        notes.append(f"Sign-in CSV of {name!r} (from an earlier run): {shown}.")
     if not created.applied:
-        todo = [*created.new_passwords, *created.finish] or [
-            a.name for a in created.actions if "password" in a.kind
-        ]
+        todo = [*created.new_passwords, *created.finish]
+        for name in todo:
+            delivered[name] = str(csv_path(request.secrets_dir, ctx.account_id, name))
         notes.append(f"Plan mode: would write the sign-in CSV for {', '.join(todo) or 'nobody'}.")
     elif not delivered:
         notes.append("No new password: nothing to write (earlier CSVs are not re-created).")

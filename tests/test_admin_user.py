@@ -393,3 +393,30 @@ def test_header_of_the_csv_is_the_consoles(clean_iam: None, secrets_dir: Path) -
     [path] = list(secrets_dir.iterdir())
     assert path.read_bytes().split(b"\r\n")[0].decode() == PASSWORD_HEADER
     assert signin.csv_path(secrets_dir, ACCOUNT, "Administrator") == path
+
+
+# ---- interactive: the masked password field ------------------------------------------------
+def test_typed_password_is_checked_and_never_kept_in_the_widget(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib import widgets
+
+    shown: list[Any] = []
+    monkeypatch.setattr(widgets, "show", shown.append)
+    ctx = new_ctx()
+    ctx.interactive = True
+    request = admin_user.check_request(ctx, **params(secrets_dir))
+    users = admin_user.find_users(ctx, request)
+    [entry] = shown
+    entry.field.value = "weak"
+    entry._use()
+    assert "does not meet" in entry.status.value and "weak" not in entry.status.value
+    assert users.choice.secret is None
+    chosen = "My-Own-Passw0rd!"
+    entry.field.value = chosen
+    entry._use()
+    assert entry.field.value == ""
+    assert chosen not in repr(entry) and chosen not in entry.status.value
+    created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
+    signin.deliver(ctx, created)
+    assert [r[1] for r in _csv_rows(secrets_dir)] == [chosen]
