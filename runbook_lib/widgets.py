@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from .errors import BadInput
 from .secrets import Secret
 
 MASK = "•" * 12
@@ -146,6 +147,43 @@ class ConfirmStep(SafeBox):
         self.button.disabled = True
         self.status.value = "Done: recorded in the run record."
         self._on_confirm()
+
+
+class PasswordEntry(SafeBox):
+    """A masked field to type a password: "Use this password" hands it over and clears the field.
+
+    The typed value leaves the widget at once (the field is emptied before ``on_use`` runs), so
+    it is not in the widget state that JupyterLab could save.
+
+    Args:
+        title: what the password is for, e.g. ``"Console password of Administrator"``.
+        on_use: receives the value; returns a status line, or raises ``BadInput`` (shown).
+    """
+
+    def __init__(self, title: str, on_use: Callable[[str], str]) -> None:
+        self._on_use = on_use
+        self.field = w.Password(placeholder="type a password", layout=w.Layout(width="24em"))
+        self.button = w.Button(description="Use this password", icon="key")
+        self.status = w.HTML(value="Leave it empty to use a generated password.")
+        self.button.on_click(self._use)
+        super().__init__(
+            [
+                w.HTML(value=f"<b>{html.escape(title)}</b>"),
+                w.HBox([self.field, self.button]),
+                self.status,
+            ],
+            safe_text=f"{title}: masked entry in the live notebook (the value is never saved)",
+        )
+        self.add_class("runbook-password-entry")
+
+    def _use(self, _: Any = None) -> None:
+        value = str(self.field.value)
+        self.field.value = ""
+        try:
+            message = self._on_use(value)
+        except BadInput as err:
+            message = str(err)
+        self.status.value = html.escape(message)
 
 
 def show(widget: Any) -> None:

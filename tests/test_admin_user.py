@@ -1,0 +1,422 @@
+"""S1 library: validation, first run, re-runs, crashes after each write, and the AWS path."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import ANY, Stubber
+from s1_flow import (
+    PASSWORD_HEADER,
+    Crash,
+    crash_after_writes,
+    empty_iam,
+    new_ctx,
+    params,
+    run_steps,
+    writes,
+)
+
+from runbook_lib import BadInput, admin_user, signin
+from runbook_lib.admin_apply import set_console_password
+from runbook_lib.admin_state import MARKER_KEY, validate_request
+from runbook_lib.passwords import PasswordPolicy, check_password
+from runbook_lib.secrets import Secret
+from runbook_lib.signin import csv_path
+
+ACCOUNT = "123456789012"
+ADMIN_WRITES_ON_MOTO = {
+    "CreateGroup": 1,
+    "AttachGroupPolicy": 1,
+    "CreateUser": 1,
+    "AddUserToGroup": 1,
+    "CreateLoginProfile": 1,
+    "UpdateLoginProfile": 1,  # moto drops PasswordResetRequired on create; AWS does not
+    "UntagUser": 1,
+}
+
+
+@pytest.fixture
+def clean_iam() -> None:
+    """This module's tests start from an empty IAM (cleaned by API, not by a slow reset)."""
+    empty_iam(new_ctx().iam)
+
+
+def _csv_rows(secrets_dir: Path) -> list[list[str]]:
+    files = sorted(secrets_dir.glob("*_credentials.csv"))
+    rows = []
+    for f in files:
+        with f.open(newline="", encoding="utf-8") as fh:
+            rows += list(csv.reader(fh))[1:]
+    return rows
+
+
+def _user_state(iam: Any, name: str) -> dict[str, Any]:
+    return {
+        "groups": sorted(g["GroupName"] for g in iam.list_groups_for_user(UserName=name)["Groups"]),
+        "tags": {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name)["Tags"]},
+        "reset": iam.get_login_profile(UserName=name)["LoginProfile"]["PasswordResetRequired"],
+    }
+
+
+# ---- validation: before any write ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"user_name": "Admin istrator"}, "user_name"),
+        ({"user_name": "x" * 65}, "user_name"),
+        ({"group_name": "Admins!"}, "group_name"),
+        ({"path": "admins/"}, "path"),
+        ({"tags": {"aws:team": "x"}}, "tags"),
+        ({"tags": {"iam-runbooks:console-password": "x"}}, "iam-runbooks:"),
+        ({"tags": {f"k{i}": "v" for i in range(50)}}, "at most 49"),
+        ({"policy_arn": "AdministratorAccess"}, "policy_arn"),
+        ({"password_reset_required": "yes"}, "password_reset_required"),
+        ({"users": [{"name": "alice", "role": "x"}]}, "users[0]"),
+        ({"users": [{"name": "administrator"}]}, "differ only in case"),
+        ({"users": [{"name": "bob", "groups": ["administrators"]}]}, "differ only in case"),
+        ({"users": "alice"}, "users"),
+    ],
+)
+def test_bad_input_is_refused_before_any_call(
+    tmp_path: Path, override: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(BadInput, match=None) as err:
+        validate_request(**params(tmp_path, **override))
+    assert named in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_user_clashing_in_case_only_is_refused_with_zero_writes(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_user(UserName="administrator")
+    ctx.record.writes = 0
+    with pytest.raises(BadInput, match="clashes with existing user 'administrator'"):
+        run_steps(ctx, secrets_dir)
+    assert ctx.record.writes == 0
+    assert [u["UserName"] for u in ctx.iam.list_users()["Users"]] == ["administrator"]
+
+
+def test_group_clashing_in_case_only_is_refused_with_zero_writes(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_group(GroupName="ADMINISTRATORS")
+    ctx.record.writes = 0
+    with pytest.raises(BadInput, match="clashes with existing group"):
+        run_steps(ctx, secrets_dir)
+    assert ctx.record.writes == 0
+    assert ctx.iam.list_users()["Users"] == []
+
+
+def test_unknown_policy_is_bad_input_with_zero_writes(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    with pytest.raises(BadInput, match="NoSuchEntity"):
+        run_steps(ctx, secrets_dir, policy_arn="arn:aws:iam::aws:policy/NoSuchPolicy")
+    assert ctx.record.writes == 0
+
+
+def test_existing_csv_stops_the_run_before_any_write(clean_iam: None, secrets_dir: Path) -> None:
+    secrets_dir.mkdir()
+    csv_path(secrets_dir, ACCOUNT, "Administrator").write_text("old")
+    ctx = new_ctx()
+    with pytest.raises(BadInput, match="already exists"):
+        run_steps(ctx, secrets_dir)
+    assert ctx.record.writes == 0
+    assert ctx.iam.list_groups()["Groups"] == []
+
+
+def test_typed_password_below_policy_is_refused_before_any_write(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    ctx = new_ctx()
+    request = admin_user.check_request(ctx, **params(secrets_dir))
+    users = admin_user.find_users(ctx, request)
+    users.choice.secret = Secret("password", "short", label="Administrator")
+    groups = admin_user.find_groups(ctx, request)
+    with pytest.raises(BadInput, match="does not meet") as err:
+        admin_user.review_and_create(ctx, users, groups)
+    assert "short" not in str(err.value)
+    assert ctx.record.writes == 0
+
+
+def test_user_under_another_path_is_refused(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_user(UserName="Administrator", Path="/ops/")
+    with pytest.raises(BadInput, match="path /ops/"):
+        run_steps(ctx, secrets_dir)
+
+
+# ---- first run, re-run ---------------------------------------------------------------------
+def test_first_run_makes_only_the_needed_writes(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    run_steps(ctx, secrets_dir)
+    assert writes(ctx) == ADMIN_WRITES_ON_MOTO
+    state = _user_state(ctx.iam, "Administrator")
+    assert state == {"groups": ["Administrators"], "tags": {}, "reset": True}
+    attached = ctx.iam.list_attached_group_policies(GroupName="Administrators")
+    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == ["AdministratorAccess"]
+    assert [r[0] for r in _csv_rows(secrets_dir)] == ["Administrator"]
+
+
+def test_second_run_makes_no_writes(clean_iam: None, secrets_dir: Path) -> None:
+    run_steps(new_ctx(), secrets_dir, tags={"team": "platform"})
+    again = new_ctx()
+    created = run_steps(again, secrets_dir, tags={"team": "platform"})
+    assert again.record.writes == 0
+    assert created.actions == ()
+    assert len(list(secrets_dir.iterdir())) == 1
+
+
+def test_password_reset_flag_can_be_off(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    run_steps(ctx, secrets_dir, password_reset_required=False)
+    assert _user_state(ctx.iam, "Administrator")["reset"] is False
+    assert "UpdateLoginProfile" not in writes(ctx)
+
+
+def test_further_users_get_the_same_guarantees(clean_iam: None, secrets_dir: Path) -> None:
+    users = [
+        {"name": "alice", "groups": ["Administrators", "Readers"], "tags": {"team": "ops"}},
+        {"name": "bob"},
+    ]
+    ctx = new_ctx()
+    run_steps(ctx, secrets_dir, users=users)
+    assert _user_state(ctx.iam, "alice") == {
+        "groups": ["Administrators", "Readers"],
+        "tags": {"team": "ops"},
+        "reset": True,
+    }
+    assert _user_state(ctx.iam, "bob")["groups"] == ["Administrators"]
+    readers = ctx.iam.list_attached_group_policies(GroupName="Readers")["AttachedPolicies"]
+    assert readers == []  # only group_name gets policy_arn
+    assert sorted(r[0] for r in _csv_rows(secrets_dir)) == ["Administrator", "alice", "bob"]
+    again = new_ctx()
+    run_steps(again, secrets_dir, users=users)
+    assert again.record.writes == 0
+
+
+def test_without_console_access_no_password_and_no_csv(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    run_steps(ctx, secrets_dir, console_access=False, tags={"team": "x"})
+    assert set(writes(ctx)) == {"CreateGroup", "AttachGroupPolicy", "CreateUser", "AddUserToGroup"}
+    tags = ctx.iam.list_user_tags(UserName="Administrator")["Tags"]
+    assert tags == [{"Key": "team", "Value": "x"}]
+    assert not secrets_dir.exists() or not list(secrets_dir.iterdir())
+
+
+def test_password_set_by_someone_else_is_never_reset(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_user(UserName="Administrator")
+    ctx.iam.create_login_profile(UserName="Administrator", Password="Their-own-Pw-1")
+    ctx.record.calls.clear()
+    run_steps(ctx, secrets_dir)
+    assert "UpdateLoginProfile" not in writes(ctx)
+    assert "CreateLoginProfile" not in writes(ctx)
+    assert not secrets_dir.exists() or not list(secrets_dir.iterdir())
+
+
+def test_existing_user_without_password_is_marked_before_the_password_is_set(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_user(UserName="Administrator")
+    ctx.record.calls.clear()
+    run_steps(ctx, secrets_dir)
+    assert writes(ctx)["TagUser"] == 1
+    assert _user_state(ctx.iam, "Administrator")["tags"] == {}
+    assert len(_csv_rows(secrets_dir)) == 1
+
+
+def test_generated_password_meets_a_strict_custom_policy(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    ctx = new_ctx()
+    ctx.iam.update_account_password_policy(
+        MinimumPasswordLength=32,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+    )
+    run_steps(ctx, secrets_dir)
+    [[_, password, _]] = _csv_rows(secrets_dir)
+    policy = PasswordPolicy.from_response(ctx.iam.get_account_password_policy()["PasswordPolicy"])
+    check_password(password, policy, user_name="Administrator", account_id=ACCOUNT)
+    assert len(password) >= 32
+
+
+def test_sign_in_url_uses_the_account_alias(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx()
+    ctx.iam.create_account_alias(AccountAlias="example-corp")
+    run_steps(ctx, secrets_dir)
+    [[_, _, url]] = _csv_rows(secrets_dir)
+    assert url == "https://example-corp.signin.aws.amazon.com/console"
+
+
+def test_plan_mode_makes_no_writes_and_no_csv(clean_iam: None, secrets_dir: Path) -> None:
+    ctx = new_ctx(plan=True)
+    created = run_steps(ctx, secrets_dir)
+    assert ctx.record.writes == 0
+    assert not created.applied
+    assert "would make" in repr(created) and "create user 'Administrator'" in repr(created)
+    assert not secrets_dir.exists()
+
+
+# ---- crashes: a run that dies after any one write is completed by the next run -------------
+@pytest.mark.parametrize("completed", range(1, 7))
+def test_run_that_died_after_a_write_is_completed_by_the_next(
+    clean_iam: None, secrets_dir: Path, completed: int
+) -> None:
+    first = new_ctx()
+    crash_after_writes(first, completed)
+    with pytest.raises(Crash):
+        run_steps(first, secrets_dir)
+    second = new_ctx()
+    run_steps(second, secrets_dir)
+    assert _user_state(second.iam, "Administrator") == {
+        "groups": ["Administrators"],
+        "tags": {},
+        "reset": True,
+    }
+    rows = _csv_rows(secrets_dir)
+    assert [r[0] for r in rows] == ["Administrator"]
+    third = new_ctx()
+    run_steps(third, secrets_dir)
+    assert third.record.writes == 0
+
+
+def test_password_lost_in_a_crash_is_replaced_and_recorded(
+    clean_iam: None, secrets_dir: Path
+) -> None:
+    first = new_ctx()
+    crash_after_writes(first, 5)  # CreateLoginProfile done; died before the CSV
+    with pytest.raises(Crash):
+        run_steps(first, secrets_dir)
+    tags = first.iam.list_user_tags(UserName="Administrator")["Tags"]
+    assert {"Key": MARKER_KEY, "Value": "pending"} in tags
+    assert not secrets_dir.exists()
+    second = new_ctx()
+    run_steps(second, secrets_dir)
+    assert [r["action"] for r in second.record.repairs] == ["update-login-profile"]
+    assert writes(second) == {"UpdateLoginProfile": 1, "UntagUser": 1}
+    assert len(_csv_rows(secrets_dir)) == 1
+
+
+def test_crash_after_the_csv_only_removes_the_tag(clean_iam: None, secrets_dir: Path) -> None:
+    first = new_ctx()
+    crash_after_writes(first, 6)  # everything but UntagUser
+    with pytest.raises(Crash):
+        run_steps(first, secrets_dir)
+    [[_, password, _]] = _csv_rows(secrets_dir)
+    second = new_ctx()
+    run_steps(second, secrets_dir)
+    assert writes(second) == {"UntagUser": 1}
+    assert [r["action"] for r in second.record.repairs] == ["untag-user"]
+    assert _csv_rows(secrets_dir)[0][1] == password  # the delivered password still holds
+
+
+# ---- the AWS path (botocore Stubber): the flag is honoured on create, no extra write ---------
+def _stubbed_iam() -> Any:
+    import boto3
+
+    return boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url="https://iam.amazonaws.com",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+
+
+def _profile(reset: bool) -> dict[str, Any]:
+    import datetime
+
+    created = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    return {
+        "LoginProfile": {
+            "UserName": "Administrator",
+            "CreateDate": created,
+            "PasswordResetRequired": reset,
+        }
+    }
+
+
+def test_aws_honours_the_reset_flag_on_create_so_no_update_is_sent() -> None:
+    iam = _stubbed_iam()
+    secret = Secret("password", "Aa1!" + "x" * 16, label="Administrator")
+    with Stubber(iam) as stub:
+        stub.add_response(
+            "create_login_profile",
+            _profile(True),
+            {"UserName": "Administrator", "Password": ANY, "PasswordResetRequired": True},
+        )
+        stub.add_response("get_login_profile", _profile(True), {"UserName": "Administrator"})
+        fixed = set_console_password(iam, "Administrator", secret, True, create=True)
+        stub.assert_no_pending_responses()
+    assert fixed is False
+
+
+def test_a_dropped_flag_is_set_again_with_the_same_password() -> None:
+    iam = _stubbed_iam()
+    value = "Aa1!" + "y" * 16
+    secret = Secret("password", value, label="Administrator")
+    expected = {"UserName": "Administrator", "Password": value, "PasswordResetRequired": True}
+    with Stubber(iam) as stub:
+        stub.add_response("create_login_profile", _profile(False), expected)
+        stub.add_response("get_login_profile", _profile(False), {"UserName": "Administrator"})
+        stub.add_response("update_login_profile", {}, expected)
+        assert set_console_password(iam, "Administrator", secret, True, create=True) is True
+        stub.assert_no_pending_responses()
+
+
+def test_login_profile_not_yet_visible_is_read_again() -> None:
+    iam = _stubbed_iam()
+    secret = Secret("password", "Aa1!" + "z" * 16, label="Administrator")
+    with Stubber(iam) as stub:
+        stub.add_response("create_login_profile", _profile(True))
+        stub.add_client_error("get_login_profile", "NoSuchEntity", http_status_code=404)
+        stub.add_response("get_login_profile", _profile(True))
+        fixed = set_console_password(
+            iam, "Administrator", secret, True, create=True, sleep=lambda _: None
+        )
+        stub.assert_no_pending_responses()
+    assert fixed is False
+
+
+def test_header_of_the_csv_is_the_consoles(clean_iam: None, secrets_dir: Path) -> None:
+    run_steps(new_ctx(), secrets_dir)
+    [path] = list(secrets_dir.iterdir())
+    assert path.read_bytes().split(b"\r\n")[0].decode() == PASSWORD_HEADER
+    assert signin.csv_path(secrets_dir, ACCOUNT, "Administrator") == path
+
+
+# ---- interactive: the masked password field ------------------------------------------------
+def test_typed_password_is_checked_and_never_kept_in_the_widget(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib import widgets
+
+    shown: list[Any] = []
+    monkeypatch.setattr(widgets, "show", shown.append)
+    ctx = new_ctx()
+    ctx.interactive = True
+    request = admin_user.check_request(ctx, **params(secrets_dir))
+    users = admin_user.find_users(ctx, request)
+    [entry] = shown
+    entry.field.value = "weak"
+    entry._use()
+    assert "does not meet" in entry.status.value and "weak" not in entry.status.value
+    assert users.choice.secret is None
+    chosen = "My-Own-Passw0rd!"
+    entry.field.value = chosen
+    entry._use()
+    assert entry.field.value == ""
+    assert chosen not in repr(entry) and chosen not in entry.status.value
+    created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
+    signin.deliver(ctx, created)
+    assert [r[1] for r in _csv_rows(secrets_dir)] == [chosen]
