@@ -65,6 +65,8 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
     if setup.has_mfa or setup.action == "resync":
         return StepOutcome(SCAN_STEP, "nothing to scan: the app already has this device")
     if ctx.plan:
+        if setup.codes_from == NOBODY:
+            return StepOutcome(SCAN_STEP, "would wait for a person to scan the QR code")
         return StepOutcome(SCAN_STEP, f"would add the device to an app ({setup.codes_from})")
     if setup.codes_from == NOBODY:
         how = (

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import conftest as root
 from runbook_lib import RunContext, preflight
 from runbook_lib.sandbox import Sandbox
 
@@ -16,9 +15,11 @@ from runbook_lib.sandbox import Sandbox
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """The session's sandbox, emptied and re-seeded for this test."""
-    assert root.SANDBOX is not None, "the root conftest starts the sandbox"
-    root.SANDBOX.reset()
-    yield root.SANDBOX
+    url = os.environ.get("RUNBOOK_SANDBOX_URL", "")
+    assert url.startswith("http://127.0.0.1:"), "the root conftest starts the sandbox"
+    box = Sandbox(url=url)  # a handle on the session's server: reset() needs only its URL
+    box.reset()
+    yield box
 
 
 @pytest.fixture

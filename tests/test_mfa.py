@@ -4,8 +4,12 @@ mfa_seed (seed destinations, codes) and mfa_policy, against the sandbox; moto's 
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import stat
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,11 @@ from runbook_lib import mfa, mfa_assign, mfa_device, mfa_policy, preflight
 from runbook_lib.context import RunContext
 from runbook_lib.errors import AwsError, BadInput, TargetRefused, VerifyFailed
 from runbook_lib.mfa_seed import recent_two_codes
+from runbook_lib.sandbox import Sandbox
 from runbook_lib.secrets import Secret
 from runbook_lib.totp import MARGIN, current_code, window
 
-USER = "Administrator"
-SERIAL = "arn:aws:iam::123456789012:mfa/Administrator"
+ACCOUNT = "123456789012"
 W = 56_666_667
 MID = W * 30 + 12.0  # 12 s into window W
 
@@ -39,31 +43,53 @@ class FakeClock:
         self.t += seconds
 
 
-def iam(sandbox: Any) -> Any:
-    return boto3.client("iam", endpoint_url=sandbox.url, region_name="us-east-1")
-
-
-def unassigned(sandbox: Any) -> list[str]:
-    devices = iam(sandbox).list_virtual_mfa_devices(AssignmentStatus="Unassigned")
-    return [d["SerialNumber"] for d in devices["VirtualMFADevices"]]
-
-
-def user_devices(sandbox: Any, user: str = USER) -> list[str]:
-    return [d["SerialNumber"] for d in iam(sandbox).list_mfa_devices(UserName=user)["MFADevices"]]
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    """The session's sandbox, reset once for this module (each test has its own user)."""
+    url = os.environ["RUNBOOK_SANDBOX_URL"]
+    sandbox = Sandbox(url=url)
+    sandbox.reset()
+    yield sandbox
 
 
 @pytest.fixture
-def user(sandbox: Any) -> str:
-    iam(sandbox).create_user(UserName=USER)
-    return USER
+def ctx(box: Sandbox) -> RunContext:
+    return preflight("test", target="sandbox")
 
 
-def prepare(ctx: RunContext, **kw: Any) -> mfa.MfaSetup:
-    return mfa.prepare(ctx, user_name=USER, **kw)
+_USERS = itertools.count(1)
 
 
-def new_device(ctx: RunContext, **kw: Any) -> mfa.VirtualDevice:
-    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, **kw))
+@pytest.fixture
+def user(box: Sandbox) -> str:
+    name = f"mfa-user-{next(_USERS)}"
+    iam(box).create_user(UserName=name)
+    return name
+
+
+def serial(user: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:mfa/{user}"
+
+
+def iam(box: Sandbox) -> Any:
+    return boto3.client("iam", endpoint_url=box.url, region_name="us-east-1")
+
+
+def unassigned(box: Sandbox) -> list[str]:
+    devices = iam(box).list_virtual_mfa_devices(AssignmentStatus="Unassigned")
+    return [d["SerialNumber"] for d in devices["VirtualMFADevices"]]
+
+
+def user_devices(box: Sandbox, user: str) -> list[str]:
+    return [d["SerialNumber"] for d in iam(box).list_mfa_devices(UserName=user)["MFADevices"]]
+
+
+def prepare(ctx: RunContext, user: str, **kw: Any) -> mfa.MfaSetup:
+    return mfa.prepare(ctx, user_name=user, **kw)
+
+
+def new_device(ctx: RunContext, user: str, **kw: Any) -> mfa.VirtualDevice:
+    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, user, **kw))
 
 
 def seed_codes(device: mfa.VirtualDevice, w: int) -> tuple[str, str]:
@@ -91,17 +117,17 @@ def test_bad_input_is_refused_before_any_write(
     ctx: RunContext, user: str, kw: dict[str, Any], words: str
 ) -> None:
     with pytest.raises(BadInput, match=words):
-        prepare(ctx, **kw)
+        prepare(ctx, user, **kw)
     assert ctx.record.writes == 0
 
 
 def test_missing_user_is_refused_with_the_runbook_to_run(ctx: RunContext) -> None:
     with pytest.raises(BadInput, match="01_create_admin_user"):
-        prepare(ctx)
+        prepare(ctx, "nobody-here")
 
 
-def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, sandbox: Any) -> None:
-    client = iam(sandbox)
+def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box: Sandbox) -> None:
+    client = iam(box)
     client.create_user(UserName="Other")
     client.create_virtual_mfa_device(VirtualMFADeviceName="Shared")
     client.enable_mfa_device(
@@ -111,7 +137,7 @@ def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, sand
         AuthenticationCode2="654321",
     )
     with pytest.raises(BadInput, match="belongs to user 'Other'"):
-        prepare(ctx, device_name="Shared")
+        prepare(ctx, user, device_name="Shared")
 
 
 def test_root_caller_is_refused_by_the_notebook() -> None:
@@ -123,25 +149,25 @@ def test_root_caller_is_refused_by_the_notebook() -> None:
 # ---- Steps 4-8 headless on the sandbox ------------------------------------------------------
 
 
-def test_virtual_authenticator_enables_the_device(ctx: RunContext, user: str, sandbox: Any) -> None:
-    device = new_device(ctx)
+def test_virtual_authenticator_enables_the_device(ctx: RunContext, user: str, box: Sandbox) -> None:
+    device = new_device(ctx, user)
     assert mfa_assign.show_device(ctx, device).status.startswith("sandbox")
     clock = FakeClock(MID)
     outcome = mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
     assert "assigned" in outcome.status and clock.slept == []
-    assert user_devices(sandbox) == [SERIAL] and unassigned(sandbox) == []
+    assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
     assert ctx.record.writes == 2 and device.seed is not None and device.seed.dropped
     verified = mfa_device.verify_mfa(ctx, device)
     assert "asked for an MFA code" in repr(verified)
 
 
 def test_user_with_mfa_is_left_alone_with_zero_writes(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = new_device(ctx)
+    device = new_device(ctx, user)
     mfa_assign.assign(ctx, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
     again = preflight("test", target="sandbox")
-    setup = mfa.prepare(again, user_name=USER)
+    setup = mfa.prepare(again, user_name=user)
     device2 = mfa_device.ensure_virtual_device(again, setup)
     mfa_assign.show_device(again, device2)
     mfa_assign.assign(again, device2)
@@ -151,27 +177,25 @@ def test_user_with_mfa_is_left_alone_with_zero_writes(
     assert again.record.writes == 0
 
 
-def test_plan_mode_makes_no_writes(sandbox: Any, user: str) -> None:
+def test_plan_mode_makes_no_writes(box: Sandbox, user: str) -> None:
     ctx = preflight("test", target="sandbox", plan=True)
-    setup = prepare(ctx)
+    setup = prepare(ctx, user)
     device = mfa_device.ensure_virtual_device(ctx, setup)
     assert "would create" in repr(device)
     assert "would assign" in repr(mfa_assign.assign(ctx, device))
     assert "Plan mode" in repr(mfa_device.verify_mfa(ctx, device))
-    assert ctx.record.writes == 0 and unassigned(sandbox) == []
+    assert ctx.record.writes == 0 and serial(user) not in unassigned(box)
 
 
-def test_headless_real_account_without_destination_creates_nothing(
-    sandbox: Any, user: str
-) -> None:
-    ctx = preflight("test", target="endpoint", endpoint_url=sandbox.url)  # not "the sandbox"
-    setup = prepare(ctx)
+def test_headless_real_account_without_destination_creates_nothing(box: Sandbox, user: str) -> None:
+    ctx = preflight("test", target="endpoint", endpoint_url=box.url)  # not "the sandbox"
+    setup = prepare(ctx, user)
     device = mfa_device.ensure_virtual_device(ctx, setup)
     assert "pending" in repr(mfa_assign.show_device(ctx, device))
     mfa_assign.assign(ctx, device)
     assert "Not verified yet" in repr(mfa_device.verify_mfa(ctx, device))
     assert [m.step for m in ctx.record.pending] == ["S3.7"]
-    assert ctx.record.writes == 0 and unassigned(sandbox) == []
+    assert ctx.record.writes == 0 and serial(user) not in unassigned(box)
 
 
 @pytest.mark.parametrize(
@@ -186,19 +210,19 @@ def test_headless_real_account_without_destination_creates_nothing(
     ids=["typo", "swapped", "repeated", "stale", "wrong"],
 )
 def test_bad_codes_are_refused_before_any_call(
-    ctx: RunContext, user: str, sandbox: Any, pick: Any, reason: str
+    ctx: RunContext, user: str, box: Sandbox, pick: Any, reason: str
 ) -> None:
-    device = new_device(ctx)
+    device = new_device(ctx, user)
     writes = ctx.record.writes
     c1, c2 = seed_codes(device, W)
     stale = seed_codes(device, W - 10)
     with pytest.raises(BadInput, match=reason):
         mfa_assign.enable_with_codes(ctx, device, *pick(c1, c2, stale), now=MID)
-    assert ctx.record.writes == writes and user_devices(sandbox) == []
+    assert ctx.record.writes == writes and user_devices(box, user) == []
 
 
 def test_invalid_authentication_code_from_aws_is_explained(ctx: RunContext, user: str) -> None:
-    device = new_device(ctx)
+    device = new_device(ctx, user)
     c1, c2 = seed_codes(device, W)
     with Stubber(ctx.iam) as stub:
         stub.add_client_error(
@@ -217,22 +241,25 @@ def test_invalid_authentication_code_from_aws_is_explained(ctx: RunContext, user
 # ---- resync (moto does not implement it: Stubber) -------------------------------------------
 
 
-def resync_device(ctx: RunContext, sandbox: Any) -> mfa.VirtualDevice:
-    iam(sandbox).create_virtual_mfa_device(VirtualMFADeviceName=USER)
-    iam(sandbox).enable_mfa_device(
-        UserName=USER, SerialNumber=SERIAL, AuthenticationCode1="1", AuthenticationCode2="2"
+def resync_device(ctx: RunContext, box: Sandbox, user: str) -> mfa.VirtualDevice:
+    iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)
+    iam(box).enable_mfa_device(
+        UserName=user,
+        SerialNumber=serial(user),
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
     )
-    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, action="resync"))
+    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, user, action="resync"))
 
 
-def test_resync_sends_two_new_codes(ctx: RunContext, user: str, sandbox: Any) -> None:
-    device = resync_device(ctx, sandbox)
+def test_resync_sends_two_new_codes(ctx: RunContext, user: str, box: Sandbox) -> None:
+    device = resync_device(ctx, box, user)
     seed = Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU")
     c1, c2 = current_code(seed.text(), MID - 30), current_code(seed.text(), MID)
     with Stubber(ctx.iam) as stub:
         expected = {
-            "UserName": USER,
-            "SerialNumber": SERIAL,
+            "UserName": user,
+            "SerialNumber": serial(user),
             "AuthenticationCode1": c1,
             "AuthenticationCode2": c2,
         }
@@ -240,13 +267,13 @@ def test_resync_sends_two_new_codes(ctx: RunContext, user: str, sandbox: Any) ->
         outcome = mfa_assign.resync_with_codes(ctx, device, c1, c2, seed=seed, now=MID)
         stub.assert_no_pending_responses()
     assert "resynchronised" in repr(outcome)
-    assert ctx.record.changes == [{"action": "resync-mfa-device", "resource": SERIAL}]
+    assert ctx.record.changes == [{"action": "resync-mfa-device", "resource": serial(user)}]
 
 
 def test_resync_refuses_repeated_codes_before_any_call(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = resync_device(ctx, sandbox)
+    device = resync_device(ctx, box, user)
     with Stubber(ctx.iam) as stub, pytest.raises(BadInput, match="same code twice"):
         mfa_assign.resync_with_codes(ctx, device, "123456", "123 456")
     stub.assert_no_pending_responses()
@@ -254,17 +281,17 @@ def test_resync_refuses_repeated_codes_before_any_call(
 
 
 def test_resync_without_a_stored_seed_headless_is_a_pending_step(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = resync_device(ctx, sandbox)
+    device = resync_device(ctx, box, user)
     assert "pending" in repr(mfa_assign.assign(ctx, device))
     assert [m.step for m in ctx.record.pending] == ["S3.8"] and ctx.record.writes == 0
 
 
 def test_resync_on_a_target_without_it_fails_in_plain_words(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = resync_device(ctx, sandbox)
+    device = resync_device(ctx, box, user)
     with pytest.raises(AwsError, match="does not implement it"):
         mfa_assign.resync_with_codes(ctx, device, "123456", "654321")
 
@@ -273,15 +300,15 @@ def test_resync_on_a_target_without_it_fails_in_plain_words(
 
 
 def test_file_destination_keeps_seed_in_a_0600_file_before_enable(
-    ctx: RunContext, user: str, sandbox: Any, secrets_dir: Path
+    ctx: RunContext, user: str, box: Sandbox, secrets_dir: Path
 ) -> None:
-    device = new_device(ctx, seed_destination="file")
-    path = secrets_dir / "Administrator_virtual_mfa.txt"
+    device = new_device(ctx, user, seed_destination="file")
+    path = secrets_dir / f"{user}_virtual_mfa.txt"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert device.seed is not None and f"seed={device.seed.text()}\n" in text
-    assert f"serial_number={SERIAL}\n" in text and "otpauth_uri=otpauth://totp/AWS:" in text
-    assert user_devices(sandbox) == []  # stored first, enabled in Step 8
+    assert f"serial_number={serial(user)}\n" in text and "otpauth_uri=otpauth://totp/AWS:" in text
+    assert user_devices(box, user) == []  # stored first, enabled in Step 8
     assert ctx.record.secrets[0]["kind"] == "mfa-seed"
     assert device.seed.text() not in json.dumps(ctx.record.to_dict())
 
@@ -290,63 +317,63 @@ def test_existing_seed_file_of_another_device_is_refused(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
     secrets_dir.mkdir()
-    (secrets_dir / "Administrator_virtual_mfa.txt").write_text("serial_number=other\n")
+    (secrets_dir / f"{user}_virtual_mfa.txt").write_text("serial_number=other\n")
     with pytest.raises(BadInput, match="never overwritten"):
-        prepare(ctx, seed_destination="file")
+        prepare(ctx, user, seed_destination="file")
     assert ctx.record.writes == 0
 
 
 def test_secretsmanager_destination_keeps_seed_then_resync_reads_it(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = new_device(ctx, seed_destination="secretsmanager")
-    sm = boto3.client("secretsmanager", endpoint_url=sandbox.url, region_name="us-east-1")
-    stored = json.loads(sm.get_secret_value(SecretId="iam-runbooks/mfa/Administrator")["SecretString"])
+    device = new_device(ctx, user, seed_destination="secretsmanager")
+    sm = boto3.client("secretsmanager", endpoint_url=box.url, region_name="us-east-1")
+    stored = json.loads(sm.get_secret_value(SecretId=f"iam-runbooks/mfa/{user}")["SecretString"])
     assert device.seed is not None and stored["seed"] == device.seed.text()
-    assert stored["serial_number"] == SERIAL
+    assert stored["serial_number"] == serial(user)
     clock = FakeClock(MID)
     mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
     ctx2 = preflight("test", target="sandbox")
     again = mfa_device.ensure_virtual_device(
-        ctx2, prepare(ctx2, action="resync", seed_destination="secretsmanager")
+        ctx2, prepare(ctx2, user, action="resync", seed_destination="secretsmanager")
     )
     with Stubber(ctx2.iam) as stub:
         c1, c2 = current_code(stored["seed"], MID - 30), current_code(stored["seed"], MID)
         stub.add_response("resync_mfa_device", {}, {
-            "UserName": USER, "SerialNumber": SERIAL,
+            "UserName": user, "SerialNumber": serial(user),
             "AuthenticationCode1": c1, "AuthenticationCode2": c2,
         })  # fmt: skip
         mfa_assign.assign(ctx2, again, clock=clock, sleep=clock.sleep)
 
 
 def test_leftover_unassigned_device_is_replaced_and_recorded(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    new_device(ctx)  # a run that stopped here: its seed is lost
+    new_device(ctx, user)  # a run that stopped here: its seed is lost
     ctx2 = preflight("test", target="sandbox")
-    setup = prepare(ctx2)
+    setup = prepare(ctx2, user)
     assert setup.leftover == "replace"
     device = mfa_device.ensure_virtual_device(ctx2, setup)
     mfa_assign.assign(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
-    assert ctx2.record.repairs[0]["resource"] == SERIAL
-    assert user_devices(sandbox) == [SERIAL] and unassigned(sandbox) == []
+    assert ctx2.record.repairs[0]["resource"] == serial(user)
+    assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
 
 
 def test_leftover_whose_seed_is_in_the_file_is_finished_with_it(
-    ctx: RunContext, user: str, sandbox: Any, secrets_dir: Path
+    ctx: RunContext, user: str, box: Sandbox, secrets_dir: Path
 ) -> None:
-    new_device(ctx, seed_destination="file")
+    new_device(ctx, user, seed_destination="file")
     ctx2 = preflight("test", target="sandbox")
-    setup = prepare(ctx2, seed_destination="file")
+    setup = prepare(ctx2, user, seed_destination="file")
     assert setup.leftover == "reuse"
     device = mfa_device.ensure_virtual_device(ctx2, setup)
     mfa_assign.assign(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
     assert ctx2.record.calls.get("iam:CreateVirtualMFADevice") is None
-    assert user_devices(sandbox) == [SERIAL] and unassigned(sandbox) == []
+    assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
 
 
 def test_verify_fails_when_the_device_is_not_on_the_user(ctx: RunContext, user: str) -> None:
-    device = new_device(ctx)
+    device = new_device(ctx, user)
     with pytest.raises(VerifyFailed, match="does not have MFA device"):
         mfa_device.verify_mfa(ctx, device)
 
@@ -365,19 +392,22 @@ def test_codes_are_previous_and_current_window_with_at_most_a_short_wait(
     clock = FakeClock(start)
     c1, c2 = recent_two_codes(seed, clock=clock, sleep=clock.sleep)
     assert sum(clock.slept) == pytest.approx(slept) and window(clock.t) == w2
-    assert (c1, c2) == (current_code(seed.text(), (w2 - 1) * 30), current_code(seed.text(), w2 * 30))
+    assert (c1, c2) == (
+        current_code(seed.text(), (w2 - 1) * 30),
+        current_code(seed.text(), w2 * 30),
+    )
 
 
 # ---- the self-manage-MFA policy --------------------------------------------------------------
 
 
-def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, sandbox: Any) -> None:
-    iam(sandbox).create_group(GroupName="Administrators")
-    setup = prepare(ctx, policy_group="Administrators")
+def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, box: Sandbox) -> None:
+    iam(box).create_group(GroupName="Administrators")
+    setup = prepare(ctx, user, policy_group="Administrators")
     first = mfa_policy.ensure_self_manage_policy(ctx, setup)
     assert first.status == "created, attached" and "password" in repr(first)
     arn = "arn:aws:iam::123456789012:policy/SelfManageMFA"
-    attached = iam(sandbox).list_attached_group_policies(GroupName="Administrators")
+    attached = iam(box).list_attached_group_policies(GroupName="Administrators")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [arn]
     doc = mfa_policy.self_manage_mfa_document()
     assert [s["Sid"] for s in doc["Statement"]] == [
@@ -387,7 +417,9 @@ def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, sandbox
         "DenyAllExceptListedIfNoMFA",
     ]
     ctx2 = preflight("test", target="sandbox")
-    second = mfa_policy.ensure_self_manage_policy(ctx2, prepare(ctx2, policy_group="Administrators"))
+    second = mfa_policy.ensure_self_manage_policy(
+        ctx2, prepare(ctx2, user, policy_group="Administrators")
+    )
     assert second.status == "already in place (no change)" and ctx2.record.writes == 0
     assert not any("differs" in w for w in ctx2.record.warnings)
 
@@ -402,7 +434,9 @@ def test_virtual_authenticator_refuses_a_real_account() -> None:
         sandbox = False
 
     with pytest.raises(TargetRefused, match="only on the sandbox"):
-        widgets.VirtualAuthenticator(Real(), Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU"), "x")
+        widgets.VirtualAuthenticator(
+            Real(), Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU"), "x"
+        )
 
 
 def test_virtual_authenticator_shows_current_code_and_seconds_left() -> None:
@@ -415,16 +449,18 @@ def test_virtual_authenticator_shows_current_code_and_seconds_left() -> None:
     phone = widgets.VirtualAuthenticator(Sandbox(), seed, "AWS:x", clock=lambda: MID)
     phone.stop()
     code = current_code(seed.text(), MID)
-    assert f"{code[:3]} {code[3:]}" in phone.code_html.value and "18 s left" in phone.code_html.value
+    assert (
+        f"{code[:3]} {code[3:]}" in phone.code_html.value and "18 s left" in phone.code_html.value
+    )
     assert seed.text() not in repr(phone)
 
 
 def test_code_form_shows_the_reason_and_makes_no_call(
-    ctx: RunContext, user: str, sandbox: Any
+    ctx: RunContext, user: str, box: Sandbox
 ) -> None:
     from runbook_lib import widgets
 
-    device = new_device(ctx)
+    device = new_device(ctx, user)
     writes = ctx.record.writes
     form = widgets.CodeForm(
         "Assign", lambda a, b: repr(mfa_assign.enable_with_codes(ctx, device, a, b))
@@ -442,7 +478,7 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     from runbook_lib import totp, widgets
 
     seed = Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU")
-    uri = totp.key_uri(seed.text(), USER, "123456789012")
+    uri = totp.key_uri(seed.text(), "Administrator", ACCOUNT)
     panel = widgets.QrPanel(Secret("qr-png", totp.qr_png(uri)), seed, "Device of x")
     assert seed.text() not in panel._repr_mimebundle_()["text/plain"]
     panel._toggle()
@@ -456,3 +492,30 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     seed.drop()
     panel.clear()
     assert panel.image.value == b"" and "JBSW" not in panel.key_html.value
+
+
+def test_interactive_flow_shows_qr_and_assigns_from_the_form(
+    ctx: RunContext, user: str, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib import widgets
+
+    shown: list[Any] = []
+    monkeypatch.setattr(widgets, "show", shown.append)
+    ctx.interactive = True
+    device = new_device(ctx, user)
+    mfa_assign.show_device(ctx, device)
+    panel, phone = shown
+    assert isinstance(panel, widgets.QrPanel) and isinstance(phone, widgets.VirtualAuthenticator)
+    assert "waiting" in repr(mfa_assign.assign(ctx, device))
+    form = shown[-1]
+    assert isinstance(form, widgets.CodeForm)
+    assert device.seed is not None
+    seed = device.seed.text()
+    now = time.time()
+    form.code1.value = current_code(seed, now - 30)
+    form.code2.value = current_code(seed, now)
+    form.submit()
+    assert form.status.value.startswith("Done"), form.status.value
+    assert user_devices(box, user) == [serial(user)]
+    assert ctx.record.pending == [] and device.seed.dropped
+    assert panel.image.value == b"" and "Stopped" in phone.code_html.value
