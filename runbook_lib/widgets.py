@@ -12,13 +12,16 @@ Rules every widget here follows:
 from __future__ import annotations
 
 import html
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
-from .errors import BadInput
+from .errors import BadInput, RunbookError, TargetRefused
 from .secrets import Secret
+from .totp import PERIOD, current_code
 
 MASK = "•" * 12
 
@@ -191,3 +194,201 @@ def show(widget: Any) -> None:
     from IPython.display import display
 
     display(widget)  # type: ignore[no-untyped-call]
+
+
+# ---- S3: virtual MFA -------------------------------------------------------------------------
+
+
+def _group4(text: str) -> str:
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+class QrPanel(SafeBox):
+    """A virtual MFA device's QR code, with its secret key (for typing in) behind Reveal.
+
+    The QR image and the key live only in this widget: its saved ``text/plain`` is a fixed
+    sentence, and ``clear()`` removes both from the page once the device is assigned.
+
+    Args:
+        qr_png: the QR code PNG (kind ``qr-png``), built locally from the Key URI.
+        seed: the base32 seed (kind ``mfa-seed``).
+        title: e.g. ``"Virtual MFA device of Administrator"``.
+    """
+
+    def __init__(self, qr_png: Secret, seed: Secret, title: str) -> None:
+        self.seed = seed
+        png = qr_png.reveal()
+        self.image = w.Image(value=png if isinstance(png, bytes) else png.encode(), format="png")
+        self.key_html = w.HTML(value=self._masked())
+        self.reveal_button = w.Button(
+            description="Reveal secret key", icon="eye", tooltip="For typing into the app"
+        )
+        self.reveal_button.on_click(self._toggle)
+        self.status = w.HTML(
+            value="Open the authenticator app, add an account, and scan this QR code (or type "
+            "the secret key). Then type two consecutive codes in Step 8."
+        )
+        super().__init__(
+            [
+                w.HTML(value=f"<b>{html.escape(title)}</b>"),
+                self.image,
+                w.HBox([self.reveal_button, self.key_html]),
+                self.status,
+            ],
+            safe_text=f"{title}: QR code and secret key (live notebook only; never saved)",
+        )
+        self.add_class("runbook-qr-panel")
+
+    def _masked(self) -> str:
+        return f"{_code(MASK)} <small>{html.escape(self.seed.fingerprint)}</small>"
+
+    @property
+    def revealed(self) -> bool:
+        """Whether the secret key is on the page now."""
+        return bool(self.reveal_button.description == "Hide secret key")
+
+    def _toggle(self, _: Any = None) -> None:
+        if self.seed.dropped:
+            return
+        if self.revealed:
+            self.key_html.value = self._masked()
+            self.reveal_button.description, self.reveal_button.icon = "Reveal secret key", "eye"
+        else:
+            self.key_html.value = _code(_group4(self.seed.text()))
+            self.reveal_button.description, self.reveal_button.icon = "Hide secret key", "eye-slash"
+
+    def clear(self) -> None:
+        """Remove the QR code and the key from the page (after the device is assigned)."""
+        self.image.value = b""
+        self.image.layout.display = "none"
+        self.key_html.value = _code("(removed)")
+        self.reveal_button.disabled = True
+        self.status.value = "Assigned: the QR code and the key are gone from this page and kernel."
+
+
+class CodeForm(SafeBox):
+    """Two MFA code boxes and a button that hands them to the library.
+
+    Args:
+        title: what the button does, e.g. ``"Assign MFA: arn:aws:iam::...:mfa/Administrator"``.
+        on_submit: called with (code 1, code 2); returns a status line, or raises a
+            ``RunbookError`` whose message (plain words, no secret) is shown in the form.
+        button: the button's label.
+    """
+
+    def __init__(
+        self, title: str, on_submit: Callable[[str, str], str], button: str = "Assign MFA"
+    ) -> None:
+        self._on_submit = on_submit
+        self.code1 = w.Text(description="MFA code 1", placeholder="6 digits")
+        self.code2 = w.Text(description="MFA code 2", placeholder="the next code")
+        self.button = w.Button(description=button, button_style="primary", icon="lock")
+        self.status = w.HTML(
+            value="Type the code the app shows now, wait for the next one (up to 30 s), type "
+            f"it, then press {html.escape(button)} at once."
+        )
+        self.button.on_click(self.submit)
+        super().__init__(
+            [
+                w.HTML(value=f"<b>{html.escape(title)}</b>"),
+                self.code1,
+                self.code2,
+                self.button,
+                self.status,
+            ],
+            safe_text=f"{title} (form in the live notebook)",
+        )
+        self.add_class("runbook-code-form")
+
+    def submit(self, _: Any = None) -> None:
+        """Send the two codes to the library and show its answer."""
+        self.button.disabled = True
+        try:
+            result = self._on_submit(self.code1.value, self.code2.value)
+        except RunbookError as err:
+            self.status.value = (
+                f"<span style='color:#b00'>Not done: {html.escape(err.message)}</span>"
+            )
+            self.button.disabled = False
+            return
+        self.code1.value = self.code2.value = ""
+        self.code1.disabled = self.code2.disabled = True
+        self.status.value = f"Done: {html.escape(result)}"
+
+
+class VirtualAuthenticator(SafeBox):
+    """The sandbox's stand-in for a phone: the current code and the seconds left.
+
+    It refuses to run unless the run targets the sandbox: on a real account the codes must come
+    from the user's own device.
+
+    Args:
+        ctx: the run context (anything with a ``sandbox`` attribute).
+        seed: the device's seed.
+        label: the entry's name, e.g. ``"AWS:Administrator"``.
+        clock: returns the current Unix time.
+        run_seconds: how long the display ticks before it stops (Refresh restarts it).
+
+    Raises:
+        TargetRefused: the target is not the sandbox.
+    """
+
+    def __init__(
+        self,
+        ctx: Any,
+        seed: Secret,
+        label: str,
+        clock: Callable[[], float] = time.time,
+        run_seconds: float = 600,
+    ) -> None:
+        if not getattr(ctx, "sandbox", False):
+            raise TargetRefused(
+                "The virtual authenticator runs only on the sandbox: on a real account, scan "
+                "the QR code with the user's own authenticator app."
+            )
+        self.seed, self._clock, self._run_seconds = seed, clock, run_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.code_html = w.HTML()
+        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.refresh_button.on_click(lambda _: self.start())
+        super().__init__(
+            [
+                w.HTML(value=f"<b>Sandbox virtual authenticator</b> — {html.escape(label)}"),
+                self.code_html,
+                self.refresh_button,
+            ],
+            safe_text=f"Sandbox virtual authenticator for {label} (live notebook only)",
+        )
+        self.add_class("runbook-virtual-authenticator")
+        self.refresh()
+        self.start()
+
+    def refresh(self) -> None:
+        """Show the current code and the seconds left in its 30-second window."""
+        if self.seed.dropped:
+            self.code_html.value = "Stopped: the device is assigned and its seed is forgotten."
+            return
+        now = self._clock()
+        left = PERIOD - int(now) % PERIOD
+        code = current_code(self.seed.text(), now)
+        self.code_html.value = f"{_code(code[:3] + ' ' + code[3:])} <small>{left} s left</small>"
+
+    def start(self) -> None:
+        """Tick once a second, in the background, for ``run_seconds``."""
+        self.stop()
+        self._stop = threading.Event()
+        stop, end = self._stop, self._clock() + self._run_seconds
+
+        def tick() -> None:
+            while not stop.wait(1.0) and self._clock() < end and not self.seed.dropped:
+                self.refresh()
+            self.refresh()
+
+        self._thread = threading.Thread(target=tick, daemon=True, name="virtual-authenticator")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking."""
+        self._stop.set()
+        self.refresh()
