@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets as stdlib_secrets
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -183,7 +184,7 @@ def run_notebook(
                 log_output=log_output,
                 store_widget_state=False,
                 cwd=str(path.parent),
-                kernel_manager_class=ipc_kernel_manager(),
+                kernel_manager_class=ipc_kernel_manager((run_dir / "kernel.log").resolve()),
             )
     except Exception as err:  # the kernel's error becomes the run's result
         exit_code, message = _failure(err, run_dir)
@@ -241,9 +242,15 @@ def run_notebook(
     return RunResult(path.stem, run_dir, exit_code, status, message, record, values)
 
 
-def ipc_kernel_manager() -> type:
+def ipc_kernel_manager(kernel_log: Path | None = None) -> type:
     """A kernel manager on Unix-socket (IPC) transport: local-only, and without ipykernel's
-    "running over TCP without encryption" warning on every run."""
+    "running over TCP without encryption" warning on every run.
+
+    Args:
+        kernel_log: where the kernel process's own stderr goes (its start-up and shut-down
+            chatter, e.g. "KeyboardInterrupt caught in kernel"); cell output is not in it.
+            ``None``: discarded.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class IpcKernelManager(AsyncKernelManager):
@@ -253,6 +260,15 @@ def ipc_kernel_manager() -> type:
             folder = Path(tempfile.gettempdir()) / f"runbook-kernels-{os.getuid()}"
             folder.mkdir(mode=0o700, exist_ok=True)
             self.ip = str(folder / f"kernel-{stdlib_secrets.token_hex(6)}")
+
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            if kernel_log is None:
+                kw.setdefault("stderr", subprocess.DEVNULL)
+                await super().start_kernel(**kw)
+                return
+            with open(kernel_log, "ab") as log_file:  # the child keeps its own copy
+                kw.setdefault("stderr", log_file)
+                await super().start_kernel(**kw)
 
     return IpcKernelManager
 
