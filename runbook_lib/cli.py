@@ -127,15 +127,19 @@ def _run(args: argparse.Namespace) -> int:
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
     params = load_parameter_files(args.parameters_file)
-    params.update({name: parse_value(value) for name, value in args.parameter})
+    books = all_notebooks() if args.all else [find_notebook(args.name)]
+    # a parameters file serves every runbook: a name in it must be one that some runbook
+    # declares; a -p on the command line must be one that the notebooks about to run declare
+    check_known(params, all_notebooks())
+    given = {name: parse_value(value) for name, value in args.parameter}
+    check_known(given, books)
+    params.update(given)
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
     if args.endpoint_url:
         params.update(target="endpoint", endpoint_url=args.endpoint_url)
     if args.profile:
         params.update(target="profile", profile=args.profile)
-    books = all_notebooks() if args.all else [find_notebook(args.name)]
-    check_known(params, books)
     worst = EXIT_OK
     for book in books:
         print(f"▶ {book.stem} …", end="", flush=True)
