@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"▶ {book.stem} …", end="", flush=True)
         started = time.monotonic()
         result = run_notebook(
-            book.stem,
+            str(book),
             params,
             output_dir=args.output_dir,
             plan=args.plan,
