@@ -60,7 +60,9 @@ def manual_step(
 
         widgets.show(widgets.ConfirmStep(title, instructions_html, confirm))
         ctx.record.manual(step, title, done=False, how="waiting for the confirmation below")
-        return ManualStepResult(step, title, "pending", "press 'I have done this' once done")
+        return ManualStepResult(
+            step, title, "pending until confirmed", "press 'I have done this' below once done"
+        )
     hint = f"re-run with {confirm_param}: true once done" if confirm_param else "do it by hand"
     ctx.record.manual(step, title, done=False, how=f"a person must do this; {hint}")
     return ManualStepResult(step, title, "pending", f"a person must do this; {hint}")

@@ -165,12 +165,13 @@ def run_notebook(
     guard = LeakGuard().start()
     env.update(guard.environ())
     handler: logging.Handler | None = None
+    redact = RedactingFilter(guard)
     if log_output:
         handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
-        handler.addFilter(RedactingFilter(guard))
+        handler.addFilter(redact)
         logging.getLogger("papermill").addHandler(handler)
         for h in logging.getLogger().handlers:
-            h.addFilter(RedactingFilter(guard))
+            h.addFilter(redact)
     started = time.time()
     exit_code, status, message = EXIT_OK, "done", ""
     try:
@@ -193,6 +194,9 @@ def run_notebook(
         if handler is not None:
             logging.getLogger("papermill").removeHandler(handler)
             handler.close()
+            for h in logging.getLogger().handlers:
+                h.removeFilter(redact)
+    executed = time.time()
     record: dict[str, Any] = {}
     if record_path.exists():
         record = json.loads(record_path.read_text("utf-8"))
@@ -202,6 +206,7 @@ def run_notebook(
         message = "; ".join(f"{m['step']} {m['title']}: {m['how']}" for m in pending)
     if out_nb.exists():
         _export_html(out_nb, run_dir / (path.stem + ".html"))
+    exported = time.time()
     record.update(
         {
             "notebook": path.stem,
@@ -214,6 +219,11 @@ def run_notebook(
             "started": datetime.fromtimestamp(started, timezone.utc).isoformat(),
             "ended": datetime.now(timezone.utc).isoformat(),
             "seconds": round(time.time() - started, 2),
+            # where the time went: kernel start + cells, then the HTML export
+            "timings": {
+                "execute": round(executed - started, 2),
+                "html_export": round(exported - executed, 2),
+            },
         }
     )
     record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
