@@ -33,6 +33,7 @@ from .leaks import LeakGuard, RedactingFilter
 from .notebooks import find_notebook, notebook_parameters
 from .record import RECORD_VAR
 from .sandbox import Sandbox, apply_sandbox_environ, running_sandbox_url
+from .secrets import SECRETS_DIR_VAR, default_secrets_dir
 
 HEADLESS_VAR = "RUNBOOK_HEADLESS"
 log = logging.getLogger("runbook")
@@ -162,6 +163,10 @@ def run_notebook(
     if is_sandbox:
         url = running_sandbox_url() or (sandbox or _shared_sandbox()).url
         env["RUNBOOK_SANDBOX_URL"] = url
+        if SECRETS_DIR_VAR not in os.environ:
+            # sandbox secrets are throw-away and the next sandbox repeats the same names: one
+            # folder per runner process, so a second `runbook run` never meets the first's files
+            env[SECRETS_DIR_VAR] = str(default_secrets_dir() / "sandbox" / _SANDBOX_SESSION)
     guard = LeakGuard().start()
     env.update(guard.environ())
     handler: logging.Handler | None = None
@@ -284,6 +289,7 @@ def ipc_kernel_manager(kernel_log: Path | None = None) -> type:
 
 
 _SHARED: Sandbox | None = None
+_SANDBOX_SESSION = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
 
 
 def _shared_sandbox() -> Sandbox:
