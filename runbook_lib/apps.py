@@ -15,11 +15,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .context import HEADLESS_VAR
 from .record import RECORD_VAR
 from .sandbox import apply_sandbox_environ
+from .secrets import SECRETS_DIR_VAR, default_secrets_dir
 
 LOOPBACK = "127.0.0.1"
 TOKEN_VAR = "JUPYTER_TOKEN"
@@ -128,6 +130,9 @@ def server_environ(
     env.pop(HEADLESS_VAR, None)  # a person is at the keyboard: widgets, not pending steps
     if sandbox_url:
         apply_sandbox_environ(sandbox_url, env)
+        # the sandbox's throw-away secrets: a folder per server, never the real default
+        stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        env.setdefault(SECRETS_DIR_VAR, str(default_secrets_dir() / "sandbox" / stamp))
     if token:
         env[TOKEN_VAR] = token
     if record_path:
