@@ -6,6 +6,7 @@ reach it through the environment lines from ``Sandbox.environ()``, set before a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import urllib.request
@@ -127,10 +128,9 @@ class Sandbox:
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",  # noqa: S106
             )
-            try:
+            # best effort: the sandbox may be stopping already
+            with contextlib.suppress(Exception):
                 client.list_account_aliases()
-            except Exception:  # noqa: BLE001, S110 - best effort: the sandbox may be stopping
-                pass
 
         threading.Thread(target=call, daemon=True, name="sandbox-warm-up").start()
 
