@@ -106,6 +106,7 @@ class ShownOnce(SafeBox):
     def _stored(self, _: Any = None) -> None:
         self.secret.drop()
         self.value_html.value = f"{_code('(removed)')} <small>{self.secret.fingerprint}</small>"
+        self.reveal_button.description, self.reveal_button.icon = "Reveal", "eye"
         self.reveal_button.disabled = True
         self.stored_button.disabled = True
         self.status.value = "Stored by you. The value is gone from this page and this kernel."
@@ -218,7 +219,12 @@ class QrPanel(SafeBox):
     def __init__(self, qr_png: Secret, seed: Secret, title: str) -> None:
         self.seed = seed
         png = qr_png.reveal()
-        self.image = w.Image(value=png if isinstance(png, bytes) else png.encode(), format="png")
+        # align_self: a VBox stretches its children to its width; the QR keeps its own size
+        self.image = w.Image(
+            value=png if isinstance(png, bytes) else png.encode(),
+            format="png",
+            layout=w.Layout(align_self="flex-start"),
+        )
         self.key_html = w.HTML(value=self._masked())
         self.reveal_button = w.Button(
             description="Reveal secret key", icon="eye", tooltip="For typing into the app"
@@ -262,6 +268,7 @@ class QrPanel(SafeBox):
         self.image.value = b""
         self.image.layout.display = "none"
         self.key_html.value = _code("(removed)")
+        self.reveal_button.description, self.reveal_button.icon = "Reveal secret key", "eye"
         self.reveal_button.disabled = True
         self.status.value = "Assigned: the QR code and the key are gone from this page and kernel."
 

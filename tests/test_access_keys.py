@@ -414,7 +414,11 @@ def test_widget_shows_the_key_once_and_marks_it_delivered_when_stored(
     access_keys.deliver_key(ctx, plan, key)
     assert ctx.record.manual_steps[-1].status == "pending"
     assert marker_of(ctx, user).startswith("pending:")
+    box._toggle()  # revealed, then stored
     box._stored()
     assert marker_of(ctx, user).startswith("delivered:") and box.secret.dropped
+    assert (box.reveal_button.description, box.reveal_button.disabled) == ("Reveal", True), (
+        "a stored secret's widget offers to hide a value that is gone"
+    )
     assert ctx.record.manual_steps[-1].status == "done"
     access_keys.verify_access_key(ctx, plan, key, sleep=no_sleep)

@@ -492,6 +492,11 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     seed.drop()
     panel.clear()
     assert panel.image.value == b"" and "JBSW" not in panel.key_html.value
+    assert (panel.reveal_button.description, panel.reveal_button.disabled) == (
+        "Reveal secret key",
+        True,
+    ), "a cleared panel offers to hide a key that is gone"
+    assert panel.image.layout.align_self == "flex-start", "a VBox would stretch the QR code"
 
 
 def test_interactive_flow_shows_qr_and_assigns_from_the_form(

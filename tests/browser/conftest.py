@@ -94,14 +94,17 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
-    """``screenshot(page, name)``: a PNG in the test's folder, copied to ``docs/`` for the README
-    when missing there (or when ``RUNBOOK_UPDATE_SCREENSHOTS=1``)."""
+def screenshot(tmp_path: Path) -> Callable[..., Path]:
+    """``screenshot(page, name, readme=True)``: a PNG in the test's folder, copied to ``docs/``
+    for the README (unless ``readme=False``) when missing there (or when
+    ``RUNBOOK_UPDATE_SCREENSHOTS=1``)."""
 
-    def shoot(page: Any, name: str) -> Path:
+    def shoot(page: Any, name: str, readme: bool = True) -> Path:
         shot = tmp_path / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         readme_copy = DOCS / f"{name}.png"
+        if not readme:
+            return shot
         if not readme_copy.exists() or os.environ.get(UPDATE_SCREENSHOTS_VAR) == "1":
             DOCS.mkdir(exist_ok=True)
             shutil.copyfile(shot, readme_copy)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from pathlib import Path
 from typing import Any
+
+from browser_pages import assert_absent, page_text, run_all, save_and_wait, wait_kernel_idle
 
 SHOWN_ONCE = ".runbook-shown-once"
 CONFIRM = ".runbook-confirm-step"
@@ -16,34 +17,6 @@ def _fixture_secret() -> str:
     return "Fx-" + secrets.token_urlsafe(18)
 
 
-def _assert_absent(secret: str, text: str, where: str) -> None:
-    """Fail naming ``where`` only: pytest's introspection would print both strings."""
-    found = secret in text
-    assert not found, f"the secret is in {where}"
-
-
-def _page_text(page: Any) -> str:
-    text: str = page.evaluate("document.body.innerText")
-    return text
-
-
-def _wait_kernel_idle(page: Any) -> None:
-    page.wait_for_function(
-        "document.querySelector('#jp-main-statusbar')?.innerText.includes('| Idle')",
-        timeout=60_000,
-    )
-
-
-def _save_and_wait(page: Any, notebook: Path) -> None:
-    before = notebook.stat().st_mtime_ns
-    page.locator(".jp-Notebook .jp-InputPrompt").first.click()  # focus the notebook
-    page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 15
-    while notebook.stat().st_mtime_ns == before:
-        assert time.monotonic() < deadline, "Ctrl+S did not save the notebook"
-        page.wait_for_timeout(100)  # not time.sleep: the request router must keep running
-
-
 def test_lab_secret_is_masked_revealed_then_gone_and_never_saved(
     jupyter_lab: Any, fixture_notebook: Path, page: Any, screenshot: Any
 ) -> None:
@@ -51,16 +24,14 @@ def test_lab_secret_is_masked_revealed_then_gone_and_never_saved(
     original = fixture_notebook.read_bytes()
     lab = jupyter_lab(fixture_notebook.parent, FIXTURE_SECRET=secret)
     page.goto(lab.page_url(f"lab/tree/{fixture_notebook.name}"))
-    _wait_kernel_idle(page)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator("[data-command='runmenu:run-all']").click()
+    run_all(page)
     widget = page.locator(SHOWN_ONCE)
     widget.wait_for(timeout=60_000)
     page.locator(CONFIRM).wait_for()
-    _wait_kernel_idle(page)
+    wait_kernel_idle(page)
 
     assert "••••" in widget.inner_text()
-    _assert_absent(secret, _page_text(page), "the page before Reveal")
+    assert_absent(secret, page_text(page), "the page before Reveal")
     screenshot(page, "lab-shown-once-masked")
 
     widget.get_by_role("button", name="Reveal").click()
@@ -70,18 +41,18 @@ def test_lab_secret_is_masked_revealed_then_gone_and_never_saved(
     screenshot(page, "lab-shown-once-revealed")
     unchanged = fixture_notebook.read_bytes() == original
     assert unchanged, "Lab wrote the notebook without a save (autosave is on)"
-    _save_and_wait(page, fixture_notebook)  # saved while revealed: still no value on disk
-    _assert_absent(secret, fixture_notebook.read_text(), "the notebook saved while revealed")
+    save_and_wait(page, fixture_notebook)  # saved while revealed: still no value on disk
+    assert_absent(secret, fixture_notebook.read_text(), "the notebook saved while revealed")
 
     widget.get_by_role("button", name="I have stored it").click()
     page.wait_for_function(
         "document.querySelector('.runbook-shown-once').innerText.includes('(removed)')"
     )
-    _assert_absent(secret, _page_text(page), "the page after 'I have stored it'")
-    _assert_absent(secret, page.content(), "the page's DOM after 'I have stored it'")
-    _save_and_wait(page, fixture_notebook)
+    assert_absent(secret, page_text(page), "the page after 'I have stored it'")
+    assert_absent(secret, page.content(), "the page's DOM after 'I have stored it'")
+    save_and_wait(page, fixture_notebook)
     saved = fixture_notebook.read_text()
-    _assert_absent(secret, saved, "the notebook saved after 'I have stored it'")
+    assert_absent(secret, saved, "the notebook saved after 'I have stored it'")
     widget_state = "widgets" in json.loads(saved)["metadata"]
     assert not widget_state, "Lab saved widget state in the notebook"
     assert not page.blocked, f"the page tried to leave 127.0.0.1: {page.blocked[:3]}"
@@ -98,8 +69,8 @@ def test_voila_confirmation_is_recorded_in_the_run_record(
     record_path = Path(app.env["RUNBOOK_RECORD"])
     pending = json.loads(record_path.read_text())["manual_steps"]
     assert [(m["step"], m["status"]) for m in pending] == [("F.2", "pending")]
-    _assert_absent(secret, _page_text(page), "the Voilà page before Reveal")
-    assert "import os" not in _page_text(page), "Voilà shows code"
+    assert_absent(secret, page_text(page), "the Voilà page before Reveal")
+    assert "import os" not in page_text(page), "Voilà shows code"
 
     step.get_by_role("button", name="I have done this").click()
     page.wait_for_function(
@@ -115,5 +86,5 @@ def test_voila_confirmation_is_recorded_in_the_run_record(
             "how": "confirmed in the notebook by a person",
         }
     ]
-    _assert_absent(secret, record_path.read_text(), "the run record")
+    assert_absent(secret, record_path.read_text(), "the run record")
     assert all("cdn" in url for url in page.blocked), page.blocked[:3]  # Voilà's CDN stylesheet
