@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a man
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -140,6 +141,8 @@ def _run(args: argparse.Namespace) -> int:
         params.update(target="endpoint", endpoint_url=args.endpoint_url)
     if args.profile:
         params.update(target="profile", profile=args.profile)
+    if args.log_output:  # the runner adds its secret-redacting filter to this handler
+        logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
     for book in books:
         print(f"▶ {book.stem} …", end="", flush=True)

@@ -171,10 +171,13 @@ def run_notebook(
     env.update(guard.environ())
     handler: logging.Handler | None = None
     redact = RedactingFilter(guard)
+    pm_log = logging.getLogger("papermill")
+    pm_level = pm_log.level
     if log_output:
         handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
         handler.addFilter(redact)
-        logging.getLogger("papermill").addHandler(handler)
+        pm_log.addHandler(handler)
+        pm_log.setLevel(logging.INFO)  # papermill logs cell output at INFO: else run.log is empty
         for h in logging.getLogger().handlers:
             h.addFilter(redact)
     started = time.time()
@@ -197,7 +200,8 @@ def run_notebook(
         status = "failed" if exit_code != EXIT_BAD_INPUT else "bad input"
     finally:
         if handler is not None:
-            logging.getLogger("papermill").removeHandler(handler)
+            pm_log.removeHandler(handler)
+            pm_log.setLevel(pm_level)
             handler.close()
             for h in logging.getLogger().handlers:
                 h.removeFilter(redact)
