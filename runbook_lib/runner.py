@@ -235,7 +235,6 @@ def run_notebook(
     files = sorted(p for p in run_dir.iterdir() if p.is_file())
     hits = guard.scan(files)
     values = guard.values
-    guard.stop()
     if hits:
         for hit in hits:
             Path(hit.path).unlink(missing_ok=True)
@@ -253,7 +252,10 @@ def run_notebook(
                 "deleted_artifacts": sorted({Path(h.path).name for h in hits}),
             }
         )
+        # the record itself may hold the value (a warning, an error message): keep it redacted
+        record = json.loads(guard.redact(json.dumps(record)))
         record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    guard.stop()
     return RunResult(path.stem, run_dir, exit_code, status, message, record, values)
 
 
