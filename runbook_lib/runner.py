@@ -31,7 +31,7 @@ from .errors import (
 )
 from .leaks import LeakGuard, RedactingFilter
 from .notebooks import find_notebook, notebook_parameters
-from .record import RECORD_VAR
+from .record import RECORD_VAR, RunRecord
 from .sandbox import Sandbox, apply_sandbox_environ, running_sandbox_url
 from .secrets import SECRETS_DIR_VAR, default_secrets_dir
 
@@ -202,9 +202,10 @@ def run_notebook(
             for h in logging.getLogger().handlers:
                 h.removeFilter(redact)
     executed = time.time()
-    record: dict[str, Any] = {}
+    # every field, even when the kernel stopped before preflight saved its record
+    record: dict[str, Any] = RunRecord(notebook=path.stem).to_dict()
     if record_path.exists():
-        record = json.loads(record_path.read_text("utf-8"))
+        record.update(json.loads(record_path.read_text("utf-8")))
     pending = [m for m in record.get("manual_steps", []) if m.get("status") == "pending"]
     if exit_code == EXIT_OK and pending:
         exit_code, status = EXIT_MANUAL_PENDING, "manual step pending"
