@@ -127,19 +127,18 @@ class Sandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
-        self._warm_up_and_seed()
+        self._seed_and_warm_up()
         return self
 
-    def _warm_up_and_seed(self) -> None:
-        """Build moto's IAM backend (≈1 s: it loads every managed policy), then seed.
+    def _seed_and_warm_up(self) -> None:
+        """Seed, then build moto's IAM backend (≈1 s: it loads every managed policy).
 
-        In this order, and not in the background: building the backend draws from moto's random
-        generator (an ID per managed policy), and so does every response (its request ID). Only
-        when the seed comes after the build, and no request of ours races the caller's, do the
-        IDs, keys and MFA seeds repeat from one run to the next.
+        The build is not in the background: it draws from moto's seeded generator (an ID per
+        managed policy), and so does every response (its request ID). A background build raced
+        the caller's first request, and IDs, keys and MFA seeds then differed from run to run.
         """
-        sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
         self.reseed()
+        sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
 
     def reseed(self) -> None:
         """Make generated IDs, keys and MFA seeds repeat from here on."""
@@ -148,7 +147,7 @@ class Sandbox:
     def reset(self) -> None:
         """Delete everything in the sandbox and seed it again."""
         _post(f"{self.url}/moto-api/reset")
-        self._warm_up_and_seed()
+        self._seed_and_warm_up()
 
     def environ(self) -> dict[str, str]:
         """Environment lines that point a shell, JupyterLab or a kernel at this sandbox."""
