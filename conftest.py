@@ -29,6 +29,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     apply_sandbox_environ(SANDBOX.url)
 
 
+@pytest.fixture(scope="session")
+def session_sandbox() -> Sandbox:
+    """The sandbox started for this session (a fixture: test modules cannot import a conftest
+    by name, both conftest files are module ``conftest``)."""
+    assert SANDBOX is not None, "pytest_sessionstart starts the sandbox"
+    return SANDBOX
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if SANDBOX is not None:
         SANDBOX.stop()

@@ -147,13 +147,17 @@ def _run(args: argparse.Namespace) -> int:
     for book in books:
         print(f"▶ {book.stem} …", end="", flush=True)
         started = time.monotonic()
-        result = run_notebook(
-            str(book),
-            params,
-            output_dir=args.output_dir,
-            plan=args.plan,
-            log_output=args.log_output,
-        )
+        try:
+            result = run_notebook(
+                str(book),
+                params,
+                output_dir=args.output_dir,
+                plan=args.plan,
+                log_output=args.log_output,
+            )
+        except RunbookError:
+            print(" refused", flush=True)  # end the progress line; the reason follows
+            raise
         rec = result.record
         counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
         print(

@@ -31,7 +31,7 @@ from .errors import (
 )
 from .leaks import LeakGuard, RedactingFilter
 from .notebooks import find_notebook, notebook_parameters
-from .record import RECORD_VAR
+from .record import RECORD_VAR, RunRecord
 from .sandbox import Sandbox, apply_sandbox_environ, running_sandbox_url
 from .secrets import SECRETS_DIR_VAR, default_secrets_dir
 
@@ -206,9 +206,10 @@ def run_notebook(
             for h in logging.getLogger().handlers:
                 h.removeFilter(redact)
     executed = time.time()
-    record: dict[str, Any] = {}
+    # every field, even when the kernel stopped before preflight saved its record
+    record: dict[str, Any] = RunRecord(notebook=path.stem).to_dict()
     if record_path.exists():
-        record = json.loads(record_path.read_text("utf-8"))
+        record.update(json.loads(record_path.read_text("utf-8")))
     pending = [m for m in record.get("manual_steps", []) if m.get("status") == "pending"]
     if exit_code == EXIT_OK and pending:
         exit_code, status = EXIT_MANUAL_PENDING, "manual step pending"
@@ -239,7 +240,6 @@ def run_notebook(
     files = sorted(p for p in run_dir.iterdir() if p.is_file())
     hits = guard.scan(files)
     values = guard.values
-    guard.stop()
     if hits:
         for hit in hits:
             Path(hit.path).unlink(missing_ok=True)
@@ -257,7 +257,10 @@ def run_notebook(
                 "deleted_artifacts": sorted({Path(h.path).name for h in hits}),
             }
         )
+        # the record itself may hold the value (a warning, an error message): keep it redacted
+        record = json.loads(guard.redact(json.dumps(record)))
         record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    guard.stop()
     return RunResult(path.stem, run_dir, exit_code, status, message, record, values)
 
 

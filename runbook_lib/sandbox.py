@@ -6,13 +6,15 @@ reach it through the environment lines from ``Sandbox.environ()``, set before a 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import urllib.request
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import boto3
 
 #: the account ID moto answers with
 SANDBOX_ACCOUNT_ID = "123456789012"
@@ -73,6 +75,24 @@ def apply_sandbox_environ(url: str, env: MutableMapping[str, str] | None = None)
     target.update(sandbox_environ(url))
 
 
+def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
+    """A boto3 session with the sandbox's fake credentials that reads no AWS profile.
+
+    ``AWS_PROFILE`` may name a real (or a missing) profile in the user's shell: neither has any
+    business in a sandbox session.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.Session(
+        botocore_session=core,
+        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+
+
 def _post(url: str) -> bytes:
     req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
@@ -107,32 +127,18 @@ class Sandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
-        self.reseed()
-        self.warm_up()
+        self._seed_and_warm_up()
         return self
 
-    def warm_up(self) -> None:
-        """Build moto's IAM backend (≈1 s: it loads every managed policy) in the background.
+    def _seed_and_warm_up(self) -> None:
+        """Seed, then build moto's IAM backend (≈1 s: it loads every managed policy).
 
-        Without this the first call of the first notebook pays for it.
+        The build is not in the background: it draws from moto's seeded generator (an ID per
+        managed policy), and so does every response (its request ID). A background build raced
+        the caller's first request, and IDs, keys and MFA seeds then differed from run to run.
         """
-        import threading
-
-        def call() -> None:
-            import boto3
-
-            client = boto3.client(
-                "iam",
-                endpoint_url=self.url,
-                region_name=SANDBOX_REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",  # noqa: S106
-            )
-            # best effort: the sandbox may be stopping already
-            with contextlib.suppress(Exception):
-                client.list_account_aliases()
-
-        threading.Thread(target=call, daemon=True, name="sandbox-warm-up").start()
+        self.reseed()
+        sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
 
     def reseed(self) -> None:
         """Make generated IDs, keys and MFA seeds repeat from here on."""
@@ -141,8 +147,7 @@ class Sandbox:
     def reset(self) -> None:
         """Delete everything in the sandbox and seed it again."""
         _post(f"{self.url}/moto-api/reset")
-        self.reseed()
-        self.warm_up()
+        self._seed_and_warm_up()
 
     def environ(self) -> dict[str, str]:
         """Environment lines that point a shell, JupyterLab or a kernel at this sandbox."""

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from .errors import BadInput, from_client_error
 
@@ -195,6 +195,7 @@ def store_in_secrets_manager(sm: Any, name: str, payload: dict[str, str], descri
     A new secret is created; an existing one gets a new current version.
 
     Raises:
+        BadInput: botocore refused the name before sending anything (empty, too long).
         AwsError: Secrets Manager refused.
     """
     body = json.dumps(payload)
@@ -205,6 +206,11 @@ def store_in_secrets_manager(sm: Any, name: str, payload: dict[str, str], descri
             if err.response.get("Error", {}).get("Code") != "ResourceExistsException":
                 raise
             resp = sm.put_secret_value(SecretId=name, SecretString=body)
+    except ParamValidationError:  # its report may quote values: never repeat it
+        raise BadInput(
+            f"Secrets Manager cannot take a secret named '{name}': use 1–512 characters of "
+            "letters, digits and /_+=.@- (nothing was stored)."
+        ) from None
     except ClientError as err:
         raise from_client_error(
             err,

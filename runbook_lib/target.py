@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
 from .errors import BadInput, TargetRefused
-from .sandbox import SANDBOX_CREDENTIALS, SANDBOX_REGION, embedded_sandbox
+from .sandbox import embedded_sandbox, sandbox_session
 
 TARGET_KINDS = ("sandbox", "profile", "endpoint")
 RETRY_MODES = ("standard", "adaptive")
@@ -47,6 +47,11 @@ class TargetSpec:
             raise BadInput(
                 "target 'endpoint' needs endpoint_url (http:// or https://): set endpoint_url "
                 "or use --endpoint-url URL."
+            )
+        if self.target == "profile" and self.endpoint_url:
+            raise BadInput(
+                "endpoint_url is set but target is 'profile' (real AWS): use target 'endpoint' "
+                "(profile then supplies its credentials), or drop endpoint_url."
             )
         if self.target == "sandbox" and (self.profile or self.endpoint_url):
             raise BadInput(
@@ -112,12 +117,7 @@ def connect(spec: TargetSpec) -> Connection:
     )
     if spec.target == "sandbox":
         url = embedded_sandbox()
-        session = boto3.Session(
-            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=SANDBOX_REGION,
-        )
-        return Connection(session, url, config)
+        return Connection(sandbox_session(), url, config)
     try:
         session = boto3.Session(profile_name=spec.profile or None, region_name=spec.region or None)
     except ProfileNotFound as err:
