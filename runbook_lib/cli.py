@@ -126,8 +126,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
-    params = load_parameter_files(args.parameters_file)
-    params.update({name: parse_value(value) for name, value in args.parameter})
+    from_files = load_parameter_files(args.parameters_file)
+    given = {name: parse_value(value) for name, value in args.parameter}
+    params = {**from_files, **given}
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
     if args.endpoint_url:
@@ -135,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.profile:
         params.update(target="profile", profile=args.profile)
     books = all_notebooks() if args.all else [find_notebook(args.name)]
-    check_known(params, books)
+    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
+    check_known(from_files, all_notebooks())
+    check_known(given, books)
     worst = EXIT_OK
     for book in books:
         print(f"▶ {book.stem} …", end="", flush=True)
