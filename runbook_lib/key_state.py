@@ -258,7 +258,12 @@ class KeyPlan:
             "destination"
             for k in self.orphans
         ]
-        if self.adopted:
+        if self.adopted and self.marker is not None and self.marker.state == DELIVERED:
+            lines.append(
+                f"Repair: the rotation to {self.adopted.key_id} stopped before the old key was "
+                "retired: finish it"
+            )
+        elif self.adopted:
             lines.append(
                 f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
             )
