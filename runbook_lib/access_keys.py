@@ -29,6 +29,7 @@ from .key_state import (
     read_keys,
     read_marker,
     stamp,
+    unfinished_rotation,
     utc_now,
     write_marker,
 )
@@ -153,6 +154,14 @@ def plan_access_key(
                 orphans.append(key)
             else:
                 kept.append(f"{key.key_id} (created or used outside the unfinished run's window)")
+    elif (
+        mode == "rotate"
+        and (resumable := unfinished_rotation(keys, marker, delete_old)) is not None
+    ):
+        held = read_back(ctx, dest, resumable.key_id)
+        if held is not None:  # delivered, and proven before: only the retirement is missing
+            held.drop()
+            adopted = resumable
     plan = KeyPlan(
         user_name,
         user_arn,
@@ -194,7 +203,13 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
             f"created by an unfinished run ({plan.marker.value() if plan.marker else ''}); its "
             "secret reached no destination, so nobody holds it",
         )
-    if plan.adopted is not None:
+    if plan.adopted is not None and plan.marker is not None and plan.marker.state == DELIVERED:
+        ctx.record.repair(
+            "resume-rotation",
+            f"{plan.user_arn} access key {plan.adopted.key_id}",
+            "an earlier rotation delivered this key but stopped before retiring the old key",
+        )
+    elif plan.adopted is not None:
         done = Marker(DELIVERED, utc_now(), (plan.adopted.key_id,), plan.destination.kind)
         write_marker(ctx, plan.user_name, plan.user_arn, done)
         ctx.record.repair(
@@ -221,7 +236,7 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     """
     user = plan.user_name
     repairs = [f"deleted orphan key {k.key_id}" for k in plan.orphans]
-    if plan.adopted:
+    if plan.adopted and plan.marker is not None and plan.marker.state == PENDING:
         repairs.append(f"finished the delivery of {plan.adopted.key_id}")
     done = f" Repaired: {'; '.join(repairs)}." if repairs else ""
     if ctx.plan:

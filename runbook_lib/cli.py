@@ -127,20 +127,19 @@ def _run(args: argparse.Namespace) -> int:
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
-    params = load_parameter_files(args.parameters_file)
-    books = all_notebooks() if args.all else [find_notebook(args.name)]
-    # a parameters file serves every runbook: a name in it must be one that some runbook
-    # declares; a -p on the command line must be one that the notebooks about to run declare
-    check_known(params, all_notebooks())
+    from_files = load_parameter_files(args.parameters_file)
     given = {name: parse_value(value) for name, value in args.parameter}
-    check_known(given, books)
-    params.update(given)
+    params = {**from_files, **given}
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
     if args.endpoint_url:
         params.update(target="endpoint", endpoint_url=args.endpoint_url)
     if args.profile:
         params.update(target="profile", profile=args.profile)
+    books = all_notebooks() if args.all else [find_notebook(args.name)]
+    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
+    check_known(from_files, all_notebooks())
+    check_known(given, books)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK

@@ -8,6 +8,9 @@ profile target, which may be a real account):
   it reaches AWS, as if the run died right after write N-1.
 - ``RUNBOOK_FAULT_THROTTLE=K`` (K ≥ 2): every K-th IAM/STS request gets a ``Throttling``
   answer (HTTP 400) at the transport level, so botocore's retry mode must absorb it.
+- ``RUNBOOK_FAULT_ROOT_CALLER=ACCOUNT``: ``GetCallerIdentity`` answers as the root user of
+  ACCOUNT (12 digits) without a request, so a test can prove the root refusal inside a kernel
+  (moto never answers as root).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .record import is_write
 
 FAULT_AT_WRITE_VAR = "RUNBOOK_FAULT_AT_WRITE"
 FAULT_THROTTLE_VAR = "RUNBOOK_FAULT_THROTTLE"
+FAULT_ROOT_CALLER_VAR = "RUNBOOK_FAULT_ROOT_CALLER"
 
 _THROTTLE_BODY = (
     b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
@@ -53,6 +57,16 @@ def install(events: Any, target: str) -> None:
     """Register the faults the environment asks for on a botocore event emitter."""
     if target == "profile":
         return
+    root_account = os.environ.get(FAULT_ROOT_CALLER_VAR, "")
+    if len(root_account) == 12 and root_account.isdigit():
+
+        def answer_as_root(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+            http = AWSResponse("", 200, HTTPHeaders(), _Raw(b""))
+            arn = f"arn:aws:iam::{root_account}:root"
+            return http, {"UserId": root_account, "Account": root_account, "Arn": arn}
+
+        events.register("before-call.sts.GetCallerIdentity", answer_as_root)
+
     fail_at = _int_var(FAULT_AT_WRITE_VAR)
     every = _int_var(FAULT_THROTTLE_VAR)
     state = {"writes": 0, "calls": 0}

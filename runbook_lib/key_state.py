@@ -103,6 +103,28 @@ class Marker:
         )
 
 
+def unfinished_rotation(
+    keys: list[KeyInfo], marker: Marker | None, delete_old: bool
+) -> KeyInfo | None:
+    """The key a rotation delivered but whose old key it never retired (the run stopped).
+
+    That is: the marker says ``delivered`` for a key that is Active, and an older key is
+    Active too (with ``delete_old``: still exists). The caller must still find the key's secret
+    at the destination.
+    """
+    if marker is None or marker.state != DELIVERED or len(marker.keys) != 1:
+        return None
+    new = next((k for k in keys if k.key_id == marker.keys[0] and k.status == "Active"), None)
+    if new is None:
+        return None
+    older = [
+        k
+        for k in keys
+        if k is not new and (delete_old or k.status == "Active") and k.created <= new.created
+    ]
+    return new if older else None
+
+
 def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
     """The user's access keys with their last use, oldest first.
 
@@ -236,7 +258,12 @@ class KeyPlan:
             "destination"
             for k in self.orphans
         ]
-        if self.adopted:
+        if self.adopted and self.marker is not None and self.marker.state == DELIVERED:
+            lines.append(
+                f"Repair: the rotation to {self.adopted.key_id} stopped before the old key was "
+                "retired: finish it"
+            )
+        elif self.adopted:
             lines.append(
                 f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
             )

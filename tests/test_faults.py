@@ -48,8 +48,16 @@ def test_throttling_is_absorbed_by_retries(
 def test_faults_are_never_installed_for_a_profile_target(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "1")
     monkeypatch.setenv("RUNBOOK_FAULT_THROTTLE", "2")
+    monkeypatch.setenv("RUNBOOK_FAULT_ROOT_CALLER", "123456789012")
     events = BotocoreSession().get_component("event_emitter")
+    sts_before = len(
+        list(events._emitter._handlers.prefix_search("before-call.sts.GetCallerIdentity"))
+    )
     before = len(list(events._emitter._handlers.prefix_search("before-call.iam.CreateUser")))
     install(events, "profile")
     after = len(list(events._emitter._handlers.prefix_search("before-call.iam.CreateUser")))
     assert after == before
+    sts_after = len(
+        list(events._emitter._handlers.prefix_search("before-call.sts.GetCallerIdentity"))
+    )
+    assert sts_after == sts_before
