@@ -14,15 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .admin_state import MARKER_KEY, MARKER_PENDING, GroupState, Request, UserState
 from .context import RunContext
 from .errors import aws_code, from_client_error
-from .passwords import PasswordPolicy, check_password, generate_password
 from .secrets import Secret
+
+if TYPE_CHECKING:
+    from .admin_live import Waiting
 
 #: action kinds, in the order they run, and how the review shows them
 _TEXT = {
@@ -103,22 +105,6 @@ def plan_actions(
     return tuple(actions)
 
 
-def new_password(
-    policy: PasswordPolicy, user_name: str, account_id: str, chosen: Secret | None
-) -> Secret:
-    """The password to set: the operator's (checked) or a generated one.
-
-    Raises:
-        BadInput: the operator's password does not meet the policy.
-    """
-    if chosen is not None:
-        check_password(chosen.text(), policy, user_name=user_name, account_id=account_id)
-        return chosen
-    value = generate_password(policy)
-    check_password(value, policy, user_name=user_name, account_id=account_id)
-    return Secret("password", value, label=user_name)
-
-
 def _login_profile(iam: Any, user_name: str, sleep: Callable[[float], None]) -> dict[str, Any]:
     """Read a login profile just written (IAM is eventually consistent: retry briefly)."""
     for attempt in range(5):
@@ -173,7 +159,10 @@ def set_console_password(
 
 @dataclass(frozen=True)
 class Created:
-    """Step 7's outcome: the plan and, unless in plan mode, the writes made."""
+    """Step 7's outcome: the plan and, unless in plan mode, the writes made.
+
+    In a live notebook (``waiting`` set) nothing is written until a person presses Create.
+    """
 
     request: Request
     actions: tuple[Action, ...]
@@ -181,6 +170,7 @@ class Created:
     account_id: str
     passwords: Mapping[str, Secret] = field(default_factory=dict, repr=False, compare=False)
     finish: tuple[str, ...] = ()
+    waiting: Waiting | None = field(default=None, repr=False, compare=False)
 
     @property
     def new_passwords(self) -> tuple[str, ...]:
@@ -189,18 +179,28 @@ class Created:
         return tuple(a.name for a in self.actions if a.kind in kinds)
 
     def __repr__(self) -> str:
+        if self.waiting is not None:
+            return (
+                "Step 7 waits for you: check the plan above, then press Create (nothing is "
+                "changed until then; Step 8 and Verify run from the button)."
+            )
+        return self.review()
+
+    def review(self, live: bool = False) -> str:
+        """The plan as text; ``live``: as a person sees it before pressing Create."""
         if not self.actions:
             return "Review: everything is in place; nothing to change (0 writes)."
         head = "Review — made these changes:" if self.applied else "Review — would make:"
+        head = "Review — Create will make these changes:" if live else head
         lines = [head] + [f"  {'✓' if self.applied else '•'} {a!r}" for a in self.actions]
         delivered = [*self.new_passwords, *self.finish]
         if delivered:
-            then = "will" if self.applied else "would"
+            then = "will" if self.applied or live else "would"
             lines.append(
                 f"Step 8 {then} write the sign-in CSV and remove the delivery tag for "
                 + ", ".join(repr(u) for u in delivered)
             )
-        if not self.applied:
+        if not self.applied and not live:
             lines.append("Plan mode: nothing was changed.")
         return "\n".join(lines)
 

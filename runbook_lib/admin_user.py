@@ -1,18 +1,20 @@
 """S1: create the Administrator user and the Administrators group, one function per step.
 
 Steps 3-6 validate the input and read the account (no writes), step 7 shows the review and
-makes the writes (plan mode stops there), step 8 delivers the sign-in CSV, and ``verify`` reads
-everything back. Re-running converges: a second run makes no writes, and a run that stopped
-half-way is completed (see ``admin_apply`` for the one case that needs a repair).
+makes the writes (plan mode stops there; a live notebook waits for the Create button, see
+``admin_live``), step 8 delivers the sign-in CSV, and ``verify`` reads everything back.
+Re-running converges: a second run makes no writes, and a run that stopped half-way is
+completed (see ``admin_apply`` for the one case that needs a repair).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .admin_apply import Created, apply_actions, new_password, plan_actions
+from .admin_apply import Created, apply_actions, plan_actions
+from .admin_live import new_password, offer_create
 from .admin_state import (
     ADMIN_POLICY_ARN,
     GroupState,
@@ -25,13 +27,12 @@ from .admin_state import (
 from .admin_verify import Verified, verify
 from .context import RunContext
 from .manual import ManualStepResult, manual_step
-from .passwords import PasswordPolicy, check_password, get_password_policy
-from .secrets import Secret, check_file_destination
+from .passwords import PasswordPolicy, get_password_policy
+from .secrets import check_file_destination
 from .signin import csv_path
 
 __all__ = [
     "GroupsFound",
-    "PasswordChoice",
     "TagReview",
     "UsersFound",
     "Verified",
@@ -107,13 +108,6 @@ def check_request(
     )
 
 
-class PasswordChoice:
-    """The console password an operator typed into the masked widget (``None``: generate)."""
-
-    def __init__(self) -> None:
-        self.secret: Secret | None = None
-
-
 @dataclass(frozen=True)
 class UsersFound:
     """Step 4: the requested users as IAM has them, and the password policy."""
@@ -121,7 +115,6 @@ class UsersFound:
     request: Request
     states: tuple[UserState, ...]
     policy: PasswordPolicy
-    choice: PasswordChoice = field(default_factory=PasswordChoice, repr=False, compare=False)
 
     def __repr__(self) -> str:
         lines = [repr(s) for s in self.states]
@@ -137,8 +130,6 @@ class UsersFound:
 def find_users(ctx: RunContext, request: Request) -> UsersFound:
     """Step 4: read the users (clash and path checks) and the account's password policy.
 
-    Interactively, a masked field lets the operator type the main user's password instead.
-
     Raises:
         BadInput: a user exists under another case or another path.
         AwsError: IAM refused a read.
@@ -147,21 +138,7 @@ def find_users(ctx: RunContext, request: Request) -> UsersFound:
     policy = (
         get_password_policy(ctx.iam) if request.console_access else PasswordPolicy.aws_default()
     )
-    found = UsersFound(request, states, policy)
-    main = request.users[0].name
-    if ctx.interactive and not ctx.plan and request.console_access and not states[0].login_profile:
-        from . import widgets
-
-        def use(value: str) -> str:
-            if not value:
-                found.choice.secret = None
-                return "A password will be generated."
-            check_password(value, policy, user_name=main, account_id=ctx.account_id)
-            found.choice.secret = Secret("password", value, label=main)
-            return f"Accepted ({found.choice.secret.fingerprint}); Step 7 sets it."
-
-        widgets.show(widgets.PasswordEntry(f"Console password of {main} (optional)", use))
-    return found
+    return UsersFound(request, states, policy)
 
 
 @dataclass(frozen=True)
@@ -214,11 +191,12 @@ def review_tags(users: UsersFound) -> TagReview:
 def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -> Created:
     """Step 7: show the plan, check the CSV destinations, then make the writes.
 
-    In plan mode it stops after the plan, with zero writes.
+    In plan mode it stops after the plan, with zero writes. In a live notebook it writes
+    nothing yet: the plan waits for a person to press Create (and optionally type the main
+    user's console password; see ``admin_live``).
 
     Raises:
-        BadInput: a sign-in CSV exists already or cannot be written, or the typed password does
-            not meet the policy (all before the first write).
+        BadInput: a sign-in CSV exists already or cannot be written (before the first write).
         AwsError: IAM refused a write; a re-run completes what is missing.
     """
     request = users.request
@@ -232,14 +210,10 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
     finish = tuple(a.name for a in actions if a.kind == "finish-delivery")
     for name in need:
         check_file_destination(csv_path(request.secrets_dir, account, name))
-    main = request.users[0].name
     if ctx.plan:
         return Created(request, actions, False, account, {}, finish)
-    passwords = {
-        name: new_password(
-            users.policy, name, account, users.choice.secret if name == main else None
-        )
-        for name in need
-    }
+    if ctx.interactive and actions:
+        return offer_create(ctx, request, actions, users.policy, finish)
+    passwords = {name: new_password(users.policy, name, account, None) for name in need}
     apply_actions(ctx, request, actions, passwords)
     return Created(request, actions, True, account, passwords, finish)

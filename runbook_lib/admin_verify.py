@@ -64,7 +64,8 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
 
     Args:
         ctx: the run context.
-        created: Step 7's outcome (which passwords this run set).
+        created: Step 7's outcome (which passwords this run set); in a live notebook, until
+            Create is pressed, "not verified yet" (no raise).
         attempts: how often to read (default: 1 on the sandbox, 4 on AWS, which is eventually
             consistent).
 
@@ -72,6 +73,10 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
         VerifyFailed: anything differs from the request.
         AwsError: IAM refused a read.
     """
+    if created.waiting is not None:  # a live notebook: Step 7's Create button makes the writes
+        if created.waiting.created is None:
+            return Verified(("Not verified yet: waiting for Step 7 (press Create).",))
+        created = created.waiting.created
     request = created.request
     if not created.applied:
         return Verified(("Plan mode: nothing was changed, so there is nothing to verify.",))

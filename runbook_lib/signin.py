@@ -20,6 +20,10 @@ from .errors import from_client_error
 from .secrets import Secret, csv_text, write_secret_file
 
 CSV_HEADER = ("User name", "Password", "Console sign-in URL")
+WAITING_NOTE = (
+    "Waiting for Step 7: press Create there. The sign-in CSV is written right after the "
+    "changes; where it went and the sign-in instructions are shown under the button."
+)
 ROOT_ADVICE = (
     "You ran this as the root user: sign out of root now and sign in as {user} at {url}; keep "
     "root for the tasks that require it."
@@ -143,10 +147,20 @@ def _remove_marker(ctx: RunContext, name: str) -> None:
 def deliver(ctx: RunContext, created: Created) -> SignIn:
     """Step 8: write each new password's sign-in CSV (0600), then remove the delivery tag.
 
+    In a live notebook Step 7's Create button runs this; until then it says that it waits, and
+    afterwards it gives what the button delivered (no second write).
+
     Raises:
         BadInput: a CSV file appeared since Step 7 (it is never overwritten).
         AwsError: IAM refused to remove the tag; a re-run finishes it.
     """
+    waiting = created.waiting
+    if waiting is not None:  # a live notebook: Step 7's Create button delivers
+        if waiting.created is None:
+            return SignIn((), (WAITING_NOTE,))
+        if waiting.sign_in is None:
+            waiting.sign_in = deliver(ctx, waiting.created)
+        return waiting.sign_in
     request = created.request
     if not request.console_access:
         return SignIn((), ("console_access is false: no console password, no sign-in CSV.",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from s1_flow import (
     writes,
 )
 
-from runbook_lib import BadInput, admin_user, signin
-from runbook_lib.admin_apply import set_console_password
+from runbook_lib import BadInput, RunContext, admin_user, signin
+from runbook_lib.admin_apply import Created, set_console_password
 from runbook_lib.admin_state import MARKER_KEY, validate_request
 from runbook_lib.passwords import PasswordPolicy, check_password
 from runbook_lib.secrets import Secret
@@ -128,20 +129,6 @@ def test_existing_csv_stops_the_run_before_any_write(clean_iam: None, secrets_di
         run_steps(ctx, secrets_dir)
     assert ctx.record.writes == 0
     assert ctx.iam.list_groups()["Groups"] == []
-
-
-def test_typed_password_below_policy_is_refused_before_any_write(
-    clean_iam: None, secrets_dir: Path
-) -> None:
-    ctx = new_ctx()
-    request = admin_user.check_request(ctx, **params(secrets_dir))
-    users = admin_user.find_users(ctx, request)
-    users.choice.secret = Secret("password", "short", label="Administrator")
-    groups = admin_user.find_groups(ctx, request)
-    with pytest.raises(BadInput, match="does not meet") as err:
-        admin_user.review_and_create(ctx, users, groups)
-    assert "short" not in str(err.value)
-    assert ctx.record.writes == 0
 
 
 def test_user_under_another_path_is_refused(clean_iam: None, secrets_dir: Path) -> None:
@@ -395,28 +382,106 @@ def test_header_of_the_csv_is_the_consoles(clean_iam: None, secrets_dir: Path) -
     assert signin.csv_path(secrets_dir, ACCOUNT, "Administrator") == path
 
 
-# ---- interactive: the masked password field ------------------------------------------------
-def test_typed_password_is_checked_and_never_kept_in_the_widget(
-    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# ---- interactive: Step 7 waits for a person to press Create --------------------------------
+def _absent(secret: str, text: str, where: str) -> None:
+    found = secret in text
+    assert not found, f"the typed password is in {where}"
+
+
+def _live_step7(
+    secrets_dir: Path, monkeypatch: pytest.MonkeyPatch, **overrides: Any
+) -> tuple[RunContext, Created, Any]:
+    """Steps 3-7 as JupyterLab's Run All (or Voilà) runs them; returns Step 7's form."""
     from runbook_lib import widgets
 
     shown: list[Any] = []
     monkeypatch.setattr(widgets, "show", shown.append)
     ctx = new_ctx()
     ctx.interactive = True
-    request = admin_user.check_request(ctx, **params(secrets_dir))
+    request = admin_user.check_request(ctx, **params(secrets_dir, **overrides))
     users = admin_user.find_users(ctx, request)
-    [entry] = shown
-    entry.field.value = "weak"
-    entry._use()
-    assert "does not meet" in entry.status.value and "weak" not in entry.status.value
-    assert users.choice.secret is None
-    chosen = "My-Own-Passw0rd!"
-    entry.field.value = chosen
-    entry._use()
-    assert entry.field.value == ""
-    assert chosen not in repr(entry) and chosen not in entry.status.value
     created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
-    signin.deliver(ctx, created)
-    assert [r[1] for r in _csv_rows(secrets_dir)] == [chosen]
+    [form] = shown
+    assert isinstance(form, widgets.ApplyForm)
+    return ctx, created, form
+
+
+def test_live_run_all_writes_nothing_until_create_is_pressed(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, created, form = _live_step7(secrets_dir, monkeypatch)
+    assert "press Create" in repr(created)
+    assert "create user 'Administrator'" in form.children[1].value  # the plan, in the form
+    assert "Waiting for Step 7" in repr(signin.deliver(ctx, created))
+    assert "Not verified yet: waiting for Step 7" in repr(admin_user.verify(ctx, created))
+    assert [m.step for m in ctx.record.pending] == ["S1.7"]
+    assert ctx.record.writes == 0
+    assert ctx.iam.list_users()["Users"] == [] and not secrets_dir.exists()
+
+
+def test_live_weak_password_is_refused_in_the_form_with_zero_writes(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, _, form = _live_step7(secrets_dir, monkeypatch)
+    weak = "qwertzuiop"
+    form.field.value = weak
+    form.submit()
+    assert "Not done" in form.status.value and "does not meet" in form.status.value
+    _absent(weak, form.status.value, "the form's status")
+    assert form.field.value == "" and not form.button.disabled  # cleared; try again
+    assert ctx.record.writes == 0
+    assert ctx.iam.list_users()["Users"] == [] and not secrets_dir.exists()
+
+
+def test_live_typed_password_is_set_and_is_only_in_the_csv(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, created, form = _live_step7(secrets_dir, monkeypatch)
+    chosen = "My-Own-Passw0rd!"
+    form.field.value = chosen
+    form.submit()
+    assert form.status.value.startswith("Done"), form.status.value
+    assert form.field.value == "" and form.button.disabled and form.field.disabled
+    [[user, password, _]] = _csv_rows(secrets_dir)
+    same = password == chosen
+    assert user == "Administrator" and same, "the sign-in CSV does not hold the typed password"
+    assert _user_state(ctx.iam, "Administrator") == {
+        "groups": ["Administrators"],
+        "tags": {},
+        "reset": True,
+    }
+    assert writes(ctx) == ADMIN_WRITES_ON_MOTO
+    assert "✓ user 'Administrator'" in form.status.value  # Verify ran from the button
+    record = json.dumps(ctx.record.to_dict())
+    for where, text in (("the form's repr", repr(form)), ("the status", form.status.value)):
+        _absent(chosen, text, where)
+    _absent(chosen, record, "the run record")
+    assert ctx.record.pending == []
+    # JupyterLab: running the Step 8 and Verify cells again gives the result, no second write
+    before = ctx.record.writes
+    assert "Sign-in CSV of 'Administrator'" in repr(signin.deliver(ctx, created))
+    assert "✓ user 'Administrator'" in repr(admin_user.verify(ctx, created))
+    assert ctx.record.writes == before
+
+
+def test_live_create_with_an_empty_field_sets_a_generated_password(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, created, form = _live_step7(secrets_dir, monkeypatch)
+    form.submit()
+    assert form.status.value.startswith("Done"), form.status.value
+    [[_, password, _]] = _csv_rows(secrets_dir)
+    policy = PasswordPolicy.aws_default()
+    check_password(password, policy, user_name="Administrator", account_id=ACCOUNT)
+    assert "✓ user 'Administrator'" in repr(admin_user.verify(ctx, created))
+
+
+def test_live_changes_without_a_new_password_offer_no_password_field(
+    clean_iam: None, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_steps(new_ctx(), secrets_dir)
+    ctx, _, form = _live_step7(secrets_dir, monkeypatch, tags={"team": "platform"})
+    assert form.field not in form.children
+    form.submit()
+    assert writes(ctx) == {"TagUser": 1}
+    assert _user_state(ctx.iam, "Administrator")["tags"] == {"team": "platform"}
