@@ -7,7 +7,7 @@ the run got as far as a run folder) counts zero writes, and the sandbox's IAM an
 Manager state read back with boto3 is the same before and after.
 
 Inputs a headless run cannot take (a typed console password, typed MFA codes) go through the
-same library calls the live notebook's widgets make (``PasswordEntry``, ``CodeForm``); see
+same library calls the live notebook's widgets make (``ApplyForm``, ``CodeForm``); see
 ``PASSWORD_ROWS`` and ``CODE_ROWS``.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ import boto3
 import pytest
 
 from runbook_lib import admin_user, cli, mfa, mfa_assign, mfa_device, preflight, totp, widgets
-from runbook_lib.admin_apply import new_password
+from runbook_lib.admin_live import new_password
 from runbook_lib.errors import BadInput, TargetRefused
 from runbook_lib.faults import FAULT_ROOT_CALLER_VAR
 from runbook_lib.passwords import get_password_policy
@@ -443,7 +444,7 @@ STRICT = {
 }
 
 #: (id, typed password, fragment): console passwords are generated headless, so a bad one can
-#: only be typed into the live notebook's masked entry (``admin_user.find_users``)
+#: only be typed into the live notebook's Step 7 form (``admin_user.review_and_create``)
 PASSWORD_ROWS = [
     ("too-short", "Sh0rt!pass", "at least 20 characters"),
     ("no-symbol", "Abcdefghij1234567890xyz", "a symbol"),
@@ -478,15 +479,16 @@ def test_a_typed_password_against_a_strict_policy_is_refused_before_any_write(
         ctx, user_name="TypedPw", group_name="TypedPws", secrets_dir=str(tmp_path)
     )
     before = snapshot(world)
-    found = admin_user.find_users(ctx, request)
-    (entry,) = [w for w in shown if isinstance(w, widgets.PasswordEntry)]
-    entry.field.value = typed
-    entry.button.click()
-    status = entry.status.value
-    assert found.choice.secret is None, "a refused password is never used"
-    assert entry.field.value == "", "the typed value left the widget"
-    assert len(status.splitlines()) == 1 and fragment in status, "the policy's rule is named"
-    if typed in status:  # never let pytest print the value
+    users = admin_user.find_users(ctx, request)
+    created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
+    (form,) = [w for w in shown if isinstance(w, widgets.ApplyForm)]
+    form.field.value = typed
+    form.submit()
+    status = re.sub(r"<[^>]+>", "", form.status.value).strip()
+    assert created.waiting is not None and created.waiting.created is None, "nothing was created"
+    assert form.field.value == "", "the typed value left the widget"
+    assert fragment in status and "Not done" in status, "the policy's rule is named"
+    if typed in form.status.value:  # never let pytest print the value
         pytest.fail("the message repeats the typed password", pytrace=False)
     # the same check guards Step 7 (new_password) if a password ever reached it
     with pytest.raises(BadInput, match=fragment) as err:
