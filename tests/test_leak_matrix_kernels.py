@@ -156,9 +156,7 @@ def test_s1_typed_password_leaves_the_widget_when_used(
     typed = generate_password(PasswordPolicy.aws_default())
     with live_kernel("01", params, tmp_path, guard, **{TYPED_VAR: typed}) as live:
         after = live.run(until="01-16")  # Step 7 shows the plan, the password field, Create
-        live.drive(
-            f"find('ApplyForm').field.value = __import__('os').environ.pop({TYPED_VAR!r})"
-        )
+        live.drive(f"find('ApplyForm').field.value = __import__('os').environ.pop({TYPED_VAR!r})")
         typed_state = live.save("typed", widget_state=True)
         typed_plain = live.save("typed", widget_state=False)
         live.drive("find('ApplyForm').button.click()")
