@@ -99,7 +99,7 @@ def screenshot(tmp_path: Path) -> Callable[..., Path]:
     for the README (unless ``readme=False``) when missing there (or when
     ``RUNBOOK_UPDATE_SCREENSHOTS=1``)."""
 
-    def shoot(page: Any, name: str, readme: bool = True) -> Path:
+    def shoot(page: Any, name: str, readme: bool = True, mask: list[Any] | None = None) -> Path:
         shot = tmp_path / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         readme_copy = DOCS / f"{name}.png"
@@ -107,7 +107,8 @@ def screenshot(tmp_path: Path) -> Callable[..., Path]:
             return shot
         if not readme_copy.exists() or os.environ.get(UPDATE_SCREENSHOTS_VAR) == "1":
             DOCS.mkdir(exist_ok=True)
-            shutil.copyfile(shot, readme_copy)
+            # what is committed never shows a secret, not even a sandbox one: QR codes masked
+            page.screenshot(path=str(readme_copy), full_page=True, mask=mask or [])
         return shot
 
     return shoot
