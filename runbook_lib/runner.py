@@ -101,6 +101,11 @@ def _check_types(stem: str, declared: Mapping[str, Any], params: Mapping[str, An
             )
 
 
+def export_html(notebook: Path, target: Path) -> None:
+    """Write an executed notebook as the run's HTML export (nbconvert's lab template)."""
+    _HtmlExporter().export(notebook, target)
+
+
 class _HtmlExporter:
     """nbconvert's HTML exporter, made ready in a thread while the kernel runs the notebook.
 

@@ -30,7 +30,7 @@ from nbclient import NotebookClient
 from runbook_lib.leaks import LeakGuard
 from runbook_lib.notebooks import find_notebook, notebooks_dir
 from runbook_lib.passwords import PasswordPolicy, generate_password
-from runbook_lib.runner import HEADLESS_VAR, _export_html, ipc_kernel_manager
+from runbook_lib.runner import HEADLESS_VAR, export_html, ipc_kernel_manager
 from runbook_lib.sandbox import Sandbox, running_sandbox_url
 from runbook_lib.secrets import LEAK_SOCKET_VAR, SECRETS_DIR_VAR
 
@@ -97,7 +97,7 @@ class Live:
             nb.metadata.widgets = self.client.nb.metadata.pop("widgets")
         path = self.folder / f"{name}-{'with' if widget_state else 'no'}-widget-state.ipynb"
         nbformat.write(nb, path)
-        _export_html(path, path.with_suffix(".html"))
+        export_html(path, path.with_suffix(".html"))
         self.saved += [path, path.with_suffix(".html")]
         return path
 
