@@ -13,10 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .context import HEADLESS_VAR
 from .errors import SecretLeak
 from .leaks import LeakGuard
 from .notebooks import all_notebooks
-from .runner import HEADLESS_VAR, ipc_kernel_manager, kernel_environ
+from .runner import ipc_kernel_manager, kernel_environ
 from .sandbox import Sandbox
 from .secrets import SECRETS_DIR_VAR
 

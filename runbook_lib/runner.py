@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .context import HEADLESS_VAR
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_CODE_BY_NAME,
@@ -36,7 +37,6 @@ from .record import RECORD_VAR, RunRecord
 from .sandbox import Sandbox, apply_sandbox_environ, running_sandbox_url
 from .secrets import SECRETS_DIR_VAR, default_secrets_dir
 
-HEADLESS_VAR = "RUNBOOK_HEADLESS"
 log = logging.getLogger("runbook")
 
 #: parameters that choose the target rather than the work

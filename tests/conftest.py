@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import reset_sandbox
 
 from runbook_lib import RunContext, preflight
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.sandbox import Sandbox
 
 
 @pytest.fixture
@@ -17,11 +18,7 @@ def sandbox() -> Iterator[Sandbox]:
     """The session's sandbox, emptied and re-seeded for this test."""
     # a handle on the server the root conftest started (``import conftest`` would find this
     # file, not the root one: pytest imports every conftest.py under the same module name)
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    box = Sandbox(url=url)
-    box.reset()
-    yield box
+    yield reset_sandbox()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from helpers import reset_sandbox
 
 from runbook_lib import (
     BadInput,
@@ -32,7 +33,7 @@ from runbook_lib import (
 )
 from runbook_lib.errors import AwsError
 from runbook_lib.key_state import MARKER_TAG, PENDING, Marker, utc_now, write_marker
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.sandbox import Sandbox
 
 USER = "Administrator"
 
@@ -82,11 +83,7 @@ _NAMES = itertools.count(1)
 @pytest.fixture(scope="module")
 def module_sandbox() -> Sandbox:
     """One reset for this module: each test gets its own user instead (resets cost seconds)."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    box = Sandbox(url=url)
-    box.reset()
-    return box
+    return reset_sandbox()
 
 
 @pytest.fixture

@@ -26,13 +26,14 @@ from typing import Any
 
 import boto3
 import pytest
+from helpers import reset_sandbox
 
 from runbook_lib import admin_user, cli, mfa, mfa_assign, mfa_device, preflight, totp, widgets
 from runbook_lib.admin_live import new_password
 from runbook_lib.errors import BadInput, TargetRefused
 from runbook_lib.faults import FAULT_ROOT_CALLER_VAR
 from runbook_lib.passwords import get_password_policy
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, running_sandbox_url
+from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID
 from runbook_lib.secrets import Secret
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -59,9 +60,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Reset once: Administrator (in Administrators, console, MFA), a user with two keys, a
     user without keys, an MFA user, a secret; an existing access-key CSV and sign-in CSV."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    Sandbox(url=url).reset()
+    url = reset_sandbox().url
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
     sm = boto3.client("secretsmanager", endpoint_url=url, region_name="us-east-1")
     iam.create_group(GroupName="Administrators")

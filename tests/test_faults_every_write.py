@@ -20,12 +20,13 @@ from typing import Any
 
 import boto3
 import pytest
+from helpers import reset_sandbox
 
 from runbook_lib import cli
 from runbook_lib.faults import FAULT_AT_WRITE_VAR, FAULT_THROTTLE_VAR
 from runbook_lib.mfa_seed import stored_seed_in_file
 from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, running_sandbox_url
+from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID
 
 #: writes whose success leaves a secret that only this run holds until it is delivered
 SECRET_WRITES = ("CreateLoginProfile", "CreateAccessKey", "CreateVirtualMFADevice")
@@ -35,9 +36,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def iam() -> Iterator[Any]:
     """An IAM client on a sandbox reset once for this module (each run has its own names)."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    Sandbox(url=url).reset()
+    url = reset_sandbox().url
     yield boto3.client("iam", endpoint_url=url, region_name="us-east-1")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import nbformat
 import pytest
+from helpers import reset_sandbox
 from leak_scan import (
     Secrets,
     assert_announced,
@@ -30,7 +31,6 @@ from runbook_lib.docs import build_site
 from runbook_lib.faults import FAULT_AT_WRITE_VAR
 from runbook_lib.refresh import clean_notebook
 from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
 
 BOOKS = ("00", "01", "02", "03")
 #: writes of a first run (each run has its own user, S1 its own group too)
@@ -60,9 +60,7 @@ class Run:
 @pytest.fixture(scope="module")
 def iam() -> Any:
     """An IAM client on the sandbox, reset once for this module (each run has its own user)."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    Sandbox(url=url).reset()
+    reset_sandbox()
     return boto3.client("iam")
 
 

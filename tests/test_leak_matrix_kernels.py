@@ -24,14 +24,15 @@ from typing import Any
 import boto3
 import nbformat
 import pytest
+from helpers import reset_sandbox
 from leak_scan import ACCOUNT, Secrets, access_key, assert_clean, destination_secrets, scan
 from nbclient import NotebookClient
 
+from runbook_lib.context import HEADLESS_VAR
 from runbook_lib.leaks import LeakGuard
 from runbook_lib.notebooks import find_notebook, notebooks_dir
 from runbook_lib.passwords import PasswordPolicy, generate_password
-from runbook_lib.runner import HEADLESS_VAR, export_html, ipc_kernel_manager
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.runner import export_html, ipc_kernel_manager
 from runbook_lib.secrets import LEAK_SOCKET_VAR, SECRETS_DIR_VAR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +50,7 @@ def find(kind):
 @pytest.fixture(scope="module")
 def iam() -> Any:
     """An IAM client on the sandbox, reset once for this module (each test has its own user)."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    Sandbox(url=url).reset()
+    reset_sandbox()
     return boto3.client("iam")
 
 
@@ -263,8 +262,7 @@ class NbvalRun:
 def nbval_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NbvalRun]:
     """``pytest --nbval`` in a subprocess on the committed notebooks, on a freshly seeded
     sandbox (as ``runbook refresh`` had it), with its secret files in a folder of ours."""
-    url = running_sandbox_url()
-    Sandbox(url=url).reset()
+    reset_sandbox()
     folder = tmp_path_factory.mktemp("nbval")
     copies = folder / "notebooks"
     copies.mkdir()
@@ -332,7 +330,7 @@ def test_runbook_docs_leaks_no_secret_of_the_seeded_run(
 FAILING_TESTS = """
 import os
 from pathlib import Path
-from helpers import assert_no_secret
+from helpers import assert_no_secret, reset_sandbox
 from leak_scan import Secrets, assert_clean
 
 def test_helper_reports_a_leak(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import stat
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from helpers import reset_sandbox
 
 from runbook_lib import mfa, mfa_assign, mfa_device, mfa_policy, preflight
 from runbook_lib.context import RunContext
@@ -46,10 +46,7 @@ class FakeClock:
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     """The session's sandbox, reset once for this module (each test has its own user)."""
-    url = os.environ["RUNBOOK_SANDBOX_URL"]
-    sandbox = Sandbox(url=url)
-    sandbox.reset()
-    yield sandbox
+    yield reset_sandbox()
 
 
 @pytest.fixture

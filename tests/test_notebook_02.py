@@ -11,11 +11,10 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import assert_no_secret
+from helpers import assert_no_secret, reset_sandbox
 
 from runbook_lib import access_keys, preflight
 from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
 
 NOTEBOOK = "02_create_access_key"
 _NAMES = itertools.count(1)
@@ -24,9 +23,7 @@ _NAMES = itertools.count(1)
 @pytest.fixture(scope="module")
 def iam() -> Any:
     """An IAM client on a sandbox reset once for this module (each test has its own user)."""
-    url = running_sandbox_url()
-    assert url, "the root conftest starts the sandbox"
-    Sandbox(url=url).reset()
+    reset_sandbox()
     return boto3.client("iam")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import assert_no_secret
+from helpers import assert_no_secret, reset_sandbox
 
 from runbook_lib import totp
 from runbook_lib.runner import RunResult, run_notebook
@@ -26,9 +25,7 @@ _USERS = itertools.count(1)
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     """The session's sandbox, reset once for this module (each test has its own user)."""
-    sandbox = Sandbox(url=os.environ["RUNBOOK_SANDBOX_URL"])
-    sandbox.reset()
-    yield sandbox
+    yield reset_sandbox()
 
 
 def iam(box: Sandbox) -> Any:
