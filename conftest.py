@@ -11,7 +11,9 @@ import tempfile
 
 import pytest
 
-from runbook_lib.sandbox import Sandbox, apply_sandbox_environ, strip_real_credentials
+from runbook_lib.core import environ
+from runbook_lib.core.sandbox import Sandbox, apply_sandbox_environ, strip_real_credentials
+from runbook_lib.testing import faults
 
 # at import: nothing collected below may see a real profile or key, even before sessionstart
 strip_real_credentials(os.environ)
@@ -23,7 +25,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     global SANDBOX
     scratch = tempfile.mkdtemp(prefix="runbook-tests-")
     os.environ["RUNBOOK_SECRETS_DIR"] = os.path.join(scratch, "secrets")
-    os.environ["RUNBOOK_HEADLESS"] = "1"
+    os.environ[environ.HEADLESS] = "1"
+    # kernels (and CLI processes) of this session honour RUNBOOK_FAULT_* variables
+    os.environ[environ.SESSION_HOOK] = faults.HOOK
     os.environ["HOME_FOR_TESTS"] = scratch
     SANDBOX = Sandbox().start()
     apply_sandbox_environ(SANDBOX.url)

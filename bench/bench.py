@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runbook_lib.sandbox import Sandbox, apply_sandbox_environ  # noqa: E402
+from runbook_lib.core.sandbox import Sandbox, apply_sandbox_environ  # noqa: E402
 
 BIN = Path(sys.executable).parent
 #: the fewest writes each section needs on a fresh account (and 0 on a re-run): the bare

@@ -4,10 +4,17 @@ Notebooks import the step modules (``audit``, ``admin_user``, ``access_keys``, `
 ``preflight`` from here; nothing creates an AWS client at import time.
 """
 
-from .context import RunContext, preflight
-from .errors import AwsError, BadInput, RunbookError, SecretLeak, TargetRefused, VerifyFailed
-from .manual import manual_step
-from .secrets import Secret
+from runbook_lib.core.context import RunContext, preflight
+from runbook_lib.core.errors import (
+    AwsError,
+    BadInput,
+    RunbookError,
+    SecretLeak,
+    TargetRefused,
+    VerifyFailed,
+)
+from runbook_lib.core.manual import manual_step
+from runbook_lib.core.secrets import Secret
 
 __all__ = [
     "AwsError",

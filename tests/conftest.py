@@ -10,7 +10,7 @@ import pytest
 from helpers import reset_sandbox
 
 from runbook_lib import RunContext, preflight
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core.sandbox import Sandbox
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.core.sandbox import Sandbox, running_sandbox_url
 
 
 def assert_no_secret(paths: list[Path], values: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import totp
+from runbook_lib.core import totp
 
 ACCOUNT = "123456789012"
 

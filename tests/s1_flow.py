@@ -7,9 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import RunContext, admin_user, preflight, signin
-from runbook_lib.admin_apply import Created
-from runbook_lib.record import is_write
+from runbook_lib import RunContext, preflight
+from runbook_lib.admin_user import signin
+from runbook_lib.admin_user import steps as admin_user
+from runbook_lib.admin_user.apply import Created
+from runbook_lib.core.record import is_write
 
 PASSWORD_HEADER = "User name,Password,Console sign-in URL"
 

@@ -26,14 +26,14 @@ from runbook_lib import (
     Secret,
     TargetRefused,
     VerifyFailed,
-    access_keys,
-    key_checks,
     preflight,
     widgets,
 )
-from runbook_lib.errors import AwsError
-from runbook_lib.key_state import MARKER_TAG, PENDING, Marker, utc_now, write_marker
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.access_key import proof as key_checks
+from runbook_lib.access_key import steps as access_keys
+from runbook_lib.access_key.state import MARKER_TAG, PENDING, Marker, utc_now, write_marker
+from runbook_lib.core.errors import AwsError
+from runbook_lib.core.sandbox import Sandbox
 
 USER = "Administrator"
 
@@ -51,7 +51,7 @@ def run_all(
     ctx: RunContext, user: str, **params: Any
 ) -> tuple[access_keys.KeyPlan, access_keys.NewKey]:
     """Every step of the notebook, in order (as the headless runner would run them)."""
-    plan = access_keys.plan_access_key(ctx, user, **params)
+    plan = access_keys.check_request(ctx, user, **params)
     key = access_keys.ensure_access_key(ctx, plan)
     access_keys.show_key(ctx, plan, key)
     access_keys.deliver_key(ctx, plan, key)
@@ -163,7 +163,7 @@ def test_second_create_run_makes_no_writes(ctx: RunContext, user: str, secrets_d
 
 def test_plan_mode_makes_no_writes_and_says_what_it_would_do(user: str, secrets_dir: Path) -> None:
     ctx = fresh_ctx(plan=True)
-    plan = access_keys.plan_access_key(ctx, user)
+    plan = access_keys.check_request(ctx, user)
     key = access_keys.ensure_access_key(ctx, plan)
     assert "would create an access key" in repr(key)
     assert "would deliver" in repr(access_keys.deliver_key(ctx, plan, key))
@@ -209,7 +209,7 @@ def test_bad_input_changes_nothing(
 ) -> None:
     run = fresh_ctx()
     with pytest.raises(BadInput, match=words) as err:
-        access_keys.plan_access_key(run, params.pop("user_name", user), **params)
+        access_keys.check_request(run, params.pop("user_name", user), **params)
     assert err.value.exit_code == 2 and "\n" not in str(err.value)
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
@@ -219,7 +219,7 @@ def test_bad_input_changes_nothing(
 )
 def test_root_user_name_is_refused_with_the_s0_advice(ctx: RunContext, name: str) -> None:
     with pytest.raises(TargetRefused, match="S0: do not use the root user"):
-        access_keys.plan_access_key(ctx, name)
+        access_keys.check_request(ctx, name)
     assert ctx.record.writes == 0
 
 
@@ -230,7 +230,7 @@ def test_existing_csv_is_refused_before_create_access_key(
     (secrets_dir / f"{user}_accessKeys.csv").write_text("keep me")
     run = fresh_ctx()
     with pytest.raises(BadInput, match="already exists"):
-        access_keys.plan_access_key(run, user)
+        access_keys.check_request(run, user)
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
     assert (secrets_dir / f"{user}_accessKeys.csv").read_text() == "keep me"
 
@@ -242,7 +242,7 @@ def test_unwritable_secrets_folder_is_refused_before_any_write(
     blocker.write_text("")
     run = fresh_ctx()
     with pytest.raises(BadInput, match="not a writable folder"):
-        access_keys.plan_access_key(run, user, secrets_dir=str(blocker / "secrets"))
+        access_keys.check_request(run, user, secrets_dir=str(blocker / "secrets"))
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
 
@@ -255,7 +255,7 @@ def test_third_key_is_refused_naming_both_keys(
     ctx.iam.update_access_key(UserName=user, AccessKeyId=first, Status="Inactive")
     run = fresh_ctx()
     with pytest.raises(BadInput) as err:
-        access_keys.plan_access_key(run, user, mode="rotate")
+        access_keys.check_request(run, user, mode="rotate")
     text = str(err.value)
     assert first in text and second in text and "LimitExceeded" in text
     assert f"e.g. {first} (inactive)" in text and "delete-access-key" in text
@@ -267,7 +267,7 @@ def test_limit_exceeded_in_a_race_is_translated_and_the_marker_undone(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
     ctx.iam.create_access_key(UserName=user)
-    plan = access_keys.plan_access_key(ctx, user, mode="rotate")
+    plan = access_keys.check_request(ctx, user, mode="rotate")
     ctx.iam.create_access_key(UserName=user)  # someone else, between plan and create
     with pytest.raises(AwsError, match="already has 2 access keys") as err:
         access_keys.ensure_access_key(ctx, plan)
@@ -309,7 +309,7 @@ def test_rotate_keeps_the_old_key_active_when_the_new_key_fails_sts(
     stub.activate()
     monkeypatch.setattr(key_checks, "sts_client_for", lambda *_: sts)
     run = fresh_ctx()
-    plan = access_keys.plan_access_key(run, user, mode="rotate")
+    plan = access_keys.check_request(run, user, mode="rotate")
     key = access_keys.ensure_access_key(run, plan)
     access_keys.deliver_key(run, plan, key)
     with pytest.raises(VerifyFailed, match="old key was left as it was"):
@@ -340,7 +340,7 @@ def test_proof_retries_while_the_new_key_propagates(ctx: RunContext, user: str) 
 def test_crash_after_create_access_key_is_repaired_on_rerun(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    dead = access_keys.plan_access_key(ctx, user)
+    dead = access_keys.check_request(ctx, user)
     orphan = access_keys.ensure_access_key(ctx, dead)  # the run dies here: secret never delivered
     assert marker_of(ctx, user).startswith("pending:")
     run = fresh_ctx()
@@ -356,9 +356,9 @@ def test_crash_after_create_access_key_is_repaired_on_rerun(
 def test_crash_after_delivery_keeps_the_delivered_key(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    from runbook_lib.delivery import deliver
+    from runbook_lib.core.sinks import deliver
 
-    dead = access_keys.plan_access_key(ctx, user)
+    dead = access_keys.check_request(ctx, user)
     made = access_keys.ensure_access_key(ctx, dead)
     assert made.secret is not None
     deliver(ctx, dead.destination, made.key_id, made.secret)  # dies before marking it delivered
@@ -387,11 +387,11 @@ def test_keys_made_elsewhere_are_never_taken_for_orphans(
 def test_a_dead_run_for_another_destination_must_be_finished_there(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    dead = access_keys.plan_access_key(ctx, user, destination="secretsmanager")
+    dead = access_keys.check_request(ctx, user, destination="secretsmanager")
     access_keys.ensure_access_key(ctx, dead)
     run = fresh_ctx()
     with pytest.raises(BadInput, match="re-run with destination secretsmanager"):
-        access_keys.plan_access_key(run, user)
+        access_keys.check_request(run, user)
     assert run.record.writes == 0
 
 
@@ -402,7 +402,7 @@ def test_widget_shows_the_key_once_and_marks_it_delivered_when_stored(
     shown: list[Any] = []
     monkeypatch.setattr(widgets, "show", shown.append)
     ctx.interactive = True
-    plan = access_keys.plan_access_key(ctx, user, destination="widget")
+    plan = access_keys.check_request(ctx, user, destination="widget")
     key = access_keys.ensure_access_key(ctx, plan)
     result = access_keys.show_key(ctx, plan, key)
     (box,) = shown

@@ -20,12 +20,14 @@ from s1_flow import (
     writes,
 )
 
-from runbook_lib import BadInput, RunContext, admin_user, signin
-from runbook_lib.admin_apply import Created, set_console_password
-from runbook_lib.admin_state import MARKER_KEY, validate_request
-from runbook_lib.passwords import PasswordPolicy, check_password
-from runbook_lib.secrets import Secret
-from runbook_lib.signin import csv_path
+from runbook_lib import BadInput, RunContext
+from runbook_lib.admin_user import signin
+from runbook_lib.admin_user import steps as admin_user
+from runbook_lib.admin_user.apply import Created, set_console_password
+from runbook_lib.admin_user.passwords import PasswordPolicy, check_password
+from runbook_lib.admin_user.signin import csv_path
+from runbook_lib.admin_user.state import MARKER_KEY, validate_request
+from runbook_lib.core.secrets import Secret
 
 ACCOUNT = "123456789012"
 ADMIN_WRITES_ON_MOTO = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import apps
-from runbook_lib.cli import main
+from runbook_lib.interfaces import apps
+from runbook_lib.interfaces.cli import main
 
 
 def test_lab_settings_turn_off_news_update_checks_autosave_and_widget_state(

@@ -13,7 +13,10 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from runbook_lib import RunContext, VerifyFailed, preflight
-from runbook_lib.audit import (
+from runbook_lib.core.record import RunRecord
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.core.target import Connection, TargetSpec
+from runbook_lib.root_usage.checks import (
     ADMIN_POLICY_ARN,
     FAIL,
     PASS,
@@ -25,9 +28,6 @@ from runbook_lib.audit import (
     root_hygiene,
     verify_report,
 )
-from runbook_lib.record import RunRecord
-from runbook_lib.sandbox import Sandbox
-from runbook_lib.target import Connection, TargetSpec
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ACCOUNT = "111122223333"

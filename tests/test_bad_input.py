@@ -28,13 +28,19 @@ import boto3
 import pytest
 from helpers import reset_sandbox
 
-from runbook_lib import admin_user, cli, mfa, mfa_assign, mfa_device, preflight, totp, widgets
-from runbook_lib.admin_live import new_password
-from runbook_lib.errors import BadInput, TargetRefused
-from runbook_lib.faults import FAULT_ROOT_CALLER_VAR
-from runbook_lib.passwords import get_password_policy
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID
-from runbook_lib.secrets import Secret
+from runbook_lib import preflight, widgets
+from runbook_lib.admin_user import steps as admin_user
+from runbook_lib.admin_user.live import new_password
+from runbook_lib.admin_user.passwords import get_password_policy
+from runbook_lib.core import totp
+from runbook_lib.core.errors import BadInput, TargetRefused
+from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID
+from runbook_lib.core.secrets import Secret
+from runbook_lib.interfaces import cli
+from runbook_lib.testing.faults import FAULT_ROOT_CALLER_VAR
+from runbook_lib.virtual_mfa import assign as mfa_assign
+from runbook_lib.virtual_mfa import device as mfa_device
+from runbook_lib.virtual_mfa import setup as mfa
 
 PROJECT = Path(__file__).resolve().parent.parent
 RUNBOOK = Path("/work/main/.venv/bin/runbook")

@@ -10,10 +10,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from runbook_lib.cli import main
-from runbook_lib.docs import build_site
-from runbook_lib.errors import BadInput, SecretLeak
-from runbook_lib.notebooks import all_notebooks
+from runbook_lib.core.errors import BadInput, SecretLeak
+from runbook_lib.interfaces.cli import main
+from runbook_lib.interfaces.docs import build_site
+from runbook_lib.run.notebooks import all_notebooks
 
 FIXTURE = Path(__file__).parent / "browser" / "notebooks" / "widgets_fixture.ipynb"
 

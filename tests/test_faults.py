@@ -6,8 +6,8 @@ import pytest
 from botocore.session import Session as BotocoreSession
 
 from runbook_lib import preflight
-from runbook_lib.faults import InjectedFault, install
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.testing.faults import InjectedFault, install
 
 
 def test_nth_write_fails_before_reaching_aws(

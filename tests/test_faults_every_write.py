@@ -22,11 +22,11 @@ import boto3
 import pytest
 from helpers import reset_sandbox
 
-from runbook_lib import cli
-from runbook_lib.faults import FAULT_AT_WRITE_VAR, FAULT_THROTTLE_VAR
-from runbook_lib.mfa_seed import stored_seed_in_file
-from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID
+from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID
+from runbook_lib.interfaces import cli
+from runbook_lib.run.runner import RunResult, run_notebook
+from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR, FAULT_THROTTLE_VAR
+from runbook_lib.virtual_mfa.seed import stored_seed_in_file
 
 #: writes whose success leaves a secret that only this run holds until it is delivered
 SECRET_WRITES = ("CreateLoginProfile", "CreateAccessKey", "CreateVirtualMFADevice")

@@ -27,10 +27,10 @@ from leak_scan import (
     destination_secrets,
 )
 
-from runbook_lib.docs import build_site
-from runbook_lib.faults import FAULT_AT_WRITE_VAR
-from runbook_lib.refresh import clean_notebook
-from runbook_lib.runner import RunResult, run_notebook
+from runbook_lib.interfaces.docs import build_site
+from runbook_lib.run.refresh import clean_notebook
+from runbook_lib.run.runner import RunResult, run_notebook
+from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 
 BOOKS = ("00", "01", "02", "03")
 #: writes of a first run (each run has its own user, S1 its own group too)
@@ -220,7 +220,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
     return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args],
+        [sys.executable, "-m", "runbook_lib.interfaces.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -302,7 +302,7 @@ def test_cli_failing_run_leaks_no_secret(iam: Any, known: Secrets, tmp_path: Pat
     assert proc.returncode == 1 and "InjectedFault" in proc.stderr
 
 
-LEAKY_CELL = """from runbook_lib.secrets import Secret
+LEAKY_CELL = """from runbook_lib.core.secrets import Secret
 import secrets
 leaky = Secret("password", "Leaky-" + secrets.token_urlsafe(12))
 print(leaky.text())"""

@@ -28,12 +28,12 @@ from helpers import reset_sandbox
 from leak_scan import ACCOUNT, Secrets, access_key, assert_clean, destination_secrets, scan
 from nbclient import NotebookClient
 
-from runbook_lib.context import HEADLESS_VAR
-from runbook_lib.leaks import LeakGuard
-from runbook_lib.notebooks import find_notebook, notebooks_dir
-from runbook_lib.passwords import PasswordPolicy, generate_password
-from runbook_lib.runner import export_html, ipc_kernel_manager
-from runbook_lib.secrets import LEAK_SOCKET_VAR, SECRETS_DIR_VAR
+from runbook_lib.admin_user.passwords import PasswordPolicy, generate_password
+from runbook_lib.core.context import HEADLESS_VAR
+from runbook_lib.core.secrets import LEAK_SOCKET_VAR, SECRETS_DIR_VAR
+from runbook_lib.run.leaks import LeakGuard
+from runbook_lib.run.notebooks import find_notebook, notebooks_dir
+from runbook_lib.run.runner import export_html, ipc_kernel_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPED_VAR = "LEAK_TEST_TYPED_PASSWORD"
@@ -224,7 +224,7 @@ def test_s3_qr_and_seed_leave_widget_state_once_assigned(
         revealed_state = live.save("revealed", widget_state=True)
         live.save("revealed", widget_state=False)
         live.drive(
-            "from runbook_lib.mfa_seed import recent_two_codes\n"
+            "from runbook_lib.virtual_mfa.seed import recent_two_codes\n"
             "form = find('CodeForm')\n"
             "form.code1.value, form.code2.value = recent_two_codes(find('QrPanel').seed)\n"
             "form.button.click()"
@@ -314,7 +314,7 @@ def test_runbook_docs_leaks_no_secret_of_the_seeded_run(
     )
     site = tmp_path / "site"
     proc = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "docs", "--output-dir", str(site)],
+        [sys.executable, "-m", "runbook_lib.interfaces.cli", "docs", "--output-dir", str(site)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "RUNBOOK_NOTEBOOKS": str(nbval_run.copies)},
         capture_output=True,

@@ -17,13 +17,17 @@ import pytest
 from botocore.stub import Stubber
 from helpers import reset_sandbox
 
-from runbook_lib import mfa, mfa_assign, mfa_device, mfa_policy, preflight
-from runbook_lib.context import RunContext
-from runbook_lib.errors import AwsError, BadInput, TargetRefused, VerifyFailed
-from runbook_lib.mfa_seed import recent_two_codes
-from runbook_lib.sandbox import Sandbox
-from runbook_lib.secrets import Secret
-from runbook_lib.totp import MARGIN, current_code, window
+from runbook_lib import preflight
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import AwsError, BadInput, TargetRefused, VerifyFailed
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.core.secrets import Secret
+from runbook_lib.core.totp import MARGIN, current_code, window
+from runbook_lib.virtual_mfa import assign as mfa_assign
+from runbook_lib.virtual_mfa import device as mfa_device
+from runbook_lib.virtual_mfa import policy as mfa_policy
+from runbook_lib.virtual_mfa import setup as mfa
+from runbook_lib.virtual_mfa.seed import recent_two_codes
 
 ACCOUNT = "123456789012"
 W = 56_666_667
@@ -472,7 +476,8 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     import shutil
     import subprocess
 
-    from runbook_lib import totp, widgets
+    from runbook_lib import widgets
+    from runbook_lib.core import totp
 
     seed = Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU")
     uri = totp.key_uri(seed.text(), "Administrator", ACCOUNT)

@@ -11,7 +11,7 @@ import pytest
 from helpers import assert_no_secret
 from s1_flow import PASSWORD_HEADER, Crash, crash_after_writes, empty_iam, new_ctx, run_steps
 
-from runbook_lib.runner import RunResult, run_notebook
+from runbook_lib.run.runner import RunResult, run_notebook
 
 NOTEBOOK = "01_create_admin_user"
 CONSOLE_URL = "https://123456789012.signin.aws.amazon.com/console"

@@ -13,8 +13,9 @@ import boto3
 import pytest
 from helpers import assert_no_secret, reset_sandbox
 
-from runbook_lib import access_keys, preflight
-from runbook_lib.runner import RunResult, run_notebook
+from runbook_lib import preflight
+from runbook_lib.access_key import steps as access_keys
+from runbook_lib.run.runner import RunResult, run_notebook
 
 NOTEBOOK = "02_create_access_key"
 _NAMES = itertools.count(1)
@@ -136,7 +137,7 @@ def test_a_run_that_died_after_create_access_key_is_repaired(
 ) -> None:
     monkeypatch.setenv("RUNBOOK_SECRETS_DIR", str(tmp_path / "secrets"))
     ctx = preflight("dead-run", target="sandbox")
-    dead = access_keys.ensure_access_key(ctx, access_keys.plan_access_key(ctx, user))
+    dead = access_keys.ensure_access_key(ctx, access_keys.check_request(ctx, user))
     result = run(tmp_path, user)
     assert result.exit_code == 0, result.message
     key_id, _ = csv_secret(tmp_path, user)

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from helpers import assert_no_secret, reset_sandbox
 
-from runbook_lib import totp
-from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core import totp
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.run.runner import RunResult, run_notebook
 
 NOTEBOOK = "03_enable_virtual_mfa"
 ACCOUNT = "123456789012"

@@ -10,14 +10,14 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from runbook_lib.errors import AwsError, BadInput
-from runbook_lib.passwords import (
+from runbook_lib.admin_user.passwords import (
     SYMBOLS,
     PasswordPolicy,
     check_password,
     generate_password,
     get_password_policy,
 )
+from runbook_lib.core.errors import AwsError, BadInput
 
 STRICT = PasswordPolicy(
     minimum_password_length=32,

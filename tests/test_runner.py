@@ -22,11 +22,11 @@ import pytest
 from helpers import assert_no_secret
 
 from runbook_lib import BadInput, preflight
-from runbook_lib.cli import main
-from runbook_lib.context import PlanModeWrite
-from runbook_lib.runner import RunResult, run_notebook
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID, Sandbox
-from runbook_lib.secrets import fingerprint
+from runbook_lib.core.context import PlanModeWrite
+from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, Sandbox
+from runbook_lib.core.secrets import fingerprint
+from runbook_lib.interfaces.cli import main
+from runbook_lib.run.runner import RunResult, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"

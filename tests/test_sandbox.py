@@ -8,7 +8,7 @@ import socket
 import boto3
 import pytest
 
-from runbook_lib.sandbox import (
+from runbook_lib.core.sandbox import (
     REAL_CREDENTIAL_VARS,
     SANDBOX_URL_VAR,
     Sandbox,

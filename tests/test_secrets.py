@@ -16,8 +16,8 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import AwsError, BadInput, Secret
-from runbook_lib.sandbox import Sandbox
-from runbook_lib.secrets import (
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.core.secrets import (
     csv_text,
     default_secrets_dir,
     fingerprint,

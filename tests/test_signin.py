@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 from s1_flow import PASSWORD_HEADER, empty_iam, new_ctx, params, run_steps
 
-from runbook_lib import BadInput, admin_user, signin
-from runbook_lib.secrets import Secret
-from runbook_lib.signin import (
+from runbook_lib import BadInput
+from runbook_lib.admin_user import signin
+from runbook_lib.admin_user import steps as admin_user
+from runbook_lib.admin_user.signin import (
     SignInInstructions,
     csv_path,
     signin_url,
     write_signin_csv,
 )
+from runbook_lib.core.secrets import Secret
 
 URL = "https://123456789012.signin.aws.amazon.com/console"
 

@@ -12,8 +12,8 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import BadInput, TargetRefused, preflight
-from runbook_lib.sandbox import SANDBOX_ACCOUNT_ID, Sandbox
-from runbook_lib.target import Connection, TargetSpec, connect
+from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, Sandbox
+from runbook_lib.core.target import Connection, TargetSpec, connect
 
 OTHER_ACCOUNT = "111122223333"
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from runbook_lib.errors import BadInput
-from runbook_lib.totp import (
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.totp import (
     MARGIN,
     CodeCheck,
     check_codes,

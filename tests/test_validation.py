@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from runbook_lib.errors import BadInput
-from runbook_lib.validation import (
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.validation import (
     check_name_clash,
     validate_account_id,
     validate_choice,

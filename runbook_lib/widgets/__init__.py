@@ -10,9 +10,9 @@ Rules every widget here follows:
   only when "Save Widget State Automatically" is switched on, which the README warns against.
 """
 
-from .base import MASK, SafeBox, show
-from .mfa import CodeForm, QrPanel, VirtualAuthenticator
-from .steps import ApplyForm, ConfirmStep, ShownOnce
+from runbook_lib.widgets.base import MASK, SafeBox, show
+from runbook_lib.widgets.mfa import CodeForm, QrPanel, VirtualAuthenticator
+from runbook_lib.widgets.steps import ApplyForm, ConfirmStep, ShownOnce
 
 __all__ = [
     "MASK",

@@ -10,10 +10,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import RunbookError, TargetRefused
-from ..secrets import Secret
-from ..totp import PERIOD, current_code
-from .base import MASK, SafeBox, code_tag
+from runbook_lib.core.errors import RunbookError, TargetRefused
+from runbook_lib.core.secrets import Secret
+from runbook_lib.core.totp import PERIOD, current_code
+from runbook_lib.widgets.base import MASK, SafeBox, code_tag
 
 
 def _group4(text: str) -> str:

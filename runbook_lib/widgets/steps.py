@@ -9,9 +9,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import BadInput, RunbookError
-from ..secrets import Secret
-from .base import MASK, SafeBox, code_tag, pre_tag
+from runbook_lib.core.errors import BadInput, RunbookError
+from runbook_lib.core.secrets import Secret
+from runbook_lib.widgets.base import MASK, SafeBox, code_tag, pre_tag
 
 
 class ShownOnce(SafeBox):

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from runbook_lib import apps
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.interfaces import apps
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.docs import build_site
-from runbook_lib.notebooks import all_notebooks
+from runbook_lib.interfaces.docs import build_site
+from runbook_lib.run.notebooks import all_notebooks
 
 
 def test_course_reads_offline_from_the_index_to_each_page(

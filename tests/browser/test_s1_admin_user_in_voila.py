@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from browser_pages import assert_absent, page_text, wait_dom_text, wait_text
 
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core.sandbox import Sandbox
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "01_create_admin_user.ipynb"
 CONFIRM, CREATE = ".runbook-confirm-step", ".runbook-apply-form"

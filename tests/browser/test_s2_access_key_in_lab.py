@@ -21,7 +21,7 @@ from browser_pages import (
     wait_text,
 )
 
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core.sandbox import Sandbox
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "02_create_access_key.ipynb"
 USER = "Administrator"  # the notebook's default user_name

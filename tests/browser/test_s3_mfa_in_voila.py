@@ -14,8 +14,8 @@ import boto3
 import pytest
 from browser_pages import assert_absent, page_text, wait_text
 
-from runbook_lib import totp
-from runbook_lib.sandbox import Sandbox
+from runbook_lib.core import totp
+from runbook_lib.core.sandbox import Sandbox
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "03_enable_virtual_mfa.ipynb"
 ACCOUNT = "123456789012"

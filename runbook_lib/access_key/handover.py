@@ -1,0 +1,242 @@
+"""S2 Steps 5–7 and Verify: show the new key once, deliver it, retire the old key, check it all.
+
+Order matters for a rotation: the new key is delivered, then proven with STS using the secret
+read back from its destination, and only then is the old key deactivated (deleted only with
+``delete_old``). Any failure before that leaves the old key Active.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.access_key.proof import prove_key
+from runbook_lib.access_key.state import (
+    DELIVERED,
+    KeyPlan,
+    Marker,
+    NewKey,
+    read_keys,
+    utc_now,
+    write_marker,
+)
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import VerifyFailed, from_client_error
+from runbook_lib.core.secrets import Secret
+from runbook_lib.core.sinks import SECRET_KIND, deliver, read_back
+
+ADVICE = (
+    "Keep it confidential: never e-mail an access key or share it outside your organisation; "
+    "AWS never asks for your secret access key."
+)
+STORE_STEP = "S2.6"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step did, as one or more lines (its repr is the cell output)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _mark_delivered(ctx: RunContext, plan: KeyPlan, key_id: str) -> None:
+    marker = Marker(DELIVERED, utc_now(), (key_id,), plan.destination.kind)
+    write_marker(ctx, plan.user_name, plan.user_arn, marker)
+
+
+def show_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
+    """Step 5: show the new key pair once (interactive: a masked widget; headless: nothing).
+
+    Returns:
+        What was shown; never the secret.
+    """
+    if key.secret is None or key.secret.dropped:
+        return StepResult(
+            "No new key in this run: nothing to show (AWS shows a secret only once, at creation)."
+        )
+    if not ctx.interactive:
+        return StepResult(
+            f"Headless run: the secret of {key.key_id} is not shown; Step 6 puts it in "
+            f"{plan.destination.describe()}."
+        )
+    from runbook_lib import widgets
+
+    copy = Secret(SECRET_KIND, key.secret.text(), key.user_name)
+    on_stored: Callable[[], None] | None = None
+    if plan.destination.kind == "widget":
+
+        def on_stored() -> None:
+            _mark_delivered(ctx, plan, key.key_id)
+            ctx.record.secret_delivered(SECRET_KIND, "widget: stored by a person", copy.fingerprint)
+            ctx.record.manual(STORE_STEP, "Store the new access key", done=True, how="confirmed")
+
+    widgets.show(
+        widgets.ShownOnce(
+            copy,
+            f"Secret access key of {key.user_name}",
+            extra=f"(access key ID {key.key_id})",
+            on_stored=on_stored,
+        )
+    )
+    return StepResult(
+        f"Shown once above: access key ID {key.key_id}, secret {copy.fingerprint}. Copy it into "
+        f"your password manager now; it cannot be shown again. {ADVICE}"
+    )
+
+
+def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
+    """Step 6: put the secret at its destination, then mark the user's key as delivered.
+
+    Raises:
+        BadInput: the CSV cannot be created.
+        AwsError: Secrets Manager or IAM refused.
+    """
+    if ctx.plan:
+        if plan.action == "create":
+            return StepResult(
+                f"Plan mode: would deliver the new key to {plan.destination.describe()}."
+            )
+        return StepResult("Plan mode: nothing to deliver.")
+    if key.secret is None:
+        return StepResult(
+            f"Nothing to deliver: {key.key_id or 'no key'} was not created by this run."
+        )
+    dest = plan.destination
+    if dest.kind == "widget":
+        ctx.record.manual(
+            STORE_STEP,
+            "Store the new access key",
+            done=False,
+            how="copy it from the widget in Step 5, then press 'I have stored it'",
+        )
+        return StepResult(
+            "Waiting for you: copy the key from the widget above into your password manager, then "
+            f"press 'I have stored it' (until then a re-run treats {key.key_id} as undelivered). "
+            + ADVICE
+        )
+    where = deliver(ctx, dest, key.key_id, key.secret)
+    _mark_delivered(ctx, plan, key.key_id)
+    key.secret.drop()
+    hint = (
+        f"Import it into the AWS CLI with: aws configure import --csv file://{where} "
+        f"(profile '{key.user_name}'), then keep or destroy the file."
+        if dest.kind == "file"
+        else f"Read it with: aws secretsmanager get-secret-value --secret-id {dest.secret_name}"
+    )
+    return StepResult(f"Delivered {key.key_id} to {dest.describe()}.\n{hint}\n{ADVICE}")
+
+
+def _read_delivered(ctx: RunContext, plan: KeyPlan, key: NewKey) -> Secret | None:
+    if key.secret is not None and not key.secret.dropped:
+        return key.secret
+    return read_back(ctx, plan.destination, key.key_id)
+
+
+def retire_old_key(
+    ctx: RunContext,
+    plan: KeyPlan,
+    key: NewKey,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StepResult:
+    """Step 7: a new key is Active at once; a rotation proves it, then retires the old key.
+
+    Raises:
+        VerifyFailed: the new key did not authenticate; the old key was left Active.
+        AwsError: IAM refused to deactivate or delete the old key.
+    """
+    if plan.mode != "rotate" or plan.action == "none":
+        return StepResult("The key is Active and usable now; nothing to retire (mode create).")
+    old = plan.old_keys
+    verb = "delete" if plan.delete_old else "deactivate"
+    if ctx.plan:
+        names = ", ".join(k.key_id for k in old) or "no old key"
+        return StepResult(f"Plan mode: would prove the new key with STS, then {verb} {names}.")
+    secret = _read_delivered(ctx, plan, key)
+    if secret is None:
+        raise VerifyFailed(
+            f"The secret of {key.key_id} is not at {plan.destination.describe()}: the old key was "
+            "left Active; check the destination and re-run."
+        )
+    proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
+    lines = [f"Proven: {proof}."]
+    iam = ctx.iam
+    for k in old:
+        where = f"{plan.user_arn} access key {k.key_id}"
+        try:
+            if k.status == "Active":
+                iam.update_access_key(
+                    UserName=plan.user_name, AccessKeyId=k.key_id, Status="Inactive"
+                )
+                ctx.record.change("deactivate-access-key", where)
+                lines.append(f"Deactivated the old key {k.key_id}.")
+            if plan.delete_old:
+                iam.delete_access_key(UserName=plan.user_name, AccessKeyId=k.key_id)
+                ctx.record.change("delete-access-key", where)
+                lines.append(f"Deleted the old key {k.key_id} (delete_old).")
+        except ClientError as err:
+            raise from_client_error(
+                err,
+                f"Retiring the old key {k.key_id}",
+                "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already.",
+            ) from err
+    if old and not plan.delete_old:
+        lines.append(
+            "The old key is Inactive, not deleted: once nothing breaks, delete it (re-run "
+            "with delete_old) or re-activate it to roll back."
+        )
+    if not old:
+        lines.append("There was no old key to retire.")
+    return StepResult("\n".join(lines))
+
+
+def verify_access_key(
+    ctx: RunContext,
+    plan: KeyPlan,
+    key: NewKey,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StepResult:
+    """Verify: the key is Active, belongs to the user, and the delivered secret authenticates.
+
+    Raises:
+        VerifyFailed: any of these is not so.
+    """
+    if ctx.plan:
+        return StepResult("Plan mode: nothing was changed, so there is nothing to verify.")
+    keys = {k.key_id: k for k in read_keys(ctx, plan.user_name)}
+    found = keys.get(key.key_id)
+    if found is None or found.status != "Active":
+        state = "missing" if found is None else found.status
+        raise VerifyFailed(
+            f"Access key {key.key_id} of '{plan.user_name}' is {state}, not Active: re-run the "
+            "runbook (it repairs unfinished runs)."
+        )
+    lines = [f"{key.key_id} is Active and belongs to {plan.user_name}."]
+    if plan.mode == "rotate":
+        still = [k for k in plan.old_keys if k.key_id in keys and keys[k.key_id].status == "Active"]
+        if still:
+            raise VerifyFailed(f"The old key {still[0].key_id} is still Active: re-run Step 7.")
+        lines.append("No old key is Active.")
+    secret = _read_delivered(ctx, plan, key)
+    if secret is None:
+        if key.created or plan.action == "resume":
+            raise VerifyFailed(
+                f"The secret of {key.key_id} is not at {plan.destination.describe()}: check the "
+                "destination; a re-run cleans up an undelivered key."
+            )
+        lines.append(
+            f"Its secret was delivered before this run and is not at "
+            f"{plan.destination.describe()}; it was not re-checked."
+        )
+    else:
+        proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
+        lines.append(f"The delivered secret authenticates: {proof}.")
+        secret.drop()
+    return StepResult("\n".join(lines))

@@ -1,0 +1,110 @@
+"""S1 Step 7 in a live notebook: the reviewed plan waits for a person to press Create.
+
+In JupyterLab (Run All) and Voilà every cell runs before anyone can type, so a live Step 7 makes
+no write when its cell runs. It shows the plan, a masked field for the main user's console
+password (left empty: a generated one) and a Create button. Pressing Create checks the typed
+password against the account's password policy (refused in the form, nothing written), makes
+the writes, then runs Step 8 (the sign-in CSV) and Verify and shows their results in the form.
+Until then Step 8 and Verify say that they wait for Step 7. Headless runs never come here.
+"""
+
+from __future__ import annotations
+
+from runbook_lib.admin_user.apply import Action, Created, apply_actions
+from runbook_lib.admin_user.passwords import PasswordPolicy, check_password, generate_password
+from runbook_lib.admin_user.signin import SignIn, csv_path, deliver
+from runbook_lib.admin_user.state import Request
+from runbook_lib.admin_user.verify import verify
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.secrets import Secret, check_file_destination
+
+CREATE_STEP = "S1.7"
+CREATE_TITLE = "Review the plan and press Create"
+
+
+class Waiting:
+    """A live Step 7 waiting for Create: ``created`` once the writes are made, ``sign_in`` once
+    Step 8 delivered."""
+
+    def __init__(self) -> None:
+        self.created: Created | None = None
+        self.sign_in: SignIn | None = None
+
+
+def new_password(
+    policy: PasswordPolicy, user_name: str, account_id: str, chosen: Secret | None
+) -> Secret:
+    """The password to set: the operator's (checked) or a generated one.
+
+    Raises:
+        BadInput: the operator's password does not meet the policy.
+    """
+    if chosen is not None:
+        check_password(chosen.text(), policy, user_name=user_name, account_id=account_id)
+        return chosen
+    value = generate_password(policy)
+    check_password(value, policy, user_name=user_name, account_id=account_id)
+    return Secret("password", value, label=user_name)
+
+
+def offer_create(
+    ctx: RunContext,
+    request: Request,
+    actions: tuple[Action, ...],
+    policy: PasswordPolicy,
+    finish: tuple[str, ...],
+) -> Created:
+    """Show the plan with a Create button (and the password field); write nothing yet.
+
+    Args:
+        ctx: the run context (interactive, not plan mode).
+        request: the validated request.
+        actions: the planned writes (not empty).
+        policy: the account's password policy.
+        finish: users whose earlier delivery Step 8 finishes.
+
+    Returns:
+        Step 7's outcome, waiting for Create (``waiting.created`` is set when pressed).
+    """
+    from runbook_lib import widgets
+
+    account, main = ctx.account_id, request.users[0].name
+    waiting = Waiting()
+    plan = Created(request, actions, False, account, {}, finish)
+    need = plan.new_passwords
+
+    def create(typed: str) -> str:
+        if waiting.created is not None:
+            raise BadInput("Step 7 is done already: re-run the notebook for further changes.")
+        chosen = Secret("password", typed, label=main) if typed else None
+        try:
+            passwords = {
+                name: new_password(policy, name, account, chosen if name == main else None)
+                for name in need
+            }
+            for name in need:
+                check_file_destination(csv_path(request.secrets_dir, account, name))
+        except BadInput:
+            if chosen is not None:
+                chosen.drop()
+            raise
+        apply_actions(ctx, request, actions, passwords)
+        done = Created(request, actions, True, account, passwords, finish)
+        waiting.created = done
+        ctx.record.manual(CREATE_STEP, CREATE_TITLE, done=True, how="pressed Create")
+        waiting.sign_in = deliver(ctx, done)
+        checked = verify(ctx, done)
+        return "\n\n".join((repr(done), repr(waiting.sign_in), "Verify:\n" + repr(checked)))
+
+    password_title = ""
+    if main in need:
+        policy_text = policy.describe()
+        password_title = f"Console password of {main} (optional; {policy_text})"
+    widgets.show(
+        widgets.ApplyForm(
+            "Step 7 — review, then create", plan.review(live=True), create, password_title
+        )
+    )
+    ctx.record.manual(CREATE_STEP, CREATE_TITLE, done=False, how="press Create in Step 7")
+    return Created(request, actions, False, account, {}, finish, waiting)

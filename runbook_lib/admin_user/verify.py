@@ -1,0 +1,115 @@
+"""S1 Verify: read the users, groups, memberships, login profiles and tags back from IAM."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from runbook_lib.admin_user.apply import Created
+from runbook_lib.admin_user.state import (
+    MARKER_KEY,
+    MARKER_PENDING,
+    GroupState,
+    UserState,
+    read_groups,
+    read_user,
+)
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import VerifyFailed
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The end state read back from IAM."""
+
+    lines: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _differences(
+    created: Created, states: list[UserState], groups: tuple[GroupState, ...]
+) -> list[str]:
+    request, problems = created.request, []
+    for spec, st in zip(request.users, states, strict=True):
+        if not st.exists:
+            problems.append(f"user {spec.name!r} does not exist")
+            continue
+        if st.path != request.path:
+            problems.append(f"user {spec.name!r} has path {st.path}, not {request.path}")
+        problems += [
+            f"{spec.name!r} is not in group {g!r}" for g in spec.groups if g not in st.groups
+        ]
+        have = {k.lower(): v for k, v in st.tags}
+        problems += [
+            f"{spec.name!r} lacks tag {k}={v}" for k, v in spec.tags if have.get(k.lower()) != v
+        ]
+        if not request.console_access:
+            continue
+        if not st.login_profile:
+            problems.append(f"{spec.name!r} has no console password")
+        elif (
+            spec.name in created.new_passwords
+            and st.reset_required != request.password_reset_required
+        ):
+            problems.append(f"{spec.name!r} has PasswordResetRequired={st.reset_required}")
+        if st.marker == MARKER_PENDING:
+            problems.append(
+                f"{spec.name!r} still has {MARKER_KEY}={MARKER_PENDING} (Step 8 not done)"
+            )
+    for group in groups:
+        if not group.exists:
+            problems.append(f"group {group.name!r} does not exist")
+        elif group.name == request.admin_group and request.policy_arn not in group.policies:
+            problems.append(f"group {group.name!r} lacks {request.policy_arn}")
+    return problems
+
+
+def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
+    """Verify: read users, memberships, the attached policy, login profiles and tags back.
+
+    Args:
+        ctx: the run context.
+        created: Step 7's outcome (which passwords this run set); in a live notebook, until
+            Create is pressed, "not verified yet" (no raise).
+        attempts: how often to read (default: 1 on the sandbox, 4 on AWS, which is eventually
+            consistent).
+
+    Raises:
+        VerifyFailed: anything differs from the request.
+        AwsError: IAM refused a read.
+    """
+    if created.waiting is not None:  # a live notebook: Step 7's Create button makes the writes
+        if created.waiting.created is None:
+            return Verified(("Not verified yet: waiting for Step 7 (press Create).",))
+        created = created.waiting.created
+    request = created.request
+    if not created.applied:
+        return Verified(("Plan mode: nothing was changed, so there is nothing to verify.",))
+    tries = attempts or (1 if ctx.sandbox else 4)
+    for attempt in range(tries):
+        states = [read_user(ctx.iam, u.name) for u in request.users]
+        groups = read_groups(ctx, request)
+        problems = _differences(created, states, groups)
+        if not problems:
+            break
+        if attempt < tries - 1:
+            time.sleep(2)
+    if problems:
+        raise VerifyFailed(
+            f"Verify found {len(problems)} difference(s): {'; '.join(problems)}. Re-run the "
+            "notebook to converge."
+        )
+    lines = [f"✓ {g!r}" for g in groups]
+    for st in states:
+        console = "no console password"
+        if st.login_profile:
+            reset = "yes" if st.reset_required else "no"
+            console = f"console password (new password at next sign-in: {reset})"
+        tags = ", ".join(f"{k}={v}" for k, v in st.tags) or "none"
+        groups_text = ", ".join(st.groups)
+        lines.append(
+            f"✓ user {st.name!r} (path {st.path}): in {groups_text}; {console}; tags: {tags}"
+        )
+    return Verified(tuple(lines))

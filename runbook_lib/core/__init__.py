@@ -1,0 +1,1 @@
+"""Kernel side, imports no section: context, target, record, errors, secrets, sinks, validation."""

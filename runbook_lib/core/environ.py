@@ -1,0 +1,40 @@
+"""Every ``RUNBOOK_*`` environment variable the library reads, in one place.
+
+The host side (runner, apps, tests) sets them for a kernel before it starts; the kernel side
+(``core``) reads them. Nothing else in the package spells one of these names.
+"""
+
+from __future__ import annotations
+
+#: set by headless executors (the runner, refresh): no person at a screen, no widgets
+HEADLESS = "RUNBOOK_HEADLESS"
+#: path of the run record the kernel writes (the runner reads it back)
+RECORD = "RUNBOOK_RECORD"
+#: Unix socket where the runner's leak guard hears of each secret the kernel holds
+LEAK_SOCKET = "RUNBOOK_LEAK_SOCKET"
+#: default folder for secret files (sign-in CSVs, key CSVs, seed files)
+SECRETS_DIR = "RUNBOOK_SECRETS_DIR"
+#: URL of a running sandbox (a moto server on 127.0.0.1) the ``sandbox`` target uses
+SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
+#: folder of the runbook notebooks (default: the package's own ``notebooks/``)
+NOTEBOOKS = "RUNBOOK_NOTEBOOKS"
+#: ``module:function`` called with (botocore event emitter, target) for every new session;
+#: the tests point it at ``runbook_lib.testing.faults:install``
+SESSION_HOOK = "RUNBOOK_SESSION_HOOK"
+#: fault injection (read by ``runbook_lib.testing.faults`` only)
+FAULT_AT_WRITE = "RUNBOOK_FAULT_AT_WRITE"
+FAULT_THROTTLE = "RUNBOOK_FAULT_THROTTLE"
+FAULT_ROOT_CALLER = "RUNBOOK_FAULT_ROOT_CALLER"
+
+ALL = (
+    HEADLESS,
+    RECORD,
+    LEAK_SOCKET,
+    SECRETS_DIR,
+    SANDBOX_URL,
+    NOTEBOOKS,
+    SESSION_HOOK,
+    FAULT_AT_WRITE,
+    FAULT_THROTTLE,
+    FAULT_ROOT_CALLER,
+)

@@ -1,0 +1,132 @@
+"""The run record kept inside the kernel: API calls, changes, manual steps, secrets delivered.
+
+The runner points ``RUNBOOK_RECORD`` at a file; every event rewrites it at once, so a run that
+dies half-way still leaves a record of what it did. Nothing secret is ever recorded: a secret
+appears as kind, destination and fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core import environ
+
+RECORD_VAR = environ.RECORD
+
+#: operations that only read (GenerateCredentialReport only asks IAM to build a report)
+_READ_PREFIXES = ("Get", "List", "Describe", "Simulate")
+_READ_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCallerIdentity"})
+
+
+def is_write(operation: str) -> bool:
+    """Whether an AWS operation name changes state (``CreateUser``) or only reads (``GetUser``)."""
+    return not (operation.startswith(_READ_PREFIXES) or operation in _READ_OPERATIONS)
+
+
+@dataclass
+class ManualStep:
+    """A step that only a person can do (root console, scanning a QR code)."""
+
+    step: str
+    title: str
+    status: str  # "pending" | "done"
+    how: str = ""
+
+
+@dataclass
+class RunRecord:
+    """What one notebook run did; saved as JSON after every event."""
+
+    notebook: str = ""
+    target: str = ""
+    account_id: str = ""
+    caller_arn: str = ""
+    plan: bool = False
+    reads: int = 0
+    writes: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    changes: list[dict[str, str]] = field(default_factory=list)
+    repairs: list[dict[str, str]] = field(default_factory=list)
+    manual_steps: list[ManualStep] = field(default_factory=list)
+    secrets: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    path: str = field(default="", repr=False)
+
+    @classmethod
+    def from_environment(cls, notebook: str) -> RunRecord:
+        """A record that saves to ``$RUNBOOK_RECORD`` when the runner set it."""
+        return cls(notebook=notebook, path=os.environ.get(RECORD_VAR, ""))
+
+    # ---- events -------------------------------------------------------------------------
+    def api_call(self, service: str, operation: str) -> None:
+        """Count one AWS API call (not its retries)."""
+        key = f"{service}:{operation}"
+        self.calls[key] = self.calls.get(key, 0) + 1
+        if is_write(operation):
+            self.writes += 1
+        else:
+            self.reads += 1
+        self.save()
+
+    def change(self, action: str, resource: str) -> None:
+        """Record a change made in the account (``create-user``, the resource ARN)."""
+        self.changes.append({"action": action, "resource": resource})
+        self.save()
+
+    def repair(self, action: str, resource: str, why: str) -> None:
+        """Record something an earlier, unfinished run left behind and this run cleaned up."""
+        self.repairs.append({"action": action, "resource": resource, "why": why})
+        self.save()
+
+    def manual(self, step: str, title: str, *, done: bool, how: str = "") -> ManualStep:
+        """Record a manual step as pending or done (replacing an earlier entry for it)."""
+        self.manual_steps = [m for m in self.manual_steps if m.step != step]
+        entry = ManualStep(step, title, "done" if done else "pending", how)
+        self.manual_steps.append(entry)
+        self.save()
+        return entry
+
+    def secret_delivered(self, kind: str, destination: str, fingerprint: str) -> None:
+        """Record where a secret went: never the value."""
+        self.secrets.append({"kind": kind, "destination": destination, "fingerprint": fingerprint})
+        self.save()
+
+    def warn(self, text: str) -> None:
+        """Record advice the operator should read."""
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.save()
+
+    # ---- output -------------------------------------------------------------------------
+    @property
+    def pending(self) -> list[ManualStep]:
+        """Manual steps still to be done by a person."""
+        return [m for m in self.manual_steps if m.status == "pending"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data."""
+        data = asdict(self)
+        data.pop("path")
+        return data
+
+    def save(self) -> None:
+        """Write the record atomically to its path (if the runner gave one)."""
+        if not self.path:
+            return
+        target = Path(self.path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".record-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2)
+        os.replace(tmp, target)
+
+    def __repr__(self) -> str:
+        pending = ", ".join(m.step for m in self.pending) or "none"
+        return (
+            f"RunRecord({self.notebook}: {self.reads} reads, {self.writes} writes, "
+            f"{len(self.changes)} changes, manual steps pending: {pending})"
+        )

@@ -1,0 +1,191 @@
+"""The embedded AWS sandbox: a real moto server on 127.0.0.1.
+
+One ``Sandbox`` serves the kernel, papermill, nbval, JupyterLab and the tests alike: they all
+reach it through the environment lines from ``Sandbox.environ()``, set before a kernel starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runbook_lib.core import environ
+
+if TYPE_CHECKING:
+    import boto3
+
+#: the account ID moto answers with
+SANDBOX_ACCOUNT_ID = "123456789012"
+SANDBOX_REGION = "us-east-1"
+#: fake credentials: moto accepts any, AWS accepts none of these
+SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+#: the variable that tells the library (in any process) where the running sandbox is
+SANDBOX_URL_VAR = environ.SANDBOX_URL
+DEFAULT_SEED = 42
+
+#: variables that could point a process at a real account; removed wherever a sandbox is used
+REAL_CREDENTIAL_VARS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+)
+
+
+def strip_real_credentials(env: MutableMapping[str, str]) -> None:
+    """Remove every variable that could reach a real AWS account from ``env`` (in place)."""
+    for name in REAL_CREDENTIAL_VARS:
+        env.pop(name, None)
+
+
+def sandbox_environ(url: str) -> dict[str, str]:
+    """The environment lines that point boto3, the aws CLI and a kernel at a sandbox ``url``."""
+    return {
+        SANDBOX_URL_VAR: url,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": SANDBOX_REGION,
+        # no config or credentials file of the user's may leak into a sandbox process
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **SANDBOX_CREDENTIALS,
+    }
+
+
+def apply_sandbox_environ(url: str, env: MutableMapping[str, str] | None = None) -> None:
+    """Strip real credentials from ``env`` (default ``os.environ``) and point it at ``url``."""
+    target = os.environ if env is None else env
+    strip_real_credentials(target)
+    target.update(sandbox_environ(url))
+
+
+def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
+    """A boto3 session with the sandbox's fake credentials that reads no AWS profile.
+
+    ``AWS_PROFILE`` may name a real (or a missing) profile in the user's shell: neither has any
+    business in a sandbox session.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.Session(
+        botocore_session=core,
+        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+
+
+def _post(url: str) -> bytes:
+    req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+        body: bytes = resp.read()
+        return body
+
+
+@dataclass
+class Sandbox:
+    """A moto server on 127.0.0.1 with AWS managed policies loaded, seeded and resettable.
+
+    Use ``Sandbox.start()``, then ``url``; ``reset()`` empties it; ``stop()`` ends it.
+    """
+
+    seed: int = DEFAULT_SEED
+    port: int = 0
+    _server: Any = field(default=None, repr=False)
+    url: str = ""
+
+    def start(self) -> Sandbox:
+        """Start the server on a free loopback port, load managed policies and seed it.
+
+        Returns:
+            ``self``, running.
+        """
+        # read by moto when it builds the IAM backend: AdministratorAccess must exist
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        self._seed_and_warm_up()
+        return self
+
+    def _seed_and_warm_up(self) -> None:
+        """Seed, then build moto's IAM backend (≈1 s: it loads every managed policy).
+
+        The build is not in the background: it draws from moto's seeded generator (an ID per
+        managed policy), and so does every response (its request ID). A background build raced
+        the caller's first request, and IDs, keys and MFA seeds then differed from run to run.
+        """
+        self.reseed()
+        sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
+
+    def reseed(self) -> None:
+        """Make generated IDs, keys and MFA seeds repeat from here on."""
+        _post(f"{self.url}/moto-api/seed?a={self.seed}")
+
+    def reset(self) -> None:
+        """Delete everything in the sandbox and seed it again."""
+        _post(f"{self.url}/moto-api/reset")
+        self._seed_and_warm_up()
+
+    def environ(self) -> dict[str, str]:
+        """Environment lines that point a shell, JupyterLab or a kernel at this sandbox."""
+        return sandbox_environ(self.url)
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def running_sandbox_url(env: Mapping[str, str] | None = None) -> str:
+    """The URL of the sandbox this process was pointed at, or ``""``."""
+    return (os.environ if env is None else env).get(SANDBOX_URL_VAR, "")
+
+
+_EMBEDDED: Sandbox | None = None
+
+
+def embedded_sandbox() -> str:
+    """Return the URL of a sandbox for this process, starting one inside it if none is running.
+
+    A kernel started by ``runbook run``/``lab``/the tests already has ``RUNBOOK_SANDBOX_URL``; a
+    notebook opened anywhere else gets its own sandbox that lives as long as the kernel.
+    """
+    global _EMBEDDED
+    url = running_sandbox_url()
+    if url:
+        return url
+    if _EMBEDDED is None:
+        _EMBEDDED = Sandbox().start()
+    return _EMBEDDED.url

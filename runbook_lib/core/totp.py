@@ -1,0 +1,308 @@
+"""TOTP for virtual MFA devices (S3): the Key URI, its QR code, and checks on the two codes.
+
+Everything here is local: no AWS calls and no widgets. ``check_codes`` runs *before*
+``EnableMFADevice`` so that a swapped, repeated, stale or mistyped pair of codes is refused in
+plain words instead of as ``InvalidAuthenticationCode``, or worse, accepted by AWS and leaving
+the device out of sync. TOTP here is what AWS uses: SHA1, 6 digits, 30-second windows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pyotp
+import segno
+
+from runbook_lib.core.errors import BadInput
+
+#: seconds per TOTP window (AWS virtual MFA)
+PERIOD = 30
+#: ``next_two_codes`` waits for a fresh window when fewer seconds than this remain
+MIN_REMAINING = 2.0
+#: seconds past a window's start before ``next_two_codes`` reads its code
+MARGIN = 0.5
+
+#: a seed as boto3 returns it (``Base32StringSeed`` is bytes) or as a user types it
+Seed = str | bytes
+
+_B32 = re.compile(r"[A-Z2-7]+")
+_CODE = re.compile(r"[0-9]{6}")
+_SWAPPED = (
+    "The codes look swapped: MFA code 1 is the earlier code and MFA code 2 the one the app "
+    "shows after it. Type them again in that order."
+)
+#: (code 1 matches some window, code 2 matches some window) -> why the pair was refused
+_MISMATCH = {
+    (True, True): "MFA code 2 is not the code that came right after MFA code 1: type the code "
+    "the app shows now as MFA code 1, wait for the next one, and type that as MFA code 2.",
+    (True, False): "MFA code 1 matches this device but MFA code 2 does not: check code 2 for "
+    "a typo; it must be the code the app shows right after code 1.",
+    (False, True): "MFA code 2 matches this device but MFA code 1 does not: check code 1 for "
+    "a typo; it must be the code the app showed right before code 2.",
+    (False, False): "Neither code matches this device's secret: check you scanned the QR code "
+    "of THIS device (an old entry in the app?) and that the phone's clock is set automatically.",
+}
+
+
+def _secret(seed: Seed) -> str:
+    """Normalise and validate a base32 seed; the error never echoes it."""
+    if isinstance(seed, bytes):
+        try:
+            seed = seed.decode("ascii")
+        except UnicodeDecodeError:
+            seed = "?"  # not ASCII, so not base32: refused below
+    secret = "".join(seed.split()).upper().rstrip("=")
+    # base32 of whole bytes has a length % 8 in {0, 2, 4, 5, 7}; 16 chars = 80 bits, the least
+    # authenticator apps take (AWS's seeds are longer)
+    ok = bool(_B32.fullmatch(secret)) and len(secret) >= 16 and len(secret) % 8 not in (1, 3, 6)
+    if not ok:
+        raise BadInput(
+            f"The MFA seed is not a valid base32 secret ({len(secret)} characters; it must be "
+            "at least 16 of A-Z and 2-7): pass the Base32StringSeed that "
+            "CreateVirtualMFADevice returned, unchanged."
+        )
+    return secret
+
+
+def _code_at(secret: str, win: int) -> str:
+    return str(pyotp.TOTP(secret, digits=6, interval=PERIOD).generate_otp(win))
+
+
+def key_uri(seed_b32: Seed, user_name: str, account: str, issuer: str = "AWS") -> str:
+    """Build the Key URI an authenticator app reads from the QR code.
+
+    The form is ``otpauth://totp/ISSUER:USER@ACCOUNT?secret=SEED&issuer=ISSUER`` (Google's Key
+    Uri Format). Issuer and label are percent-encoded (space as ``%20``, ``+`` as ``%2B``); the
+    ``:`` separator and ``@`` stay literal. SHA1, 6 digits and 30 s are the defaults, so they
+    are left out, as in AWS's own QR codes.
+
+    Args:
+        seed_b32: the base32 seed, as str or as the bytes boto3 returns.
+        user_name: the IAM user name.
+        account: the account ID (or alias) shown in the app next to the user.
+        issuer: the name the app shows above the entry.
+
+    Returns:
+        The ``otpauth://`` URI.
+
+    Raises:
+        BadInput: the seed is not base32, or a name is empty or contains ``:``.
+    """
+    secret = _secret(seed_b32)
+    for what, value in (("user name", user_name), ("account", account), ("issuer", issuer)):
+        if not value or ":" in value:
+            raise BadInput(
+                f"The MFA {what} {value!r} cannot be used in a QR code: it must be non-empty "
+                "and contain no ':'."
+            )
+    label = quote(issuer, safe="") + ":" + quote(f"{user_name}@{account}", safe="@")
+    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer, safe='')}"
+
+
+def qr_png(uri: str, scale: int = 5) -> bytes:
+    """Render a URI as a QR code PNG (error correction M, 4-module quiet zone).
+
+    Args:
+        uri: the text to encode, normally from ``key_uri``.
+        scale: pixels per module.
+
+    Returns:
+        The PNG file's bytes.
+
+    Raises:
+        BadInput: ``scale`` is less than 1.
+    """
+    if scale < 1:
+        raise BadInput(f"The QR code scale must be at least 1 (got {scale}).")
+    buf = io.BytesIO()
+    segno.make(uri, error="m", micro=False, boost_error=False).save(
+        buf, kind="png", scale=scale, border=4
+    )
+    return buf.getvalue()
+
+
+def window(at: float) -> int:
+    """Return the TOTP window number of a Unix time: ``floor(at / 30)``.
+
+    Args:
+        at: seconds since the epoch.
+
+    Returns:
+        The window (time step) number.
+    """
+    return math.floor(at / PERIOD)
+
+
+def current_code(seed: Seed, at: float) -> str:
+    """Return the 6-digit code an app with this seed shows at a given time.
+
+    Args:
+        seed: the base32 seed (str or bytes).
+        at: seconds since the epoch.
+
+    Returns:
+        The code, zero-padded to 6 digits.
+
+    Raises:
+        BadInput: the seed is not base32.
+    """
+    return _code_at(_secret(seed), window(at))
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """Two MFA codes that passed ``check_codes``.
+
+    Attributes:
+        first_window: the window MFA code 1 belongs to (code 2 belongs to the next one).
+        drift_windows: window of code 2 minus our current window: 0 in sync; -1 the phone
+            is up to 30 s behind or code 2 was typed late; +1 the phone is ahead.
+        code1: MFA code 1 with spaces removed, ready for ``EnableMFADevice``.
+        code2: MFA code 2 likewise.
+    """
+
+    first_window: int
+    drift_windows: int
+    code1: str
+    code2: str
+
+    def __repr__(self) -> str:
+        # no codes, no seed, and no window number (it changes every run)
+        return f"CodeCheck(drift_windows={self.drift_windows:+d})"
+
+
+def _code(raw: str, n: int) -> str:
+    code = "".join(raw.split())
+    if not _CODE.fullmatch(code):
+        got = f"{len(code)} characters" if len(code) != 6 else "something other than digits"
+        raise BadInput(
+            f"MFA code {n} must be 6 digits (got {got}): type the code exactly as the app shows it."
+        )
+    return code
+
+
+def _minutes(windows: int) -> str:
+    n = max(1, round(windows * PERIOD / 60))
+    return f"about {n} minute{'s' if n != 1 else ''}"
+
+
+def check_codes(
+    seed: Seed,
+    code1: str,
+    code2: str,
+    *,
+    now: float | None = None,
+    max_drift: int = 1,
+    max_age_windows: int = 20,
+) -> CodeCheck:
+    """Check two consecutive MFA codes against the seed before sending them to AWS.
+
+    Args:
+        seed: the device's base32 seed (str or bytes).
+        code1: the code the app showed first.
+        code2: the code it showed next.
+        now: the time to check against (default: the current time).
+        max_drift: how many windows code 2 may be off from the current window.
+        max_age_windows: how far back and ahead (in windows) to look for the codes to
+            explain a refusal (stale codes, a clock that is ahead); 20 = 10 minutes.
+
+    Returns:
+        The accepted codes, with the window drift found.
+
+    Raises:
+        BadInput: the seed is not base32, or the codes are malformed, repeated, swapped, not
+            consecutive, stale, from a clock that is ahead, or do not match this seed.
+    """
+    secret = _secret(seed)
+    c1, c2 = _code(code1, 1), _code(code2, 2)
+    if max_drift < 0 or max_age_windows <= max_drift:
+        raise BadInput("check_codes needs max_drift >= 0 and max_age_windows > max_drift.")
+    if c1 == c2:
+        raise BadInput(
+            "You typed the same code twice: wait for the app to show the next code (up to 30 "
+            "seconds) and type that as MFA code 2."
+        )
+    w_now = window(time.time() if now is None else now)
+    wins = range(w_now - max_age_windows, w_now + max_age_windows + 1)
+    codes = {w: _code_at(secret, w) for w in wins}
+    first = {w for w in wins if codes[w] == c1}
+    second = {w for w in wins if codes[w] == c2}
+    pairs = sorted((w for w in first if w + 1 in second), key=lambda w: abs(w + 1 - w_now))
+    if pairs:
+        w1 = pairs[0]
+        drift = w1 + 1 - w_now
+        if abs(drift) <= max_drift:
+            return CodeCheck(first_window=w1, drift_windows=drift, code1=c1, code2=c2)
+        if drift < 0:
+            raise BadInput(
+                f"These codes are from {_minutes(-drift)} ago: AWS would accept them but the "
+                "device would be out of sync. Generate two fresh codes and submit right away "
+                "(if you did, the phone's clock is behind: set it to automatic time)."
+            )
+        raise BadInput(
+            f"The phone's clock is ahead by {_minutes(drift)}: set it to automatic time "
+            "(Settings, Date & time, Set automatically), then type two new codes."
+        )
+    if any(w + 1 in first for w in second):
+        raise BadInput(_SWAPPED)
+    raise BadInput(_MISMATCH[bool(first), bool(second)])
+
+
+def next_two_codes(
+    seed: Seed,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, str]:
+    """Produce two consecutive codes the way a user would, for headless runs.
+
+    Returns the code of the current window and, after sleeping until the next window starts
+    (plus ``MARGIN``), the code of that window; both are valid when this returns. If fewer than
+    ``MIN_REMAINING`` seconds remain in the current window, it first waits for the next one.
+
+    Args:
+        seed: the device's base32 seed (str or bytes).
+        clock: returns the current Unix time (injectable for tests).
+        sleep: sleeps for the given seconds (injectable for tests).
+
+    Returns:
+        ``(code1, code2)``.
+
+    Raises:
+        BadInput: the seed is not base32.
+    """
+    secret = _secret(seed)
+
+    def wait_until(t: float) -> None:
+        while (left := t - clock()) > 0:
+            sleep(left)
+
+    w = window(clock())
+    if (w + 1) * PERIOD - clock() < MIN_REMAINING:
+        w += 1
+        wait_until(w * PERIOD + MARGIN)
+    code1 = _code_at(secret, w)
+    wait_until((w + 1) * PERIOD + MARGIN)
+    return code1, _code_at(secret, w + 1)
+
+
+def seed_fingerprint(seed: Seed) -> str:
+    """Return a short, non-reversible fingerprint of a seed for logs and reprs.
+
+    Args:
+        seed: the base32 seed (str or bytes); spacing, case and padding do not matter.
+
+    Returns:
+        ``"sha256:"`` followed by the first 8 hex digits of the SHA-256 of the seed.
+
+    Raises:
+        BadInput: the seed is not base32.
+    """
+    return "sha256:" + hashlib.sha256(_secret(seed).encode("ascii")).hexdigest()[:8]

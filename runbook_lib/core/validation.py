@@ -1,0 +1,308 @@
+"""Checks of runbook inputs against IAM's own rules, before any AWS call.
+
+IAM checks lengths and patterns only on the server (``ValidationError``), and moto does not
+check them at all: these functions refuse bad input early, in one line that names the
+parameter to fix and the rule. They are pure: no AWS calls, no secrets in messages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from runbook_lib.core.errors import BadInput
+
+#: IAM's ``[\w+=,.@-]+`` for user, group and MFA device names; IAM's ``\w`` is ASCII
+_NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
+_NAME_RULE = "characters from letters, digits and + = , . @ _ -"
+#: IAM's path pattern ``(\u002F)|(\u002F[\u0021-\u007E]+\u002F)``
+_PATH_RE = re.compile(r"/|/[\u0021-\u007E]+/")
+_PATH_MAX = 512
+_ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+
+MAX_USER_NAME = 64
+MAX_GROUP_NAME = 128
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+#: the punctuation IAM allows in tags besides Unicode letters (L), separators (Z), numbers (N)
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+_TAG_RULE = "letters, digits, spaces and _ . : / = + - @"
+_SHOW_MAX = 70
+
+
+def _show(value: object) -> str:
+    """Return ``repr(value)``, shortened so that a message stays one readable line."""
+    text = repr(value)
+    if len(text) > _SHOW_MAX:
+        text = text[: _SHOW_MAX - 4] + "...'"
+    return text
+
+
+def _not_text(value: object) -> str:
+    """Explain a value that YAML or a caller gave as something other than a string."""
+    if isinstance(value, bool):
+        return (
+            "it is a yes/no value, not text (YAML reads true, no, on... that way); quote it in YAML"
+        )
+    if isinstance(value, int | float):
+        return "it is a number, not text; quote it in YAML"
+    return f"it is {type(value).__name__}, not text"
+
+
+def _bad_chars(value: str, ok: Callable[[str], bool]) -> str:
+    """List, quoted and in order, the distinct characters of ``value`` that ``ok`` refuses."""
+    bad = dict.fromkeys(char for char in value if not ok(char))
+    return ", ".join(repr(char) for char in bad)
+
+
+def _is_name_char(char: str) -> bool:
+    return _NAME_RE.fullmatch(char) is not None
+
+
+def _is_path_char(char: str) -> bool:
+    return "!" <= char <= "~"
+
+
+def _validate_name(name: object, param: str, kind: str, max_len: int) -> str:
+    """Check an IAM user or group name; return it unchanged."""
+    problem = ""
+    if not isinstance(name, str):
+        problem = _not_text(name)
+    elif not name:
+        problem = "it is empty"
+    elif len(name) > max_len:
+        problem = f"it has {len(name)} characters"
+    elif not _NAME_RE.fullmatch(name):
+        problem = f"{_bad_chars(name, _is_name_char)} not allowed"
+    if problem:
+        raise BadInput(
+            f"{param} {_show(name)} is not a valid IAM {kind} name: {problem}; "
+            f"use 1-{max_len} {_NAME_RULE} (IAM would answer ValidationError)."
+        )
+    assert isinstance(name, str)
+    return name
+
+
+def validate_user_name(name: str, param: str = "user_name") -> str:
+    """Check an IAM user name: 1-64 characters from ``[A-Za-z0-9_+=,.@-]``.
+
+    Args:
+        name: the user name.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The name, unchanged.
+
+    Raises:
+        BadInput: the name is empty, too long, not text or has a character IAM refuses.
+    """
+    return _validate_name(name, param, "user", MAX_USER_NAME)
+
+
+def validate_group_name(name: str, param: str = "group_name") -> str:
+    """Check an IAM group name: 1-128 characters from ``[A-Za-z0-9_+=,.@-]``.
+
+    Args:
+        name: the group name.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The name, unchanged.
+
+    Raises:
+        BadInput: the name is empty, too long, not text or has a character IAM refuses.
+    """
+    return _validate_name(name, param, "group", MAX_GROUP_NAME)
+
+
+def validate_path(path: str, param: str = "path") -> str:
+    """Check an IAM path: ``/`` or ``/a/b/``, 1-512 printable ASCII characters, no spaces.
+
+    Args:
+        path: the path, e.g. ``"/"`` or ``"/admins/"``.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The path, unchanged.
+
+    Raises:
+        BadInput: the path is not text, too long, does not start and end with ``/``, or has
+            a character outside ``!`` to ``~``.
+    """
+    problem = ""
+    if not isinstance(path, str):
+        problem = _not_text(path)
+    elif not path:
+        problem = "it is empty"
+    elif len(path) > _PATH_MAX:
+        problem = f"it has {len(path)} characters"
+    elif not (path.startswith("/") and path.endswith("/")):
+        problem = "it must start and end with '/'"
+    elif path == "//":
+        problem = "IAM refuses '//' as a whole path"
+    elif not _PATH_RE.fullmatch(path):
+        problem = f"{_bad_chars(path, _is_path_char)} not allowed"
+    if problem:
+        raise BadInput(
+            f"{param} {_show(path)} is not a valid IAM path: {problem}; use '/' or a path "
+            f"like '/admins/' of 1-{_PATH_MAX} printable ASCII characters without spaces "
+            "(IAM would answer ValidationError)."
+        )
+    return path
+
+
+def _is_tag_char(char: str) -> bool:
+    """IAM's ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]`` for one character."""
+    return unicodedata.category(char)[0] in "LZN" or char in _TAG_PUNCTUATION
+
+
+def _tag_problem(key: object, value: object, seen: dict[str, str]) -> str:
+    """Return what is wrong with one tag, or ``""``."""
+    if not isinstance(key, str):
+        return f"tag key {_show(key)}: {_not_text(key)}"
+    if not key or len(key) > MAX_TAG_KEY:
+        return f"tag key {_show(key)} has {len(key)} characters; use 1-{MAX_TAG_KEY}"
+    if not all(_is_tag_char(c) for c in key):
+        return f"tag key {_show(key)}: {_bad_chars(key, _is_tag_char)} not allowed; use {_TAG_RULE}"
+    if key.lower().startswith("aws:"):
+        return f"tag key {_show(key)}: the prefix 'aws:' is reserved for AWS; choose another key"
+    if key.lower() in seen:
+        return (
+            f"tag keys {_show(seen[key.lower()])} and {_show(key)} differ only in case, "
+            "and IAM treats them as the same key; keep one"
+        )
+    seen[key.lower()] = key
+    if value is None:
+        return f"tag {_show(key)} has no value; write '' for an empty value"
+    if not isinstance(value, str):
+        return f"the value of tag {_show(key)}: {_not_text(value)}"
+    if len(value) > MAX_TAG_VALUE:
+        return f"the value of tag {_show(key)} has {len(value)} characters; use 0-{MAX_TAG_VALUE}"
+    if not all(_is_tag_char(c) for c in value):
+        return (
+            f"the value of tag {_show(key)}: {_bad_chars(value, _is_tag_char)} not allowed; "
+            f"use {_TAG_RULE}"
+        )
+    return ""
+
+
+def validate_tags(tags: Mapping[str, str] | None, param: str = "tags") -> list[dict[str, str]]:
+    """Check tags for an IAM user and return them in boto3's form, sorted by key.
+
+    Args:
+        tags: key -> value, or ``None`` for no tags.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        ``[{"Key": ..., "Value": ...}, ...]`` sorted by key (empty for ``None``).
+
+    Raises:
+        BadInput: more than 50 tags; a key that is empty, longer than 128 characters,
+            reserved (``aws:``) or repeated in another case; a value that is not text or
+            longer than 256 characters; a character outside letters, digits, spaces and
+            ``_ . : / = + - @``.
+    """
+    if tags is None:
+        return []
+    if not isinstance(tags, Mapping):
+        raise BadInput(
+            f"{param} must be a mapping of tag keys to values, not {type(tags).__name__}; "
+            "write one 'Key: value' per line."
+        )
+    if len(tags) > MAX_TAGS:
+        raise BadInput(
+            f"{param} has {len(tags)} tags: IAM allows at most {MAX_TAGS} per user; "
+            "remove some (IAM would answer LimitExceeded)."
+        )
+    seen: dict[str, str] = {}
+    items: list[tuple[Any, Any]] = list(tags.items())
+    for key, value in items:
+        problem = _tag_problem(key, value, seen)
+        if problem:
+            raise BadInput(f"{param}: {problem} (IAM would answer ValidationError).")
+    return [{"Key": key, "Value": value} for key, value in sorted(items)]
+
+
+def check_name_clash(name: str, existing: Iterable[str], kind: str, param: str) -> str | None:
+    """Compare a name with the names that exist; IAM names are unique regardless of case.
+
+    Args:
+        name: the name the operator asked for.
+        existing: the names that exist in the account (e.g. every user name).
+        kind: what the names are, e.g. ``"user"`` or ``"group"``.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The existing name if it equals ``name`` exactly (the caller converges on it), else
+        ``None`` (the name is free).
+
+    Raises:
+        BadInput: an existing name differs from ``name`` only in case.
+    """
+    folded = name.lower()
+    clash: str | None = None
+    for other in existing:
+        if other == name:
+            return other
+        if clash is None and other.lower() == folded:
+            clash = other
+    if clash is not None:
+        raise BadInput(
+            f"{param} {name!r} clashes with existing {kind} {clash!r}: IAM names are unique "
+            f"regardless of case; use {clash!r} or another name."
+        )
+    return None
+
+
+def validate_account_id(value: str, param: str = "expected_account_id") -> str:
+    """Check an AWS account ID: empty (no check wanted) or exactly 12 digits.
+
+    Args:
+        value: the account ID.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The account ID, or ``""`` when it is empty.
+
+    Raises:
+        BadInput: the value is not text or not 12 digits.
+    """
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        problem = _not_text(value) + " (a number loses leading zeros)"
+    elif not _ACCOUNT_ID_RE.fullmatch(value):
+        problem = (
+            f"it has {len(value)} characters"
+            if value.isascii() and value.isdigit()
+            else "not only digits"
+        )
+    else:
+        return value
+    raise BadInput(
+        f"{param} {_show(value)} is not an AWS account ID: {problem}; use the 12 digits "
+        "shown by 'aws sts get-caller-identity', or leave it empty to skip the check."
+    )
+
+
+def validate_choice(value: str, choices: Sequence[str], param: str) -> str:
+    """Check that a value is one of a fixed set of choices (exact, case-sensitive).
+
+    Args:
+        value: the value given.
+        choices: the allowed values.
+        param: the parameter the operator should fix, used in the message.
+
+    Returns:
+        The value, unchanged.
+
+    Raises:
+        BadInput: the value is not one of ``choices``.
+    """
+    if isinstance(value, str) and value in choices:
+        return value
+    allowed = ", ".join(repr(choice) for choice in choices)
+    raise BadInput(f"{param} {_show(value)} is not one of the choices: use one of {allowed}.")

@@ -1,0 +1,176 @@
+"""Interactive servers for a person: JupyterLab on the runbooks, or one runbook as a Voilà app.
+
+Both bind to 127.0.0.1 only and ask for a token. Lab gets settings overrides that stop it
+fetching news or update checks and from autosaving (a secret revealed in a widget must not be
+written back to the notebook in between), with widget-state saving off. Voilà culls idle
+kernels, or every page load would leave a kernel behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runbook_lib.core.context import HEADLESS_VAR
+from runbook_lib.core.record import RECORD_VAR
+from runbook_lib.core.sandbox import apply_sandbox_environ
+from runbook_lib.core.secrets import SECRETS_DIR_VAR, default_secrets_dir
+
+LOOPBACK = "127.0.0.1"
+TOKEN_VAR = "JUPYTER_TOKEN"
+
+#: JupyterLab settings a runbook session needs (``overrides.json`` in the app settings folder)
+LAB_OVERRIDES: dict[str, dict[str, object]] = {
+    "@jupyterlab/apputils-extension:notification": {
+        "checkForUpdates": False,
+        "fetchNews": "false",
+    },
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+    "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": False},
+}
+
+#: Voilà kernels idle this long (seconds) are shut down; checked every CULL_INTERVAL seconds
+CULL_IDLE_TIMEOUT = 10
+CULL_INTERVAL = 5
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_lab_settings(folder: Path) -> Path:
+    """Write the Lab ``overrides.json`` into ``folder`` (created) and return ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2), encoding="utf-8")
+    return folder
+
+
+def lab_command(notebook_dir: Path, port: int, settings_dir: Path, *, browser: bool) -> list[str]:
+    """The command line of a JupyterLab for the runbooks (127.0.0.1, no news, no autosave).
+
+    Args:
+        notebook_dir: the folder Lab shows.
+        port: the port (no retries on another one: the caller knows where to connect).
+        settings_dir: a folder made by ``write_lab_settings``.
+        browser: open a browser tab.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.ip={LOOPBACK}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={notebook_dir}",
+        f"--ServerApp.open_browser={browser}",
+        f"--LabApp.app_settings_dir={settings_dir}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",  # no PyPI queries
+        "--ServerApp.jpserver_extensions=voila.server_extension=False",  # runbook app does that
+    ]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def voila_command(notebook: Path, port: int, *, browser: bool) -> list[str]:
+    """The command line of a Voilà app on one notebook (127.0.0.1, token, kernel culling).
+
+    Args:
+        notebook: the runbook to serve (code hidden, widgets and outputs shown).
+        port: the port (no retries).
+        browser: open a browser tab.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--Voila.ip={LOOPBACK}",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+        "--token",  # the token comes from $JUPYTER_TOKEN (not visible in ps)
+        "--strip_sources=True",
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
+    ]
+    if not browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def server_environ(
+    base: Mapping[str, str],
+    *,
+    sandbox_url: str = "",
+    token: str = "",
+    record_path: str = "",
+) -> dict[str, str]:
+    """The environment of a Lab or Voilà server whose kernels a person drives.
+
+    Args:
+        base: the environment to start from (usually ``os.environ``).
+        sandbox_url: point every kernel at this sandbox (real credentials removed).
+        token: the server's access token.
+        record_path: where kernels save their run record (``RUNBOOK_RECORD``).
+    """
+    env = dict(base)
+    env.pop(HEADLESS_VAR, None)  # a person is at the keyboard: widgets, not pending steps
+    if sandbox_url:
+        apply_sandbox_environ(sandbox_url, env)
+        # the sandbox's throw-away secrets: a folder per server, never the real default
+        stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        env.setdefault(SECRETS_DIR_VAR, str(default_secrets_dir() / "sandbox" / stamp))
+    if token:
+        env[TOKEN_VAR] = token
+    if record_path:
+        env[RECORD_VAR] = record_path
+    return env
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+    """Stop a Jupyter server cleanly (SIGTERM: it shuts its kernels down), then for sure.
+
+    Returns:
+        The server's exit code.
+    """
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+def run_server(cmd: list[str], env: Mapping[str, str]) -> int:
+    """Run a server in the foreground until it exits, Ctrl+C or SIGTERM (then stop it cleanly).
+
+    Returns:
+        The server's exit code (0 after Ctrl+C or SIGTERM).
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    proc = subprocess.Popen(cmd, env=dict(env))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop_server(proc)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,272 @@
+"""``runbook``: list, run and serve the runbook notebooks, and render them as a course.
+
+Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_MANUAL_PENDING,
+    EXIT_OK,
+    RunbookError,
+)
+
+USAGE_EXIT = EXIT_BAD_INPUT
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, like every other bad input
+        self.exit(USAGE_EXIT, f"runbook: {message} (see 'runbook {self.prog.split()[-1]} -h')\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="runbook", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="the notebooks, their parameters and help")
+
+    run = sub.add_parser("run", help="run notebooks headless and keep a run record")
+    run.add_argument("name", nargs="?", help="notebook stem (01_create_admin_user) or number (01)")
+    run.add_argument("--all", action="store_true", help="run every notebook, 00 to 03, in order")
+    run.add_argument(
+        "-f",
+        "--parameters-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="YAML parameters file (repeatable; later files win)",
+    )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        nargs=2,
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="one parameter (YAML value)",
+    )
+    run.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
+    run.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
+    run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
+    run.add_argument("--plan", action="store_true", help="report what would change; no writes")
+    run.add_argument(
+        "--log-output",
+        action="store_true",
+        help="stream cell output to the terminal and run.log (secrets redacted)",
+    )
+
+    box = sub.add_parser("sandbox", help="run the embedded sandbox in the foreground")
+    box.add_argument("--port", type=int, default=0, help="default: a free port")
+    box.add_argument("--seed", type=int, default=42)
+
+    lab = sub.add_parser("lab", help="JupyterLab on the notebooks, pointed at the sandbox")
+    _serve_options(lab, default_port=8888)
+
+    app = sub.add_parser("app", help="one notebook as a Voilà app: widgets only, no code")
+    app.add_argument("name", help="notebook stem (03_enable_mfa), number (03) or path")
+    _serve_options(app, default_port=8866)
+
+    docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
+    docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
+
+    refresh = sub.add_parser(
+        "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
+    )
+    refresh.add_argument("names", nargs="*", help="notebooks (default: all, in order)")
+    return parser
+
+
+def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
+    cmd.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=True,
+        help="start the sandbox and point every kernel at it (the default)",
+    )
+    cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
+    cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from runbook_lib.run.notebooks import all_notebooks, find_notebook
+    from runbook_lib.run.refresh import refresh_notebooks
+
+    books = [find_notebook(n) for n in args.names] if args.names else all_notebooks()
+    for path in refresh_notebooks(books):
+        print(f"refreshed {path}")
+    return EXIT_OK
+
+
+def _list() -> int:
+    from runbook_lib.run.notebooks import all_notebooks, notebook_parameters
+
+    for book in all_notebooks():
+        print(book.stem)
+        for name, info in notebook_parameters(book).items():
+            default = info.get("default")
+            print(f"  {name}: {info.get('inferred_type_name')} = {default}  # {info.get('help')}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from runbook_lib.run.notebooks import (
+        all_notebooks,
+        check_known,
+        find_notebook,
+        load_parameter_files,
+        parse_value,
+    )
+    from runbook_lib.run.runner import run_notebook
+
+    if bool(args.all) == bool(args.name):
+        raise _usage("give one notebook NAME or --all")
+    from_files = load_parameter_files(args.parameters_file)
+    given = {name: parse_value(value) for name, value in args.parameter}
+    params = {**from_files, **given}
+    if args.endpoint_url and args.profile:
+        raise _usage("--endpoint-url and --profile exclude each other")
+    if args.endpoint_url:
+        params.update(target="endpoint", endpoint_url=args.endpoint_url)
+    if args.profile:
+        params.update(target="profile", profile=args.profile)
+    books = all_notebooks() if args.all else [find_notebook(args.name)]
+    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
+    check_known(from_files, all_notebooks())
+    check_known(given, books)
+    if args.log_output:  # the runner adds its secret-redacting filter to this handler
+        logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
+    worst = EXIT_OK
+    for book in books:
+        print(f"▶ {book.stem} …", end="", flush=True)
+        started = time.monotonic()
+        try:
+            result = run_notebook(
+                str(book),
+                params,
+                output_dir=args.output_dir,
+                plan=args.plan,
+                log_output=args.log_output,
+            )
+        except RunbookError:
+            print(" refused", flush=True)  # end the progress line; the reason follows
+            raise
+        rec = result.record
+        counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
+        print(
+            f" {result.status} ({counts}) in {time.monotonic() - started:.1f} s → {result.run_dir}/"
+        )
+        if result.message:
+            stream = sys.stdout if result.exit_code == EXIT_MANUAL_PENDING else sys.stderr
+            print(f"  {result.message}", file=stream)
+        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
+            return result.exit_code
+        worst = max(worst, result.exit_code)
+    print(f"Run records: {args.output_dir}/")
+    return worst
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from runbook_lib.core.sandbox import Sandbox
+
+    box = Sandbox(seed=args.seed, port=args.port).start()
+    print("# the sandbox is running; point a shell or JupyterLab at it with:")
+    for key, value in box.environ().items():
+        print(f"export {key}={value}")
+    print("unset AWS_PROFILE AWS_SESSION_TOKEN  # never a real account", flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run Lab or a Voilà app on a fresh sandbox until Ctrl+C; always stop both."""
+    import secrets
+    import tempfile
+
+    from runbook_lib.core.sandbox import Sandbox
+    from runbook_lib.interfaces import apps
+    from runbook_lib.run.notebooks import find_notebook, notebooks_dir
+
+    book = find_notebook(args.name) if args.command == "app" else None
+    token = secrets.token_urlsafe(24)
+    with tempfile.TemporaryDirectory(prefix="runbook-lab-") as scratch:
+        if book is not None:
+            cmd = apps.voila_command(book.resolve(), args.port, browser=not args.no_browser)
+        else:
+            settings = apps.write_lab_settings(Path(scratch) / "settings")
+            cmd = apps.lab_command(
+                notebooks_dir(), args.port, settings, browser=not args.no_browser
+            )
+        box = Sandbox().start()
+        try:
+            env = apps.server_environ(os.environ, sandbox_url=box.url, token=token)
+            print(f"sandbox: {box.url} (every kernel of this server talks to it)")
+            print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
+            return apps.run_server(cmd, env)
+        finally:
+            box.stop()
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from runbook_lib.interfaces.docs import build_site
+
+    pages = build_site(args.output_dir)
+    print(f"{len(pages)} pages → {args.output_dir}/index.html")
+    return EXIT_OK
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``runbook`` command; returns the exit code."""
+    # jsonschema imports rfc3987_syntax when it is installed (jupyter-events pulls it in), and
+    # compiling its grammar costs ≈2 s of every run; nbformat's schemas never use IRI formats.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "run":
+            return _run(args)
+        if args.command == "sandbox":
+            return _sandbox(args)
+        if args.command in ("lab", "app"):
+            return _serve(args)
+        if args.command == "docs":
+            return _docs(args)
+        if args.command == "refresh":
+            return _refresh(args)
+    except _UsageError as err:
+        print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
+        return USAGE_EXIT
+    except RunbookError as err:
+        print(f"runbook: {err}", file=sys.stderr)
+        return err.exit_code
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

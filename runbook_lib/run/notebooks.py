@@ -1,0 +1,117 @@
+"""Finding the runbook notebooks and their declared parameters; loading parameter files."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook_lib.core import environ
+from runbook_lib.core.errors import BadInput
+
+NOTEBOOKS_VAR = environ.NOTEBOOKS
+
+
+def notebooks_dir() -> Path:
+    """The folder of runbook notebooks (``$RUNBOOK_NOTEBOOKS`` or the project's ``notebooks/``)."""
+    env = os.environ.get(NOTEBOOKS_VAR)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def all_notebooks(folder: Path | None = None) -> list[Path]:
+    """The runbooks in procedure order (``00_…`` to ``03_…``)."""
+    folder = folder or notebooks_dir()
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def find_notebook(name: str, folder: Path | None = None) -> Path:
+    """Resolve a notebook by stem (``01_create_admin_user``), number (``01`` or ``1``) or path.
+
+    Raises:
+        BadInput: no such notebook.
+    """
+    books = all_notebooks(folder)
+    given = Path(name)
+    if given.suffix == ".ipynb" and given.is_file():
+        return given
+    key = name.removesuffix(".ipynb")
+    for book in books:
+        number = book.stem.split("_", 1)[0]
+        if key in (book.stem, number) or (key.isdigit() and int(key) == int(number)):
+            return book
+    stems = [b.stem for b in books]
+    near = difflib.get_close_matches(key, stems, n=1)
+    hint = f"did you mean '{near[0]}'? " if near else ""
+    raise BadInput(
+        f"Unknown notebook '{name}': {hint}use one of {', '.join(stems) or '(none found)'} "
+        "(see 'runbook list')."
+    )
+
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell (papermill's inspection)."""
+    from papermill.inspection import inspect_notebook
+
+    params: dict[str, dict[str, Any]] = inspect_notebook(str(path))
+    return params
+
+
+def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
+    """Merge YAML parameter files, later files winning.
+
+    Raises:
+        BadInput: a file is missing, is not YAML, or is not a mapping of names to values.
+    """
+    merged: dict[str, Any] = {}
+    for file in files:
+        try:
+            data = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise BadInput(f"Parameters file {file} does not exist: fix the -f path.") from err
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise BadInput(
+                f"Parameters file {file} is not valid YAML{where}: fix the file (YAML "
+                "mapping of name: value)."
+            ) from err
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise BadInput(
+                f"Parameters file {file} must be a mapping of name: value, not "
+                f"{type(data).__name__}: fix the file."
+            )
+        merged.update(data)
+    return merged
+
+
+def parse_value(raw: str) -> Any:
+    """Parse a ``-p name value`` value the way YAML would (``true``, ``3``, ``{a: b}``)."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def check_known(params: Mapping[str, Any], books: Iterable[Path]) -> None:
+    """Refuse parameters that none of the notebooks about to run declares.
+
+    Raises:
+        BadInput: an unknown (or mistyped) parameter, with the nearest known name.
+    """
+    known: set[str] = set()
+    for book in books:
+        known |= set(notebook_parameters(book))
+    for name in params:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise BadInput(
+                f"Unknown parameter '{name}': {hint}see 'runbook list' for each notebook's "
+                "parameters."
+            )

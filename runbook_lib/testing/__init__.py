@@ -1,0 +1,1 @@
+"""Test support shipped with the library: fault injection. Nothing outside tests imports it."""

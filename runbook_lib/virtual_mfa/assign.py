@@ -1,0 +1,302 @@
+"""S3 Steps 6-8: put the device in an authenticator, then assign (or resync) it with two codes.
+
+The two codes are checked against the seed (``totp.check_codes``) before any call, so a typo,
+a swapped, repeated or stale pair is refused in plain words and nothing is sent to AWS.
+Interactive, a person scans the QR code and types the codes into a form; headless, the holder
+of the stored seed (or the sandbox's virtual authenticator) computes them; otherwise the step
+is recorded as pending for a person.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from runbook_lib.core import totp
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import AwsError, BadInput, from_client_error
+from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa.seed import (
+    recent_two_codes,
+    stored_seed_in_file,
+    stored_seed_in_secrets_manager,
+)
+from runbook_lib.virtual_mfa.setup import NOBODY, PERSON, STORED_SEED, VirtualDevice
+
+SCAN_STEP, ASSIGN_STEP = "S3.7", "S3.8"
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step did, in one line."""
+
+    step: str
+    status: str
+
+    def __repr__(self) -> str:
+        return f"{self.step}: {self.status}"
+
+
+def _scan_done(ctx: RunContext, how: str) -> None:
+    ctx.record.manual(SCAN_STEP, "Add the device to an authenticator app", done=True, how=how)
+
+
+def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
+    """Put the new device into an authenticator (Steps 6-7): the QR code for a person.
+
+    Interactive, shows the QR code with the secret key behind Reveal (and, on the sandbox, the
+    virtual authenticator). Headless, the stored seed or the virtual authenticator stands in
+    for the phone; with neither, the step is recorded as pending (exit code 3).
+
+    Args:
+        ctx: the run context.
+        device: the result of ``mfa_device.ensure_virtual_device``.
+
+    Returns:
+        What happened.
+
+    Raises:
+        BadInput: the device's seed is no longer in this kernel (re-run from Step 3).
+    """
+    setup = device.setup
+    if setup.has_mfa or setup.action == "resync":
+        return StepOutcome(SCAN_STEP, "nothing to scan: the app already has this device")
+    if ctx.plan:
+        if setup.codes_from == NOBODY:
+            return StepOutcome(SCAN_STEP, "would wait for a person to scan the QR code")
+        return StepOutcome(SCAN_STEP, f"would add the device to an app ({setup.codes_from})")
+    if setup.codes_from == NOBODY:
+        how = (
+            "a person must scan the QR code: open this notebook in JupyterLab, or choose "
+            "seed_destination file/secretsmanager for a seed kept in a vault; nothing was created"
+        )
+        ctx.record.manual(
+            SCAN_STEP, "Scan the QR code with an authenticator app", done=False, how=how
+        )
+        return StepOutcome(SCAN_STEP, f"pending: {how}")
+    if setup.codes_from == STORED_SEED:
+        _scan_done(ctx, f"the seed is kept in {setup.seed_destination}: its holder makes codes")
+        return StepOutcome(SCAN_STEP, "the stored seed stands in for the phone")
+    if setup.codes_from != PERSON:
+        _scan_done(ctx, "sandbox: the virtual authenticator plays the phone (simulated)")
+        return StepOutcome(SCAN_STEP, "sandbox: the virtual authenticator plays the phone")
+    from runbook_lib import widgets
+
+    seed = _seed(device)
+    uri = device.uri or Secret(
+        "otpauth-uri",
+        totp.key_uri(seed.text(), setup.user_name, setup.account_id, setup.issuer),
+        setup.user_name,
+    )
+    qr = Secret("qr-png", totp.qr_png(uri.text()), setup.user_name)
+    device.secrets.extend([uri, qr])
+    panel = widgets.QrPanel(qr, seed, f"Virtual MFA device of {setup.user_name}")
+    device.on_forget.append(panel.clear)
+    widgets.show(panel)
+    if ctx.sandbox and setup.virtual_authenticator:
+        phone = widgets.VirtualAuthenticator(ctx, seed, f"{setup.issuer}:{setup.user_name}")
+        device.on_forget.append(phone.stop)
+        widgets.show(phone)
+    ctx.record.manual(
+        SCAN_STEP,
+        "Scan the QR code with an authenticator app",
+        done=False,
+        how="scan the QR code (or type the secret key), then type two codes in Step 8",
+    )
+    return StepOutcome(SCAN_STEP, "scan the QR code below with the app, then go to Step 8")
+
+
+def _seed(device: VirtualDevice) -> Secret:
+    if device.seed is None or device.seed.dropped:
+        raise BadInput(
+            "The device's seed is no longer in this kernel: run the notebook again from Step 3 "
+            "(an unassigned device is replaced)."
+        )
+    return device.seed
+
+
+def enable_with_codes(
+    ctx: RunContext, device: VirtualDevice, code1: str, code2: str, *, now: float | None = None
+) -> StepOutcome:
+    """Check two codes against the seed, then EnableMFADevice; forget the seed afterwards.
+
+    Args:
+        ctx: the run context.
+        device: the device from ``mfa_device.ensure_virtual_device`` (with its seed).
+        code1: MFA code 1.
+        code2: MFA code 2, the code after code 1.
+        now: the time to check the codes against (default: now).
+
+    Returns:
+        The device assigned.
+
+    Raises:
+        BadInput: the codes are malformed, repeated, swapped, stale or wrong (no call made).
+        AwsError: IAM refused (``InvalidAuthenticationCode`` explained).
+    """
+    setup = device.setup
+    checked = totp.check_codes(_seed(device).text(), code1, code2, now=now)
+    try:
+        ctx.iam.enable_mfa_device(
+            UserName=setup.user_name,
+            SerialNumber=device.serial,
+            AuthenticationCode1=checked.code1,
+            AuthenticationCode2=checked.code2,
+        )
+    except ClientError as err:
+        raise from_client_error(err, f"Assigning MFA device {device.serial}", _fix(err)) from err
+    ctx.record.change("enable-mfa-device", device.serial)
+    if any(m.step == SCAN_STEP for m in ctx.record.pending):
+        _scan_done(ctx, "confirmed: the codes matched the device")
+    ctx.record.manual(ASSIGN_STEP, "Type two codes and assign", done=True, how="assigned")
+    device.forget()
+    return StepOutcome(ASSIGN_STEP, f"assigned {device.serial} to '{setup.user_name}'")
+
+
+def _fix(err: ClientError) -> str:
+    code = str(err.response.get("Error", {}).get("Code", ""))
+    if code == "InvalidAuthenticationCode":
+        return (
+            "AWS did not accept the two codes: type two fresh consecutive codes from the app's "
+            "entry for this device and submit at once (headless: sync this computer's clock)."
+        )
+    if code == "EntityAlreadyExists":
+        return "The user already has this device: re-run; the user is then left alone."
+    return "Check the caller's IAM permissions, then re-run."
+
+
+def resync_with_codes(
+    ctx: RunContext,
+    device: VirtualDevice,
+    code1: str,
+    code2: str,
+    *,
+    seed: Secret | None = None,
+    now: float | None = None,
+) -> StepOutcome:
+    """Resynchronise the user's device with two new consecutive codes (ResyncMFADevice).
+
+    Args:
+        ctx: the run context.
+        device: the device from ``mfa_device.ensure_virtual_device``.
+        code1: the code the app shows now.
+        code2: the code after it.
+        seed: the stored seed, if known: the codes are then checked against it first.
+        now: the time to check the codes against (default: now).
+
+    Returns:
+        The device resynchronised.
+
+    Raises:
+        BadInput: malformed or repeated codes, or codes that do not match the seed.
+        AwsError: IAM refused, or the target does not implement ResyncMFADevice (moto).
+    """
+    if seed is not None:
+        checked = totp.check_codes(seed.text(), code1, code2, now=now)
+        code1, code2 = checked.code1, checked.code2
+    else:
+        code1, code2 = "".join(code1.split()), "".join(code2.split())
+        for n, code in ((1, code1), (2, code2)):
+            if not _SIX_DIGITS.fullmatch(code):
+                raise BadInput(f"MFA code {n} must be 6 digits: type it exactly as the app shows.")
+        if code1 == code2:
+            raise BadInput("You typed the same code twice: wait for the next code for code 2.")
+    serial = device.serial
+    try:
+        ctx.iam.resync_mfa_device(
+            UserName=device.setup.user_name,
+            SerialNumber=serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
+    except ClientError as err:
+        raise from_client_error(err, f"Resynchronising MFA device {serial}", _fix(err)) from err
+    except ResponseParserError as err:
+        raise AwsError(
+            f"Resynchronising MFA device {serial} failed: the target gave no valid answer to "
+            "ResyncMFADevice (the sandbox does not implement it). Resync on a real account."
+        ) from err
+    ctx.record.change("resync-mfa-device", serial)
+    ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=True, how="resynchronised")
+    return StepOutcome(ASSIGN_STEP, f"resynchronised {serial}")
+
+
+def _stored_seed(ctx: RunContext, device: VirtualDevice) -> Secret:
+    setup = device.setup
+    if setup.action == "enable":
+        return _seed(device)
+    if setup.seed_destination == "file":
+        found = stored_seed_in_file(Path(setup.seed_location), device.serial, setup.user_name)
+    else:
+        found = stored_seed_in_secrets_manager(ctx, setup.seed_location, device.serial)
+    if found is None:
+        raise BadInput(
+            f"No seed of {device.serial} in {setup.seed_destination} {setup.seed_location}: "
+            "resync it in JupyterLab with two codes from the app."
+        )
+    return found
+
+
+def assign(
+    ctx: RunContext,
+    device: VirtualDevice,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StepOutcome:
+    """Type two codes and assign (or resync) the device (Step 8).
+
+    Interactive: a form with two code boxes and an Assign button. Headless: the stored seed or
+    the sandbox's virtual authenticator gives the codes of the previous and the current window
+    (no 30-second wait; at most about 2.5 s near a window's end).
+
+    Args:
+        ctx: the run context.
+        device: the result of ``mfa_device.ensure_virtual_device``.
+        clock: returns the current Unix time (injectable for tests).
+        sleep: sleeps for the given seconds (injectable for tests).
+
+    Returns:
+        What happened.
+
+    Raises:
+        BadInput: refused codes, or no stored seed to resync with.
+        AwsError: IAM refused.
+    """
+    setup = device.setup
+    verb = "resync" if setup.action == "resync" else "assign"
+    if setup.has_mfa:
+        return StepOutcome(ASSIGN_STEP, "nothing to assign: the user already has MFA")
+    if ctx.plan:
+        return StepOutcome(ASSIGN_STEP, f"would {verb} with two codes from the {setup.codes_from}")
+    if setup.codes_from == NOBODY:
+        if setup.action == "resync":
+            how = "type two new codes in JupyterLab, or keep the seed in a seed_destination"
+            ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=False, how=how)
+            return StepOutcome(ASSIGN_STEP, f"pending: {how}")
+        return StepOutcome(ASSIGN_STEP, "not assigned: Step 6-7 is waiting for a person")
+    if setup.codes_from == PERSON:
+        from runbook_lib import widgets
+
+        def submit(code1: str, code2: str) -> str:
+            if setup.action == "resync":
+                return repr(resync_with_codes(ctx, device, code1, code2))
+            return repr(enable_with_codes(ctx, device, code1, code2))
+
+        label = "Resync MFA" if setup.action == "resync" else "Assign MFA"
+        widgets.show(widgets.CodeForm(f"{label}: {device.serial}", submit, label))
+        how = f"type two consecutive codes below and press {label}"
+        ctx.record.manual(ASSIGN_STEP, f"Type two codes and {verb}", done=False, how=how)
+        return StepOutcome(ASSIGN_STEP, f"waiting: {how}")
+    seed = _stored_seed(ctx, device)
+    code1, code2 = recent_two_codes(seed, clock=clock, sleep=sleep)
+    if setup.action == "resync":
+        return resync_with_codes(ctx, device, code1, code2, seed=seed, now=clock())
+    return enable_with_codes(ctx, device, code1, code2, now=clock())

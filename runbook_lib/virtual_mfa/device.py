@@ -1,0 +1,156 @@
+"""S3 Steps 4-5 and Verify: create the virtual MFA device (storing its seed first), read it back.
+
+An unassigned device left by an earlier run that stopped before EnableMFADevice is deleted and
+replaced (its seed is lost), or kept when that run stored its seed in the chosen seed file. The
+seed and the otpauth URI exist only as ``Secret`` values; moto's ``QRCodePNG`` (random bytes) is
+never used: the QR code is built locally from the seed (``mfa_assign``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core import totp
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
+from runbook_lib.virtual_mfa.setup import NOBODY, SIGN_IN_URL, MfaSetup, VirtualDevice, aws_error
+
+
+def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
+    iam = ctx.iam
+    if setup.leftover == "replace":
+        try:
+            iam.delete_virtual_mfa_device(SerialNumber=setup.serial)
+        except ClientError as err:
+            raise aws_error(err, f"Deleting the unassigned MFA device {setup.serial}") from err
+        ctx.record.repair(
+            "delete-virtual-mfa-device",
+            setup.serial,
+            "unassigned device left by an earlier run that stopped before EnableMFADevice; "
+            "its seed was lost",
+        )
+    try:
+        resp: dict[str, Any] = iam.create_virtual_mfa_device(VirtualMFADeviceName=setup.device_name)
+    except ClientError as err:
+        raise aws_error(err, f"Creating virtual MFA device '{setup.device_name}'") from err
+    device = resp.pop("VirtualMFADevice")
+    raw = device.pop("Base32StringSeed")
+    device.pop("QRCodePNG", None)  # never used: the QR code is built locally from the seed
+    text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+    seed = Secret("mfa-seed", text, setup.user_name)
+    del raw, text
+    serial = str(device["SerialNumber"])
+    ctx.record.change("create-virtual-mfa-device", serial)
+    return serial, seed
+
+
+def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
+    """Create the virtual MFA device (Steps 4-5) unless the user has one; store the seed first.
+
+    Args:
+        ctx: the run context.
+        setup: the result of ``prepare``.
+
+    Returns:
+        The device, holding its seed and otpauth URI as ``Secret`` values when created here.
+
+    Raises:
+        BadInput: the seed file cannot be written (the device is then replaced next run).
+        AwsError: IAM or Secrets Manager refused.
+    """
+    if setup.has_mfa:
+        return VirtualDevice(setup, setup.existing[0], "user already has MFA: left alone")
+    if setup.action == "resync":
+        return VirtualDevice(setup, setup.serial, "assigned to the user: kept")
+    if setup.codes_from == NOBODY:
+        return VirtualDevice(
+            setup, setup.serial, "not created: a headless run cannot scan a QR code (Step 6-7)"
+        )
+    if ctx.plan:
+        first = "would delete the unassigned leftover, then " if setup.leftover == "replace" else ""
+        return VirtualDevice(setup, setup.serial, f"{first}would create it (plan mode)")
+    if setup.leftover == "reuse":
+        seed = stored_seed_in_file(Path(setup.seed_location), setup.serial, setup.user_name)
+        assert seed is not None  # prepare found it
+        ctx.record.repair(
+            "finish-virtual-mfa-device",
+            setup.serial,
+            "unassigned device left by an earlier run; its seed is in the chosen seed file",
+        )
+        return VirtualDevice(setup, setup.serial, "left unassigned by an earlier run: kept", seed)
+    serial, seed = _create(ctx, setup)
+    uri = Secret(
+        "otpauth-uri",
+        totp.key_uri(seed.text(), setup.user_name, setup.account_id, setup.issuer),
+        setup.user_name,
+    )
+    stored = ""
+    if setup.seed_destination != "none":
+        stored = store_seed(
+            ctx,
+            setup.seed_destination,
+            setup.seed_location,
+            serial=serial,
+            user_name=setup.user_name,
+            seed=seed,
+            uri=uri,
+        )
+    status = "replaced the unassigned leftover" if setup.leftover == "replace" else "created"
+    return VirtualDevice(setup, serial, status, seed, uri, stored)
+
+
+@dataclass(frozen=True)
+class MfaVerified:
+    """The end state read back from IAM."""
+
+    user_name: str
+    devices: tuple[str, ...]
+    note: str
+
+    def __repr__(self) -> str:
+        found = ", ".join(self.devices) or "none"
+        return f"MFA devices of '{self.user_name}': {found}\n{self.note}"
+
+
+def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
+    """Read the user's MFA devices back (ListMFADevices) and give the sign-in note.
+
+    Args:
+        ctx: the run context.
+        device: the result of ``ensure_virtual_device``.
+
+    Returns:
+        The devices found; a plan run or a run waiting for a person says so instead.
+
+    Raises:
+        VerifyFailed: the device is not on the user.
+        AwsError: IAM refused the read.
+    """
+    setup = device.setup
+    try:
+        pages = ctx.iam.get_paginator("list_mfa_devices").paginate(UserName=setup.user_name)
+        found = tuple(sorted(str(d["SerialNumber"]) for p in pages for d in p["MFADevices"]))
+    except ClientError as err:
+        raise aws_error(err, f"Listing the MFA devices of '{setup.user_name}'") from err
+    url = SIGN_IN_URL.format(account=setup.account_id)
+    if device.serial in found:
+        note = (
+            f"Sign-in: at {url}, '{setup.user_name}' is now asked for an MFA code after the "
+            f"password (the app's entry '{setup.issuer}:{setup.user_name}@{setup.account_id}')."
+        )
+        return MfaVerified(setup.user_name, found, note)
+    if ctx.plan:
+        return MfaVerified(setup.user_name, found, "Plan mode: nothing was changed.")
+    if ctx.record.pending:
+        steps = ", ".join(f"{m.step} ({m.how})" for m in ctx.record.pending)
+        return MfaVerified(setup.user_name, found, f"Not verified yet: waiting for {steps}.")
+    raise VerifyFailed(
+        f"User '{setup.user_name}' does not have MFA device {device.serial} (ListMFADevices): "
+        "re-run this runbook; it replaces an unassigned device."
+    )
