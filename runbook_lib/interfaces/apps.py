@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from runbook_lib.core.errors import BadInput
 from runbook_lib.run import kernels
 
 LOOPBACK = "127.0.0.1"
@@ -43,6 +44,25 @@ def free_port() -> int:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def check_port_free(port: int) -> None:
+    """Refuse a port something already listens on (127.0.0.1), before a server is started.
+
+    Raises:
+        BadInput: the port is in use (or not a port), with the next action.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the servers do: a port left in TIME_WAIT is free, only a listener makes it busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except (OSError, OverflowError) as err:
+            reason = "is in use" if isinstance(err, OSError) else "is not a TCP port"
+            raise BadInput(
+                f"Port {port} on {LOOPBACK} {reason}: stop what listens there, or choose "
+                "another with --port N."
+            ) from err
 
 
 def write_lab_settings(folder: Path) -> Path:

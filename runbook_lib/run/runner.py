@@ -42,6 +42,7 @@ __all__ = [
     "kernel_environ",
     "prepare_parameters",
     "run_notebook",
+    "shared_sandbox",
 ]
 
 log = logging.getLogger("runbook")
@@ -147,7 +148,7 @@ def _execute(
     """Execute the notebook through the engine; exit code, status and message of the cells."""
     sandbox_url = ""
     if _target(params) == "sandbox":
-        sandbox_url = running_sandbox_url() or (sandbox or _shared_sandbox()).url
+        sandbox_url = running_sandbox_url() or (sandbox or shared_sandbox()).url
     env = kernels.kernel_environ(
         sandbox_url=sandbox_url,
         record_path=(run_dir / "run.json").resolve(),
@@ -264,7 +265,7 @@ def run_notebook(
 _SHARED: Sandbox | None = None
 
 
-def _shared_sandbox() -> Sandbox:
+def shared_sandbox() -> Sandbox:
     """The sandbox this process started for runs that did not bring one."""
     global _SHARED
     if _SHARED is None:
