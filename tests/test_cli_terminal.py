@@ -128,7 +128,7 @@ FAST_REFUSALS = [
         ["run", "00", "-p", "expected_account_id", "11112222333"],
         None,
         2,
-        "expected_account_id '11112222333' is not an AWS account ID",
+        "expected_account_id '11112222333' is not a 12-digit AWS account ID",
         id="account-id-too-short",
     ),
 ]
@@ -185,6 +185,9 @@ def test_an_unreachable_endpoint_is_given_up_after_one_retry_in_the_kernel_too()
         ("111122223333", "str", "111122223333"),
         ("007", "str", "007"),
         ("true", "str", "true"),
+        ("'111122223333'", "str", "111122223333"),
+        ("'it''s'", "str", "it's"),
+        ("'half", "str", "'half"),
         ("true", "bool", True),
         ("3", "int", 3),
         ("{team: x}", "dict", {"team": "x"}),
@@ -306,7 +309,14 @@ def test_summary_of_a_run_that_changed_things_says_what_and_where_secrets_went()
         "caller_arn": "arn:aws:iam::111122223333:user/ops",
         "writes": 2,
         "changes": [{"action": "create-user", "resource": "arn:aws:iam::111122223333:user/A"}],
-        "manual_steps": [{"step": "S1.2", "title": "Billing access", "status": "pending"}],
+        "manual_steps": [
+            {
+                "step": "S1.2",
+                "title": "Billing access",
+                "status": "pending",
+                "how": "a person grants it as root",
+            }
+        ],
         "secrets": [{"kind": "console-password", "destination": "/s/a.csv", "fingerprint": "x"}],
     }
 
@@ -317,7 +327,7 @@ def test_summary_of_a_run_that_changed_things_says_what_and_where_secrets_went()
         "  changed (1):",
         "    create-user arn:aws:iam::111122223333:user/A",
         "  manual steps pending (1):",
-        "    S1.2 Billing access",
+        "    S1.2 Billing access: a person grants it as root",
         "  secret: console-password → /s/a.csv",
     ]
 

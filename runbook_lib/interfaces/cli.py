@@ -1,6 +1,7 @@
 """``runbook``: list, run and serve the runbook notebooks, and render them as a course.
 
-Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step.
+Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step;
+4 done, but a finding of the report failed (``fail_on_findings``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs=2,
         default=[],
         metavar=("NAME", "VALUE"),
-        help="one parameter (YAML value)",
+        help="one parameter, typed as the notebook declares it (str: the text as written)",
     )
     run.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
     run.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
@@ -186,9 +187,8 @@ def _report(result: RunResult, seconds: float) -> None:
     print(f" {result.status} ({counts}) in {seconds:.1f} s → {result.run_dir}/")
     for line in summary_lines(rec):
         print(line)
-    if result.message:
-        stream = sys.stdout if result.exit_code == EXIT_MANUAL_PENDING else sys.stderr
-        print(f"  {result.message}", file=stream, flush=True)
+    if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those
+        print(f"  {result.message}", file=sys.stderr, flush=True)
 
 
 def _run(args: argparse.Namespace) -> int:

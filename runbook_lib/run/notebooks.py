@@ -93,11 +93,18 @@ def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
 def parse_value(raw: str, type_name: str = "") -> Any:
     """Parse a ``-p name value`` value by the parameter's declared type.
 
-    A ``str`` parameter keeps the text as written (``111122223333``, ``007``, ``true``); any
+    A ``str`` parameter keeps the text as written (``111122223333``, ``007``, ``true``), except
+    that a YAML-quoted value (``'111122223333'``) loses its quotes, as in a parameters file; any
     other type is read the way YAML would (``true``, ``3``, ``{a: b}``).
     """
     if type_name.split("[")[0] == "str":
-        return raw
+        if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in "'\"":
+            return raw
+        try:
+            unquoted = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return raw
+        return unquoted if isinstance(unquoted, str) else raw
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError:

@@ -60,11 +60,13 @@ class Caller:
 
 
 def check_parameters(params: Mapping[str, Any]) -> None:
-    """Apply IAM's rules to the parameters that have one (names, path, tags, account ID).
+    """Apply the target's rules (as preflight does), then IAM's rules to the parameters that
+    have one (names, path, tags, account ID).
 
     Raises:
         BadInput: the first parameter IAM would refuse, named, with the rule.
     """
+    _spec(params)
     for name, rule in RULES.items():
         if name in params:
             rule(params[name])
@@ -83,7 +85,9 @@ def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:
         if book.stem in CREATES_USER:
             return ""
         if book.stem in NEEDS_USER:
-            return str(params.get("user_name") or DEFAULT_USER)
+            user = str(params.get("user_name") or DEFAULT_USER)
+            # a name for the root user: the runbook's own refusal says why, not "no such user"
+            return "" if "root" in user.lower() else user
     return ""
 
 

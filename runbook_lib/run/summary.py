@@ -65,7 +65,8 @@ def _pending(rec: Mapping[str, Any]) -> list[str]:
     if not pending:
         return []
     return [f"manual steps pending ({len(pending)}):"] + [
-        f"{INDENT}{m.get('step')} {m.get('title')}" for m in pending
+        f"{INDENT}{m.get('step')} {m.get('title')}" + (f": {m['how']}" if m.get("how") else "")
+        for m in pending
     ]
 
 
