@@ -14,18 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runbook_lib.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
-    EXIT_MANUAL_PENDING,
     EXIT_OK,
     RunbookError,
 )
-
-if TYPE_CHECKING:
-    from runbook_lib.run.runner import RunResult
 
 USAGE_EXIT = EXIT_BAD_INPUT
 
@@ -131,34 +127,6 @@ def _list() -> int:
     return EXIT_OK
 
 
-def _parameters(args: argparse.Namespace, books: list[Path]) -> dict[str, Any]:
-    """The run's parameters: files, then ``-p`` (typed by the notebooks' declared types).
-
-    Raises:
-        BadInput: an unreadable parameters file, or a parameter no notebook declares.
-    """
-    from runbook_lib.run.notebooks import (
-        all_notebooks,
-        check_known,
-        declared_types,
-        load_parameter_files,
-        parse_value,
-    )
-
-    from_files = load_parameter_files(args.parameters_file)
-    types = declared_types(books)
-    given = {name: parse_value(value, types.get(name, "")) for name, value in args.parameter}
-    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
-    check_known(from_files, all_notebooks())
-    check_known(given, books)
-    params = {**from_files, **given}
-    if args.endpoint_url:
-        params.update(target="endpoint", endpoint_url=args.endpoint_url)
-    if args.profile:
-        params.update(target="profile", profile=args.profile)
-    return params
-
-
 def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
     """Everything that can be refused before a kernel starts.
 
@@ -178,29 +146,23 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
     precheck.check_target(params, sandbox_url=running_sandbox_url(), user=user)
 
 
-def _report(result: RunResult, seconds: float) -> None:
-    """The run's result line, its summary, and its message (failures on stderr)."""
-    from runbook_lib.run.summary import summary_lines
-
-    rec = result.record
-    counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
-    print(f" {result.status} ({counts}) in {seconds:.1f} s → {result.run_dir}/")
-    for line in summary_lines(rec):
-        print(line)
-    if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those
-        print(f"  {result.message}", file=sys.stderr, flush=True)
-
-
 def _run(args: argparse.Namespace) -> int:
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook
+    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
     from runbook_lib.run.runner import run_notebook
+    from runbook_lib.run.summary import report
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
     books = all_notebooks() if args.all else [find_notebook(args.name)]
-    params = _parameters(args, books)
+    params = run_parameters(
+        args.parameters_file,
+        args.parameter,
+        books,
+        endpoint_url=args.endpoint_url or "",
+        profile=args.profile or "",
+    )
     _precheck(books, params, args.plan)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
@@ -219,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         except RunbookError:
             print(" refused", flush=True)  # end the progress line; the reason follows
             raise
-        _report(result, time.monotonic() - started)
+        report(result, time.monotonic() - started)
         if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
             return result.exit_code
         worst = max(worst, result.exit_code)

@@ -165,3 +165,31 @@ def check_known(params: Mapping[str, Any], books: Iterable[Path]) -> None:
                 f"Unknown parameter '{name}': {hint}see 'runbook list' for each notebook's "
                 "parameters."
             )
+
+
+def run_parameters(
+    files: Sequence[Path],
+    pairs: Sequence[Sequence[str]],
+    books: Sequence[Path],
+    *,
+    endpoint_url: str = "",
+    profile: str = "",
+) -> dict[str, Any]:
+    """A run's parameters: the files, then ``-p NAME VALUE`` pairs typed by ``books``'
+    declared types, then ``--endpoint-url``/``--profile`` (which choose the target).
+
+    Raises:
+        BadInput: an unreadable parameters file, or a parameter no notebook declares.
+    """
+    from_files = load_parameter_files(files)
+    types = declared_types(books)
+    given = {name: parse_value(value, types.get(name, "")) for name, value in pairs}
+    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
+    check_known(from_files, all_notebooks())
+    check_known(given, books)
+    params = {**from_files, **given}
+    if endpoint_url:
+        params.update(target="endpoint", endpoint_url=endpoint_url)
+    if profile:
+        params.update(target="profile", profile=profile)
+    return params

@@ -122,7 +122,6 @@ def check_target(params: Mapping[str, Any], *, sandbox_url: str = "", user: str 
         TargetUnreachable: the endpoint did not answer within the timeout and one retry.
     """
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, sandbox_session
     from runbook_lib.core.target import connect
@@ -150,8 +149,26 @@ def check_target(params: Mapping[str, Any], *, sandbox_url: str = "", user: str 
         read_timeout=10,
         retries={"mode": "standard", "total_max_attempts": CONNECT_ATTEMPTS},
     )
+    caller = _ask_sts(session.client("sts", endpoint_url=endpoint, config=config), where)
+    if not caller.account_id:  # throttled: the notebook's preflight asks again
+        return caller
+    _check_account(caller.account_id, spec.expected_account_id)
+    if user:
+        _check_user(session.client("iam", endpoint_url=endpoint, config=config), user, caller)
+    return caller
+
+
+def _ask_sts(sts: Any, where: str) -> Caller:
+    """STS's answer to "who is calling", translated into the project's errors.
+
+    Raises:
+        TargetRefused: no or refused credentials.
+        TargetUnreachable: no answer within the timeout and one retry.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
     try:
-        ident = session.client("sts", endpoint_url=endpoint, config=config).get_caller_identity()
+        ident = sts.get_caller_identity()
     except NoCredentialsError as err:
         raise TargetRefused(
             f"No AWS credentials found for {where}: sign in (aws sso login --profile NAME) or "
@@ -171,11 +188,7 @@ def check_target(params: Mapping[str, Any], *, sandbox_url: str = "", user: str 
             f"{CONNECT_ATTEMPTS} attempts): check endpoint_url and the network, or use target "
             "sandbox."
         ) from err
-    caller = Caller(str(ident["Account"]), str(ident["Arn"]))
-    _check_account(caller.account_id, spec.expected_account_id)
-    if user:
-        _check_user(session.client("iam", endpoint_url=endpoint, config=config), user, caller)
-    return caller
+    return Caller(str(ident["Account"]), str(ident["Arn"]))
 
 
 def _check_account(account_id: str, expected: str) -> None:

@@ -8,8 +8,14 @@ so the terminal and the record never disagree.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from runbook_lib.core.errors import EXIT_MANUAL_PENDING
+
+if TYPE_CHECKING:
+    from runbook_lib.run.runner import RunResult
 
 #: statuses of findings, in the order the counts are shown
 FINDING_ORDER = ("PASS", "FAIL", "WARN", "NOT KNOWN")
@@ -85,3 +91,14 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
         + [f"warning: {w}" for w in record.get("warnings") or []]
     )
     return [INDENT + line for line in lines]
+
+
+def report(result: RunResult, seconds: float) -> None:
+    """Finish the ``▶ NAME …`` line with the result, then the summary; failures on stderr."""
+    rec = result.record
+    counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
+    print(f" {result.status} ({counts}) in {seconds:.1f} s → {result.run_dir}/")
+    for line in summary_lines(rec):
+        print(line)
+    if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those
+        print(f"  {result.message}", file=sys.stderr, flush=True)
