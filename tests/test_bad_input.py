@@ -204,27 +204,38 @@ _SANDBOX_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL
 
 ROWS = [
     # S1: names, path, tags, clashes, destinations
-    Row("user-name-pattern", s1("-p", "user_name", "bad name!"), "is not a valid IAM user name"),
-    Row("user-name-65-chars", s1("-p", "user_name", "a" * 65), "it has 65 characters"),
+    Row(
+        "user-name-pattern",
+        s1("-p", "user_name", "bad name!"),
+        "is not a valid IAM user name",
+        False,
+    ),
+    Row("user-name-65-chars", s1("-p", "user_name", "a" * 65), "it has 65 characters", False),
     Row(
         "user-name-case-clash",
         s1("-p", "user_name", "administrator"),
         "clashes with existing user 'Administrator'",
     ),
-    Row("group-name-pattern", s1("-p", "group_name", "Admins/ops"), "not a valid IAM group name"),
-    Row("group-name-129-chars", s1("-p", "group_name", "g" * 129), "it has 129 characters"),
+    Row(
+        "group-name-pattern",
+        s1("-p", "group_name", "Admins/ops"),
+        "not a valid IAM group name",
+        False,
+    ),
+    Row("group-name-129-chars", s1("-p", "group_name", "g" * 129), "it has 129 characters", False),
     Row(
         "path-without-slashes",
         s1("-p", "user_name", "NewAdmin2", "-p", "path", "admins"),
         "it must start and end with '/'",
+        False,
     ),
     Row(
         "path-differs-from-existing-user",
         s1("-p", "path", "/ops/"),
         "exists with path /",
     ),
-    Row("tag-key-aws-prefix", s1("-p", "tags", "{{aws:team: ops}}"), "'aws:' is reserved"),
-    Row("tag-value-257-chars", s1("-p", "tags", "{{team: " + "v" * 257 + "}}"), "257"),
+    Row("tag-key-aws-prefix", s1("-p", "tags", "{{aws:team: ops}}"), "'aws:' is reserved", False),
+    Row("tag-value-257-chars", s1("-p", "tags", "{{team: " + "v" * 257 + "}}"), "257", False),
     Row(
         "signin-csv-exists",
         s1("-p", "user_name", "NewAdmin", "-p", "group_name", "NewAdmins"),
@@ -242,7 +253,7 @@ ROWS = [
         "NoSuchEntity",
     ),
     # S2: unknown user, a third key, destinations, root
-    Row("s2-unknown-user", nb("02", "-p", "user_name", "Nobody"), "does not exist"),
+    Row("s2-unknown-user", nb("02", "-p", "user_name", "Nobody"), "does not exist", False),
     Row(
         "s2-third-key",
         nb("02", "-p", "user_name", "TwoKeys", "-p", "mode", "rotate"),
@@ -268,7 +279,7 @@ ROWS = [
         env=((FAULT_ROOT_CALLER_VAR, ACCOUNT),),
     ),
     # S3: unknown user, seed file, root
-    Row("s3-unknown-user", nb("03", "-p", "user_name", "Nobody"), "does not exist"),
+    Row("s3-unknown-user", nb("03", "-p", "user_name", "Nobody"), "does not exist", False),
     Row(
         "s3-seed-folder-unwritable",
         ("03", "-f", "{sandbox_yaml}", "-p", "secrets_dir", "{root}/a-file/seeds")
@@ -286,16 +297,19 @@ ROWS = [
         "wrong-expected-account-id",
         nb("02", "-p", "user_name", "Keyless", "-p", "expected_account_id", "'111111111111'"),
         "not expected_account_id 111111111111",
+        False,
     ),
     Row(
         "expected-account-id-not-12-digits",
         nb("03", "-p", "user_name", "MfaUser", "-p", "expected_account_id", "'12345'"),
         "not a 12-digit AWS account ID",
+        False,
     ),
     Row(
         "profile-not-found",
         ("02", "-p", "user_name", "Keyless", "--profile", "nosuch"),
         "AWS profile 'nosuch' was not found",
+        False,
         env=_NO_CREDS,
         unset=_SANDBOX_KEYS,
     ),
@@ -303,10 +317,12 @@ ROWS = [
         "profile-without-credentials",
         ("02", "-p", "user_name", "Keyless", "--profile", "nocreds"),
         "No AWS credentials found for profile 'nocreds'",
+        False,
         env=_NO_CREDS,
         unset=_SANDBOX_KEYS,
     ),
-    # the command line itself: refused before any notebook starts
+    # the command line itself: refused before any notebook starts (so are the rows above
+    # marked False: the CLI checks names, tags, account IDs, the target and the user first)
     Row("unknown-notebook", ("04", "-f", "{sandbox_yaml}"), "Unknown notebook '04'", False),
     Row(
         "mistyped-parameter-name",

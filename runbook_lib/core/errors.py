@@ -16,6 +16,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_MANUAL_PENDING = 3
+#: the run completed, but a check it reports on failed (S0 with ``fail_on_findings``)
+EXIT_FINDINGS = 4
 
 
 class RunbookError(Exception):
@@ -54,6 +56,12 @@ class VerifyFailed(RunbookError):
     """The end state read back from AWS differs from what the runbook should have made."""
 
 
+class FindingsFailed(VerifyFailed):
+    """The run completed and its report is whole, but a finding failed. Exit code 4."""
+
+    exit_code = EXIT_FINDINGS
+
+
 class SecretLeak(RunbookError):
     """A secret of this run was found in an artifact; the artifact was not kept."""
 
@@ -61,7 +69,15 @@ class SecretLeak(RunbookError):
 #: class name -> exit code, for errors that come back from a kernel as (ename, evalue)
 EXIT_CODE_BY_NAME: dict[str, int] = {
     cls.__name__: cls.exit_code
-    for cls in (RunbookError, BadInput, TargetRefused, AwsError, VerifyFailed, SecretLeak)
+    for cls in (
+        RunbookError,
+        BadInput,
+        TargetRefused,
+        AwsError,
+        VerifyFailed,
+        FindingsFailed,
+        SecretLeak,
+    )
 }
 
 

@@ -55,6 +55,8 @@ class RunRecord:
     manual_steps: list[ManualStep] = field(default_factory=list)
     secrets: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: checks a read-only runbook reports on (S0): check, status, detail, advice
+    findings: list[dict[str, str]] = field(default_factory=list)
     path: str = field(default="", repr=False)
 
     @classmethod
@@ -94,6 +96,12 @@ class RunRecord:
     def secret_delivered(self, kind: str, destination: str, fingerprint: str) -> None:
         """Record where a secret went: never the value."""
         self.secrets.append({"kind": kind, "destination": destination, "fingerprint": fingerprint})
+        self.save()
+
+    def finding(self, check: str, status: str, detail: str, advice: str = "") -> None:
+        """Record the result of one check (replacing an earlier result of the same check)."""
+        self.findings = [f for f in self.findings if f["check"] != check]
+        self.findings.append({"check": check, "status": status, "detail": detail, "advice": advice})
         self.save()
 
     def warn(self, text: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed, from_client_error
+from runbook_lib.core.errors import FindingsFailed, VerifyFailed, from_client_error
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ROOT_TASKS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html"
@@ -227,6 +227,8 @@ def root_hygiene(ctx: RunContext, *, now: datetime | None = None) -> RootReport:
         if no_mfa
         else Finding("console users without MFA", PASS, "none")
     )
+    for finding in findings:  # structured, in run.json: the terminal summary counts them
+        ctx.record.finding(finding.check, finding.status, finding.detail, finding.advice)
     return RootReport(ctx.account_id, tuple(findings))
 
 
@@ -234,7 +236,8 @@ def verify_report(report: RootReport, *, fail_on_findings: bool = False) -> str:
     """Check the report covers every check; with ``fail_on_findings``, fail on any FAIL.
 
     Raises:
-        VerifyFailed: a check is missing, or (when asked) a finding failed.
+        VerifyFailed: a check is missing.
+        FindingsFailed: (when asked) a finding failed; exit code 4.
     """
     expected = {
         "caller",
@@ -248,6 +251,6 @@ def verify_report(report: RootReport, *, fail_on_findings: bool = False) -> str:
     if missing:
         raise VerifyFailed(f"The report lacks {', '.join(sorted(missing))}: this is a bug.")
     if fail_on_findings and report.failed:
-        names = ", ".join(f.check for f in report.failed)
-        raise VerifyFailed(f"Root hygiene failed: {names}. Follow the advice above, then re-run.")
+        what = "; ".join(f"{f.check} ({(f.advice or f.detail).rstrip('.')})" for f in report.failed)
+        raise FindingsFailed(f"Root hygiene failed: {what}. Then re-run.")
     return f"Report complete: {len(report.findings)} checks, {len(report.failed)} failed."
