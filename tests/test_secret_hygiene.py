@@ -305,3 +305,21 @@ def test_plan_mode_assumes_a_role_on_the_sandbox(ctx: RunContext) -> None:
     answer = sts.assume_role(RoleArn=role, RoleSessionName="plan-run")
     assert answer["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{ctx.account_id}:")
     assert (record.reads, record.writes) == (1, 0)
+
+
+# ---- a typed password is not echoed by the kernel ------------------------------------------
+
+
+def test_typed_password_is_not_echoed_to_the_frontends() -> None:
+    from runbook_lib import widgets
+
+    typed: list[str] = []
+    form = widgets.ApplyForm("Step 7", "plan", lambda value: typed.append(value) or "done", "pw")
+    sent: list[Any] = []
+    form.field._send = lambda msg, buffers=None: sent.append(msg)
+    form.field.set_state({"value": PASSWORD})  # what the browser sends when the person types
+    form.submit()
+    assert typed == [PASSWORD], "the library received the typed password"
+    assert form.field.value == "", "the field was emptied before the library saw the value"
+    assert_no_value(json.dumps(sent), {"password": PASSWORD}, "the kernel's widget messages")
+    assert_no_value(json.dumps(form.get_state()), {"password": PASSWORD}, "the form's state")
