@@ -45,15 +45,28 @@ URI = f"otpauth://totp/x@123456789012?secret={SEED}&issuer=AWS"
 
 
 def verbose_traceback(call: Callable[[], Any]) -> str:
-    """Run ``call``, which must fail, and format its exception as ``%xmode Verbose`` would (every
-    frame's locals, every chained exception), even for project errors that IPython would show
-    as one line."""
+    """Run ``call``, which must fail, and report its exception as ``%xmode Verbose`` would
+    (every chained exception, the variables of each executing line), even for project errors
+    that IPython shows as one line, plus the repr of every local of every frame in the
+    traceback (what ``%debug``, pdb's post-mortem or an error reporter can see)."""
     try:
         call()
-    except Exception as err:  # noqa: BLE001 - any failure is what we format
+    except Exception as err:  # noqa: BLE001 - any failure is what we report
         formatter = VerboseTB(theme_name="nocolor", include_vars=True)
-        return "\n".join(formatter.structured_traceback(type(err), err, err.__traceback__))
+        report = formatter.structured_traceback(type(err), err, err.__traceback__)
+        return "\n".join([*report, *_every_local(err)])
     pytest.fail("the injected failure did not happen", pytrace=False)
+
+
+def _every_local(err: BaseException | None) -> Iterator[str]:
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        tb = err.__traceback__
+        while tb is not None:
+            yield repr(tb.tb_frame.f_locals)
+            tb = tb.tb_next
+        err = err.__cause__ or (None if err.__suppress_context__ else err.__context__)
 
 
 def assert_no_value(text: str, values: dict[str, str], where: str) -> None:
@@ -323,3 +336,47 @@ def test_typed_password_is_not_echoed_to_the_frontends() -> None:
     assert form.field.value == "", "the field was emptied before the library saw the value"
     assert_no_value(json.dumps(sent), {"password": PASSWORD}, "the kernel's widget messages")
     assert_no_value(json.dumps(form.get_state()), {"password": PASSWORD}, "the form's state")
+
+
+def test_s2_new_key_with_a_failing_record_write_shows_no_key(
+    ctx: RunContext, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib import access_key
+
+    ctx.iam.create_user(UserName="hygiene02")
+    plan = access_key.check_request(ctx, "hygiene02")
+
+    real = ctx.record.change
+
+    def change(action: str, resource: str) -> None:
+        if action == "create-access-key":  # the run record's disk fills up right then
+            _enospc("")
+        real(action, resource)
+
+    monkeypatch.setattr(ctx.record, "change", change)
+    report = verbose_traceback(lambda: access_key.ensure_access_key(ctx, plan))
+    assert "No space left" in report
+    keys = ctx.iam.list_access_keys(UserName="hygiene02")["AccessKeyMetadata"]
+    assert len(keys) == 1, "the key was created before the record write failed"
+    assert_no_value(report, dict(announced_values()), "the verbose traceback")
+
+
+def announced_values() -> list[tuple[str, str]]:
+    """The secrets created in this process since the last call (kind, value)."""
+    return [(f"secret {n}", v) for n, v in enumerate(_ANNOUNCED) if isinstance(v, str)]
+
+
+_ANNOUNCED: list[str | bytes] = []
+
+
+@pytest.fixture(autouse=True)
+def _remember_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep each value a ``Secret`` is made with (as the runner's leak guard would)."""
+    _ANNOUNCED.clear()
+    real = secrets_module.announce
+
+    def announce(secret: Secret) -> None:
+        _ANNOUNCED.append(secret.reveal())
+        real(secret)
+
+    monkeypatch.setattr(secrets_module, "announce", announce)

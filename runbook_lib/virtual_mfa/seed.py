@@ -144,6 +144,8 @@ def stored_seed_in_secrets_manager(ctx: RunContext, name: str, serial: str) -> S
         payload: dict[str, Any] = json.loads(body)
     except ValueError:
         return None
+    if not isinstance(payload, dict):  # not this runbook's secret
+        return None
     if payload.get("serial_number") != serial or not payload.get("seed"):
         return None
     return Secret("mfa-seed", str(payload["seed"]), str(payload.get("user_name", "")))
