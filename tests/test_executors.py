@@ -28,7 +28,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from leak_scan import ACCOUNT, Secrets, access_key, signin_password
+from leak_scan import ACCOUNT, Secrets, access_key, seed_file, signin_password
 
 from runbook_lib.core import environ, totp
 from runbook_lib.core.sandbox import Sandbox, sandbox_session
@@ -298,6 +298,21 @@ def test_s3_saves_no_qr_code_no_seed_and_no_code(
     )
     text = "\n".join(p.read_text("utf-8", errors="replace") for p in run.out.iterdir())
     assert "Show QR code" in text or "QR code and secret key" in text, saved_files(run)
+
+
+def test_s3_with_a_seed_file_saves_no_seed_in_the_papermill_notebook(
+    iam: Any, guard: LeakGuard, tmp_path: Path, session_sandbox: Sandbox
+) -> None:
+    """The issue's case: ``-p seed_destination file``; the seed goes to its 0600 file only."""
+    user = "exec03-seedfile"
+    iam.create_user(UserName=user)
+    params = {"user_name": user, "seed_destination": "file", "secrets_dir": str(tmp_path / "s")}
+    run = execute("papermill", "03", params, tmp_path, guard, session_sandbox.url)
+    found = device_secrets(iam, user)
+    _, seed, uri = seed_file(tmp_path / "s", user)
+    same = found.values("mfa-seed") == [seed] and found.values("otpauth-uri") == [uri]
+    assert same, "the seed file holds the device's seed and Key URI"
+    assert_no_leak(run, every_secret(found, guard))
 
 
 @pytest.mark.parametrize("executor", ["papermill", "nbconvert-html"])
