@@ -286,6 +286,7 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
         ) from err
     key_id = str(made["AccessKeyId"])
     secret = Secret(SECRET_KIND, str(made["SecretAccessKey"]), user)
+    del made  # from here on only inside the Secret: the record writes below can fail
     ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
     if plan.console_user:
         ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING, GroupState, Request, UserState
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import aws_code, from_client_error
-from runbook_lib.core.secrets import Secret
+from runbook_lib.core.secrets import Secret, hidden_frames
 
 if TYPE_CHECKING:
     from runbook_lib.admin_user.live import Waiting
@@ -142,16 +142,19 @@ def set_console_password(
     """
     what = f"Setting the console password of {user_name!r}"
     fix = "Re-run: the runbook sets a new password and delivers it."
-    args = {"UserName": user_name, "Password": password.text()}
+    # the password is built into each call and every failure is cut at ``hidden_frames``:
+    # botocore's frames (api_params, the request body) never reach a verbose traceback
+    call = iam.create_login_profile if create else iam.update_login_profile
     try:
-        if create:
-            iam.create_login_profile(**args, PasswordResetRequired=reset_required)
-        else:
-            iam.update_login_profile(**args, PasswordResetRequired=reset_required)
+        with hidden_frames():
+            call(UserName=user_name, Password=password.text(), PasswordResetRequired=reset_required)
         profile = _login_profile(iam, user_name, sleep)
         if bool(profile.get("PasswordResetRequired")) == reset_required:
             return False
-        iam.update_login_profile(**args, PasswordResetRequired=reset_required)
+        with hidden_frames():
+            iam.update_login_profile(
+                UserName=user_name, Password=password.text(), PasswordResetRequired=reset_required
+            )
         return True
     except ClientError as err:
         raise from_client_error(err, what, fix) from err

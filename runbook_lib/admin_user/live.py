@@ -77,7 +77,8 @@ def offer_create(
     def create(typed: str) -> str:
         if waiting.created is not None:
             raise BadInput("Step 7 is done already: re-run the notebook for further changes.")
-        chosen = Secret("password", typed, label=main) if typed else None
+        chosen = Secret("password", typed, label=main, keyed=True) if typed else None
+        del typed  # from here on only inside the Secret (no local for a verbose traceback)
         try:
             passwords = {
                 name: new_password(policy, name, account, chosen if name == main else None)

@@ -86,7 +86,7 @@ def write_signin_csv(path: Path, user_name: str, password: Secret, url: str) -> 
     Raises:
         BadInput: the file exists, or cannot be created.
     """
-    return write_secret_file(path, csv_text(CSV_HEADER, (user_name, password.text(), url)))
+    return write_secret_file(path, lambda: csv_text(CSV_HEADER, (user_name, password.text(), url)))
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,17 @@ from runbook_lib.core import environ
 
 RECORD_VAR = environ.RECORD
 
-#: operations that only read (GenerateCredentialReport only asks IAM to build a report)
-_READ_PREFIXES = ("Get", "List", "Describe", "Simulate")
+#: operations that only read (GenerateCredentialReport only asks IAM to build a report).
+#: Credential calls read too: ``AssumeRole*``/``AssumeRoot`` (how a role profile reaches a
+#: member account), ``GetSessionToken``, ``GetFederationToken`` and SSO's
+#: ``GetRoleCredentials`` hand out temporary credentials and change nothing in the account.
+_READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Assume")
 _READ_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCallerIdentity"})
 
 
 def is_write(operation: str) -> bool:
-    """Whether an AWS operation name changes state (``CreateUser``) or only reads (``GetUser``)."""
+    """Whether an AWS operation name changes state (``CreateUser``) or only reads (``GetUser``,
+    ``AssumeRole``)."""
     return not (operation.startswith(_READ_PREFIXES) or operation in _READ_OPERATIONS)
 
 

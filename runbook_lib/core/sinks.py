@@ -147,18 +147,17 @@ def deliver(ctx: RunContext, dest: Destination, key_id: str, secret: Secret) -> 
     """
     if dest.kind == "file":
         assert dest.path is not None
-        write_secret_file(dest.path, key_csv(dest.user_name, key_id, secret))
+        write_secret_file(dest.path, lambda: key_csv(dest.user_name, key_id, secret))
         where = str(dest.path)
     elif dest.kind == "secretsmanager":
-        payload = {
-            "AccessKeyId": key_id,
-            "SecretAccessKey": secret.text(),
-            "UserName": dest.user_name,
-        }
         where = store_in_secrets_manager(
             ctx.client("secretsmanager"),
             dest.secret_name,
-            payload,
+            lambda: {
+                "AccessKeyId": key_id,
+                "SecretAccessKey": secret.text(),
+                "UserName": dest.user_name,
+            },
             f"Access key of IAM user {dest.user_name} (iam-runbooks)",
         )
         ctx.record.change("store-secret", where)

@@ -144,6 +144,8 @@ def stored_seed_in_secrets_manager(ctx: RunContext, name: str, serial: str) -> S
         payload: dict[str, Any] = json.loads(body)
     except ValueError:
         return None
+    if not isinstance(payload, dict):  # not this runbook's secret
+        return None
     if payload.get("serial_number") != serial or not payload.get("seed"):
         return None
     return Secret("mfa-seed", str(payload["seed"]), str(payload.get("user_name", "")))
@@ -178,19 +180,18 @@ def store_seed(
         AwsError: Secrets Manager refused.
     """
     if destination == "file":
-        path = write_secret_file(Path(location), _file_text(serial, user_name, uri, seed))
+        path = write_secret_file(Path(location), lambda: _file_text(serial, user_name, uri, seed))
         where = f"file {path} (mode 0600)"
     else:
-        payload = {
-            "user_name": user_name,
-            "serial_number": serial,
-            "otpauth_uri": uri.text(),
-            "seed": seed.text(),
-        }
         arn = store_in_secrets_manager(
             ctx.client("secretsmanager"),
             location,
-            payload,
+            lambda: {
+                "user_name": user_name,
+                "serial_number": serial,
+                "otpauth_uri": uri.text(),
+                "seed": seed.text(),
+            },
             f"Virtual MFA seed of IAM user {user_name} ({serial}), from iam-runbooks S3",
         )
         where = f"Secrets Manager secret {arn}"
