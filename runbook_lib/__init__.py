@@ -13,8 +13,8 @@ from runbook_lib.core.errors import (
     TargetRefused,
     VerifyFailed,
 )
-from runbook_lib.core.manual import manual_step
 from runbook_lib.core.secrets import Secret
+from runbook_lib.manual import manual_step
 
 __all__ = [
     "AwsError",

@@ -1,8 +1,8 @@
-"""Secrets: a value type that never shows itself, and the destinations a user may choose.
+"""Secrets: a value type that never shows itself, and where secret files go by default.
 
-A ``Secret`` prints as kind + fingerprint. Its value leaves the process only through
-``write_secret_file`` (a new file, mode 0600, never overwriting), ``store_in_secrets_manager``,
-or the shown-once widget in ``runbook_lib.widgets``. When the runner started the kernel, each
+A ``Secret`` prints as kind + fingerprint. Its value leaves the process only through a
+destination of ``core.sinks`` (a new 0600 file, AWS Secrets Manager, or the shown-once widget
+in ``runbook_lib.widgets``). When the runner started the kernel, each
 new secret is also announced over a private local socket so the runner can refuse to keep any
 artifact that contains it (the value stays in memory there, and is never written).
 """
@@ -15,14 +15,11 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError, ParamValidationError
-
 from runbook_lib.core import environ
-from runbook_lib.core.errors import BadInput, from_client_error
+from runbook_lib.core.errors import BadInput
 
 LEAK_SOCKET_VAR = environ.LEAK_SOCKET
 SECRETS_DIR_VAR = environ.SECRETS_DIR
@@ -129,93 +126,3 @@ def announce(secret: Secret) -> None:
             sock.recv(16)  # the runner's acknowledgement: it knows the secret before we go on
     except OSError:  # the runner is gone: nothing to protect any more
         return
-
-
-def check_file_destination(path: Path) -> Path:
-    """Check that a secret file can be created at ``path`` before anything else is done.
-
-    Raises:
-        BadInput: the file exists, or its folder cannot be created or written.
-    """
-    path = path.expanduser()
-    if path.exists() or path.is_symlink():
-        raise BadInput(
-            f"Secret file {path} already exists and is never overwritten: move it somewhere safe "
-            "or choose another secrets_dir."
-        )
-    folder = path.parent
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise BadInput(
-            f"Cannot write secret files in {folder} ({probe} is not a writable folder): choose "
-            "another secrets_dir."
-        )
-    return path
-
-
-def write_secret_file(path: Path, content: str) -> Path:
-    """Create ``path`` exclusively with mode 0600 and write ``content`` into it.
-
-    Raises:
-        BadInput: the file exists or cannot be created.
-    """
-    path = check_file_destination(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError as err:
-        raise BadInput(
-            f"Secret file {path} already exists and is never overwritten: move it away."
-        ) from err
-    except OSError as err:
-        raise BadInput(
-            f"Cannot create secret file {path} ({err.strerror}): fix secrets_dir."
-        ) from err
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(content)
-    return path
-
-
-def csv_text(header: Iterable[str], row: Iterable[str]) -> str:
-    """One header line and one row, as the IAM console writes them (CRLF, quoted if needed)."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(header))
-    writer.writerow(list(row))
-    return buf.getvalue()
-
-
-def store_in_secrets_manager(sm: Any, name: str, payload: dict[str, str], description: str) -> str:
-    """Store ``payload`` as JSON in AWS Secrets Manager under ``name``; returns the secret ARN.
-
-    A new secret is created; an existing one gets a new current version.
-
-    Raises:
-        BadInput: botocore refused the name before sending anything (empty, too long).
-        AwsError: Secrets Manager refused.
-    """
-    body = json.dumps(payload)
-    try:
-        try:
-            resp = sm.create_secret(Name=name, SecretString=body, Description=description)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "ResourceExistsException":
-                raise
-            resp = sm.put_secret_value(SecretId=name, SecretString=body)
-    except ParamValidationError:  # its report may quote values: never repeat it
-        raise BadInput(
-            f"Secrets Manager cannot take a secret named '{name}': use 1–512 characters of "
-            "letters, digits and /_+=.@- (nothing was stored)."
-        ) from None
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Storing the secret in Secrets Manager as '{name}'",
-            "Check the caller may call secretsmanager:CreateSecret/PutSecretValue on it.",
-        ) from err
-    return str(resp["ARN"])
