@@ -111,6 +111,8 @@ class Marker:
         if len(parts) != 4 + fields:
             return None
         moment = _parse_stamp(parts[1])
+        if moment is None and parts[1] != "unknown":
+            return None
         run_id = "" if parts[2] == "unknown" else parts[2]
         return cls(parts[0], moment, run_id, parts[3], tuple(parts[4:]))
 
