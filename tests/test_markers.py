@@ -179,3 +179,33 @@ def test_a_bad_lease_is_bad_input(user: str, bad: object) -> None:
     with pytest.raises(BadInput, match="lease_minutes"):
         access_keys.check_request(run, user, lease_minutes=bad)  # type: ignore[arg-type]
     assert run.record.writes == 0
+
+
+def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
+    ctx: RunContext, user: str, secrets_dir: Path
+) -> None:
+    """Two runs passed Step 3 together: the last marker written wins, the other run yields."""
+    run = preflight("test", target="sandbox")
+    plan = access_keys.check_request(run, user)
+    theirs = key_marker(PENDING, utc_now(), (), "file", run_id=other_run(alive=True), by="user/bob")
+
+    def other_run_marks_the_user(**_: object) -> None:
+        write_marker(ctx, user, "arn", theirs)
+
+    run.iam.meta.events.register("after-call.iam.CreateAccessKey", other_run_marks_the_user)
+    with pytest.raises(RunInProgress, match="deleted the key it had just made"):
+        access_keys.ensure_access_key(run, plan)
+    assert keys_of(ctx, user) == [] and marker_value(ctx, user) == theirs.value()
+    assert not list(secrets_dir.glob(f"{user}_*")), "nothing was delivered"
+
+
+def test_s3_names_a_concurrent_device_creation(ctx: RunContext, user: str) -> None:
+    """Issue 11: S3's EntityAlreadyExists from a concurrent run gets its own message."""
+    from runbook_lib import virtual_mfa
+    from runbook_lib.core.errors import AwsError
+
+    run = preflight("test", target="sandbox")
+    setup = virtual_mfa.check_request(run, user_name=user)
+    ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=user)  # the other run, meanwhile
+    with pytest.raises(AwsError, match="Another run .* created a device of this name"):
+        virtual_mfa.ensure_virtual_device(run, setup)

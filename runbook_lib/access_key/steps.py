@@ -15,13 +15,14 @@ from runbook_lib.access_key.state import (
     KeyPlan,
     NewKey,
     read_keys,
+    read_marker,
     run_marker,
     write_marker,
 )
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import AwsError
-from runbook_lib.core.markers import DELIVERED, PENDING, utc_now
+from runbook_lib.core.errors import AwsError, RunInProgress
+from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
 from runbook_lib.core.secrets import Secret
 
 __all__ = [
@@ -83,11 +84,44 @@ def _plan_note(plan: KeyPlan) -> str:
     return f"Plan mode: {'; '.join(x for x in (would, what) if x)} for {plan.user_name}."
 
 
+def _ours(ctx: RunContext, user_name: str) -> bool:
+    """Whether the user's marker is still this run's (another run may have written its own)."""
+    marker, _ = read_marker(ctx, user_name)
+    return marker is not None and marker.run_id == run_tag(ctx.record.run_id)
+
+
+def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Secret) -> None:
+    """Another run marked the user while this one created a key: delete ours, then stop.
+
+    Raises:
+        RunInProgress: always (after the key this run made is deleted again).
+    """
+    secret.drop()
+    aws.call(
+        ctx.iam.delete_access_key,
+        what=f"Deleting the key {key_id} this run just created",
+        fix="Delete it by hand (nobody holds its secret), then re-run.",
+        UserName=plan.user_name,
+        AccessKeyId=key_id,
+    )
+    ctx.record.change("delete-access-key", f"{plan.user_arn} access key {key_id}")
+    raise RunInProgress(
+        f"Another run of S2 on '{plan.user_name}' started while this one was creating a key: "
+        f"this run deleted the key it had just made ({key_id}; its secret was never "
+        "delivered) and stopped so that the user ends with one new key; re-run after the "
+        "other run ends."
+    )
+
+
 def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
-    """Mark the user pending, create the key; on failure undo the marker.
+    """Mark the user pending, create the key, check the marker is still ours; undo on failure.
+
+    Two runs that both pass Step 3 both write their marker; the last one written wins, and
+    the other run deletes the key it made (nobody holds its secret) and stops.
 
     Raises:
         AwsError: IAM refused (``LimitExceeded`` names both keys and the next action).
+        RunInProgress: another run marked the user meanwhile.
     """
     user = plan.user_name
     prior = tuple(k.key_id for k in plan.remaining)
@@ -101,9 +135,10 @@ def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
         )["AccessKey"]
     except AwsError as err:
         # undo: no key was created; a stale pending marker goes too (it could condemn a key
-        # someone else is creating right now)
-        kept = plan.marker if plan.marker and plan.marker.state == DELIVERED else None
-        write_marker(ctx, user, plan.user_arn, kept)
+        # someone else is creating right now), unless another run's marker replaced ours
+        if _ours(ctx, user):
+            kept = plan.marker if plan.marker and plan.marker.state == DELIVERED else None
+            write_marker(ctx, user, plan.user_arn, kept)
         if err.aws_code == "LimitExceeded":
             raise AwsError(
                 two_keys_message(user, read_keys(ctx, user), utc_now(), plan.mode),
@@ -113,6 +148,8 @@ def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
     key_id = str(made["AccessKeyId"])
     secret = Secret(SECRET_KIND, str(made.pop("SecretAccessKey")), user)
     ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
+    if not _ours(ctx, user):
+        _yield_to_other_run(ctx, plan, key_id, secret)
     if plan.console_user:
         ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
     return NewKey(

@@ -45,6 +45,12 @@ def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
         iam.create_virtual_mfa_device,
         what=f"Creating virtual MFA device '{setup.device_name}'",
         fix=PERMISSIONS_FIX,
+        fixes={
+            "EntityAlreadyExists": (
+                "Another run (or a person) created a device of this name since Step 3: "
+                "re-run once it has ended; its device is then left alone, finished or replaced."
+            )
+        },
         VirtualMFADeviceName=setup.device_name,
     )
     device = resp.pop("VirtualMFADevice")
