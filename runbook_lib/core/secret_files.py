@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def write_secret_text(path: Path, content: Secret) -> Path:
     """
     path = check_file_destination(path)
     make_private_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as err:
