@@ -136,7 +136,7 @@ def pages(
     try:
         return list(client.get_paginator(operation).paginate(**params))
     except (ClientError, ParamValidationError, ResponseParserError) as err:
-        raise translate(err, words, needs) from err
+        raise translate(err, words, needs) from (None if error_code(err) == INVALID else err)
 
 
 def items(

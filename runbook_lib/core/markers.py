@@ -34,6 +34,7 @@ from typing import Any
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput, RunInProgress
+from runbook_lib.core.tags import MAX_TAGS
 
 PENDING, DELIVERED = "pending", "delivered"
 STATES = (PENDING, DELIVERED)
@@ -41,7 +42,6 @@ STATES = (PENDING, DELIVERED)
 PREFIX = "iam-runbooks:"
 #: how long another run's marker is taken to mean "that run may still be working"
 DEFAULT_LEASE = timedelta(minutes=15)
-MAX_USER_TAGS = 50
 MAX_VALUE = 256
 _STAMP = "%Y%m%dT%H%M%SZ"
 _NOT_TAG_TEXT = re.compile(r"[^\w.=+@/-]")
@@ -276,7 +276,7 @@ def check_tag_room(user_name: str, key: str, marker: Marker | None, tag_count: i
     Raises:
         BadInput: the user has 50 tags and none is the marker.
     """
-    if marker is None and tag_count >= MAX_USER_TAGS:
+    if marker is None and tag_count >= MAX_TAGS:
         raise BadInput(
             f"User '{user_name}' has {tag_count} tags, the most IAM allows, and this runbook "
             f"needs one ({key}) to work crash-safely: remove one tag, then re-run."
