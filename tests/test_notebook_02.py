@@ -6,6 +6,8 @@ import csv
 import io
 import itertools
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from helpers import assert_no_secret, reset_sandbox
 from runbook_lib import preflight
 from runbook_lib.access_key import steps as access_keys
 from runbook_lib.run.runner import RunResult, run_notebook
+
+PIPE: dict[str, Any] = {"capture_output": True, "text": True, "check": True}
 
 NOTEBOOK = "02_create_access_key"
 _NAMES = itertools.count(1)
@@ -137,7 +141,11 @@ def test_a_run_that_died_after_create_access_key_is_repaired(
 ) -> None:
     monkeypatch.setenv("RUNBOOK_SECRETS_DIR", str(tmp_path / "secrets"))
     ctx = preflight("dead-run", target="sandbox")
-    dead = access_keys.ensure_access_key(ctx, access_keys.check_request(ctx, user))
+    # its process is gone, as a crashed kernel's is (a live process would hold the lease)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **PIPE)
+    with monkeypatch.context() as m:
+        m.setattr("runbook_lib.core.markers.os.getpid", lambda: int(gone.stdout))
+        dead = access_keys.ensure_access_key(ctx, access_keys.check_request(ctx, user))
     result = run(tmp_path, user)
     assert result.exit_code == 0, result.message
     key_id, _ = csv_secret(tmp_path, user)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import errno
 import html
-import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -24,13 +23,14 @@ from botocore.stub import Stubber
 from IPython.core.ultratb import VerboseTB
 
 from runbook_lib import RunContext
+from runbook_lib.access_key.destination import Destination, deliver
 from runbook_lib.admin_user.apply import set_console_password
 from runbook_lib.admin_user.signin import write_signin_csv
+from runbook_lib.core import secret_files
 from runbook_lib.core import secrets as secrets_module
 from runbook_lib.core.context import PlanModeWrite, _count_calls
 from runbook_lib.core.record import RunRecord, is_write
 from runbook_lib.core.secrets import Secret, fingerprint, secret_forms
-from runbook_lib.core.sinks import Destination, deliver
 from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.virtual_mfa.seed import store_seed
 
@@ -76,21 +76,21 @@ def assert_no_value(text: str, values: dict[str, str], where: str) -> None:
         pytest.fail(f"{', '.join(found)} in {where}", pytrace=False)
 
 
+class _FullDiskOs:
+    """``os`` as ``core.secret_files`` sees it on a full disk: every ``write`` fails ENOSPC."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def write(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 @pytest.fixture
 def disk_full(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every secret file write fails with ENOSPC when its data is flushed (as on a full disk)."""
-    real = os.fdopen
-
-    def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
-        os.close(fd)
-        try:
-            return real(os.open("/dev/full", os.O_WRONLY), *args, **kwargs)
-        except OSError:  # no /dev/full: a file object whose write fails at once
-            fh = io.StringIO()
-            fh.write = _enospc  # type: ignore[method-assign]
-            return fh
-
-    monkeypatch.setattr(secrets_module.os, "fdopen", fdopen)
+    """Every secret file write fails with ENOSPC when its data is written (as on a full disk)."""
+    monkeypatch.setattr(secret_files, "os", _FullDiskOs())
     yield
 
 
@@ -166,12 +166,7 @@ def test_s3_seed_delivery_failing_shows_no_seed(
     offline: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, destination: str
 ) -> None:
     if destination == "file":
-        real = os.fdopen
-        monkeypatch.setattr(
-            secrets_module.os,
-            "fdopen",
-            lambda fd, *a, **k: (os.close(fd), real(os.open("/dev/full", os.O_WRONLY), *a, **k))[1],
-        )
+        monkeypatch.setattr(secret_files, "os", _FullDiskOs())
         location = str(tmp_path / "u_virtual_mfa.txt")
     else:
         location = "iam-runbooks/mfa/u"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class RunRecord:
     """What one notebook run did; saved as JSON after every event."""
 
     notebook: str = ""
+    #: this run's ID: crash-safety markers carry it (``core.markers``)
+    run_id: str = field(default_factory=lambda: "r" + secrets.token_hex(6))
     target: str = ""
     account_id: str = ""
     caller_arn: str = ""

@@ -1,8 +1,8 @@
-"""Secrets: a value type that never shows itself, and the destinations a user may choose.
+"""Secrets: a value type that never shows itself, and where secret files go by default.
 
-A ``Secret`` prints as kind + fingerprint. Its value leaves the process only through
-``write_secret_file`` (a new file, mode 0600, never overwriting), ``store_in_secrets_manager``,
-or the shown-once widget in ``runbook_lib.widgets``. When the runner started the kernel, each
+A ``Secret`` prints as kind + fingerprint. Its value leaves the process only through a
+destination of ``core.sinks`` (a new 0600 file, AWS Secrets Manager, or the shown-once widget
+in ``runbook_lib.widgets``). When the runner started the kernel, each
 new secret is also announced over a private local socket so the runner can refuse to keep any
 artifact that contains it (the value stays in memory there, and is never written).
 """
@@ -17,15 +17,12 @@ import html
 import json
 import os
 import socket
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from botocore.exceptions import ClientError, ParamValidationError
-
 from runbook_lib.core import environ
-from runbook_lib.core.errors import BadInput, from_client_error
+from runbook_lib.core.errors import BadInput
 
 LEAK_SOCKET_VAR = environ.LEAK_SOCKET
 SECRETS_DIR_VAR = environ.SECRETS_DIR
@@ -180,30 +177,6 @@ def announce(secret: Secret) -> None:
         return
 
 
-def check_file_destination(path: Path) -> Path:
-    """Check that a secret file can be created at ``path`` before anything else is done.
-
-    Raises:
-        BadInput: the file exists, or its folder cannot be created or written.
-    """
-    path = path.expanduser()
-    if path.exists() or path.is_symlink():
-        raise BadInput(
-            f"Secret file {path} already exists and is never overwritten: move it somewhere safe "
-            "or choose another secrets_dir."
-        )
-    folder = path.parent
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise BadInput(
-            f"Cannot write secret files in {folder} ({probe} is not a writable folder): choose "
-            "another secrets_dir."
-        )
-    return path
-
-
 class hidden_frames:  # noqa: N801 - used like a function: ``with hidden_frames():``
     """Run a call that carries a secret below this frame (a boto3 call's parameters, a write).
 
@@ -219,86 +192,3 @@ class hidden_frames:  # noqa: N801 - used like a function: ``with hidden_frames(
     def __exit__(self, kind: Any, err: BaseException | None, tb: Any) -> None:
         if isinstance(err, Exception):
             raise err.with_traceback(None) from None
-
-
-def write_secret_file(path: Path, content: str | Callable[[], str]) -> Path:
-    """Create ``path`` exclusively with mode 0600 and write ``content`` into it.
-
-    Pass a function that builds the text (``lambda: csv_text(...)``): the text then exists only
-    while it is written, never in a local of a frame that can raise (a full disk fails at the
-    write, and ``%xmode Verbose`` prints every local of the traceback).
-
-    Raises:
-        BadInput: the file exists or cannot be created.
-        OSError: the write failed (e.g. no space left); the traceback holds no secret text.
-    """
-    path = check_file_destination(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError as err:
-        raise BadInput(
-            f"Secret file {path} already exists and is never overwritten: move it away."
-        ) from err
-    except OSError as err:
-        raise BadInput(
-            f"Cannot create secret file {path} ({err.strerror}): fix secrets_dir."
-        ) from err
-    with hidden_frames(), os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(content() if callable(content) else content)
-    return path
-
-
-def csv_text(header: Iterable[str], row: Iterable[str]) -> str:
-    """One header line and one row, as the IAM console writes them (CRLF, quoted if needed)."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(header))
-    writer.writerow(list(row))
-    return buf.getvalue()
-
-
-def store_in_secrets_manager(
-    sm: Any,
-    name: str,
-    payload: dict[str, str] | Callable[[], dict[str, str]],
-    description: str,
-) -> str:
-    """Store ``payload`` as JSON in AWS Secrets Manager under ``name``; returns the secret ARN.
-
-    A new secret is created; an existing one gets a new current version. Pass a function that
-    builds the payload: the JSON then exists only inside the call, whose failure leaves it
-    through ``hidden_frames`` (no secret in a verbose traceback).
-
-    Raises:
-        BadInput: botocore refused the name before sending anything (empty, too long).
-        AwsError: Secrets Manager refused.
-    """
-
-    def body() -> str:
-        return json.dumps(payload() if callable(payload) else payload)
-
-    try:
-        try:
-            with hidden_frames():
-                resp = sm.create_secret(Name=name, SecretString=body(), Description=description)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "ResourceExistsException":
-                raise
-            with hidden_frames():
-                resp = sm.put_secret_value(SecretId=name, SecretString=body())
-    except ParamValidationError:  # its report may quote values: never repeat it
-        raise BadInput(
-            f"Secrets Manager cannot take a secret named '{name}': use 1–512 characters of "
-            "letters, digits and /_+=.@- (nothing was stored)."
-        ) from None
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Storing the secret in Secrets Manager as '{name}'",
-            "Check the caller may call secretsmanager:CreateSecret/PutSecretValue on it.",
-        ) from err
-    return str(resp["ARN"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
 from runbook_lib.core.target import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, TargetSpec
 from runbook_lib.core.validation import (
@@ -45,10 +46,6 @@ RULES: dict[str, Callable[[Any], Any]] = {
     "tags": validate_tags,
     "expected_account_id": validate_account_id,
 }
-
-
-class TargetUnreachable(RunbookError):
-    """The target's endpoint did not answer (exit 1: the input may be right, the network not)."""
 
 
 @dataclass(frozen=True)
@@ -165,29 +162,12 @@ def _ask_sts(sts: Any, where: str) -> Caller:
         TargetRefused: no or refused credentials.
         TargetUnreachable: no answer within the timeout and one retry.
     """
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
     try:
-        ident = sts.get_caller_identity()
-    except NoCredentialsError as err:
-        raise TargetRefused(
-            f"No AWS credentials found for {where}: sign in (aws sso login --profile NAME) or "
-            "configure the profile, then re-run."
-        ) from err
-    except ClientError as err:
-        code = str(err.response.get("Error", {}).get("Code", ""))
-        if "Throttl" in code:
-            return Caller("", "")
-        raise TargetRefused(
-            f"AWS refused the credentials of {where} (STS {code}): renew them (aws sso login, "
-            "or new keys) and re-run."
-        ) from err
-    except BotoCoreError as err:
-        raise TargetUnreachable(
-            f"Cannot reach {where} ({type(err).__name__}, {CONNECT_TIMEOUT} s timeout, "
-            f"{CONNECT_ATTEMPTS} attempts): check endpoint_url and the network, or use target "
-            "sandbox."
-        ) from err
+        ident = aws.caller_identity(sts, where, "")
+    except TargetRefused as err:
+        if "Throttl" in aws.error_code(err.__cause__ or err):
+            return Caller("", "")  # the notebook's preflight asks again, with its retries
+        raise
     return Caller(str(ident["Account"]), str(ident["Arn"]))
 
 
@@ -200,14 +180,19 @@ def _check_account(account_id: str, expected: str) -> None:
 
 
 def _check_user(iam: Any, user: str, caller: Caller) -> None:
-    from botocore.exceptions import ClientError
-
+    missing = BadInput(
+        f"User '{user}' does not exist in account {caller.account_id} (IAM NoSuchEntity): "
+        "create it with 01_create_admin_user or fix user_name."
+    )
     try:
-        iam.get_user(UserName=user)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "NoSuchEntity":
-            raise BadInput(
-                f"User '{user}' does not exist in account {caller.account_id} (IAM "
-                "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
-            ) from err
-        # AccessDenied, throttling: the notebook's own step reports it
+        aws.call(
+            iam.get_user,
+            what=f"Reading user '{user}'",
+            fix="",
+            errors={"NoSuchEntity": missing},
+            UserName=user,
+        )
+    except BadInput:
+        raise
+    except RunbookError:  # AccessDenied, throttling: the notebook's own step reports it
+        pass
