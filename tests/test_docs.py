@@ -34,8 +34,9 @@ def _course(tmp_path: Path, *stems: str) -> Path:
     shutil.copytree(COURSE_DIR, course)
     for shot in yaml.safe_load((COURSE_DIR / "en" / "course.yaml").read_text())["screenshot"]:
         shutil.copyfile(COURSE_DIR.parent / shot["image"], course.parent / shot["image"])
-    for stem in stems:
-        (course / "en" / "why" / f"{stem}.md").write_text(f"Why {stem} matters.\n")
+    whys = yaml.safe_load((course / "en" / "why.yaml").read_text())
+    whys.update({stem: f"Why {stem} matters." for stem in stems})
+    (course / "en" / "why.yaml").write_text(yaml.safe_dump(whys))
     return course
 
 
@@ -129,7 +130,7 @@ def test_runbook_docs_with_no_notebooks_is_bad_input(
 
 
 def _first_sentence(stem: str) -> str:
-    text = (COURSE_DIR / "en" / "why" / f"{stem}.md").read_text()
+    text = yaml.safe_load((COURSE_DIR / "en" / "why.yaml").read_text())[stem]
     plain = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", " ".join(text.split()))
     return plain.split(". ")[0]
 
@@ -177,7 +178,8 @@ def test_glossary_terms_exist_for_every_link_and_aws_terms_link_aws(site: Path) 
         sentences = re.findall(r"[.!?](?:\s|$)", term["text"])
         assert 1 <= len(sentences) <= 2, f"{term['id']}: one or two sentences"
         own = term["id"] in {"run-record", "plan-mode", "sandbox"}
-        assert own or term["link"].startswith("https://docs.aws.amazon.com/"), term["id"]
+        aws = term["link"].startswith("https://docs.aws.amazon.com/")
+        assert (term["link"] == "") if own else aws, term["id"]
 
 
 def test_no_page_shows_a_temporary_path(site: Path) -> None:
@@ -209,7 +211,7 @@ def test_any_other_temporary_path_stops_the_build(tmp_path: Path) -> None:
 
 def test_a_runbook_without_its_why_text_stops_the_build(tmp_path: Path) -> None:
     book = _book(tmp_path, "05_new_runbook", "S5 — New")
-    with pytest.raises(BadInput, match=r"docs/course/en/why/05_new_runbook\.md"):
+    with pytest.raises(BadInput, match=r"add '05_new_runbook:' to docs/course/en/why\.yaml"):
         build_site(tmp_path / "site", [book], course_dir=_course(tmp_path))
     assert not (tmp_path / "site").exists()
 

@@ -1,9 +1,9 @@
 """The course's own words and pictures, read from ``docs/course/<lang>/``, and their checks.
 
-The texts live in data files so that a translation can sit beside them:
-``course.yaml`` (headings, captions, the screenshots of each page), ``why/<notebook>.md`` (why
-each step matters), ``glossary.yaml`` and ``diagram.svg`` (the end state). Loading checks what
-a built page relies on: a "why" text for every notebook, each screenshot present and holding no
+The texts live in data files so that a translation can sit beside them: ``course.yaml``
+(headings, captions, the screenshots of each page), ``why.yaml`` (why each step matters, by
+notebook), ``glossary.yaml`` and ``diagram.svg`` (the end state). Loading and building check
+what a page relies on: a "why" text for every notebook, each screenshot present and holding no
 code that ``zbarimg`` can decode (a QR code is an MFA seed), no temporary path left in a page.
 """
 
@@ -75,6 +75,7 @@ class Course:
     terms: tuple[Term, ...]
     screenshots: tuple[Screenshot, ...]
     diagram: str
+    whys: dict[str, str]
 
     def why(self, stem: str) -> str:
         """The "why this step matters" text of notebook ``stem`` (markdown).
@@ -82,12 +83,11 @@ class Course:
         Raises:
             BadInput: the notebook has no "why" text.
         """
-        path = self.folder / "why" / f"{stem}.md"
-        text = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+        text = self.whys.get(stem, "").strip()
         if not text:
             raise BadInput(
-                f"The course has no 'why' text for {stem}: write docs/course/{self.lang}/why/"
-                f"{stem}.md (a few sentences on the risk the step removes)."
+                f"The course has no 'why' text for {stem}: add '{stem}:' to "
+                f"docs/course/{self.lang}/why.yaml (a few sentences on the risk the step removes)."
             )
         return text
 
@@ -128,7 +128,8 @@ def load_course(lang: str = "en", course_dir: Path | None = None) -> Course:
         for entry in data.get("screenshot", [])
     )
     diagram = (folder / "diagram.svg").read_text(encoding="utf-8")
-    return Course(lang, folder, words, terms, shots, diagram)
+    whys = {str(stem): str(text or "") for stem, text in _data(folder / "why.yaml").items()}
+    return Course(lang, folder, words, terms, shots, diagram, whys)
 
 
 def readable_codes(image: Path) -> int:
