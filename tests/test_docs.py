@@ -201,6 +201,15 @@ def test_a_runs_scratch_folder_is_shown_as_the_secrets_folder(tmp_path: Path) ->
     assert "runbook-path-note" in page, "the page says what the placeholder stands for"
 
 
+def test_a_test_runs_secrets_folder_is_shown_as_the_secrets_folder(tmp_path: Path) -> None:
+    text = "Wrote /tmp/pytest-of-x/pytest-1/run0/secrets/u_credentials.csv (0600)"
+    out = new_output("stream", name="stdout", text=text)
+    book = _book(tmp_path, "01_user", "S1", outputs=[out])
+    build_site(tmp_path / "site", [book], course_dir=_course(tmp_path, "01_user"))
+    page = (tmp_path / "site" / "01_user.html").read_text()
+    assert "Wrote ~/.iam-runbooks/secrets/u_credentials.csv" in page and "/tmp/" not in page
+
+
 def test_any_other_temporary_path_stops_the_build(tmp_path: Path) -> None:
     out = new_output("stream", name="stdout", text="see /tmp/somewhere/else.txt")
     book = _book(tmp_path, "02_keys", "S2", outputs=[out])

@@ -172,10 +172,13 @@ def _temp_roots() -> list[str]:
 
 
 def neutral_paths(text: str) -> str:
-    """``text`` with the scratch folders of a run (``/tmp/runbook-refresh-…/``) shown as
-    ``~/.iam-runbooks/``, the default folder of secret files."""
-    pattern = rf"(?:{'|'.join(_temp_roots())})/runbook-[\w.-]+/"
-    return re.sub(pattern, PLACEHOLDER, text)
+    """``text`` with a run's files in a temporary folder shown in ``~/.iam-runbooks/``, the
+    default folder of secret files: ``/tmp/…/secrets/x.csv`` (the secrets folder of a refresh
+    or a test run) as ``~/.iam-runbooks/secrets/x.csv``, ``/tmp/runbook-…/`` as
+    ``~/.iam-runbooks/``."""
+    roots = "|".join(_temp_roots())
+    text = re.sub(rf"(?:{roots})/(?:[^\s<>\"'/]+/)*?secrets/", PLACEHOLDER + "secrets/", text)
+    return re.sub(rf"(?:{roots})/runbook-[\w.-]+/", PLACEHOLDER, text)
 
 
 def temp_paths(text: str) -> list[str]:
