@@ -1,21 +1,40 @@
 """The course: the committed notebooks rendered to a static site that reads offline.
 
-``build_site()`` writes ``index.html`` (the runbooks in procedure order: title, overview, link)
-and one page per notebook with its committed live outputs. Pages load nothing from the network:
-the CSS is inlined and the CDN scripts nbconvert's ``lab`` template adds (require.js, MathJax,
-Mermaid, the widget renderer) are left out. A notebook holding widget state or papermill
-metadata, or a page with anything secret-shaped in it, stops the build.
+``build_site()`` writes ``index.html`` (the runbooks in procedure order: title, overview, link;
+then the end-state diagram), ``glossary.html`` and one page per notebook with its committed live
+outputs, opened by why the step matters and, where the headless output cannot show a live
+widget, its masked screenshot (``images/``). The texts are data (``course.py``); the course's
+own HTML is in ``course_html.py``. Pages load nothing from the network: the CSS is inlined and
+the CDN scripts nbconvert's ``lab`` template adds (require.js, MathJax, Mermaid, the widget
+renderer) are left out. A notebook holding widget state or papermill metadata or lacking its
+"why" text, a page with anything secret-shaped or a temporary path in it, or a screenshot with
+a readable code stops the build.
 """
 
 from __future__ import annotations
 
-import html
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import BadInput, SecretLeak
+from runbook_lib.interfaces.course import (
+    Course,
+    check_screenshot,
+    load_course,
+    neutral_paths,
+    temp_paths,
+)
+from runbook_lib.interfaces.course_html import (
+    PATH_NOTE_SLOT,
+    glossary_page,
+    index_page,
+    nav,
+    path_note,
+    why_block,
+)
 from runbook_lib.run.notebooks import all_notebooks
 
 #: nbconvert's lab template without the blocks that fetch scripts from a CDN
@@ -27,6 +46,7 @@ _PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block body_header -%}
 {{ super() }}
 {{ resources.runbook_nav }}
+{{ resources.runbook_why }}
 {%- endblock body_header -%}
 {% block body_footer %}
 {{ resources.runbook_nav }}
@@ -43,11 +63,6 @@ SECRET_SHAPES = {
     ),
     "password value": re.compile(r"(?i)\bpassword\s*[:=]\s*['\"][^'\"\s]{8,}['\"]"),
 }
-
-_NAV_STYLE = (
-    "display:flex;gap:2em;padding:0.6em 1em;margin:0 0 1em;border-bottom:1px solid #ccc;"
-    "font-family:sans-serif;font-size:0.95em"
-)
 
 
 @dataclass(frozen=True)
@@ -96,17 +111,6 @@ def _check_clean(nb: Any, path: Path) -> None:
         )
 
 
-def _nav(index: int, pages: list[tuple[str, str]]) -> str:
-    links = ["<a href='index.html'>Course index</a>"]
-    if index > 0:
-        stem, title = pages[index - 1]
-        links.append(f"<a href='{stem}.html'>← {html.escape(title)}</a>")
-    if index + 1 < len(pages):
-        stem, title = pages[index + 1]
-        links.append(f"<a href='{stem}.html'>{html.escape(title)} →</a>")
-    return f"<nav class='runbook-nav' style='{_NAV_STYLE}'>{''.join(links)}</nav>"
-
-
 def _exporter() -> Any:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -119,76 +123,92 @@ def _exporter() -> Any:
     return exporter
 
 
-def _index_html(pages: list[Page]) -> str:
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+def _read(books: list[Path]) -> list[tuple[Path, Any, str, str]]:
+    import nbformat
 
-    items = "\n".join(
-        f"<li><h2><a href='{p.path.name}'>{html.escape(p.title)}</a></h2>"
-        f"{markdown2html_mistune(p.overview)}</li>"
-        for p in pages
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>iam-runbooks — the course</title>
-<style>
-body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em;
-       line-height: 1.5; color: #222; }}
-ol {{ padding-left: 1.2em; }} li {{ margin-bottom: 1.2em; }} h2 {{ margin-bottom: 0.2em; }}
-code {{ background: #f3f3f3; padding: 0 0.2em; }}
-</style></head>
-<body>
-<h1>iam-runbooks — the course</h1>
-<p>The runbooks in the order of the procedure. Each page is the notebook with the output of a
-run on the sandbox (an embedded moto server: no real account). Run them yourself with
-<code>runbook lab</code>, or one as an app with <code>runbook app NAME</code>.</p>
-<ol class="runbook-index">
-{items}
-</ol>
-</body></html>
-"""
+    loaded = []
+    for book in books:
+        nb = nbformat.read(book, as_version=4)  # type: ignore[no-untyped-call]
+        _check_clean(nb, book)
+        title, overview = title_and_overview(nb)
+        loaded.append((book, nb, title or book.stem, overview))
+    return loaded
 
 
-def build_site(output_dir: Path, notebooks: list[Path] | None = None) -> list[Page]:
-    """Render the runbooks to ``output_dir``: ``index.html`` plus one page per notebook.
+def _render(exporter: Any, nb: Any, book: Path, resources: dict[str, Any], course: Course) -> str:
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    neutral = neutral_paths(body)
+    body = neutral.replace(PATH_NOTE_SLOT, path_note(course) if neutral != body else "")
+    shapes = secret_shapes(body)
+    if shapes:
+        raise SecretLeak(
+            f"{book.name} renders {', '.join(shapes)}: remove it from the committed "
+            "notebook (make refresh) before building the course."
+        )
+    left = temp_paths(body)
+    if left:
+        raise BadInput(
+            f"{book.name} shows a temporary path ({left[0]}): re-run the notebook with its "
+            "files outside the temporary folder (make refresh) before building the course."
+        )
+    return str(body)
+
+
+def build_site(
+    output_dir: Path,
+    notebooks: list[Path] | None = None,
+    *,
+    lang: str = "en",
+    course_dir: Path | None = None,
+) -> list[Page]:
+    """Render the course to ``output_dir``: ``index.html`` (the runbooks and the end-state
+    diagram), ``glossary.html``, one page per notebook and the screenshots in ``images/``.
 
     Args:
         output_dir: the site folder (created; pages in it are replaced).
         notebooks: the notebooks in procedure order (default: ``notebooks/NN_*.ipynb``).
+        lang: the language of the course's texts (``docs/course/<lang>/``).
+        course_dir: the folder of the course's texts (default: the project's ``docs/course``).
 
     Returns:
-        The pages, in order.
+        The runbooks' pages, in order.
 
     Raises:
-        BadInput: no notebooks, or a notebook holds widget state or papermill metadata.
-        SecretLeak: a rendered page holds secret-shaped text (nothing is written for it).
+        BadInput: no notebooks; a notebook holds widget state or papermill metadata, has no
+            "why" text, or shows a temporary path; a course file is missing.
+        SecretLeak: a rendered page holds secret-shaped text, or a screenshot holds a
+            decodable code (nothing is written for it).
     """
-    import nbformat
-
     books = all_notebooks() if notebooks is None else notebooks
     if not books:
         raise BadInput("No runbook notebooks found: run from the project folder.")
-    loaded = [(book, nbformat.read(book, as_version=4)) for book in books]  # type: ignore[no-untyped-call]
-    heads = []
-    for book, nb in loaded:
-        _check_clean(nb, book)
-        title, overview = title_and_overview(nb)
-        heads.append((book.stem, title or book.stem, overview))
-    output_dir.mkdir(parents=True, exist_ok=True)
+    course = load_course(lang, course_dir)
+    loaded = _read(books)
+    whys = {book.stem: why_block(course, book.stem) for book, *_ in loaded}
+    shots = [shot for book, *_ in loaded for shot in course.shots(book.stem)]
+    for shot in shots:
+        check_screenshot(shot.image)
     exporter = _exporter()
-    links = [(stem, title) for stem, title, _ in heads]
+    links = [(book.stem, title) for book, _, title, _ in loaded]
+    bodies = []
+    for i, (book, nb, title, _) in enumerate(loaded):
+        resources = {
+            "metadata": {"name": title},
+            "runbook_nav": nav(course, i, links),
+            "runbook_why": whys[book.stem],
+        }
+        bodies.append(_render(exporter, nb, book, resources, course))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if shots:
+        (output_dir / "images").mkdir(exist_ok=True)
+    for shot in shots:
+        shutil.copyfile(shot.image, output_dir / "images" / shot.image.name)
     pages: list[Page] = []
-    for i, ((book, nb), (stem, title, overview)) in enumerate(zip(loaded, heads, strict=True)):
-        resources = {"metadata": {"name": title}, "runbook_nav": _nav(i, links)}
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
-        shapes = secret_shapes(body)
-        if shapes:
-            raise SecretLeak(
-                f"{book.name} renders {', '.join(shapes)}: remove it from the committed "
-                "notebook (make refresh) before building the course."
-            )
-        path = output_dir / f"{stem}.html"
+    for (book, _, title, overview), body in zip(loaded, bodies, strict=True):
+        path = output_dir / f"{book.stem}.html"
         path.write_text(body, encoding="utf-8")
-        pages.append(Page(stem, title, overview, path))
-    (output_dir / "index.html").write_text(_index_html(pages), encoding="utf-8")
+        pages.append(Page(book.stem, title, overview, path))
+    index = index_page(course, [(p.path.name, p.title, p.overview) for p in pages])
+    (output_dir / "index.html").write_text(index, encoding="utf-8")
+    (output_dir / "glossary.html").write_text(glossary_page(course), encoding="utf-8")
     return pages
