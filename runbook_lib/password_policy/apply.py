@@ -1,0 +1,66 @@
+"""S4 Steps 4-6: set the account password policy, only if it differs.
+
+One write, ``UpdateAccountPasswordPolicy``, with every setting (IAM resets the ones left out).
+A re-run finds the policy in place and makes no write; plan mode makes none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import from_client_error
+from runbook_lib.password_policy.plan import PolicyPlan
+from runbook_lib.password_policy.request import api_parameters, describe
+
+CHANGE = "update-account-password-policy"
+
+
+def resource(account_id: str) -> str:
+    """How the run record names the account password policy (it has no ARN)."""
+    return f"account {account_id} password policy"
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What Steps 4-6 did: ``set``, ``already in place`` or ``would be set (plan mode)``."""
+
+    plan: PolicyPlan
+    status: str
+
+    def __repr__(self) -> str:
+        return f"Password policy {self.status}: {describe(self.plan.wanted)}"
+
+
+def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
+    """Set the requested password policy unless the account already has it (Steps 4-6).
+
+    Args:
+        ctx: the run context.
+        plan: the result of ``show_plan``.
+
+    Returns:
+        What was done.
+
+    Raises:
+        AwsError: IAM refused the write (e.g. ``AccessDenied``, ``ValidationError``); nothing
+            changed, and a re-run tries again.
+    """
+    if not plan.changes:
+        return PolicyOutcome(plan, "already in place (no change)")
+    if ctx.plan:
+        return PolicyOutcome(plan, "would be set (plan mode, no change)")
+    try:
+        ctx.iam.update_account_password_policy(**api_parameters(plan.wanted))
+    except ClientError as err:
+        raise from_client_error(
+            err,
+            "Setting the account password policy",
+            "The caller needs iam:UpdateAccountPasswordPolicy; fix the permission or the "
+            "parameter IAM names, then re-run.",
+        ) from err
+    changed = ", ".join(plan.changes)
+    ctx.record.change(CHANGE, f"{resource(ctx.account_id)} ({changed})")
+    return PolicyOutcome(plan, "set")

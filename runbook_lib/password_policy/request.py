@@ -1,0 +1,204 @@
+"""S4: the password policy the operator asks for, checked against IAM's own limits.
+
+``UpdateAccountPasswordPolicy`` accepts a minimum length of 6-128, a maximum age of 1-1095 days
+and a reuse prevention of 1-24 passwords (botocore refuses some of these client-side, IAM the
+rest with ``ValidationError``, moto only some): ``check_request`` refuses them all before any
+AWS call, in one line naming the parameter. The defaults follow the CIS AWS Foundations
+Benchmark v4.0 (1.8 length ≥ 14, 1.9 reuse prevention 24) and AWS's recommendations (all four
+character types, users may change their own password, no periodic expiry: NIST SP 800-63B).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runbook_lib.admin_user.passwords import PasswordPolicy
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import BadInput
+
+#: IAM's limits for UpdateAccountPasswordPolicy (botocore's service model)
+MIN_LENGTH, MAX_LENGTH = 6, 128
+MAX_AGE_DAYS = 1095
+MAX_REUSE_PREVENTION = 24
+#: CIS AWS Foundations Benchmark v4.0, section 1 (IAM)
+CIS_VERSION = "CIS AWS Foundations v4.0"
+CIS_MIN_LENGTH = 14  # control 1.8
+CIS_REUSE_PREVENTION = 24  # control 1.9
+
+_BOOLEANS = (
+    "require_uppercase_characters",
+    "require_lowercase_characters",
+    "require_numbers",
+    "require_symbols",
+    "allow_users_to_change_password",
+    "hard_expiry",
+)
+
+
+def _whole_number(value: object, param: str, low: int, high: int, none: str = "") -> int:
+    """Check an integer parameter against ``low``-``high`` (0 allowed when ``none`` says so)."""
+    in_range = isinstance(value, int) and (low <= value <= high or (bool(none) and value == 0))
+    if in_range and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    allowed = f"{low}-{high}" + (f", or 0 for {none}" if none else "")
+    raise BadInput(
+        f"{param} {value!r} is outside IAM's limits for UpdateAccountPasswordPolicy: use a whole "
+        f"number {allowed}."
+    )
+
+
+def _cis_warnings(policy: PasswordPolicy) -> tuple[str, ...]:
+    """Advice for valid choices that a CIS scan or AWS's guidance flags."""
+    texts = []
+    if policy.minimum_password_length < CIS_MIN_LENGTH:
+        texts.append(
+            f"minimum_password_length {policy.minimum_password_length} fails {CIS_VERSION} "
+            f"1.8 (at least {CIS_MIN_LENGTH})."
+        )
+    if (policy.password_reuse_prevention or 0) < CIS_REUSE_PREVENTION:
+        texts.append(
+            f"password_reuse_prevention {policy.password_reuse_prevention or 0} fails "
+            f"{CIS_VERSION} 1.9 ({CIS_REUSE_PREVENTION})."
+        )
+    if policy.max_password_age:
+        texts.append(
+            f"max_password_age {policy.max_password_age}: AWS and NIST SP 800-63B advise "
+            "against periodic expiry; change a password when it may be compromised instead."
+        )
+    if not policy.allow_users_to_change_password:
+        texts.append(
+            "allow_users_to_change_password is false: users cannot change their own password "
+            "unless an IAM policy grants iam:ChangePassword."
+        )
+    return tuple(texts)
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """The checked request: the policy to set, and advice on weak but valid choices."""
+
+    policy: PasswordPolicy
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        lines = [f"Requested: {describe(self.policy)}"]
+        lines += [f"Warning: {text}" for text in self.warnings]
+        return "\n".join(lines)
+
+
+def describe(policy: PasswordPolicy) -> str:
+    """The whole policy in one line, e.g. ``≥ 14 chars, upper, lower, digit, symbol; ...``."""
+    if policy.is_default:
+        return policy.describe()
+    rules = policy.describe().removeprefix("custom policy: ")
+    reuse = policy.password_reuse_prevention
+    age = policy.max_password_age
+    parts = [
+        rules,
+        f"no reuse of the last {reuse}" if reuse else "reuse allowed",
+        f"expire after {age} days" + (" (admin reset)" if policy.hard_expiry else "")
+        if age
+        else "no expiry",
+        "users may change their own password"
+        if policy.allow_users_to_change_password
+        else "users may not change their own password",
+    ]
+    return "; ".join(parts)
+
+
+def check_request(
+    ctx: RunContext,
+    *,
+    minimum_password_length: int = CIS_MIN_LENGTH,
+    require_uppercase_characters: bool = True,
+    require_lowercase_characters: bool = True,
+    require_numbers: bool = True,
+    require_symbols: bool = True,
+    allow_users_to_change_password: bool = True,
+    max_password_age: int = 0,
+    password_reuse_prevention: int = CIS_REUSE_PREVENTION,
+    hard_expiry: bool = False,
+) -> PolicyRequest:
+    """Check every parameter against IAM's limits (Steps 1-2); makes no AWS call.
+
+    Args:
+        ctx: the run context (weak choices are recorded as warnings).
+        minimum_password_length: 6-128 characters (CIS 1.8: at least 14).
+        require_uppercase_characters: at least one of A-Z.
+        require_lowercase_characters: at least one of a-z.
+        require_numbers: at least one of 0-9.
+        require_symbols: at least one of IAM's symbols.
+        allow_users_to_change_password: every IAM user may change their own password.
+        max_password_age: days until a password expires, 1-1095; 0 for never.
+        password_reuse_prevention: how many previous passwords may not be reused, 1-24; 0 for
+            none (CIS 1.9: 24).
+        hard_expiry: an expired password can only be reset by an administrator (needs
+            ``max_password_age``).
+
+    Returns:
+        The checked request.
+
+    Raises:
+        BadInput: a value outside IAM's limits, of the wrong type, or ``hard_expiry`` without
+            ``max_password_age``.
+    """
+    flags = {
+        "require_uppercase_characters": require_uppercase_characters,
+        "require_lowercase_characters": require_lowercase_characters,
+        "require_numbers": require_numbers,
+        "require_symbols": require_symbols,
+        "allow_users_to_change_password": allow_users_to_change_password,
+        "hard_expiry": hard_expiry,
+    }
+    length = _whole_number(
+        minimum_password_length, "minimum_password_length", MIN_LENGTH, MAX_LENGTH
+    )
+    age = _whole_number(max_password_age, "max_password_age", 1, MAX_AGE_DAYS, "never")
+    reuse = _whole_number(
+        password_reuse_prevention, "password_reuse_prevention", 1, MAX_REUSE_PREVENTION, "none"
+    )
+    for name in _BOOLEANS:
+        if not isinstance(flags[name], bool):
+            raise BadInput(f"{name} {flags[name]!r} must be true or false: fix the parameter.")
+    if hard_expiry and not age:
+        raise BadInput(
+            "hard_expiry is true but max_password_age is 0 (passwords never expire): set "
+            f"max_password_age to 1-{MAX_AGE_DAYS} days, or hard_expiry to false."
+        )
+    policy = PasswordPolicy(
+        minimum_password_length=length,
+        require_symbols=require_symbols,
+        require_numbers=require_numbers,
+        require_uppercase_characters=require_uppercase_characters,
+        require_lowercase_characters=require_lowercase_characters,
+        allow_users_to_change_password=allow_users_to_change_password,
+        max_password_age=age or None,
+        password_reuse_prevention=reuse or None,
+        hard_expiry=hard_expiry,
+    )
+    warnings = _cis_warnings(policy)
+    for text in warnings:
+        ctx.record.warn(f"S4 password policy: {text}")
+    return PolicyRequest(policy, warnings)
+
+
+def api_parameters(policy: PasswordPolicy) -> dict[str, object]:
+    """The UpdateAccountPasswordPolicy request for ``policy``: every setting, every time.
+
+    IAM resets any setting left out to its default, so nothing is left out except the two
+    that IAM can only express by their absence (no expiry, no reuse prevention).
+    """
+    params: dict[str, object] = {
+        "MinimumPasswordLength": policy.minimum_password_length,
+        "RequireSymbols": policy.require_symbols,
+        "RequireNumbers": policy.require_numbers,
+        "RequireUppercaseCharacters": policy.require_uppercase_characters,
+        "RequireLowercaseCharacters": policy.require_lowercase_characters,
+        "AllowUsersToChangePassword": policy.allow_users_to_change_password,
+        "HardExpiry": policy.hard_expiry,
+    }
+    if policy.max_password_age:
+        params["MaxPasswordAge"] = policy.max_password_age
+    if policy.password_reuse_prevention:
+        params["PasswordReusePrevention"] = policy.password_reuse_prevention
+    return params
