@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run notebooks headless and keep a run record")
     run.add_argument("name", nargs="?", help="notebook stem (01_create_admin_user) or number (01)")
-    run.add_argument("--all", action="store_true", help="run every notebook, 00 to 03, in order")
+    run.add_argument("--all", action="store_true", help="run every notebook: 00, 04, 01-03")
     run.add_argument(
         "-f",
         "--parameters-file",
@@ -147,7 +147,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
+    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
     from runbook_lib.run.runner import run_notebook
     from runbook_lib.run.summary import report
 
@@ -155,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         raise _usage("give one notebook NAME or --all")
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
-    books = all_notebooks() if args.all else [find_notebook(args.name)]
+    books = run_order(all_notebooks()) if args.all else [find_notebook(args.name)]
     params = run_parameters(
         args.parameters_file,
         args.parameter,

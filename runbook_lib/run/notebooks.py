@@ -22,10 +22,30 @@ def notebooks_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
 
 
+#: runbooks that ``run --all`` runs right after S0 and before S1: account-wide settings that
+#: the first console password S1 sets must already meet (04: the account password policy)
+BEFORE_S1 = ("04_set_password_policy",)
+
+
 def all_notebooks(folder: Path | None = None) -> list[Path]:
-    """The runbooks in procedure order (``00_…`` to ``03_…``)."""
+    """The runbooks by number (``00_…``, ``01_…``, …): the order of the course and of nbval."""
     folder = folder or notebooks_dir()
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_order(books: Sequence[Path]) -> list[Path]:
+    """The order ``runbook run --all`` runs ``books`` in: by number, except ``BEFORE_S1``.
+
+    S0 first (it reports the account as found), then the account password policy (04), then
+    S1-S3: S1 generates its passwords to meet the policy in force, checks a typed one against
+    it, and IAM enforces it when the password is set.
+    """
+
+    def key(book: Path) -> tuple[float, str]:
+        number = float(book.stem.split("_", 1)[0])
+        return (0.5 if book.stem in BEFORE_S1 else number, book.stem)
+
+    return sorted(books, key=key)
 
 
 def find_notebook(name: str, folder: Path | None = None) -> Path:
