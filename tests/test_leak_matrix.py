@@ -232,7 +232,7 @@ def cli(
 
 @pytest.fixture(scope="module")
 def cli_all(iam: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any]]:
-    """``runbook run --all --log-output`` in a subprocess: 00 to 03 for one new user."""
+    """``runbook run --all --log-output`` in a subprocess: 00, 04, 01 to 03 for one new user."""
     tmp = tmp_path_factory.mktemp("cli")
     user = "leak-cli"
     proc = cli(
@@ -270,11 +270,11 @@ def test_cli_run_all_with_log_output_leaks_no_secret(cli_all: tuple[Path, Any]) 
     run_dirs = sorted((tmp / "runs").iterdir())
     assert_clean(run_dirs, secrets, {"stdout": proc.stdout, "stderr": proc.stderr})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert len(run_dirs) == 4
+    assert len(run_dirs) == 5
     for folder in run_dirs:
         assert {p.name for p in folder.iterdir()} >= ARTIFACTS
-    assert proc.stdout.count(" done (") == 4
-    assert proc.stderr.count("Mode: apply, headless") == 4, "--log-output streams cell output"
+    assert proc.stdout.count(" done (") == 5
+    assert proc.stderr.count("Mode: apply, headless") == 5, "--log-output streams cell output"
 
 
 def test_cli_failing_run_leaks_no_secret(iam: Any, known: Secrets, tmp_path: Path) -> None:
