@@ -323,7 +323,7 @@ ROWS = [
     ),
     # the command line itself: refused before any notebook starts (so are the rows above
     # marked False: the CLI checks names, tags, account IDs, the target and the user first)
-    Row("unknown-notebook", ("04", "-f", "{sandbox_yaml}"), "Unknown notebook '04'", False),
+    Row("unknown-notebook", ("09", "-f", "{sandbox_yaml}"), "Unknown notebook '09'", False),
     Row(
         "mistyped-parameter-name",
         nb("02", "-p", "user_nme", "Keyless"),
