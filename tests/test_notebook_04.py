@@ -7,6 +7,7 @@ run record, end state in IAM, and the run folder scanned for anything secret-sha
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import boto3
 import pytest
 from helpers import reset_sandbox
 
+from runbook_lib import password_policy
 from runbook_lib.core.sandbox import running_sandbox_url
+from runbook_lib.run.notebooks import find_notebook, notebook_parameters
 from runbook_lib.run.runner import RunResult, run_notebook
 
 NOTEBOOK = "04_set_password_policy"
@@ -34,6 +37,14 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """The run, on a sandbox reset for it (a new account: no custom password policy)."""
     reset_sandbox()
     return run_notebook(NOTEBOOK, {}, output_dir=tmp_path_factory.mktemp("runs"))
+
+
+def test_every_parameter_is_declared_for_papermill_and_reaches_check_request() -> None:
+    """``runbook list`` and ``-p`` know a parameter only if papermill can parse its line."""
+    declared = set(notebook_parameters(find_notebook(NOTEBOOK)))
+    target = {"target", "profile", "endpoint_url", "region", "expected_account_id", "plan"}
+    accepted = set(inspect.signature(password_policy.check_request).parameters) - {"ctx"}
+    assert declared == target | accepted
 
 
 def test_run_exits_0_and_sets_the_policy_with_one_write(result: RunResult) -> None:
