@@ -58,11 +58,9 @@ def verify(ctx: RunContext, outcome: PolicyOutcome) -> PolicyVerified:
     if ctx.plan:
         return PolicyVerified(ctx.account_id, found, "Plan mode: nothing was changed.")
     shown = dict(SETTINGS)
-    diffs = differences(found, wanted) or ("a setting",)
     detail = ", ".join(
         f"{name} {shown[name](found)} (wanted {shown[name](wanted)})"
-        for name in diffs
-        if name in shown
+        for name in differences(found, wanted)
     )
     raise VerifyFailed(
         f"The account password policy differs from the request: {detail or 'a setting'}. "
