@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import from_client_error
 from runbook_lib.password_policy.plan import PolicyPlan
 from runbook_lib.password_policy.request import api_parameters, describe
 
@@ -52,15 +50,13 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
         return PolicyOutcome(plan, "already in place (no change)")
     if ctx.plan:
         return PolicyOutcome(plan, "would be set (plan mode, no change)")
-    try:
-        ctx.iam.update_account_password_policy(**api_parameters(plan.wanted))
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            "Setting the account password policy",
-            "The caller needs iam:UpdateAccountPasswordPolicy; fix the permission or the "
-            "parameter IAM names, then re-run.",
-        ) from err
+    aws.call(
+        ctx.iam.update_account_password_policy,
+        what="Setting the account password policy",
+        fix="The caller needs iam:UpdateAccountPasswordPolicy; fix the permission or the "
+        "parameter IAM names, then re-run.",
+        **api_parameters(plan.wanted),
+    )
     changed = ", ".join(plan.changes)
     ctx.record.change(CHANGE, f"{resource(ctx.account_id)} ({changed})")
     return PolicyOutcome(plan, "set")

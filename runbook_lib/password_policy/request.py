@@ -11,6 +11,7 @@ character types, users may change their own password, no periodic expiry: NIST S
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from runbook_lib.admin_user.passwords import PasswordPolicy
 from runbook_lib.core.context import RunContext
@@ -182,13 +183,13 @@ def check_request(
     return PolicyRequest(policy, warnings)
 
 
-def api_parameters(policy: PasswordPolicy) -> dict[str, object]:
+def api_parameters(policy: PasswordPolicy) -> dict[str, Any]:
     """The UpdateAccountPasswordPolicy request for ``policy``: every setting, every time.
 
     IAM resets any setting left out to its default, so nothing is left out except the two
     that IAM can only express by their absence (no expiry, no reuse prevention).
     """
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "MinimumPasswordLength": policy.minimum_password_length,
         "RequireSymbols": policy.require_symbols,
         "RequireNumbers": policy.require_numbers,
