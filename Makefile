@@ -46,12 +46,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# everything but nbval and the browser; the terminal summary says how many kernels started
 unit: setup system
-	$(BIN)/pytest -q --ignore=tests/browser
+	$(BIN)/pytest -q --durations=15 --ignore=tests/browser --ignore=tests/nbval_run
 
-# the committed notebooks' outputs, compared cell by cell on a fresh sandbox
+# the committed notebooks' outputs, compared cell by cell on a fresh sandbox (nbval, in a
+# subprocess), and scanned for the secrets of that run with what `runbook docs` makes of them
 nbval: setup
-	$(BIN)/pytest -q --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/pytest -q --durations=15 tests/nbval_run
 
 refresh: setup
 	$(BIN)/runbook refresh
@@ -62,7 +64,7 @@ bench: setup system
 
 # widgets in a real browser (Debian chromium + playwright): JupyterLab, Voila, the offline course
 browser: setup system
-	$(BIN)/pytest -q tests/browser
+	$(BIN)/pytest -q --durations=15 tests/browser
 
 test: lint typecheck unit nbval browser
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import reset_sandbox
+from support.aws import reset_sandbox
 
 from runbook_lib import (
     BadInput,
@@ -102,7 +103,8 @@ def user(ctx: RunContext) -> str:
 
 def aws_cli_v2() -> str | None:
     """An AWS CLI that has ``configure import`` (v2: Debian's awscli package), if any."""
-    for cand in ("/work/main/.venv/bin/aws", shutil.which("aws"), "/usr/bin/aws"):
+    venv_aws = str(Path(sys.executable).parent / "aws")  # the venv of the running tests
+    for cand in (venv_aws, shutil.which("aws"), "/usr/bin/aws"):
         if cand and os.path.exists(cand):
             out = subprocess.run([cand, "--version"], capture_output=True, text=True)
             if (out.stdout + out.stderr).startswith("aws-cli/2"):

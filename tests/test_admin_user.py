@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
-from s1_flow import (
+from support.aws import empty_iam
+from support.s1_flow import (
     PASSWORD_HEADER,
     Crash,
     crash_after_writes,
-    empty_iam,
     new_ctx,
     params,
     run_steps,

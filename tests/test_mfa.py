@@ -15,7 +15,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
+from support.clock import MID, WINDOW, FakeClock
 
 from runbook_lib import preflight
 from runbook_lib.core.context import RunContext
@@ -29,22 +30,7 @@ from runbook_lib.virtual_mfa import policy as mfa_policy
 from runbook_lib.virtual_mfa import setup as mfa
 from runbook_lib.virtual_mfa.seed import recent_two_codes
 
-ACCOUNT = "123456789012"
-W = 56_666_667
-MID = W * 30 + 12.0  # 12 s into window W
-
-
-class FakeClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
+W = WINDOW  # MID is 12 s into window W
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import assert_no_secret
+from support.catalog import LEAKY_NOTEBOOK
+from support.leak_scan import assert_no_secret
+from support.scenarios import ScenarioCache
 
 from runbook_lib import BadInput, preflight
 from runbook_lib.core.context import PlanModeWrite
@@ -278,10 +280,12 @@ def test_pending_manual_step_exits_3_and_names_the_parameter(tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """93_leak_secret: prints a password, puts it in the run record and in its error."""
-    output = tmp_path_factory.mktemp("runs")
-    return run_notebook(str(FIXTURES / "93_leak_secret.ipynb"), {}, output_dir=output)
+def leaky_run(scenarios: ScenarioCache) -> RunResult:
+    """93_leak_secret: prints a password, puts it in the run record and in its error (the
+    session's cached run, with log_output: the leak matrix scans the same run)."""
+    result = scenarios.run(LEAKY_NOTEBOOK).result
+    assert result is not None
+    return result
 
 
 def test_leaking_notebook_exits_1_with_a_secret_leak_message(leaky_run: RunResult) -> None:

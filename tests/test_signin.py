@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from s1_flow import PASSWORD_HEADER, empty_iam, new_ctx, params, run_steps
+from support.aws import empty_iam
+from support.s1_flow import PASSWORD_HEADER, new_ctx, params, run_steps
 
 from runbook_lib import BadInput
 from runbook_lib.admin_user import signin

@@ -7,6 +7,7 @@ import subprocess
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from support.clock import FakeClock
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.totp import (
@@ -261,20 +262,6 @@ def test_seed_fingerprint_is_short_and_stable() -> None:
     assert fp.startswith("sha256:") and len(fp) == len("sha256:") + 8
     assert seed_fingerprint(f" {SEED.lower()}== ") == fp
     assert seed_fingerprint(RFC_SEED) != fp
-
-
-class FakeClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 @pytest.mark.parametrize(
