@@ -46,9 +46,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# everything but nbval and the browser; the terminal summary says how many kernels started
+# everything but nbval and the browser, in 2 pytest-xdist workers (a sandbox each); the
+# terminal summary says how many notebook kernels started
 unit: setup system
-	$(BIN)/pytest -q --durations=15 --ignore=tests/browser --ignore=tests/nbval_run
+	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/nbval_run
 
 # the committed notebooks' outputs, compared cell by cell on a fresh sandbox (nbval, in a
 # subprocess), and scanned for the secrets of that run with what `runbook docs` makes of them

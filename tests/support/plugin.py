@@ -11,6 +11,9 @@ get no fixtures, so everything a kernel needs is put in the environment it inher
 - ``IPYTHONDIR`` whose start-up script appends a line to a counter file in every IPython kernel
   that starts (papermill, nbclient, nbval, ``runbook`` subprocesses, Voilà and Lab all read
   ``IPYTHONDIR`` from the environment). The terminal summary prints the count.
+
+Under pytest-xdist each worker is a session of its own (its own sandbox and scratch folder);
+the workers inherit the controller's counter file, and the controller prints the total.
 """
 
 from __future__ import annotations
@@ -95,8 +98,34 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         os.environ[KERNEL_COUNTER_VAR] = str(counter)
         _OWN_COUNTER = True
     os.environ["IPYTHONDIR"] = str(install_kernel_counter(_SCRATCH / "ipython"))
+    if session.config.pluginmanager.has_plugin("dsession"):
+        return  # pytest-xdist's controller runs no test: each worker starts its own sandbox
     _SANDBOX = Sandbox().start()
     apply_sandbox_environ(_SANDBOX.url)
+
+
+#: the test files that read the session's cached kernel scenarios (``scenarios: ScenarioCache``)
+_TESTS = Path(__file__).resolve().parent.parent
+_SCENARIO_FILES = frozenset(
+    str(path.relative_to(_TESTS.parent))
+    for path in _TESTS.rglob("test_*.py")
+    if "scenarios: ScenarioCache" in path.read_text("utf-8")
+)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unused without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under pytest-xdist (``-n 2``), send each test file to one worker whole (a module's sandbox
+    reset happens once), and every file that reads the cached kernel scenarios to the same
+    worker, so that each scenario's kernels still start once per session."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class ScenarioFileScheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "kernel-scenarios" if path in _SCENARIO_FILES else path
+
+    return ScenarioFileScheduling(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
