@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from support.aws import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
 
 from runbook_lib import (
     BadInput,
@@ -216,9 +216,7 @@ def test_bad_input_changes_nothing(
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
 
-@pytest.mark.parametrize(
-    "name", ["root", "<root_account>", "ROOT", "arn:aws:iam::123456789012:root"]
-)
+@pytest.mark.parametrize("name", ["root", "<root_account>", "ROOT", f"arn:aws:iam::{ACCOUNT}:root"])
 def test_root_user_name_is_refused_with_the_s0_advice(ctx: RunContext, name: str) -> None:
     with pytest.raises(TargetRefused, match="S0: do not use the root user"):
         access_keys.check_request(ctx, name)
@@ -325,10 +323,8 @@ def test_proof_retries_while_the_new_key_propagates(ctx: RunContext, user: str) 
     sts = boto3.client("sts", region_name="us-east-1")
     stub = Stubber(sts)
     stub.add_client_error("get_caller_identity", "InvalidClientTokenId", http_status_code=403)
-    arn = f"arn:aws:iam::123456789012:user/{user}"
-    stub.add_response(
-        "get_caller_identity", {"UserId": "AIDA", "Account": "123456789012", "Arn": arn}
-    )
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    stub.add_response("get_caller_identity", {"UserId": "AIDA", "Account": ACCOUNT, "Arn": arn})
     stub.activate()
     pauses: list[float] = []
     with pytest.MonkeyPatch.context() as mp:

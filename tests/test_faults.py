@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.session import Session as BotocoreSession
+from support.aws import ACCOUNT
 
 from runbook_lib import preflight
 from runbook_lib.core.sandbox import Sandbox
@@ -48,7 +49,7 @@ def test_throttling_is_absorbed_by_retries(
 def test_faults_are_never_installed_for_a_profile_target(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "1")
     monkeypatch.setenv("RUNBOOK_FAULT_THROTTLE", "2")
-    monkeypatch.setenv("RUNBOOK_FAULT_ROOT_CALLER", "123456789012")
+    monkeypatch.setenv("RUNBOOK_FAULT_ROOT_CALLER", ACCOUNT)
     events = BotocoreSession().get_component("event_emitter")
     sts_before = len(
         list(events._emitter._handlers.prefix_search("before-call.sts.GetCallerIdentity"))

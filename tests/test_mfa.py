@@ -119,7 +119,7 @@ def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box:
     client.create_virtual_mfa_device(VirtualMFADeviceName="Shared")
     client.enable_mfa_device(
         UserName="Other",
-        SerialNumber="arn:aws:iam::123456789012:mfa/Shared",
+        SerialNumber=f"arn:aws:iam::{ACCOUNT}:mfa/Shared",
         AuthenticationCode1="123456",
         AuthenticationCode2="654321",
     )
@@ -393,7 +393,7 @@ def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, box: Sa
     setup = prepare(ctx, user, policy_group="Administrators")
     first = mfa_policy.ensure_self_manage_policy(ctx, setup)
     assert first.status == "created, attached" and "password" in repr(first)
-    arn = "arn:aws:iam::123456789012:policy/SelfManageMFA"
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/SelfManageMFA"
     attached = iam(box).list_attached_group_policies(GroupName="Administrators")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [arn]
     doc = mfa_policy.self_manage_mfa_document()
