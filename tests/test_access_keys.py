@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -103,10 +102,13 @@ def user(ctx: RunContext) -> str:
 
 def aws_cli_v2() -> str | None:
     """An AWS CLI that has ``configure import`` (v2: Debian's awscli package), if any."""
-    venv_aws = str(Path(sys.executable).parent / "aws")  # the venv of the running tests
-    for cand in (venv_aws, shutil.which("aws"), "/usr/bin/aws"):
+    # not the venv's: PyPI's awscli is v1 (and its script's shebang breaks in a path with a space)
+    for cand in (shutil.which("aws"), "/usr/bin/aws"):
         if cand and os.path.exists(cand):
-            out = subprocess.run([cand, "--version"], capture_output=True, text=True)
+            try:
+                out = subprocess.run([cand, "--version"], capture_output=True, text=True)
+            except OSError:  # a script whose interpreter cannot be found
+                continue
             if (out.stdout + out.stderr).startswith("aws-cli/2"):
                 return cand
     return None
