@@ -1,7 +1,7 @@
 """iam-runbooks: the library behind the runbook notebooks.
 
-Notebooks import the step modules (``audit``, ``admin_user``, ``access_keys``, ``mfa``) and
-``preflight`` from here; nothing creates an AWS client at import time.
+Notebooks import ``preflight`` and one section package (``root_usage``, ``admin_user``,
+``access_key``, ``virtual_mfa``) from here; nothing creates an AWS client at import time.
 """
 
 from runbook_lib.core.context import RunContext, preflight
@@ -13,8 +13,8 @@ from runbook_lib.core.errors import (
     TargetRefused,
     VerifyFailed,
 )
-from runbook_lib.core.manual import manual_step
 from runbook_lib.core.secrets import Secret
+from runbook_lib.manual import manual_step
 
 __all__ = [
     "AwsError",

@@ -31,7 +31,7 @@ from runbook_lib import (
 )
 from runbook_lib.access_key import proof as key_checks
 from runbook_lib.access_key import steps as access_keys
-from runbook_lib.access_key.state import MARKER_TAG, PENDING, Marker, utc_now, write_marker
+from runbook_lib.access_key.state import MARKER_TAG, PENDING, key_marker, utc_now, write_marker
 from runbook_lib.core.errors import AwsError
 from runbook_lib.core.sandbox import Sandbox
 
@@ -356,7 +356,7 @@ def test_crash_after_create_access_key_is_repaired_on_rerun(
 def test_crash_after_delivery_keeps_the_delivered_key(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    from runbook_lib.core.sinks import deliver
+    from runbook_lib.access_key.destination import deliver
 
     dead = access_keys.check_request(ctx, user)
     made = access_keys.ensure_access_key(ctx, dead)
@@ -375,7 +375,7 @@ def test_keys_made_elsewhere_are_never_taken_for_orphans(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
     theirs = ctx.iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    old_marker = Marker(PENDING, utc_now() - timedelta(days=2), (), "file")
+    old_marker = key_marker(PENDING, utc_now() - timedelta(days=2), (), "file")
     write_marker(ctx, user, "arn", old_marker)  # a run died two days ago before creating a key
     run = fresh_ctx()
     plan, key = run_all(run, user)

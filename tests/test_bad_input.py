@@ -1,8 +1,9 @@
 """Bad input, table-driven: exit code 2, one line that says what to fix, and nothing changed.
 
 The rows (``support.bad_input.ROWS``) are ``runbook run`` command lines. Rows refused before any
-notebook starts run through ``cli.main`` in-process. Rows refused inside the notebook run the
-notebook's cells in-process with the parameters the CLI would pass (``support.inprocess``): the
+notebook starts run through ``cli.main`` in-process. Every row that is a notebook's input (not
+only a command-line mistake) also runs the notebook's cells in-process with the parameters the
+CLI would pass (``support.inprocess``), so the notebook refuses it too: the
 error is a ``BadInput`` (exit 2) whose message is one line with the row's fragment, the run
 record counts zero writes, and the sandbox's IAM and Secrets Manager state is the same before
 and after. A few rows (one per runbook, and the CLI's own) also run through a real ``runbook``
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, assert_unchanged, reset_sandbox, snapshot
-from support.bad_input import ROWS, Row, prepare_world
+from support.bad_input import COMMAND_LINE_ONLY, ROWS, Row, prepare_world
 from support.inprocess import run_in_process
 from support.scenarios import ScenarioCache
 
@@ -61,7 +62,7 @@ def row_environment(row: Row, work: Path, mp: pytest.MonkeyPatch) -> Iterator[No
 
 
 CLI_ROWS = [r for r in ROWS if not r.run_folder]
-NOTEBOOK_ROWS = [r for r in ROWS if r.run_folder]
+NOTEBOOK_ROWS = [r for r in ROWS if r.id not in COMMAND_LINE_ONLY]
 PROCESS_ROWS = [r for r in ROWS if r.process]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,9 @@ SECRET_SHAPES = {
     "PNG image": re.compile(r"iVBORw0KGgo"),
 }
 FORBIDDEN_IN_CODE = re.compile(r"\b(import boto3|boto3\.|try:|except\b|for .* in |while )")
+#: statements that are logic, which belongs in runbook_lib, not in a notebook cell
+LOGIC = (ast.If, ast.IfExp, ast.For, ast.While, ast.Try, ast.With, ast.comprehension)
+SECTIONS = {"root_usage", "admin_user", "access_key", "virtual_mfa"}
 
 
 def test_there_is_a_notebook_per_section() -> None:
@@ -68,6 +72,10 @@ def test_notebook_follows_the_runbook_form(path: Path) -> None:
     setup = cells[1]
     assert setup.cell_type == "code"
     assert all(line.startswith("from runbook_lib import") for line in setup.source.splitlines())
+    names = {a.name for n in ast.parse(setup.source).body for a in getattr(n, "names", [])}
+    assert (
+        "preflight" in names and len(names & SECTIONS) == 1 and names <= SECTIONS | {"preflight"}
+    ), f"the set-up cell imports preflight and ONE section: {sorted(names)}"
     params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and params[0] is cells[2], "one parameters cell, right after set-up"
     for line in params[0].source.splitlines():
@@ -82,6 +90,8 @@ def test_notebook_follows_the_runbook_form(path: Path) -> None:
             assert not FORBIDDEN_IN_CODE.search(cell.source), (
                 f"logic belongs in runbook_lib: {cell.source!r}"
             )
+            logic = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, LOGIC)]
+            assert not logic, f"logic belongs in runbook_lib: {cell.source!r}"
 
 
 def test_no_committed_file_holds_papermill_parameters() -> None:

@@ -219,6 +219,9 @@ def test_s3_qr_and_seed_leave_widget_state_once_assigned(
     params = {"user_name": user, "seed_destination": "file", "secrets_dir": str(secrets_dir)}
     with live_kernel("03", params, tmp_path, guard) as live:
         live.run()
+        executed_state = live.save("executed", widget_state=True)
+        live.save("executed", widget_state=False)
+        live.drive("find('QrPanel').qr_button.click()")
         scan_state = live.save("qr-shown", widget_state=True)
         live.save("qr-shown", widget_state=False)
         live.drive("find('QrPanel').reveal_button.click()")
@@ -238,7 +241,8 @@ def test_s3_qr_and_seed_leave_widget_state_once_assigned(
         same_qr = base64.b64encode(qr).decode() in guard.values
         assert same_qr, "the QR code drawn here is the one the kernel showed"
         every = with_announced(secrets, guard)
-    assert kinds_in(scan_state, every) >= {"qr-png"}, "the QR code is on the page to be scanned"
+    assert not kinds_in(executed_state, every), "nothing secret before a person clicks"
+    assert kinds_in(scan_state, every) >= {"qr-png"}, "Show QR code put it on the page"
     assert "mfa-seed" not in kinds_in(scan_state, every), "the key stays behind Reveal"
     assert "mfa-seed" in kinds_in(revealed_state, every)
     worst = {p for s in (scan_state, revealed_state) for p in (s, s.with_suffix(".html"))}

@@ -434,8 +434,10 @@ def test_virtual_authenticator_shows_current_code_and_seconds_left() -> None:
 
     seed = Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU")
     phone = widgets.VirtualAuthenticator(Sandbox(), seed, "AWS:x", clock=lambda: MID)
-    phone.stop()
     code = current_code(seed.text(), MID)
+    assert code[:3] not in phone.code_html.value, "no code before a person presses Show codes"
+    phone.refresh_button.click()
+    phone.stop()
     assert (
         f"{code[:3]} {code[3:]}" in phone.code_html.value and "18 s left" in phone.code_html.value
     )
@@ -469,7 +471,9 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     uri = totp.key_uri(seed.text(), "Administrator", ACCOUNT)
     panel = widgets.QrPanel(Secret("qr-png", totp.qr_png(uri)), seed, "Device of x")
     assert seed.text() not in panel._repr_mimebundle_()["text/plain"]
-    panel._toggle()
+    assert panel.image.value == b"", "no QR code before a person presses Show QR code"
+    panel.qr_button.click()
+    panel.reveal_button.click()
     assert "JBSW Y3DP" in panel.key_html.value
     zbar = shutil.which("zbarimg")
     if zbar:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from support.scenarios import ScenarioCache, ScenarioRun
 from runbook_lib import access_key, preflight
 
 NOTEBOOK = "02"
+PIPE: dict[str, Any] = {"capture_output": True, "text": True, "check": True}
 
 
 def run(tmp_path: Path, user: str, plan: bool = False, **params: Any) -> InProcessRun:
@@ -128,7 +131,11 @@ def test_a_run_that_died_after_create_access_key_is_repaired(
 ) -> None:
     monkeypatch.setenv("RUNBOOK_SECRETS_DIR", str(tmp_path / "secrets"))
     ctx = preflight("dead-run", target="sandbox")
-    dead = access_key.ensure_access_key(ctx, access_key.check_request(ctx, user))
+    # its process is gone, as a crashed kernel's is (a live process would hold the lease)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **PIPE)
+    with monkeypatch.context() as m:
+        m.setattr("runbook_lib.core.markers.os.getpid", lambda: int(gone.stdout))
+        dead = access_key.ensure_access_key(ctx, access_key.check_request(ctx, user))
     result = run(tmp_path, user)
     assert result.exit_code == 0, result.message
     key_id, _ = csv_secret(tmp_path / "secrets", user)

@@ -11,22 +11,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.access_key.destination import SECRET_KIND, deliver, read_back
 from runbook_lib.access_key.proof import prove_key
 from runbook_lib.access_key.state import (
-    DELIVERED,
     KeyPlan,
-    Marker,
     NewKey,
     read_keys,
-    utc_now,
+    run_marker,
     write_marker,
 )
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed, from_client_error
+from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.markers import DELIVERED
 from runbook_lib.core.secrets import Secret
-from runbook_lib.core.sinks import SECRET_KIND, deliver, read_back
 
 ADVICE = (
     "Keep it confidential: never e-mail an access key or share it outside your organisation; "
@@ -46,7 +44,7 @@ class StepResult:
 
 
 def _mark_delivered(ctx: RunContext, plan: KeyPlan, key_id: str) -> None:
-    marker = Marker(DELIVERED, utc_now(), (key_id,), plan.destination.kind)
+    marker = run_marker(ctx, DELIVERED, (key_id,), plan.destination.kind)
     write_marker(ctx, plan.user_name, plan.user_arn, marker)
 
 
@@ -166,26 +164,31 @@ def retire_old_key(
         )
     proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
     lines = [f"Proven: {proof}."]
-    iam = ctx.iam
     for k in old:
         where = f"{plan.user_arn} access key {k.key_id}"
-        try:
-            if k.status == "Active":
-                iam.update_access_key(
-                    UserName=plan.user_name, AccessKeyId=k.key_id, Status="Inactive"
-                )
-                ctx.record.change("deactivate-access-key", where)
-                lines.append(f"Deactivated the old key {k.key_id}.")
-            if plan.delete_old:
-                iam.delete_access_key(UserName=plan.user_name, AccessKeyId=k.key_id)
-                ctx.record.change("delete-access-key", where)
-                lines.append(f"Deleted the old key {k.key_id} (delete_old).")
-        except ClientError as err:
-            raise from_client_error(
-                err,
-                f"Retiring the old key {k.key_id}",
-                "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already.",
-            ) from err
+        what = f"Retiring the old key {k.key_id}"
+        fix = "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already."
+        if k.status == "Active":
+            aws.call(
+                ctx.iam.update_access_key,
+                what=what,
+                fix=fix,
+                UserName=plan.user_name,
+                AccessKeyId=k.key_id,
+                Status="Inactive",
+            )
+            ctx.record.change("deactivate-access-key", where)
+            lines.append(f"Deactivated the old key {k.key_id}.")
+        if plan.delete_old:
+            aws.call(
+                ctx.iam.delete_access_key,
+                what=what,
+                fix=fix,
+                UserName=plan.user_name,
+                AccessKeyId=k.key_id,
+            )
+            ctx.record.change("delete-access-key", where)
+            lines.append(f"Deleted the old key {k.key_id} (delete_old).")
     if old and not plan.delete_old:
         lines.append(
             "The old key is Inactive, not deleted: once nothing breaks, delete it (re-run "

@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.secrets import Secret
@@ -72,16 +72,12 @@ def prove_key(
     last = ""
     for attempt in range(attempts):
         ctx.record.api_call("sts", "GetCallerIdentity")
-        try:
-            arn = str(client.get_caller_identity()["Arn"])
-        except ClientError as err:
-            last = str(err.response.get("Error", {}).get("Code", "Unknown"))
+        answer, last = aws.signed_call(client.get_caller_identity)
+        if answer is None:
             if last not in _NOT_YET:
                 break
-        except BotoCoreError as err:
-            last = type(err).__name__
-            break
         else:
+            arn = str(answer["Arn"])
             if arn != user_arn:
                 raise VerifyFailed(
                     f"Access key {key_id} signs in as {arn}, not {user_arn}: check the "

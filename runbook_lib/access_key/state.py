@@ -3,11 +3,12 @@
 IAM shows a secret access key only in the CreateAccessKey response. A run that dies between
 that response and the delivery of the secret leaves a key whose secret nobody holds. To tell
 such a key apart from one somebody created elsewhere, the runbook tags the user *before*
-CreateAccessKey with ``iam-runbooks:access-key = pending:<UTC time>:<keys present>:<destination>``
-and replaces the value with ``delivered:<UTC time>:<key ID>:<destination>`` once the secret is
-at its destination. A later run that finds ``pending`` treats a key that was not present
-before, was created within minutes of the marker, was never used and whose secret is not at the
-destination as an orphan of the dead run: it is deleted, and the run record says so.
+CreateAccessKey with the marker (``core.markers``) ``iam-runbooks:access-key = pending:<UTC
+time>:<run>:<caller>:<keys present>:<destination>`` and replaces it with ``delivered:…:<key
+ID>:<destination>`` once the secret is at its destination. A later run that finds ``pending``
+treats a key that was not present before, was created within minutes of the marker, was never
+used and whose secret is not at the destination as an orphan of the dead run: it is deleted,
+and the run record says so.
 """
 
 from __future__ import annotations
@@ -16,31 +17,39 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.access_key.destination import Destination
+from runbook_lib.core import aws, markers
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput, from_client_error
+from runbook_lib.core.markers import DELIVERED, PENDING, Marker, new_marker, utc_now
 from runbook_lib.core.secrets import Secret
-from runbook_lib.core.sinks import Destination
+
+__all__ = [
+    "CONSOLE_USER_WARNING",
+    "DELIVERED",
+    "MARKER_TAG",
+    "PENDING",
+    "KeyInfo",
+    "KeyPlan",
+    "Marker",
+    "NewKey",
+    "check_tag_room",
+    "could_have_made",
+    "key_marker",
+    "marker_destination",
+    "marker_keys",
+    "read_keys",
+    "read_marker",
+    "run_marker",
+    "unfinished_rotation",
+    "utc_now",
+    "write_marker",
+]
 
 MARKER_TAG = "iam-runbooks:access-key"
-PENDING, DELIVERED = "pending", "delivered"
 #: how far a key's CreateDate may lie from the marker's time and still be the dead run's key
 #: (AWS refuses requests signed with a clock more than 5 minutes off)
 ORPHAN_BEFORE = timedelta(minutes=5)
 ORPHAN_AFTER = timedelta(minutes=15)
-MAX_USER_TAGS = 50
-_STAMP = "%Y%m%dT%H%M%SZ"
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(timezone.utc)
-
-
-def stamp(moment: datetime) -> str:
-    """A compact UTC time that IAM tag values accept (``20240131T235959Z``)."""
-    return moment.astimezone(timezone.utc).strftime(_STAMP)
 
 
 @dataclass(frozen=True)
@@ -67,40 +76,42 @@ class KeyInfo:
         return f"{self.key_id} {self.status}, {self.age_days(now)} days old, {used}"
 
 
-@dataclass(frozen=True)
-class Marker:
-    """The value of the user's ``iam-runbooks:access-key`` tag."""
+def key_marker(
+    state: str,
+    moment: datetime,
+    keys: tuple[str, ...],
+    destination: str,
+    run_id: str = "",
+    by: str = "",
+) -> Marker:
+    """An S2 marker: its fields are the keys present before and the destination's kind."""
+    return Marker(state, moment, run_id, by, ("+".join(keys) or "none", destination))
 
-    state: str
-    moment: datetime
-    keys: tuple[str, ...]
-    destination: str
 
-    def value(self) -> str:
-        """The tag value (only characters IAM allows in tags)."""
-        keys = "+".join(self.keys) or "none"
-        return f"{self.state}:{stamp(self.moment)}:{keys}:{self.destination}"
+def run_marker(ctx: RunContext, state: str, keys: tuple[str, ...], destination: str) -> Marker:
+    """An S2 marker of this run (now, its run ID and caller)."""
+    return new_marker(ctx, state, "+".join(keys) or "none", destination)
 
-    @classmethod
-    def parse(cls, value: str) -> Marker | None:
-        """Read a tag value; ``None`` when it is not one this runbook wrote."""
-        parts = value.split(":")
-        if len(parts) != 4 or parts[0] not in (PENDING, DELIVERED):
-            return None
-        try:
-            moment = datetime.strptime(parts[1], _STAMP).replace(tzinfo=timezone.utc)
-        except ValueError:
-            return None
-        keys = () if parts[2] == "none" else tuple(parts[2].split("+"))
-        return cls(parts[0], moment, keys, parts[3])
 
-    def could_have_made(self, key: KeyInfo) -> bool:
-        """Whether ``key`` may be the one the run that wrote this pending marker created."""
-        return (
-            self.state == PENDING
-            and key.key_id not in self.keys
-            and self.moment - ORPHAN_BEFORE <= key.created <= self.moment + ORPHAN_AFTER
-        )
+def marker_keys(marker: Marker) -> tuple[str, ...]:
+    """The keys the user had when the marker was written."""
+    keys = marker.fields[0] if marker.fields else "none"
+    return () if keys == "none" else tuple(keys.split("+"))
+
+
+def marker_destination(marker: Marker) -> str:
+    """The destination kind the marked run was delivering to."""
+    return marker.fields[1] if len(marker.fields) > 1 else ""
+
+
+def could_have_made(marker: Marker, key: KeyInfo) -> bool:
+    """Whether ``key`` may be the one the run that wrote this pending marker created."""
+    return (
+        marker.state == PENDING
+        and marker.moment is not None
+        and key.key_id not in marker_keys(marker)
+        and marker.moment - ORPHAN_BEFORE <= key.created <= marker.moment + ORPHAN_AFTER
+    )
 
 
 def unfinished_rotation(
@@ -112,9 +123,10 @@ def unfinished_rotation(
     Active too (with ``delete_old``: still exists). The caller must still find the key's secret
     at the destination.
     """
-    if marker is None or marker.state != DELIVERED or len(marker.keys) != 1:
+    done = marker_keys(marker) if marker is not None else ()
+    if marker is None or marker.state != DELIVERED or len(done) != 1:
         return None
-    new = next((k for k in keys if k.key_id == marker.keys[0] and k.status == "Active"), None)
+    new = next((k for k in keys if k.key_id == done[0] and k.status == "Active"), None)
     if new is None:
         return None
     older = [
@@ -132,69 +144,50 @@ def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
         AwsError: IAM refused a read.
     """
     iam = ctx.iam
+    what = f"Reading the access keys of '{user_name}'"
+    fix = "The caller needs iam:ListAccessKeys and iam:GetAccessKeyLastUsed."
     keys: list[KeyInfo] = []
-    try:
-        for meta in iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]:
-            used: dict[str, Any] = iam.get_access_key_last_used(AccessKeyId=meta["AccessKeyId"])[
-                "AccessKeyLastUsed"
-            ]
-            service = str(used.get("ServiceName", ""))
-            keys.append(
-                KeyInfo(
-                    key_id=str(meta["AccessKeyId"]),
-                    status=str(meta["Status"]),
-                    created=meta["CreateDate"].astimezone(timezone.utc),
-                    last_used=used.get("LastUsedDate"),
-                    service="" if service == "N/A" else service,
-                )
+    listed = aws.call(iam.list_access_keys, what=what, fix=fix, UserName=user_name)
+    for meta in listed["AccessKeyMetadata"]:
+        used: dict[str, Any] = aws.call(
+            iam.get_access_key_last_used, what=what, fix=fix, AccessKeyId=meta["AccessKeyId"]
+        )["AccessKeyLastUsed"]
+        service = str(used.get("ServiceName", ""))
+        keys.append(
+            KeyInfo(
+                key_id=str(meta["AccessKeyId"]),
+                status=str(meta["Status"]),
+                created=meta["CreateDate"].astimezone(timezone.utc),
+                last_used=used.get("LastUsedDate"),
+                service="" if service == "N/A" else service,
             )
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Reading the access keys of '{user_name}'",
-            "The caller needs iam:ListAccessKeys and iam:GetAccessKeyLastUsed.",
-        ) from err
+        )
     return sorted(keys, key=lambda k: k.created)
 
 
 def read_marker(ctx: RunContext, user_name: str) -> tuple[Marker | None, int]:
-    """The user's marker (if any) and how many tags the user has.
+    """The user's S2 marker (if any) and how many tags the user has.
 
     Raises:
         AwsError: IAM refused the read.
     """
-    try:
-        tags = ctx.iam.list_user_tags(UserName=user_name)["Tags"]
-    except ClientError as err:
-        raise from_client_error(
-            err, f"Reading the tags of '{user_name}'", "The caller needs iam:ListUserTags."
-        ) from err
-    value = next((str(t["Value"]) for t in tags if t["Key"] == MARKER_TAG), "")
-    return (Marker.parse(value) if value else None), len(tags)
+    return markers.read_marker(ctx, user_name, MARKER_TAG, 2)
 
 
 def write_marker(ctx: RunContext, user_name: str, user_arn: str, marker: Marker | None) -> None:
-    """Set (or, with ``None``, remove) the user's marker tag; one IAM write.
+    """Set (or, with ``None``, remove) the user's S2 marker tag; one IAM write.
 
     Raises:
         AwsError: IAM refused.
     """
-    try:
-        if marker is None:
-            ctx.iam.untag_user(UserName=user_name, TagKeys=[MARKER_TAG])
-            ctx.record.change("clear-access-key-marker", user_arn)
-        else:
-            ctx.iam.tag_user(
-                UserName=user_name, Tags=[{"Key": MARKER_TAG, "Value": marker.value()}]
-            )
-            ctx.record.change(f"mark-access-key-{marker.state}", user_arn)
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Tagging '{user_name}' with {MARKER_TAG}",
-            "The caller needs iam:TagUser and iam:UntagUser (the tag makes key creation "
-            "crash-safe).",
-        ) from err
+    why = "the tag makes key creation crash-safe"
+    if marker is None:
+        fix = f"The caller needs iam:TagUser and iam:UntagUser ({why})."
+        what = f"Tagging '{user_name}' with {MARKER_TAG}"
+        markers.clear_marker(ctx, user_name, MARKER_TAG, what=what, fix=fix)
+        ctx.record.change("clear-access-key-marker", user_arn)
+    else:
+        markers.write_marker(ctx, user_name, MARKER_TAG, marker, resource=user_arn, why=why)
 
 
 def check_tag_room(user_name: str, marker: Marker | None, tag_count: int) -> None:
@@ -203,11 +196,7 @@ def check_tag_room(user_name: str, marker: Marker | None, tag_count: int) -> Non
     Raises:
         BadInput: the user has 50 tags and none is the marker.
     """
-    if marker is None and tag_count >= MAX_USER_TAGS:
-        raise BadInput(
-            f"User '{user_name}' has {tag_count} tags, the most IAM allows, and this runbook "
-            f"needs one ({MARKER_TAG}) to create a key crash-safely: remove one tag, then re-run."
-        )
+    markers.check_tag_room(user_name, MARKER_TAG, marker, tag_count)
 
 
 CONSOLE_USER_WARNING = (

@@ -1,202 +1,51 @@
-"""S2: an access key for an IAM user — created once, delivered once, rotated safely.
+"""S2 Step 4: repair what an unfinished run left, then create a key unless one is active.
 
-Steps: ``plan_access_key`` (read-only: user, keys, marker, destination; all input checked),
-``ensure_access_key`` (repairs an unfinished run, then creates a key unless one is active),
-``show_key`` (Step 5), ``deliver_key`` (Step 6), ``retire_old_key`` (Step 7: a rotation proves
-the new key, then deactivates the old one), ``verify_access_key``. Never for the root user.
+Steps 1-3 (``check_request``) are in ``request``; Steps 5-7 and Verify in ``handover``. A key
+is created only after the user carries a ``pending`` marker (``core.markers``), so a run that
+dies before the secret is delivered is cleaned up by the next one. Never for the root user.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
-
-from botocore.exceptions import ClientError
-
+from runbook_lib.access_key.destination import SECRET_KIND
 from runbook_lib.access_key.handover import deliver_key, retire_old_key, show_key, verify_access_key
+from runbook_lib.access_key.request import check_request, two_keys_message
 from runbook_lib.access_key.state import (
     CONSOLE_USER_WARNING,
-    DELIVERED,
-    PENDING,
-    KeyInfo,
     KeyPlan,
-    Marker,
     NewKey,
-    check_tag_room,
     read_keys,
     read_marker,
-    stamp,
-    unfinished_rotation,
-    utc_now,
+    run_marker,
     write_marker,
 )
-from runbook_lib.core.context import S0_ADVICE, RunContext
-from runbook_lib.core.errors import AwsError, BadInput, TargetRefused, from_client_error
+from runbook_lib.core import aws
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import AwsError, RunInProgress
+from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
 from runbook_lib.core.secrets import Secret
-from runbook_lib.core.sinks import SECRET_KIND, check_destination, read_back, resolve_destination
-from runbook_lib.core.validation import validate_choice, validate_user_name
 
 __all__ = [
     "KeyPlan",
     "NewKey",
+    "check_request",
     "deliver_key",
     "ensure_access_key",
-    "check_request",
     "retire_old_key",
     "show_key",
     "verify_access_key",
 ]
 
-MODES = ("create", "rotate")
-_ROOT_NAMES = frozenset({"root", "<root_account>", "root_account", "root user"})
-
-
-def _refuse_root(user_name: str) -> None:
-    if user_name.strip().lower() in _ROOT_NAMES or user_name.endswith(":root"):
-        raise TargetRefused(
-            f"user_name {user_name!r} names the root user: no access keys for root. {S0_ADVICE}"
-        )
-
-
-def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
-    iam = ctx.iam
-    try:
-        arn = str(iam.get_user(UserName=user_name)["User"]["Arn"])
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "NoSuchEntity":
-            raise BadInput(
-                f"User '{user_name}' does not exist in account {ctx.account_id} (IAM "
-                "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
-            ) from err
-        raise from_client_error(
-            err, f"Reading user '{user_name}'", "The caller needs iam:GetUser."
-        ) from err
-    try:
-        iam.get_login_profile(UserName=user_name)
-        console = True
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "NoSuchEntity":
-            raise from_client_error(
-                err,
-                f"Reading the login profile of '{user_name}'",
-                "The caller needs iam:GetLoginProfile.",
-            ) from err
-        console = False
-    return arn, console
-
-
-def check_request(
-    ctx: RunContext,
-    user_name: str,
-    *,
-    mode: str = "create",
-    delete_old: bool = False,
-    destination: str = "file",
-    secrets_dir: str = "",
-    secret_name: str = "",
-) -> KeyPlan:
-    """Steps 1–3: check every input and read the user's keys; makes no change.
-
-    Args:
-        ctx: the run context.
-        user_name: the IAM user who gets the key (never root).
-        mode: ``create`` (one key, once) or ``rotate`` (new key, prove it, retire the old).
-        delete_old: rotate only: delete the old key instead of leaving it Inactive.
-        destination: ``file``, ``secretsmanager`` or ``widget`` (interactive only).
-        secrets_dir: folder for the CSV (empty: the default secrets folder).
-        secret_name: Secrets Manager name (empty: ``iam-runbooks/<user>/access-key``).
-
-    Returns:
-        The plan.
-
-    Raises:
-        TargetRefused: ``user_name`` names the root user.
-        BadInput: a bad parameter, an unknown user, an unusable destination, two keys already.
-    """
-    validate_choice(mode, MODES, "mode")
-    _refuse_root(str(user_name))
-    validate_user_name(user_name)
-    if delete_old and mode != "rotate":
-        raise BadInput(
-            "delete_old applies to mode rotate only: set mode rotate or delete_old false."
-        )
-    now = utc_now()
-    dest = resolve_destination(
-        destination,
-        user_name,
-        mode=mode,
-        secrets_dir=secrets_dir,
-        secret_name=secret_name,
-        interactive=ctx.interactive,
-        stamp=stamp(now)[:8],
-    )
-    user_arn, console = _read_user(ctx, user_name)
-    keys = read_keys(ctx, user_name)
-    marker, tag_count = read_marker(ctx, user_name)
-    orphans: list[KeyInfo] = []
-    adopted: KeyInfo | None = None
-    kept: list[str] = []
-    if marker is not None and marker.state == PENDING:
-        if marker.destination in ("file", "secretsmanager") and marker.destination != dest.kind:
-            raise BadInput(
-                f"An unfinished run (since {marker.moment:%Y-%m-%d %H:%M} UTC) was delivering a "
-                f"key of '{user_name}' to {marker.destination}: re-run with destination "
-                f"{marker.destination} (same secrets_dir/secret_name) so it can finish or clean up."
-            )
-        for key in keys:
-            if key.key_id in marker.keys:
-                continue
-            held = read_back(ctx, dest, key.key_id)
-            if held is not None:
-                held.drop()
-                adopted = key
-            elif marker.could_have_made(key) and key.last_used is None:
-                orphans.append(key)
-            else:
-                kept.append(f"{key.key_id} (created or used outside the unfinished run's window)")
-    elif (
-        mode == "rotate"
-        and (resumable := unfinished_rotation(keys, marker, delete_old)) is not None
-    ):
-        held = read_back(ctx, dest, resumable.key_id)
-        if held is not None:  # delivered, and proven before: only the retirement is missing
-            held.drop()
-            adopted = resumable
-    plan = KeyPlan(
-        user_name,
-        user_arn,
-        mode,
-        delete_old,
-        dest,
-        tuple(keys),
-        console,
-        "create",
-        marker,
-        tuple(orphans),
-        adopted,
-        tuple(kept),
-        now,
-    )
-    remaining = list(plan.remaining)
-    if mode == "create" and any(k.status == "Active" for k in remaining):
-        return replace(plan, action="none")
-    if mode == "rotate" and adopted is not None:
-        return replace(plan, action="resume")
-    if len(remaining) >= 2:
-        raise BadInput(two_keys_message(user_name, remaining, now, mode))
-    check_destination(dest)
-    check_tag_room(user_name, marker, tag_count)
-    return plan
-
 
 def _repair(ctx: RunContext, plan: KeyPlan) -> None:
     for key in plan.orphans:
-        try:
-            ctx.iam.delete_access_key(UserName=plan.user_name, AccessKeyId=key.key_id)
-        except ClientError as err:
-            raise from_client_error(
-                err, f"Deleting orphan key {key.key_id}", "The caller needs iam:DeleteAccessKey."
-            ) from err
+        aws.call(
+            ctx.iam.delete_access_key,
+            what=f"Deleting orphan key {key.key_id}",
+            fix="The caller needs iam:DeleteAccessKey.",
+            UserName=plan.user_name,
+            AccessKeyId=key.key_id,
+        )
         ctx.record.repair(
             "delete-access-key",
             f"{plan.user_arn} access key {key.key_id}",
@@ -210,7 +59,7 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
             "an earlier rotation delivered this key but stopped before retiring the old key",
         )
     elif plan.adopted is not None:
-        done = Marker(DELIVERED, utc_now(), (plan.adopted.key_id,), plan.destination.kind)
+        done = run_marker(ctx, DELIVERED, (plan.adopted.key_id,), plan.destination.kind)
         write_marker(ctx, plan.user_name, plan.user_arn, done)
         ctx.record.repair(
             "finish-delivery",
@@ -223,6 +72,93 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
         ctx.record.repair(
             "clear-access-key-marker", plan.user_arn, "left pending by an unfinished run"
         )
+
+
+def _plan_note(plan: KeyPlan) -> str:
+    would = "; ".join(f"would delete orphan key {k.key_id}" for k in plan.orphans)
+    what = {
+        "none": "no new key (an active key exists)",
+        "resume": "would continue the rotation",
+        "create": "would create an access key",
+    }[plan.action]
+    return f"Plan mode: {'; '.join(x for x in (would, what) if x)} for {plan.user_name}."
+
+
+def _ours(ctx: RunContext, user_name: str) -> bool:
+    """Whether the user's marker is still this run's (another run may have written its own)."""
+    marker, _ = read_marker(ctx, user_name)
+    return marker is not None and marker.run_id == run_tag(ctx.record.run_id)
+
+
+def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Secret) -> None:
+    """Another run marked the user while this one created a key: delete ours, then stop.
+
+    Raises:
+        RunInProgress: always (after the key this run made is deleted again).
+    """
+    secret.drop()
+    aws.call(
+        ctx.iam.delete_access_key,
+        what=f"Deleting the key {key_id} this run just created",
+        fix="Delete it by hand (nobody holds its secret), then re-run.",
+        UserName=plan.user_name,
+        AccessKeyId=key_id,
+    )
+    ctx.record.change("delete-access-key", f"{plan.user_arn} access key {key_id}")
+    raise RunInProgress(
+        f"Another run of S2 on '{plan.user_name}' started while this one was creating a key: "
+        f"this run deleted the key it had just made ({key_id}; its secret was never "
+        "delivered) and stopped so that the user ends with one new key; re-run after the "
+        "other run ends."
+    )
+
+
+def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
+    """Mark the user pending, create the key, check the marker is still ours; undo on failure.
+
+    Two runs that both pass Step 3 both write their marker; the last one written wins, and
+    the other run deletes the key it made (nobody holds its secret) and stops.
+
+    Raises:
+        AwsError: IAM refused (``LimitExceeded`` names both keys and the next action).
+        RunInProgress: another run marked the user meanwhile.
+    """
+    user = plan.user_name
+    prior = tuple(k.key_id for k in plan.remaining)
+    write_marker(ctx, user, plan.user_arn, run_marker(ctx, PENDING, prior, plan.destination.kind))
+    try:
+        made = aws.call(
+            ctx.iam.create_access_key,
+            what=f"Creating an access key for '{user}'",
+            fix="The caller needs iam:CreateAccessKey.",
+            UserName=user,
+        )["AccessKey"]
+    except AwsError as err:
+        # undo: no key was created; a stale pending marker goes too (it could condemn a key
+        # someone else is creating right now), unless another run's marker replaced ours
+        if _ours(ctx, user):
+            kept = plan.marker if plan.marker and plan.marker.state == DELIVERED else None
+            write_marker(ctx, user, plan.user_arn, kept)
+        if err.aws_code == "LimitExceeded":
+            raise AwsError(
+                two_keys_message(user, read_keys(ctx, user), utc_now(), plan.mode),
+                aws_code="LimitExceeded",
+            ) from err
+        raise
+    key_id = str(made["AccessKeyId"])
+    secret = Secret(SECRET_KIND, str(made.pop("SecretAccessKey")), user)
+    ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
+    if not _ours(ctx, user):
+        _yield_to_other_run(ctx, plan, key_id, secret)
+    if plan.console_user:
+        ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
+    return NewKey(
+        user,
+        key_id,
+        True,
+        f"Created access key {key_id} for {user}: Active, secret {secret.fingerprint}.{done}",
+        secret,
+    )
 
 
 def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
@@ -240,15 +176,7 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
         repairs.append(f"finished the delivery of {plan.adopted.key_id}")
     done = f" Repaired: {'; '.join(repairs)}." if repairs else ""
     if ctx.plan:
-        would = "; ".join(f"would delete orphan key {k.key_id}" for k in plan.orphans)
-        what = {
-            "none": "no new key (an active key exists)",
-            "resume": "would continue the rotation",
-            "create": "would create an access key",
-        }[plan.action]
-        return NewKey(
-            user, "", False, f"Plan mode: {'; '.join(x for x in (would, what) if x)} for {user}."
-        )
+        return NewKey(user, "", False, _plan_note(plan))
     _repair(ctx, plan)
     if plan.action == "none":
         active = next(k for k in plan.remaining if k.status == "Active")
@@ -267,52 +195,4 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
             f"Continuing the rotation to {plan.adopted.key_id}, whose secret is at "
             f"{plan.destination.describe()}.{done}",
         )
-    prior = tuple(k.key_id for k in plan.remaining)
-    write_marker(ctx, user, plan.user_arn, Marker(PENDING, utc_now(), prior, plan.destination.kind))
-    try:
-        made = ctx.iam.create_access_key(UserName=user)["AccessKey"]
-    except ClientError as err:
-        # undo: no key was created; a stale pending marker goes too (it could condemn a key
-        # someone else is creating right now)
-        kept = plan.marker if plan.marker and plan.marker.state == DELIVERED else None
-        write_marker(ctx, user, plan.user_arn, kept)
-        if err.response.get("Error", {}).get("Code") == "LimitExceeded":
-            raise AwsError(
-                two_keys_message(user, read_keys(ctx, user), utc_now(), plan.mode),
-                aws_code="LimitExceeded",
-            ) from err
-        raise from_client_error(
-            err, f"Creating an access key for '{user}'", "The caller needs iam:CreateAccessKey."
-        ) from err
-    key_id = str(made["AccessKeyId"])
-    secret = Secret(SECRET_KIND, str(made["SecretAccessKey"]), user)
-    ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
-    if plan.console_user:
-        ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
-    return NewKey(
-        user,
-        key_id,
-        True,
-        f"Created access key {key_id} for {user}: Active, secret {secret.fingerprint}.{done}",
-        secret,
-    )
-
-
-def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: str) -> str:
-    """The message for a user who already holds IAM's maximum of 2 keys: both keys, what next."""
-    listed = "; ".join(k.describe(now) for k in keys)
-    pick = sorted(keys, key=lambda k: (k.status == "Active", k.last_used is not None, k.created))[0]
-    why = (
-        "inactive"
-        if pick.status != "Active"
-        else "never used"
-        if pick.last_used is None
-        else "used least recently"
-    )
-    goal = "mode rotate" if mode == "rotate" else "mode create"
-    return (
-        f"User '{user_name}' already has 2 access keys, the most IAM allows (LimitExceeded): "
-        f"{listed}. Delete the one no longer needed, e.g. {pick.key_id} ({why}), after checking "
-        f"nothing uses it: aws iam delete-access-key --user-name {user_name} --access-key-id "
-        f"{pick.key_id}; then re-run with {goal}. Nothing was deleted."
-    )
+    return _create(ctx, plan, done)

@@ -10,26 +10,19 @@ Until then Step 8 and Verify say that they wait for Step 7. Headless runs never 
 
 from __future__ import annotations
 
-from runbook_lib.admin_user.apply import Action, Created, apply_actions
+from runbook_lib.admin_user.apply import apply_actions
+from runbook_lib.admin_user.outcome import Action, Created, Waiting
 from runbook_lib.admin_user.passwords import PasswordPolicy, check_password, generate_password
-from runbook_lib.admin_user.signin import SignIn, csv_path, deliver
-from runbook_lib.admin_user.state import Request
+from runbook_lib.admin_user.request import Request
+from runbook_lib.admin_user.signin import csv_path, deliver
 from runbook_lib.admin_user.verify import verify
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.secrets import Secret, check_file_destination
+from runbook_lib.core.secret_files import check_file_destination
+from runbook_lib.core.secrets import Secret
 
 CREATE_STEP = "S1.7"
 CREATE_TITLE = "Review the plan and press Create"
-
-
-class Waiting:
-    """A live Step 7 waiting for Create: ``created`` once the writes are made, ``sign_in`` once
-    Step 8 delivered."""
-
-    def __init__(self) -> None:
-        self.created: Created | None = None
-        self.sign_in: SignIn | None = None
 
 
 def new_password(
@@ -77,7 +70,8 @@ def offer_create(
     def create(typed: str) -> str:
         if waiting.created is not None:
             raise BadInput("Step 7 is done already: re-run the notebook for further changes.")
-        chosen = Secret("password", typed, label=main) if typed else None
+        chosen = Secret("password", typed, label=main, keyed=True) if typed else None
+        del typed  # from here on only inside the Secret (no local for a verbose traceback)
         try:
             passwords = {
                 name: new_password(policy, name, account, chosen if name == main else None)

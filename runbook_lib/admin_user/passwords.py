@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from runbook_lib.core.errors import BadInput, aws_code, from_client_error
+from runbook_lib.core import aws
+from runbook_lib.core.errors import BadInput
 
 #: what IAM counts as a symbol (non-alphanumeric character) for ``RequireSymbols``
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
@@ -129,16 +128,14 @@ def get_password_policy(iam: Any) -> PasswordPolicy:
     Raises:
         AwsError: any other IAM error, e.g. ``AccessDenied``; it keeps AWS's code.
     """
-    try:
-        response = iam.get_account_password_policy()
-    except ClientError as err:
-        if aws_code(err) == "NoSuchEntity":
-            return PasswordPolicy.aws_default()
-        raise from_client_error(
-            err,
-            "Reading the account password policy",
-            "Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run.",
-        ) from err
+    response = aws.call(
+        iam.get_account_password_policy,
+        what="Reading the account password policy",
+        fix="Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run.",
+        missing=("NoSuchEntity",),
+    )
+    if response is None:
+        return PasswordPolicy.aws_default()
     return PasswordPolicy.from_response(response["PasswordPolicy"])
 
 

@@ -7,19 +7,33 @@ instructions are plain text without the password, ready to paste into an e-mail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from runbook_lib.admin_user.apply import Created
+from runbook_lib.admin_user.outcome import Created, SignIn, SignInInstructions
 from runbook_lib.admin_user.state import MARKER_KEY
+from runbook_lib.core import aws, markers, sinks
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import from_client_error
-from runbook_lib.core.secrets import Secret, csv_text, write_secret_file
+from runbook_lib.core.secret_files import set_aside
+from runbook_lib.core.secrets import Secret
+
+__all__ = [
+    "CSV_HEADER",
+    "SignIn",
+    "SignInInstructions",
+    "account_alias",
+    "csv_delivered",
+    "csv_path",
+    "deliver",
+    "set_aside_unusable",
+    "signin_destination",
+    "signin_url",
+    "write_signin_csv",
+]
 
 CSV_HEADER = ("User name", "Password", "Console sign-in URL")
+SECRET_KIND = "console-password"
+SIGNIN_LAYOUT = sinks.Layout(SECRET_KIND, CSV_HEADER, "Password")
 WAITING_NOTE = (
     "Waiting for Step 7: press Create there. The sign-in CSV is written right after the "
     "changes; where it went and the sign-in instructions are shown under the button."
@@ -49,12 +63,11 @@ def account_alias(iam: Any) -> str:
     Raises:
         AwsError: IAM refused ``ListAccountAliases``.
     """
-    try:
-        aliases = iam.list_account_aliases()["AccountAliases"]
-    except ClientError as err:
-        raise from_client_error(
-            err, "Reading the account alias", "The caller needs iam:ListAccountAliases."
-        ) from err
+    aliases = aws.call(
+        iam.list_account_aliases,
+        what="Reading the account alias",
+        fix="The caller needs iam:ListAccountAliases.",
+    )["AccountAliases"]
     return str(aliases[0]) if aliases else ""
 
 
@@ -69,6 +82,30 @@ def shown_path(path: Path) -> str:
 def csv_path(secrets_dir: Path, account_id: str, user_name: str) -> Path:
     """Where the sign-in CSV of ``user_name`` goes: ``ACCOUNT-USER_credentials.csv``."""
     return secrets_dir / f"{account_id}-{user_name}_credentials.csv"
+
+
+def signin_destination(path: Path) -> sinks.Destination:
+    """The sign-in CSV as a ``core.sinks`` file destination."""
+    return sinks.Destination("file", str(path), SIGNIN_LAYOUT)
+
+
+def csv_delivered(path: Path, user_name: str) -> bool:
+    """Whether the sign-in CSV at ``path`` holds a row for ``user_name`` with a password."""
+    return sinks.has_usable_row(None, signin_destination(path), {"User name": user_name})
+
+
+def set_aside_unusable(path: Path, user_name: str) -> Path | None:
+    """Move a sign-in CSV that exists but holds no usable row aside (never deleted).
+
+    Returns:
+        Where it went, or ``None`` when there was nothing to move.
+
+    Raises:
+        BadInput: it cannot be moved.
+    """
+    if not (path.exists() or path.is_symlink()) or csv_delivered(path, user_name):
+        return None
+    return set_aside(path)
 
 
 def write_signin_csv(path: Path, user_name: str, password: Secret, url: str) -> Path:
@@ -86,62 +123,17 @@ def write_signin_csv(path: Path, user_name: str, password: Secret, url: str) -> 
     Raises:
         BadInput: the file exists, or cannot be created.
     """
-    return write_secret_file(path, csv_text(CSV_HEADER, (user_name, password.text(), url)))
-
-
-@dataclass(frozen=True)
-class SignInInstructions:
-    """What a new user needs to sign in, without the password (paste it into an e-mail)."""
-
-    user_name: str
-    url: str
-    password_reset_required: bool
-    delivered_to: str = ""
-
-    @property
-    def text(self) -> str:
-        """The instructions as plain text."""
-        how = (
-            f"Your initial password is in the file {Path(self.delivered_to).name}, which your "
-            "administrator hands over separately (never by the same e-mail)."
-            if self.delivered_to
-            else "Use the password your administrator gave you earlier."
-        )
-        lines = [
-            f"Sign in to the AWS console as IAM user {self.user_name}:",
-            f"  1. Open {self.url}",
-            f"  2. User name: {self.user_name}. {how}",
-        ]
-        if self.password_reset_required:
-            lines.append("  3. AWS asks you to choose a new password at first sign-in.")
-        lines.append(
-            "Then set up MFA for your user (runbook 03_enable_virtual_mfa, or Security "
-            "credentials → Assign MFA device)."
-        )
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """Step 8: where each CSV went, and the instructions to send (without the password)."""
-
-    instructions: tuple[SignInInstructions, ...]
-    notes: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return "\n\n".join([*self.notes, *(repr(i) for i in self.instructions)])
+    row: dict[str, str | Secret] = {
+        "User name": user_name,
+        "Password": password,
+        "Console sign-in URL": url,
+    }
+    return Path(sinks.write(None, signin_destination(path), row))
 
 
 def _remove_marker(ctx: RunContext, name: str) -> None:
-    try:
-        ctx.iam.untag_user(UserName=name, TagKeys=[MARKER_KEY])
-    except ClientError as err:
-        raise from_client_error(
-            err, f"Removing the delivery tag of {name!r}", "Re-run: the CSV is kept."
-        ) from err
+    what = f"Removing the delivery tag of {name!r}"
+    markers.clear_marker(ctx, name, MARKER_KEY, what=what, fix="Re-run: the CSV is kept.")
 
 
 def deliver(ctx: RunContext, created: Created) -> SignIn:
@@ -171,7 +163,7 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
         path = csv_path(request.secrets_dir, ctx.account_id, name)
         if not secret.dropped:
             write_signin_csv(path, name, secret, url)
-            ctx.record.secret_delivered("console-password", str(path), secret.fingerprint)
+            ctx.record.secret_delivered(SECRET_KIND, str(path), secret.fingerprint)
             secret.drop()
             _remove_marker(ctx, name)
             ctx.record.change("untag-user", ctx.arn("user", name, request.path))

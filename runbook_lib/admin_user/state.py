@@ -1,186 +1,27 @@
-"""S1 inputs and the state they meet: validated requests, and users and groups read from IAM.
+"""S1 Steps 4-5: the users and groups the request meets, as read from IAM (read-only).
 
-Everything here is read-only: ``validate_request`` is pure, ``read_users`` and ``read_groups``
-only call ``Get*``/``List*``. A bad input or a clash with what exists raises ``BadInput`` before
-the runbook makes its first write.
+``read_users`` and ``read_groups`` only call ``Get*``/``List*``; a clash with what exists (a
+name in another case, a user under another path, a missing policy) raises ``BadInput`` before
+the runbook makes its first write. The request itself is checked in ``request``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, Tags, validate_request
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput, aws_code, from_client_error
-from runbook_lib.core.secrets import default_secrets_dir
-from runbook_lib.core.validation import (
-    MAX_TAGS,
-    check_name_clash,
-    validate_group_name,
-    validate_path,
-    validate_tags,
-    validate_user_name,
-)
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.markers import PENDING, Marker
+from runbook_lib.core.validation import check_name_clash
 
-ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-#: the tag that marks a console password set but not yet delivered (see ``admin_apply``)
+__all__ = ["ADMIN_POLICY_ARN", "MARKER_KEY", "validate_request"]
+
+#: the tag that marks a console password set but not yet delivered (see ``apply``)
 MARKER_KEY = "iam-runbooks:console-password"
-MARKER_PENDING = "pending"
-_RESERVED_PREFIX = "iam-runbooks:"
-_POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[\x21-\x7e]+")
-_USER_KEYS = frozenset({"name", "groups", "tags"})
-
-Tags = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class UserSpec:
-    """One user the runbook must set up."""
-
-    name: str
-    groups: tuple[str, ...]
-    tags: Tags
-
-
-@dataclass(frozen=True)
-class Request:
-    """The validated input of one S1 run."""
-
-    users: tuple[UserSpec, ...]
-    admin_group: str
-    policy_arn: str
-    path: str
-    console_access: bool
-    password_reset_required: bool
-    secrets_dir: Path
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        """Every group the users need, the administrators' group first."""
-        names = [self.admin_group]
-        for user in self.users:
-            names += [g for g in user.groups if g not in names]
-        return tuple(names)
-
-    def __repr__(self) -> str:
-        console = "console password" if self.console_access else "no console access"
-        lines = [
-            f"Group {self.admin_group!r} with {self.policy_arn.rsplit('/', 1)[-1]}; path "
-            f"{self.path}; {console}"
-            + (", new password at first sign-in" if self.password_reset_required else "")
-        ]
-        for user in self.users:
-            tags = ", ".join(f"{k}={v}" for k, v in user.tags) or "no tags"
-            lines.append(f"  user {user.name!r} in {', '.join(user.groups)}; {tags}")
-        return "\n".join(lines)
-
-
-def _bool(value: object, param: str) -> bool:
-    if not isinstance(value, bool):
-        raise BadInput(f"{param} {value!r} must be true or false: fix the parameter.")
-    return value
-
-
-def _tags(tags: Mapping[str, str] | None, param: str, console: bool) -> Tags:
-    checked = validate_tags(tags, param)
-    for tag in checked:
-        if tag["Key"].lower().startswith(_RESERVED_PREFIX):
-            raise BadInput(
-                f"{param}: tag key {tag['Key']!r} uses the prefix {_RESERVED_PREFIX!r}, which "
-                "this runbook keeps for itself; choose another key."
-            )
-    if console and len(checked) >= MAX_TAGS:
-        raise BadInput(
-            f"{param} has {len(checked)} tags: with console access this runbook needs one of "
-            f"IAM's {MAX_TAGS} tag slots while the password is delivered; use at most "
-            f"{MAX_TAGS - 1}."
-        )
-    return tuple((t["Key"], t["Value"]) for t in checked)
-
-
-def _one_user(entry: object, index: int, admin_group: str, console: bool) -> UserSpec:
-    param = f"users[{index}]"
-    if not isinstance(entry, Mapping):
-        raise BadInput(
-            f"{param} must be a mapping like {{name: alice, groups: [Administrators], tags: "
-            f"{{}}}}, not {type(entry).__name__}: fix the users parameter."
-        )
-    unknown = sorted(str(k) for k in entry if k not in _USER_KEYS)
-    if unknown:
-        raise BadInput(
-            f"{param} has unknown key(s) {', '.join(unknown)}: use only name, groups and tags."
-        )
-    name = validate_user_name(entry.get("name", ""), f"{param}.name")
-    groups_value = entry.get("groups", [admin_group])
-    if not isinstance(groups_value, list | tuple) or not groups_value:
-        raise BadInput(f"{param}.groups must be a non-empty list of group names: fix it.")
-    groups = tuple(
-        validate_group_name(g, f"{param}.groups[{i}]") for i, g in enumerate(groups_value)
-    )
-    return UserSpec(name, groups, _tags(entry.get("tags"), f"{param}.tags", console))
-
-
-def _no_case_twins(names: Sequence[str], kind: str, param: str) -> None:
-    seen: dict[str, str] = {}
-    for name in names:
-        other = seen.setdefault(name.lower(), name)
-        if other != name:
-            raise BadInput(
-                f"{param}: {kind} names {other!r} and {name!r} differ only in case, and IAM "
-                "treats them as one name; write it one way."
-            )
-
-
-def validate_request(
-    *,
-    user_name: str,
-    group_name: str,
-    path: str,
-    policy_arn: str,
-    password_reset_required: bool,
-    tags: Mapping[str, str] | None,
-    console_access: bool,
-    secrets_dir: str,
-    users: Sequence[Mapping[str, Any]] | None,
-) -> Request:
-    """Check every S1 input against IAM's rules; no AWS call.
-
-    Returns:
-        The request: the main user first, then ``users`` in order.
-
-    Raises:
-        BadInput: a name, path, tag, policy ARN, flag or ``users`` entry IAM would refuse, or
-            two names that differ only in case.
-    """
-    console = _bool(console_access, "console_access")
-    reset = _bool(password_reset_required, "password_reset_required")
-    admin_group = validate_group_name(group_name)
-    validate_path(path)
-    if not isinstance(policy_arn, str) or not _POLICY_ARN_RE.fullmatch(policy_arn):
-        raise BadInput(
-            f"policy_arn {policy_arn!r} is not an IAM policy ARN: use e.g. {ADMIN_POLICY_ARN}."
-        )
-    if users is None:
-        users = []
-    if not isinstance(users, list | tuple):
-        raise BadInput(
-            f"users must be a list of {{name, groups, tags}}, not {type(users).__name__}."
-        )
-    main = UserSpec(validate_user_name(user_name), (admin_group,), _tags(tags, "tags", console))
-    specs = (main,) + tuple(_one_user(e, i, admin_group, console) for i, e in enumerate(users))
-    _no_case_twins([u.name for u in specs], "user", "user_name/users")
-    if len({u.name for u in specs}) != len(specs):
-        raise BadInput("user_name/users: a user is listed twice; list each user once.")
-    _no_case_twins([admin_group] + [g for u in specs for g in u.groups], "group", "users.groups")
-    if not isinstance(secrets_dir, str):
-        raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
-    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
-    return Request(specs, admin_group, policy_arn, path, console, reset, folder)
+MARKER_PENDING = PENDING
 
 
 # ---- reading IAM ---------------------------------------------------------------------------
@@ -197,16 +38,22 @@ class UserState:
     reset_required: bool = False
 
     @property
-    def marker(self) -> str:
-        """The value of the runbook's password-delivery tag, or ``""``."""
-        return dict(self.tags).get(MARKER_KEY, "")
+    def marker(self) -> Marker | None:
+        """The runbook's password-delivery marker (``core.markers``), if the user has one."""
+        value = dict(self.tags).get(MARKER_KEY, "")
+        return Marker.parse(value) if value else None
+
+    @property
+    def pending(self) -> bool:
+        """Whether a run set a console password and has not delivered it yet."""
+        return self.marker is not None and self.marker.state == PENDING
 
     def __repr__(self) -> str:
         if not self.exists:
             return f"user {self.name!r}: not there yet"
         console = "console password" if self.login_profile else "no console password"
-        if self.marker:
-            console += f" ({MARKER_KEY}={self.marker})"
+        if self.marker is not None:
+            console += f" ({MARKER_KEY}={self.marker.state})"
         groups = ", ".join(self.groups) or "no groups"
         return f"user {self.name!r} exists (path {self.path}): {groups}; {console}"
 
@@ -226,23 +73,6 @@ class GroupState:
         return f"group {self.name!r} exists: {names}"
 
 
-def _read(what: str, fix: str, call: Any, **kwargs: Any) -> Any:
-    try:
-        return call(**kwargs)
-    except ClientError as err:
-        raise from_client_error(err, what, fix) from err
-
-
-def _all(iam: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    pages = iam.get_paginator(operation).paginate(**kwargs)
-    try:
-        return [item for page in pages for item in page[key]]
-    except ClientError as err:
-        raise from_client_error(
-            err, f"Reading IAM ({operation})", f"The caller needs iam:{operation}; re-run."
-        ) from err
-
-
 def read_user(iam: Any, name: str) -> UserState:
     """Read one user: path, groups, tags and login profile.
 
@@ -250,20 +80,25 @@ def read_user(iam: Any, name: str) -> UserState:
         AwsError: IAM refused a read.
     """
     fix = "The caller needs iam:GetUser, ListGroupsForUser, ListUserTags, GetLoginProfile."
-    try:
-        user = iam.get_user(UserName=name)["User"]
-    except ClientError as err:
-        if aws_code(err) == "NoSuchEntity":
-            return UserState(name, exists=False)
-        raise from_client_error(err, f"Reading user {name!r}", fix) from err
-    groups = [g["GroupName"] for g in _all(iam, "list_groups_for_user", "Groups", UserName=name)]
-    tags = _read(f"Reading the tags of {name!r}", fix, iam.list_user_tags, UserName=name)["Tags"]
-    try:
-        profile = iam.get_login_profile(UserName=name)["LoginProfile"]
-    except ClientError as err:
-        if aws_code(err) != "NoSuchEntity":
-            raise from_client_error(err, f"Reading the login profile of {name!r}", fix) from err
-        profile = None
+    what = f"Reading user {name!r}"
+    user = aws.call(iam.get_user, what=what, fix=fix, missing=("NoSuchEntity",), UserName=name)
+    if user is None:
+        return UserState(name, exists=False)
+    user = user["User"]
+    groups = [
+        g["GroupName"] for g in aws.items(iam, "list_groups_for_user", "Groups", UserName=name)
+    ]
+    tags = aws.call(
+        iam.list_user_tags, what=f"Reading the tags of {name!r}", fix=fix, UserName=name
+    )["Tags"]
+    found = aws.call(
+        iam.get_login_profile,
+        what=f"Reading the login profile of {name!r}",
+        fix=fix,
+        missing=("NoSuchEntity",),
+        UserName=name,
+    )
+    profile = found["LoginProfile"] if found else None
     return UserState(
         name,
         exists=True,
@@ -282,7 +117,7 @@ def read_users(ctx: RunContext, request: Request) -> tuple[UserState, ...]:
         BadInput: a user exists under another case or another path.
         AwsError: IAM refused a read.
     """
-    names = [u["UserName"] for u in _all(ctx.iam, "list_users", "Users")]
+    names = [u["UserName"] for u in aws.items(ctx.iam, "list_users", "Users")]
     states = []
     for i, spec in enumerate(request.users):
         check_name_clash(spec.name, names, "user", "user_name" if i == 0 else f"users[{i - 1}]")
@@ -304,21 +139,21 @@ def read_groups(ctx: RunContext, request: Request) -> tuple[GroupState, ...]:
         AwsError: IAM refused a read.
     """
     iam = ctx.iam
-    try:
-        iam.get_policy(PolicyArn=request.policy_arn)
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Reading policy {request.policy_arn}",
-            "Fix policy_arn (AWS managed: arn:aws:iam::aws:policy/NAME).",
-            bad_input=aws_code(err) == "NoSuchEntity",
-        ) from err
-    names = [g["GroupName"] for g in _all(iam, "list_groups", "Groups")]
+    aws.call(
+        iam.get_policy,
+        what=f"Reading policy {request.policy_arn}",
+        fix="Fix policy_arn (AWS managed: arn:aws:iam::aws:policy/NAME).",
+        bad_input=("NoSuchEntity",),
+        PolicyArn=request.policy_arn,
+    )
+    names = [g["GroupName"] for g in aws.items(iam, "list_groups", "Groups")]
     states = []
     for group in request.groups:
         if check_name_clash(group, names, "group", "group_name/users.groups") is None:
             states.append(GroupState(group, exists=False))
             continue
-        attached = _all(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=group)
+        attached = aws.items(
+            iam, "list_attached_group_policies", "AttachedPolicies", GroupName=group
+        )
         states.append(GroupState(group, True, tuple(sorted(p["PolicyArn"] for p in attached))))
     return tuple(states)

@@ -16,20 +16,20 @@ from typing import Any
 from runbook_lib.admin_user.apply import Created, apply_actions, plan_actions
 from runbook_lib.admin_user.live import new_password, offer_create
 from runbook_lib.admin_user.passwords import PasswordPolicy, get_password_policy
-from runbook_lib.admin_user.signin import SignIn, csv_path, deliver
-from runbook_lib.admin_user.state import (
-    ADMIN_POLICY_ARN,
-    GroupState,
-    Request,
-    UserState,
-    read_groups,
-    read_users,
-    validate_request,
+from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, validate_request
+from runbook_lib.admin_user.signin import (
+    SignIn,
+    csv_delivered,
+    csv_path,
+    deliver,
+    set_aside_unusable,
+    signin_destination,
 )
+from runbook_lib.admin_user.state import GroupState, UserState, read_groups, read_users
 from runbook_lib.admin_user.verify import Verified, verify
+from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.manual import ManualStepResult, manual_step
-from runbook_lib.core.secrets import check_file_destination
+from runbook_lib.manual import ManualStepResult, manual_step
 
 __all__ = [
     "GroupsFound",
@@ -203,14 +203,22 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
     request = users.request
     account = ctx.account_id
 
-    def csv_exists(name: str) -> bool:
-        return csv_path(request.secrets_dir, account, name).exists()
+    def delivered(name: str) -> bool:
+        return csv_delivered(csv_path(request.secrets_dir, account, name), name)
 
-    actions = plan_actions(request, users.states, groups.states, csv_exists)
+    actions = plan_actions(request, users.states, groups.states, delivered)
     need = [a.name for a in actions if a.kind in ("create-login-profile", "reset-lost-password")]
     finish = tuple(a.name for a in actions if a.kind == "finish-delivery")
+    lost = {a.name for a in actions if a.kind == "reset-lost-password"}
     for name in need:
-        check_file_destination(csv_path(request.secrets_dir, account, name))
+        path = csv_path(request.secrets_dir, account, name)
+        if name in lost and path.exists():  # an unusable CSV of the dead run: keep it aside
+            if ctx.plan:
+                continue
+            aside = set_aside_unusable(path, name)
+            if aside is not None:
+                ctx.record.warn(f"The unusable sign-in CSV of {name!r} was moved to {aside}.")
+        sinks.check(signin_destination(path))
     if ctx.plan:
         return Created(request, actions, False, account, {}, finish)
     if ctx.interactive and actions:

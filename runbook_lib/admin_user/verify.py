@@ -54,7 +54,7 @@ def _differences(
             and st.reset_required != request.password_reset_required
         ):
             problems.append(f"{spec.name!r} has PasswordResetRequired={st.reset_required}")
-        if st.marker == MARKER_PENDING:
+        if st.pending:
             problems.append(
                 f"{spec.name!r} still has {MARKER_KEY}={MARKER_PENDING} (Step 8 not done)"
             )

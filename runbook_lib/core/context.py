@@ -12,9 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-from runbook_lib.core import environ
+from runbook_lib.core import aws, environ
 from runbook_lib.core.errors import AwsError, TargetRefused
 from runbook_lib.core.record import RunRecord, is_write
 from runbook_lib.core.target import Connection, TargetSpec, connect
@@ -153,25 +151,7 @@ def preflight(
     record.plan = plan
     connection.session.events.register("before-call", _count_calls(record, plan))
     _session_hook(connection.session.events, spec.target)
-    sts = connection.client("sts")
-    try:
-        ident = sts.get_caller_identity()
-    except NoCredentialsError as err:
-        raise TargetRefused(
-            f"No AWS credentials found for {spec.describe()}: sign in (aws sso login "
-            f"--profile {profile or 'NAME'}) or configure the profile, then re-run."
-        ) from err
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
-        raise TargetRefused(
-            f"AWS refused the credentials of {spec.describe()} (STS {code}): renew them "
-            "(aws sso login, or new keys) and re-run."
-        ) from err
-    except BotoCoreError as err:
-        raise TargetRefused(
-            f"Cannot reach {spec.describe()} ({type(err).__name__}): check endpoint_url/"
-            "network, or use target sandbox."
-        ) from err
+    ident = aws.caller_identity(connection.client("sts"), spec.describe(), profile)
     account, arn = str(ident["Account"]), str(ident["Arn"])
     if expected_account_id and account != expected_account_id:
         raise TargetRefused(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,13 +19,17 @@ from runbook_lib.core import environ
 
 RECORD_VAR = environ.RECORD
 
-#: operations that only read (GenerateCredentialReport only asks IAM to build a report)
-_READ_PREFIXES = ("Get", "List", "Describe", "Simulate")
+#: operations that only read (GenerateCredentialReport only asks IAM to build a report).
+#: Credential calls read too: ``AssumeRole*``/``AssumeRoot`` (how a role profile reaches a
+#: member account), ``GetSessionToken``, ``GetFederationToken`` and SSO's
+#: ``GetRoleCredentials`` hand out temporary credentials and change nothing in the account.
+_READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Assume")
 _READ_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCallerIdentity"})
 
 
 def is_write(operation: str) -> bool:
-    """Whether an AWS operation name changes state (``CreateUser``) or only reads (``GetUser``)."""
+    """Whether an AWS operation name changes state (``CreateUser``) or only reads (``GetUser``,
+    ``AssumeRole``)."""
     return not (operation.startswith(_READ_PREFIXES) or operation in _READ_OPERATIONS)
 
 
@@ -43,6 +48,8 @@ class RunRecord:
     """What one notebook run did; saved as JSON after every event."""
 
     notebook: str = ""
+    #: this run's ID: crash-safety markers carry it (``core.markers``)
+    run_id: str = field(default_factory=lambda: "r" + secrets.token_hex(6))
     target: str = ""
     account_id: str = ""
     caller_arn: str = ""
@@ -55,6 +62,8 @@ class RunRecord:
     manual_steps: list[ManualStep] = field(default_factory=list)
     secrets: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: checks a read-only runbook reports on (S0): check, status, detail, advice
+    findings: list[dict[str, str]] = field(default_factory=list)
     path: str = field(default="", repr=False)
 
     @classmethod
@@ -94,6 +103,12 @@ class RunRecord:
     def secret_delivered(self, kind: str, destination: str, fingerprint: str) -> None:
         """Record where a secret went: never the value."""
         self.secrets.append({"kind": kind, "destination": destination, "fingerprint": fingerprint})
+        self.save()
+
+    def finding(self, check: str, status: str, detail: str, advice: str = "") -> None:
+        """Record the result of one check (replacing an earlier result of the same check)."""
+        self.findings = [f for f in self.findings if f["check"] != check]
+        self.findings.append({"check": check, "status": status, "detail": detail, "advice": advice})
         self.save()
 
     def warn(self, text: str) -> None:

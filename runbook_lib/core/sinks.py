@@ -1,215 +1,285 @@
-"""Where a new access key's secret goes: a 0600 CSV, AWS Secrets Manager, or a shown-once widget.
+"""Where secrets go: one registry of destinations, one handler per scheme (papermill's ``iorw``).
 
-The destination is resolved and checked before any AWS write (an existing CSV or an unwritable
-folder is bad input). After delivery the secret can be read back from the destination, which is
-how Verify and the rotation proof know that the *delivered* secret works, and how a re-run
-recognises a key whose secret an earlier, unfinished run had already delivered.
+A secret leaves the process only for a destination the user chose:
+
+- ``file``: a new file, mode 0600, written atomically and never overwritten (S1's sign-in CSV,
+  S2's key CSV, S3's seed file; ``core.secret_files``);
+- ``secretsmanager``: an AWS Secrets Manager secret holding JSON (S2's key, S3's seed);
+- ``widget``: shown once to the person at a live notebook (the widget itself lives in
+  ``runbook_lib.widgets``; this handler checks that a person is there, and cannot read back).
+
+Each handler has ``check`` (before any AWS write: an existing file, an unwritable folder, a bad
+secret name, a headless widget are bad input), ``write`` and ``read_rows``. ``read_back`` finds
+the row of one secret (user, key ID or serial) with a non-empty secret, which is how a re-run
+tells a delivered secret from an unusable destination. What a row holds and how it is laid out
+(a console CSV, ``key=value`` lines, JSON) is a ``Layout`` of the section.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput, from_client_error
-from runbook_lib.core.secrets import (
-    Secret,
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.layouts import Layout, Row, csv_text
+from runbook_lib.core.secret_files import (
     check_file_destination,
-    csv_text,
-    default_secrets_dir,
-    store_in_secrets_manager,
+    read_text,
     write_secret_file,
+    write_secret_text,
 )
-from runbook_lib.core.validation import validate_choice
+from runbook_lib.core.secrets import Secret, hidden_frames
 
-DESTINATIONS = ("file", "secretsmanager", "widget")
-#: the console's ``Access key ID,Secret access key`` plus the column ``aws configure import`` needs
-CSV_HEADER = ("User name", "Access key ID", "Secret access key")
-SECRET_KIND = "secret-access-key"
+__all__ = [
+    "Destination",
+    "Layout",
+    "Row",
+    "check",
+    "check_file_destination",
+    "csv_text",
+    "read_back",
+    "register",
+    "store_in_secrets_manager",
+    "write",
+    "write_secret_file",
+]
+
 _SM_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 
 
 @dataclass(frozen=True)
 class Destination:
-    """A resolved, checked destination for one user's new access key."""
+    """A resolved destination: scheme, location (path or secret name) and the row's layout.
 
-    kind: str
-    user_name: str
-    path: Path | None = None
-    secret_name: str = ""
+    Attributes:
+        scheme: ``file``, ``secretsmanager`` or ``widget``.
+        location: the file path or the secret name (``""`` for a widget).
+        layout: how the row is laid out.
+        search: ``file`` only: a glob in the same folder whose files a read-back also searches
+            (S2's rotation files carry a date).
+        description: Secrets Manager only: the secret's description.
+    """
 
-    def describe(self) -> str:
-        """Where the secret goes, in operator words."""
-        if self.kind == "file":
-            return f"CSV file {self.path} (mode 0600)"
-        if self.kind == "secretsmanager":
-            return f"Secrets Manager secret '{self.secret_name}'"
-        return "the shown-once widget (you copy it into your password manager)"
+    scheme: str
+    location: str
+    layout: Layout
+    search: str = ""
+    description: str = ""
 
     @property
-    def folder(self) -> Path:
-        """The folder of CSV files (file destinations only)."""
-        assert self.path is not None
-        return self.path.parent
+    def path(self) -> Path:
+        """The file (``file`` only)."""
+        return Path(self.location)
 
 
-def csv_file_name(user_name: str, mode: str, stamp: str) -> str:
-    """The CSV's name: the console's ``<user>_accessKeys.csv``; a rotation adds the UTC date."""
-    return (
-        f"{user_name}_accessKeys.csv" if mode == "create" else f"{user_name}_accessKeys_{stamp}.csv"
-    )
+class Handler(Protocol):
+    """One scheme: check before any write, write, read the rows back."""
+
+    def check(self, ctx: RunContext | None, dest: Destination, *, interactive: bool) -> None: ...
+
+    def write(self, ctx: RunContext | None, dest: Destination, row: Row) -> str: ...
+
+    def read_rows(self, ctx: RunContext | None, dest: Destination) -> list[dict[str, str]]: ...
 
 
-def resolve_destination(
-    kind: str,
-    user_name: str,
-    *,
-    mode: str,
-    secrets_dir: str,
-    secret_name: str,
-    interactive: bool,
-    stamp: str,
-) -> Destination:
-    """Validate the delivery parameters (no AWS call, no file written).
+class FileHandler:
+    """``file``: a new 0600 file, atomic, never overwritten."""
 
-    Args:
-        kind: ``file``, ``secretsmanager`` or ``widget``.
-        user_name: whose key it is.
-        mode: ``create`` or ``rotate``.
-        secrets_dir: the CSV folder (empty: ``default_secrets_dir()``).
-        secret_name: the Secrets Manager name (empty: ``iam-runbooks/<user>/access-key``).
-        interactive: a person is at the keyboard.
-        stamp: the UTC date used in a rotation's CSV name (``YYYYMMDD``).
-
-    Returns:
-        The destination.
-
-    Raises:
-        BadInput: unknown kind, a widget in a headless run or for a rotation, a bad secret name.
-    """
-    validate_choice(kind, DESTINATIONS, "destination")
-    if kind == "widget" and not interactive:
-        raise BadInput(
-            "destination 'widget' needs a person at a live notebook, but this run is headless: "
-            "use destination file or secretsmanager."
-        )
-    if kind == "widget" and mode == "rotate":
-        raise BadInput(
-            "mode 'rotate' needs a destination it can read the new key back from before the old "
-            "key is switched off: use destination file or secretsmanager."
-        )
-    if kind == "file":
-        folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
-        return Destination(kind, user_name, path=folder / csv_file_name(user_name, mode, stamp))
-    if kind == "secretsmanager":
-        name = secret_name or f"iam-runbooks/{user_name}/access-key"
-        if not _SM_NAME_RE.fullmatch(name):
-            raise BadInput(
-                f"secret_name {name!r} is not a valid Secrets Manager name: use 1-512 letters, "
-                "digits and / _ + = . @ -."
-            )
-        return Destination(kind, user_name, secret_name=name)
-    return Destination(kind, user_name)
-
-
-def check_destination(dest: Destination) -> None:
-    """Check, before any AWS write, that the secret can be delivered.
-
-    Raises:
-        BadInput: the CSV exists already or its folder is not writable.
-    """
-    if dest.kind == "file":
-        assert dest.path is not None
+    def check(self, ctx: RunContext | None, dest: Destination, *, interactive: bool) -> None:
+        """Raises BadInput: the file exists or its folder is not writable."""
         check_file_destination(dest.path)
 
+    def write(self, ctx: RunContext | None, dest: Destination, row: Row) -> str:
+        """Write the file; returns its path."""
+        return str(write_secret_text(dest.path, dest.layout.file_text(row)))
 
-def key_csv(user_name: str, key_id: str, secret: Secret) -> str:
-    """The CSV text for one key (``aws configure import --csv`` reads it; profile = user name)."""
-    return csv_text(CSV_HEADER, (user_name, key_id, secret.text()))
+    def read_rows(self, ctx: RunContext | None, dest: Destination) -> list[dict[str, str]]:
+        """The rows of the file and of every file ``search`` matches."""
+        paths = [dest.path]
+        if dest.search:
+            paths += [p for p in sorted(dest.path.parent.glob(dest.search)) if p != dest.path]
+        rows: list[dict[str, str]] = []
+        for path in paths:
+            text = read_text(path) if path.is_file() else None
+            rows += dest.layout.parse_file(text) if text else []
+        return rows
 
 
-def deliver(ctx: RunContext, dest: Destination, key_id: str, secret: Secret) -> str:
-    """Put the secret at its destination and record where it went (never the value).
+def store_in_secrets_manager(
+    sm: Any, name: str, body: Secret | dict[str, str], description: str
+) -> str:
+    """Store JSON in AWS Secrets Manager under ``name``; returns the secret's ARN.
 
-    Returns:
-        Where it went, in operator words (``widget``: the person stores it).
+    A new secret is created; an existing one gets a new current version.
 
     Raises:
-        BadInput: the CSV cannot be created.
+        BadInput: botocore refused the name before sending anything (empty, too long).
         AwsError: Secrets Manager refused.
     """
-    if dest.kind == "file":
-        assert dest.path is not None
-        write_secret_file(dest.path, key_csv(dest.user_name, key_id, secret))
-        where = str(dest.path)
-    elif dest.kind == "secretsmanager":
-        payload = {
-            "AccessKeyId": key_id,
-            "SecretAccessKey": secret.text(),
-            "UserName": dest.user_name,
-        }
-        where = store_in_secrets_manager(
-            ctx.client("secretsmanager"),
-            dest.secret_name,
-            payload,
-            f"Access key of IAM user {dest.user_name} (iam-runbooks)",
+    text = body if isinstance(body, Secret) else Secret("secret-file", json.dumps(body))
+    invalid = BadInput(
+        f"Secrets Manager cannot take a secret named '{name}': use 1–512 characters of "
+        "letters, digits and /_+=.@- (nothing was stored)."
+    )
+    what = f"Storing the secret in Secrets Manager as '{name}'"
+    fix = "Check the caller may call secretsmanager:CreateSecret/PutSecretValue on it."
+    # failures are cut at ``hidden_frames``: no frame holding the JSON text reaches a traceback
+    with hidden_frames():
+        resp = aws.call(
+            sm.create_secret,
+            what=what,
+            fix=fix,
+            missing=("ResourceExistsException",),
+            errors={aws.INVALID: invalid},
+            Name=name,
+            SecretString=text.text(),
+            Description=description,
         )
-        ctx.record.change("store-secret", where)
-    else:
+    if resp is None:
+        with hidden_frames():
+            resp = aws.call(
+                sm.put_secret_value,
+                what=what,
+                fix=fix,
+                errors={aws.INVALID: invalid},
+                SecretId=name,
+                SecretString=text.text(),
+            )
+    return str(resp["ARN"])
+
+
+def _need(ctx: RunContext | None) -> RunContext:
+    if ctx is None:
+        raise TypeError("a Secrets Manager destination needs the run context")
+    return ctx
+
+
+class SecretsManagerHandler:
+    """``secretsmanager``: a secret holding the row as JSON."""
+
+    def check(self, ctx: RunContext | None, dest: Destination, *, interactive: bool) -> None:
+        """Raises BadInput: not a valid Secrets Manager name."""
+        if not _SM_NAME_RE.fullmatch(dest.location):
+            raise BadInput(
+                f"secret_name {dest.location!r} is not a valid Secrets Manager name: use 1-512 "
+                "letters, digits and / _ + = . @ -."
+            )
+
+    def write(self, ctx: RunContext | None, dest: Destination, row: Row) -> str:
+        """Create the secret (or a new version); returns its ARN."""
+        return store_in_secrets_manager(
+            _need(ctx).client("secretsmanager"),
+            dest.location,
+            dest.layout.json_text(row),
+            dest.description,
+        )
+
+    def read_rows(self, ctx: RunContext | None, dest: Destination) -> list[dict[str, str]]:
+        """The secret's row (none when the secret does not exist)."""
+        body = aws.call(
+            _need(ctx).client("secretsmanager").get_secret_value,
+            what=f"Reading Secrets Manager secret '{dest.location}'",
+            fix="The caller needs secretsmanager:GetSecretValue on it.",
+            missing=("ResourceNotFoundException",),
+            SecretId=dest.location,
+        )
+        return dest.layout.parse_json(str(body.get("SecretString") or "")) if body else []
+
+
+class WidgetHandler:
+    """``widget``: shown once to a person (``runbook_lib.widgets`` shows it); no read-back."""
+
+    def check(self, ctx: RunContext | None, dest: Destination, *, interactive: bool) -> None:
+        """Raises BadInput: nobody is at a live notebook to see it."""
+        if not interactive:
+            raise BadInput(
+                "destination 'widget' needs a person at a live notebook, but this run is "
+                "headless: use destination file or secretsmanager."
+            )
+
+    def write(self, ctx: RunContext | None, dest: Destination, row: Row) -> str:
+        """Nothing to write here: the section's ``show_*`` step shows the widget."""
         return "the shown-once widget"
-    ctx.record.secret_delivered(SECRET_KIND, f"{dest.kind}: {where}", secret.fingerprint)
-    return where
 
-
-def _rows_of(path: Path) -> list[dict[str, str]]:
-    try:
-        text = path.read_text("utf-8-sig")
-    except OSError:
+    def read_rows(self, ctx: RunContext | None, dest: Destination) -> list[dict[str, str]]:
+        """A widget cannot be read back."""
         return []
-    return [
-        {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO(text))
-    ]
 
 
-def read_back(ctx: RunContext, dest: Destination, key_id: str) -> Secret | None:
-    """The secret of ``key_id`` as stored at the destination, or ``None`` if it is not there.
+_HANDLERS: dict[str, Handler] = {}
 
-    For a file destination every ``<user>_accessKeys*.csv`` in the folder is searched (a
-    rotation's file carries a date). A widget destination cannot be read back.
+
+def register(scheme: str, handler: Handler) -> None:
+    """Add (or replace) the handler of a scheme."""
+    _HANDLERS[scheme] = handler
+
+
+register("file", FileHandler())
+register("secretsmanager", SecretsManagerHandler())
+register("widget", WidgetHandler())
+
+
+def handler(scheme: str) -> Handler:
+    """The handler of a scheme.
+
+    Raises:
+        BadInput: no such scheme.
+    """
+    try:
+        return _HANDLERS[scheme]
+    except KeyError:
+        raise BadInput(
+            f"Unknown secret destination {scheme!r}: use one of {', '.join(sorted(_HANDLERS))}."
+        ) from None
+
+
+def check(dest: Destination, *, interactive: bool = False) -> None:
+    """Check, before any AWS write, that the secret can be delivered to ``dest``.
+
+    Raises:
+        BadInput: the destination cannot take it.
+    """
+    handler(dest.scheme).check(None, dest, interactive=interactive)
+
+
+def write(ctx: RunContext | None, dest: Destination, row: Row) -> str:
+    """Deliver one row (its secret fields as ``Secret`` values); returns where it went.
+
+    Raises:
+        BadInput: a file exists or cannot be written.
+        AwsError: Secrets Manager refused.
+    """
+    return handler(dest.scheme).write(ctx, dest, row)
+
+
+def read_back(
+    ctx: RunContext | None, dest: Destination, match: Mapping[str, str], *, label: str = ""
+) -> Secret | None:
+    """The secret of the row whose fields equal ``match`` and whose secret is not empty.
+
+    Returns:
+        The secret (kind ``dest.layout.kind``), or ``None`` when no usable row is there.
 
     Raises:
         AwsError: Secrets Manager refused the read (other than "no such secret").
     """
-    if dest.kind == "file":
-        for path in sorted(dest.folder.glob(f"{dest.user_name}_accessKeys*.csv")):
-            for row in _rows_of(path):
-                if row.get("access key id") == key_id and row.get("secret access key"):
-                    return Secret(SECRET_KIND, row["secret access key"], dest.user_name)
-        return None
-    if dest.kind == "secretsmanager":
-        try:
-            body = ctx.client("secretsmanager").get_secret_value(SecretId=dest.secret_name)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return None
-            raise from_client_error(
-                err,
-                f"Reading Secrets Manager secret '{dest.secret_name}'",
-                "The caller needs secretsmanager:GetSecretValue on it.",
-            ) from err
-        try:
-            data = json.loads(body.get("SecretString") or "{}")
-        except ValueError:
-            return None
-        if isinstance(data, dict) and data.get("AccessKeyId") == key_id:
-            return Secret(SECRET_KIND, str(data.get("SecretAccessKey", "")), dest.user_name)
-        return None
+    secret_field = dest.layout.secret
+    for row in handler(dest.scheme).read_rows(ctx, dest):
+        if all(row.get(k) == v for k, v in match.items()) and row.get(secret_field):
+            return Secret(dest.layout.kind, row[secret_field], label)
     return None
+
+
+def has_usable_row(ctx: RunContext | None, dest: Destination, match: Mapping[str, str]) -> bool:
+    """Whether ``read_back`` would find the secret (the value is dropped at once)."""
+    found = read_back(ctx, dest, match)
+    if found is None:
+        return False
+    found.drop()
+    return True

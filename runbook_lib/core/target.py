@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ProfileNotFound
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ProfileNotFound
 
 from runbook_lib.core.errors import BadInput, TargetRefused
 from runbook_lib.core.sandbox import embedded_sandbox, sandbox_session
@@ -20,6 +20,19 @@ from runbook_lib.core.sandbox import embedded_sandbox, sandbox_session
 TARGET_KINDS = ("sandbox", "profile", "endpoint")
 RETRY_MODES = ("standard", "adaptive")
 USER_AGENT = "iam-runbooks/0.1"
+#: seconds to wait for a TCP connection; a refused or timed-out connection is retried once
+CONNECT_TIMEOUT = 2
+CONNECT_ATTEMPTS = 2
+
+
+def _retry_connection_once(
+    attempts: int, caught_exception: Exception | None = None, **_: Any
+) -> None:
+    """botocore ``needs-retry`` hook: stop after one retry of an unreachable endpoint (the
+    retry mode's own handler keeps its attempts for throttling and 5xx)."""
+    unreachable = isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError))
+    if unreachable and attempts >= CONNECT_ATTEMPTS:
+        raise caught_exception  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,8 @@ class Connection:
             endpoint_url=self.endpoint_url,
             config=self.config,
         )
+        event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+        client.meta.events.register_first(event, _retry_connection_once)
         return client
 
 
@@ -112,7 +127,7 @@ def connect(spec: TargetSpec) -> Connection:
     config = Config(
         retries={"mode": mode, "max_attempts": attempts},
         user_agent_extra=USER_AGENT,
-        connect_timeout=10,
+        connect_timeout=CONNECT_TIMEOUT,
         read_timeout=60,
     )
     if spec.target == "sandbox":

@@ -1,6 +1,7 @@
-"""TOTP for virtual MFA devices (S3): the Key URI, its QR code, and checks on the two codes.
+"""TOTP for virtual MFA devices (S3): codes, and checks on the two codes a person types.
 
-Everything here is local: no AWS calls and no widgets. ``check_codes`` runs *before*
+Everything here is local: no AWS calls and no widgets (the Key URI and its QR code are in
+``otpauth``). ``check_codes`` runs *before*
 ``EnableMFADevice`` so that a swapped, repeated, stale or mistyped pair of codes is refused in
 plain words instead of as ``InvalidAuthenticationCode``, or worse, accepted by AWS and leaving
 the device out of sync. TOTP here is what AWS uses: SHA1, 6 digits, 30-second windows.
@@ -9,18 +10,32 @@ the device out of sync. TOTP here is what AWS uses: SHA1, 6 digits, 30-second wi
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pyotp
-import segno
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.otpauth import Seed, key_uri, qr_png
+from runbook_lib.core.otpauth import base32_secret as _secret
+
+__all__ = [
+    "MARGIN",
+    "MIN_REMAINING",
+    "PERIOD",
+    "CodeCheck",
+    "Seed",
+    "check_codes",
+    "current_code",
+    "key_uri",
+    "next_two_codes",
+    "qr_png",
+    "seed_fingerprint",
+    "window",
+]
 
 #: seconds per TOTP window (AWS virtual MFA)
 PERIOD = 30
@@ -29,10 +44,6 @@ MIN_REMAINING = 2.0
 #: seconds past a window's start before ``next_two_codes`` reads its code
 MARGIN = 0.5
 
-#: a seed as boto3 returns it (``Base32StringSeed`` is bytes) or as a user types it
-Seed = str | bytes
-
-_B32 = re.compile(r"[A-Z2-7]+")
 _CODE = re.compile(r"[0-9]{6}")
 _SWAPPED = (
     "The codes look swapped: MFA code 1 is the earlier code and MFA code 2 the one the app "
@@ -51,81 +62,8 @@ _MISMATCH = {
 }
 
 
-def _secret(seed: Seed) -> str:
-    """Normalise and validate a base32 seed; the error never echoes it."""
-    if isinstance(seed, bytes):
-        try:
-            seed = seed.decode("ascii")
-        except UnicodeDecodeError:
-            seed = "?"  # not ASCII, so not base32: refused below
-    secret = "".join(seed.split()).upper().rstrip("=")
-    # base32 of whole bytes has a length % 8 in {0, 2, 4, 5, 7}; 16 chars = 80 bits, the least
-    # authenticator apps take (AWS's seeds are longer)
-    ok = bool(_B32.fullmatch(secret)) and len(secret) >= 16 and len(secret) % 8 not in (1, 3, 6)
-    if not ok:
-        raise BadInput(
-            f"The MFA seed is not a valid base32 secret ({len(secret)} characters; it must be "
-            "at least 16 of A-Z and 2-7): pass the Base32StringSeed that "
-            "CreateVirtualMFADevice returned, unchanged."
-        )
-    return secret
-
-
 def _code_at(secret: str, win: int) -> str:
     return str(pyotp.TOTP(secret, digits=6, interval=PERIOD).generate_otp(win))
-
-
-def key_uri(seed_b32: Seed, user_name: str, account: str, issuer: str = "AWS") -> str:
-    """Build the Key URI an authenticator app reads from the QR code.
-
-    The form is ``otpauth://totp/ISSUER:USER@ACCOUNT?secret=SEED&issuer=ISSUER`` (Google's Key
-    Uri Format). Issuer and label are percent-encoded (space as ``%20``, ``+`` as ``%2B``); the
-    ``:`` separator and ``@`` stay literal. SHA1, 6 digits and 30 s are the defaults, so they
-    are left out, as in AWS's own QR codes.
-
-    Args:
-        seed_b32: the base32 seed, as str or as the bytes boto3 returns.
-        user_name: the IAM user name.
-        account: the account ID (or alias) shown in the app next to the user.
-        issuer: the name the app shows above the entry.
-
-    Returns:
-        The ``otpauth://`` URI.
-
-    Raises:
-        BadInput: the seed is not base32, or a name is empty or contains ``:``.
-    """
-    secret = _secret(seed_b32)
-    for what, value in (("user name", user_name), ("account", account), ("issuer", issuer)):
-        if not value or ":" in value:
-            raise BadInput(
-                f"The MFA {what} {value!r} cannot be used in a QR code: it must be non-empty "
-                "and contain no ':'."
-            )
-    label = quote(issuer, safe="") + ":" + quote(f"{user_name}@{account}", safe="@")
-    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer, safe='')}"
-
-
-def qr_png(uri: str, scale: int = 5) -> bytes:
-    """Render a URI as a QR code PNG (error correction M, 4-module quiet zone).
-
-    Args:
-        uri: the text to encode, normally from ``key_uri``.
-        scale: pixels per module.
-
-    Returns:
-        The PNG file's bytes.
-
-    Raises:
-        BadInput: ``scale`` is less than 1.
-    """
-    if scale < 1:
-        raise BadInput(f"The QR code scale must be at least 1 (got {scale}).")
-    buf = io.BytesIO()
-    segno.make(uri, error="m", micro=False, boost_error=False).save(
-        buf, kind="png", scale=scale, border=4
-    )
-    return buf.getvalue()
 
 
 def window(at: float) -> int:

@@ -2,17 +2,33 @@
 
 IAM checks lengths and patterns only on the server (``ValidationError``), and moto does not
 check them at all: these functions refuse bad input early, in one line that names the
-parameter to fix and the rule. They are pure: no AWS calls, no secrets in messages.
+parameter to fix and the rule. They are pure: no AWS calls, no secrets in messages. Tag rules
+are in ``tags``.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.tags import MAX_TAGS, validate_tags
+from runbook_lib.core.wording import bad_chars as _bad_chars
+from runbook_lib.core.wording import not_text as _not_text
+from runbook_lib.core.wording import show as _show
+
+__all__ = [
+    "MAX_GROUP_NAME",
+    "MAX_TAGS",
+    "MAX_USER_NAME",
+    "check_name_clash",
+    "validate_account_id",
+    "validate_choice",
+    "validate_group_name",
+    "validate_path",
+    "validate_tags",
+    "validate_user_name",
+]
 
 #: IAM's ``[\w+=,.@-]+`` for user, group and MFA device names; IAM's ``\w`` is ASCII
 _NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
@@ -24,38 +40,6 @@ _ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
 
 MAX_USER_NAME = 64
 MAX_GROUP_NAME = 128
-MAX_TAGS = 50
-MAX_TAG_KEY = 128
-MAX_TAG_VALUE = 256
-#: the punctuation IAM allows in tags besides Unicode letters (L), separators (Z), numbers (N)
-_TAG_PUNCTUATION = frozenset("_.:/=+-@")
-_TAG_RULE = "letters, digits, spaces and _ . : / = + - @"
-_SHOW_MAX = 70
-
-
-def _show(value: object) -> str:
-    """Return ``repr(value)``, shortened so that a message stays one readable line."""
-    text = repr(value)
-    if len(text) > _SHOW_MAX:
-        text = text[: _SHOW_MAX - 4] + "...'"
-    return text
-
-
-def _not_text(value: object) -> str:
-    """Explain a value that YAML or a caller gave as something other than a string."""
-    if isinstance(value, bool):
-        return (
-            "it is a yes/no value, not text (YAML reads true, no, on... that way); quote it in YAML"
-        )
-    if isinstance(value, int | float):
-        return "it is a number, not text; quote it in YAML"
-    return f"it is {type(value).__name__}, not text"
-
-
-def _bad_chars(value: str, ok: Callable[[str], bool]) -> str:
-    """List, quoted and in order, the distinct characters of ``value`` that ``ok`` refuses."""
-    bad = dict.fromkeys(char for char in value if not ok(char))
-    return ", ".join(repr(char) for char in bad)
 
 
 def _is_name_char(char: str) -> bool:
@@ -152,78 +136,6 @@ def validate_path(path: str, param: str = "path") -> str:
             "(IAM would answer ValidationError)."
         )
     return path
-
-
-def _is_tag_char(char: str) -> bool:
-    """IAM's ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]`` for one character."""
-    return unicodedata.category(char)[0] in "LZN" or char in _TAG_PUNCTUATION
-
-
-def _tag_problem(key: object, value: object, seen: dict[str, str]) -> str:
-    """Return what is wrong with one tag, or ``""``."""
-    if not isinstance(key, str):
-        return f"tag key {_show(key)}: {_not_text(key)}"
-    if not key or len(key) > MAX_TAG_KEY:
-        return f"tag key {_show(key)} has {len(key)} characters; use 1-{MAX_TAG_KEY}"
-    if not all(_is_tag_char(c) for c in key):
-        return f"tag key {_show(key)}: {_bad_chars(key, _is_tag_char)} not allowed; use {_TAG_RULE}"
-    if key.lower().startswith("aws:"):
-        return f"tag key {_show(key)}: the prefix 'aws:' is reserved for AWS; choose another key"
-    if key.lower() in seen:
-        return (
-            f"tag keys {_show(seen[key.lower()])} and {_show(key)} differ only in case, "
-            "and IAM treats them as the same key; keep one"
-        )
-    seen[key.lower()] = key
-    if value is None:
-        return f"tag {_show(key)} has no value; write '' for an empty value"
-    if not isinstance(value, str):
-        return f"the value of tag {_show(key)}: {_not_text(value)}"
-    if len(value) > MAX_TAG_VALUE:
-        return f"the value of tag {_show(key)} has {len(value)} characters; use 0-{MAX_TAG_VALUE}"
-    if not all(_is_tag_char(c) for c in value):
-        return (
-            f"the value of tag {_show(key)}: {_bad_chars(value, _is_tag_char)} not allowed; "
-            f"use {_TAG_RULE}"
-        )
-    return ""
-
-
-def validate_tags(tags: Mapping[str, str] | None, param: str = "tags") -> list[dict[str, str]]:
-    """Check tags for an IAM user and return them in boto3's form, sorted by key.
-
-    Args:
-        tags: key -> value, or ``None`` for no tags.
-        param: the parameter the operator should fix, used in the message.
-
-    Returns:
-        ``[{"Key": ..., "Value": ...}, ...]`` sorted by key (empty for ``None``).
-
-    Raises:
-        BadInput: more than 50 tags; a key that is empty, longer than 128 characters,
-            reserved (``aws:``) or repeated in another case; a value that is not text or
-            longer than 256 characters; a character outside letters, digits, spaces and
-            ``_ . : / = + - @``.
-    """
-    if tags is None:
-        return []
-    if not isinstance(tags, Mapping):
-        raise BadInput(
-            f"{param} must be a mapping of tag keys to values, not {type(tags).__name__}; "
-            "write one 'Key: value' per line."
-        )
-    if len(tags) > MAX_TAGS:
-        raise BadInput(
-            f"{param} has {len(tags)} tags: IAM allows at most {MAX_TAGS} per user; "
-            "remove some (IAM would answer LimitExceeded)."
-        )
-    seen: dict[str, str] = {}
-    items: list[tuple[Any, Any]] = list(tags.items())
-    for key, value in items:
-        problem = _tag_problem(key, value, seen)
-        if problem:
-            raise BadInput(f"{param}: {problem} (IAM would answer ValidationError).")
-    return [{"Key": key, "Value": value} for key, value in sorted(items)]
 
 
 def check_name_clash(name: str, existing: Iterable[str], kind: str, param: str) -> str | None:

@@ -15,13 +15,10 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
-from runbook_lib.core.context import HEADLESS_VAR
-from runbook_lib.core.record import RECORD_VAR
-from runbook_lib.core.sandbox import apply_sandbox_environ
-from runbook_lib.core.secrets import SECRETS_DIR_VAR, default_secrets_dir
+from runbook_lib.core.errors import BadInput
+from runbook_lib.run import kernels
 
 LOOPBACK = "127.0.0.1"
 TOKEN_VAR = "JUPYTER_TOKEN"
@@ -47,6 +44,25 @@ def free_port() -> int:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def check_port_free(port: int) -> None:
+    """Refuse a port something already listens on (127.0.0.1), before a server is started.
+
+    Raises:
+        BadInput: the port is in use (or not a port), with the next action.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the servers do: a port left in TIME_WAIT is free, only a listener makes it busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except (OSError, OverflowError) as err:
+            reason = "is in use" if isinstance(err, OSError) else "is not a TCP port"
+            raise BadInput(
+                f"Port {port} on {LOOPBACK} {reason}: stop what listens there, or choose "
+                "another with --port N."
+            ) from err
 
 
 def write_lab_settings(folder: Path) -> Path:
@@ -120,23 +136,20 @@ def server_environ(
 ) -> dict[str, str]:
     """The environment of a Lab or Voilà server whose kernels a person drives.
 
+    The kernel part comes from ``kernel_environ`` (the one place that builds it), not headless.
+
     Args:
         base: the environment to start from (usually ``os.environ``).
-        sandbox_url: point every kernel at this sandbox (real credentials removed).
+        sandbox_url: point every kernel at this sandbox (real credentials removed; the
+            sandbox's throw-away secrets go to a folder of this process, never the real default).
         token: the server's access token.
         record_path: where kernels save their run record (``RUNBOOK_RECORD``).
     """
-    env = dict(base)
-    env.pop(HEADLESS_VAR, None)  # a person is at the keyboard: widgets, not pending steps
-    if sandbox_url:
-        apply_sandbox_environ(sandbox_url, env)
-        # the sandbox's throw-away secrets: a folder per server, never the real default
-        stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
-        env.setdefault(SECRETS_DIR_VAR, str(default_secrets_dir() / "sandbox" / stamp))
+    env = kernels.kernel_environ(
+        base=base, headless=False, sandbox_url=sandbox_url, record_path=record_path
+    )
     if token:
         env[TOKEN_VAR] = token
-    if record_path:
-        env[RECORD_VAR] = record_path
     return env
 
 

@@ -1,6 +1,7 @@
 """``runbook``: list, run and serve the runbook notebooks, and render them as a course.
 
-Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step.
+Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a manual step;
+4 done, but a finding of the report failed (``fail_on_findings``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from runbook_lib.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
-    EXIT_MANUAL_PENDING,
     EXIT_OK,
     RunbookError,
 )
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs=2,
         default=[],
         metavar=("NAME", "VALUE"),
-        help="one parameter (YAML value)",
+        help="one parameter, typed as the notebook declares it (str: the text as written)",
     )
     run.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
     run.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _serve_options(lab, default_port=8888)
 
     app = sub.add_parser("app", help="one notebook as a Voilà app: widgets only, no code")
-    app.add_argument("name", help="notebook stem (03_enable_mfa), number (03) or path")
+    app.add_argument("name", help=f"notebook: {_stems()}; its number (03) or a path")
     _serve_options(app, default_port=8866)
 
     docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("names", nargs="*", help="notebooks (default: all, in order)")
     return parser
+
+
+def _stems() -> str:
+    from runbook_lib.run.notebooks import all_notebooks
+
+    return ", ".join(book.stem for book in all_notebooks()) or "(no notebooks found)"
 
 
 def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
@@ -121,31 +127,43 @@ def _list() -> int:
     return EXIT_OK
 
 
+def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
+    """Everything that can be refused before a kernel starts.
+
+    Raises:
+        BadInput: a parameter of the wrong type or against IAM's rules; a missing user.
+        TargetRefused: unknown profile, refused credentials, wrong account.
+        TargetUnreachable: the endpoint did not answer (exit 1).
+    """
+    from runbook_lib.core.sandbox import running_sandbox_url
+    from runbook_lib.run import precheck
+    from runbook_lib.run.runner import prepare_parameters
+
+    for book in books:
+        prepare_parameters(str(book), params, plan=plan)  # declared types
+    precheck.check_parameters(params)
+    user = precheck.user_needed(books, params)
+    precheck.check_target(params, sandbox_url=running_sandbox_url(), user=user)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from runbook_lib.run.notebooks import (
-        all_notebooks,
-        check_known,
-        find_notebook,
-        load_parameter_files,
-        parse_value,
-    )
+    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
     from runbook_lib.run.runner import run_notebook
+    from runbook_lib.run.summary import report
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
-    from_files = load_parameter_files(args.parameters_file)
-    given = {name: parse_value(value) for name, value in args.parameter}
-    params = {**from_files, **given}
     if args.endpoint_url and args.profile:
         raise _usage("--endpoint-url and --profile exclude each other")
-    if args.endpoint_url:
-        params.update(target="endpoint", endpoint_url=args.endpoint_url)
-    if args.profile:
-        params.update(target="profile", profile=args.profile)
     books = all_notebooks() if args.all else [find_notebook(args.name)]
-    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
-    check_known(from_files, all_notebooks())
-    check_known(given, books)
+    params = run_parameters(
+        args.parameters_file,
+        args.parameter,
+        books,
+        endpoint_url=args.endpoint_url or "",
+        profile=args.profile or "",
+    )
+    _precheck(books, params, args.plan)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
@@ -163,14 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         except RunbookError:
             print(" refused", flush=True)  # end the progress line; the reason follows
             raise
-        rec = result.record
-        counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
-        print(
-            f" {result.status} ({counts}) in {time.monotonic() - started:.1f} s → {result.run_dir}/"
-        )
-        if result.message:
-            stream = sys.stdout if result.exit_code == EXIT_MANUAL_PENDING else sys.stderr
-            print(f"  {result.message}", file=stream)
+        report(result, time.monotonic() - started)
         if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
             return result.exit_code
         worst = max(worst, result.exit_code)
@@ -205,6 +216,7 @@ def _serve(args: argparse.Namespace) -> int:
     from runbook_lib.run.notebooks import find_notebook, notebooks_dir
 
     book = find_notebook(args.name) if args.command == "app" else None
+    apps.check_port_free(args.port)  # before any URL is printed
     token = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="runbook-lab-") as scratch:
         if book is not None:
@@ -263,7 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
         return USAGE_EXIT
     except RunbookError as err:
-        print(f"runbook: {err}", file=sys.stderr)
+        nothing = " Nothing was changed." if err.exit_code == EXIT_BAD_INPUT else ""
+        print(f"runbook: {err}{nothing}", file=sys.stderr)
         return err.exit_code
     return EXIT_FAILED
 

@@ -90,12 +90,62 @@ def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
     return merged
 
 
-def parse_value(raw: str) -> Any:
-    """Parse a ``-p name value`` value the way YAML would (``true``, ``3``, ``{a: b}``)."""
+def parse_value(raw: str, type_name: str = "") -> Any:
+    """Parse a ``-p name value`` value by the parameter's declared type.
+
+    A ``str`` parameter keeps the text as written (``111122223333``, ``007``, ``true``), except
+    that a YAML-quoted value (``'111122223333'``) loses its quotes, as in a parameters file; any
+    other type is read the way YAML would (``true``, ``3``, ``{a: b}``).
+    """
+    if type_name.split("[")[0] == "str":
+        if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in "'\"":
+            return raw
+        try:
+            unquoted = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return raw
+        return unquoted if isinstance(unquoted, str) else raw
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
         return raw
+
+
+def declared_types(books: Iterable[Path]) -> dict[str, str]:
+    """Each parameter's declared type name (``str``, ``bool``…) over ``books`` (first wins)."""
+    types: dict[str, str] = {}
+    for book in books:
+        for name, info in notebook_parameters(book).items():
+            types.setdefault(name, str(info.get("inferred_type_name") or ""))
+    return types
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "bool": (bool,),
+    "int": (int,),
+    "float": (int, float),
+    "dict": (dict,),
+    "list": (list,),
+}
+
+
+def check_types(stem: str, declared: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+    """Refuse a parameter whose value does not have the notebook's declared type.
+
+    Raises:
+        BadInput: names the parameter, the type it needs and what it got.
+    """
+    for name, value in params.items():
+        type_name = str(declared[name].get("inferred_type_name") or "")
+        expected = _KINDS.get(type_name.split("[")[0])
+        if expected is None or value is None:
+            continue
+        if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
+            raise BadInput(
+                f"Parameter '{name}' of {stem} must be {type_name}, got "
+                f"{type(value).__name__} {value!r}: fix it in the parameters file or -p."
+            )
 
 
 def check_known(params: Mapping[str, Any], books: Iterable[Path]) -> None:
@@ -115,3 +165,31 @@ def check_known(params: Mapping[str, Any], books: Iterable[Path]) -> None:
                 f"Unknown parameter '{name}': {hint}see 'runbook list' for each notebook's "
                 "parameters."
             )
+
+
+def run_parameters(
+    files: Sequence[Path],
+    pairs: Sequence[Sequence[str]],
+    books: Sequence[Path],
+    *,
+    endpoint_url: str = "",
+    profile: str = "",
+) -> dict[str, Any]:
+    """A run's parameters: the files, then ``-p NAME VALUE`` pairs typed by ``books``'
+    declared types, then ``--endpoint-url``/``--profile`` (which choose the target).
+
+    Raises:
+        BadInput: an unreadable parameters file, or a parameter no notebook declares.
+    """
+    from_files = load_parameter_files(files)
+    types = declared_types(books)
+    given = {name: parse_value(value, types.get(name, "")) for name, value in pairs}
+    # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
+    check_known(from_files, all_notebooks())
+    check_known(given, books)
+    params = {**from_files, **given}
+    if endpoint_url:
+        params.update(target="endpoint", endpoint_url=endpoint_url)
+    if profile:
+        params.update(target="profile", profile=profile)
+    return params

@@ -7,20 +7,16 @@ execution counts, and no secret of the run (the leak guard checks before anythin
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core import environ
-from runbook_lib.core.context import HEADLESS_VAR
-from runbook_lib.core.errors import SecretLeak
+from runbook_lib.core.errors import RunbookError, SecretLeak
 from runbook_lib.core.sandbox import Sandbox
-from runbook_lib.core.secrets import SECRETS_DIR_VAR
+from runbook_lib.run import engine, kernels
 from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.run.notebooks import all_notebooks
-from runbook_lib.run.runner import ipc_kernel_manager, kernel_environ
 
 #: notebook metadata keys that are volatile or may carry state: never committed
 _DROP_NB_METADATA = ("papermill", "widgets", "execution")
@@ -35,56 +31,58 @@ def clean_notebook(nb: Any) -> Any:
     for cell in nb.cells:
         for key in _DROP_CELL_METADATA:
             cell.metadata.pop(key, None)
+        if cell.metadata.get("tags") == []:  # papermill adds an empty list to every cell
+            cell.metadata.pop("tags")
     return nb
 
 
 def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> list[Path]:
     """Re-execute notebooks in order on one new sandbox and write their outputs in place.
 
+    Each notebook runs through ``engine.execute``, the runner's own path, with the kernel
+    environment from ``kernel_environ`` (sandbox, headless, a scratch secrets folder, the leak
+    guard); nothing is injected and nothing is saved until the leak guard has read the result.
+
     Returns:
         The notebooks written.
 
     Raises:
         SecretLeak: a notebook's output held a secret of the run (nothing was written for it).
-        nbclient.exceptions.CellExecutionError: a cell failed (the notebook is not written).
+        RunbookError: a cell failed (the notebook is not written).
     """
     import nbformat
-    from nbclient import NotebookClient
 
     paths = paths or all_notebooks()
     written: list[Path] = []
     scratch = tempfile.mkdtemp(prefix="runbook-refresh-")
     box = Sandbox(seed=seed).start()
     guard = LeakGuard().start()
-    env = {
-        HEADLESS_VAR: "1",
-        environ.SANDBOX_URL: box.url,
-        SECRETS_DIR_VAR: os.path.join(scratch, "secrets"),
-        **guard.environ(),
-    }
+    env = kernels.kernel_environ(
+        sandbox_url=box.url,
+        secrets_dir=Path(scratch) / "secrets",
+        leak_environ=guard.environ(),
+    )
     try:
-        with kernel_environ(env, sandbox=True):
-            for path in paths:
-                nb = clean_notebook(nbformat.read(path, as_version=4))  # type: ignore[no-untyped-call]
-                client = NotebookClient(
-                    nb,
-                    kernel_name="python3",
-                    resources={"metadata": {"path": str(path.parent)}},
-                    store_widget_state=False,
-                    record_timing=False,
-                    kernel_manager_class=ipc_kernel_manager(),
+        for path in paths:
+            try:
+                nb = engine.execute(path, None, env=env, record_timing=False)
+            except Exception as err:
+                evalue = str(getattr(err, "evalue", err)).strip().splitlines()
+                ename = str(getattr(err, "ename", type(err).__name__))
+                raise RunbookError(
+                    f"{path.name} was not refreshed: a cell failed with {ename}: "
+                    f"{evalue[-1] if evalue else ''}. Fix it and re-run 'runbook refresh'."
+                ) from err
+            clean_notebook(nb)
+            text = nbformat.writes(nb) + "\n"  # type: ignore[no-untyped-call]
+            hits = guard.scan_text(text, str(path))
+            if hits:
+                raise SecretLeak(
+                    f"{path.name}: its output would hold {', '.join(h.kind for h in hits)}; "
+                    "it was not written. Fix the step that displays it."
                 )
-                client.execute()
-                clean_notebook(nb)
-                text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
-                hits = guard.scan_text(text, str(path))
-                if hits:
-                    raise SecretLeak(
-                        f"{path.name}: its output would hold {', '.join(h.kind for h in hits)}; "
-                        "it was not written. Fix the step that displays it."
-                    )
-                path.write_text(text, encoding="utf-8")
-                written.append(path)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
     finally:
         guard.stop()
         box.stop()

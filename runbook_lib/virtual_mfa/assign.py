@@ -9,39 +9,29 @@ is recorded as pending for a person.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
-
-from runbook_lib.core import totp
+from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import AwsError, BadInput, from_client_error
+from runbook_lib.core.errors import BadInput
 from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa.resync import ASSIGN_STEP, FIXES, resync_with_codes
 from runbook_lib.virtual_mfa.seed import (
     recent_two_codes,
     stored_seed_in_file,
     stored_seed_in_secrets_manager,
 )
-from runbook_lib.virtual_mfa.setup import NOBODY, PERSON, STORED_SEED, VirtualDevice
+from runbook_lib.virtual_mfa.setup import (
+    NOBODY,
+    PERMISSIONS_FIX,
+    PERSON,
+    STORED_SEED,
+)
+from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
 
-SCAN_STEP, ASSIGN_STEP = "S3.7", "S3.8"
-_SIX_DIGITS = re.compile(r"[0-9]{6}")
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """What a step did, in one line."""
-
-    step: str
-    status: str
-
-    def __repr__(self) -> str:
-        return f"{self.step}: {self.status}"
+SCAN_STEP = "S3.7"
 
 
 def _scan_done(ctx: RunContext, how: str) -> None:
@@ -143,89 +133,22 @@ def enable_with_codes(
     """
     setup = device.setup
     checked = totp.check_codes(_seed(device).text(), code1, code2, now=now)
-    try:
-        ctx.iam.enable_mfa_device(
-            UserName=setup.user_name,
-            SerialNumber=device.serial,
-            AuthenticationCode1=checked.code1,
-            AuthenticationCode2=checked.code2,
-        )
-    except ClientError as err:
-        raise from_client_error(err, f"Assigning MFA device {device.serial}", _fix(err)) from err
+    aws.call(
+        ctx.iam.enable_mfa_device,
+        what=f"Assigning MFA device {device.serial}",
+        fix=PERMISSIONS_FIX,
+        fixes=FIXES,
+        UserName=setup.user_name,
+        SerialNumber=device.serial,
+        AuthenticationCode1=checked.code1,
+        AuthenticationCode2=checked.code2,
+    )
     ctx.record.change("enable-mfa-device", device.serial)
     if any(m.step == SCAN_STEP for m in ctx.record.pending):
         _scan_done(ctx, "confirmed: the codes matched the device")
     ctx.record.manual(ASSIGN_STEP, "Type two codes and assign", done=True, how="assigned")
     device.forget()
     return StepOutcome(ASSIGN_STEP, f"assigned {device.serial} to '{setup.user_name}'")
-
-
-def _fix(err: ClientError) -> str:
-    code = str(err.response.get("Error", {}).get("Code", ""))
-    if code == "InvalidAuthenticationCode":
-        return (
-            "AWS did not accept the two codes: type two fresh consecutive codes from the app's "
-            "entry for this device and submit at once (headless: sync this computer's clock)."
-        )
-    if code == "EntityAlreadyExists":
-        return "The user already has this device: re-run; the user is then left alone."
-    return "Check the caller's IAM permissions, then re-run."
-
-
-def resync_with_codes(
-    ctx: RunContext,
-    device: VirtualDevice,
-    code1: str,
-    code2: str,
-    *,
-    seed: Secret | None = None,
-    now: float | None = None,
-) -> StepOutcome:
-    """Resynchronise the user's device with two new consecutive codes (ResyncMFADevice).
-
-    Args:
-        ctx: the run context.
-        device: the device from ``mfa_device.ensure_virtual_device``.
-        code1: the code the app shows now.
-        code2: the code after it.
-        seed: the stored seed, if known: the codes are then checked against it first.
-        now: the time to check the codes against (default: now).
-
-    Returns:
-        The device resynchronised.
-
-    Raises:
-        BadInput: malformed or repeated codes, or codes that do not match the seed.
-        AwsError: IAM refused, or the target does not implement ResyncMFADevice (moto).
-    """
-    if seed is not None:
-        checked = totp.check_codes(seed.text(), code1, code2, now=now)
-        code1, code2 = checked.code1, checked.code2
-    else:
-        code1, code2 = "".join(code1.split()), "".join(code2.split())
-        for n, code in ((1, code1), (2, code2)):
-            if not _SIX_DIGITS.fullmatch(code):
-                raise BadInput(f"MFA code {n} must be 6 digits: type it exactly as the app shows.")
-        if code1 == code2:
-            raise BadInput("You typed the same code twice: wait for the next code for code 2.")
-    serial = device.serial
-    try:
-        ctx.iam.resync_mfa_device(
-            UserName=device.setup.user_name,
-            SerialNumber=serial,
-            AuthenticationCode1=code1,
-            AuthenticationCode2=code2,
-        )
-    except ClientError as err:
-        raise from_client_error(err, f"Resynchronising MFA device {serial}", _fix(err)) from err
-    except ResponseParserError as err:
-        raise AwsError(
-            f"Resynchronising MFA device {serial} failed: the target gave no valid answer to "
-            "ResyncMFADevice (the sandbox does not implement it). Resync on a real account."
-        ) from err
-    ctx.record.change("resync-mfa-device", serial)
-    ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=True, how="resynchronised")
-    return StepOutcome(ASSIGN_STEP, f"resynchronised {serial}")
 
 
 def _stored_seed(ctx: RunContext, device: VirtualDevice) -> Secret:

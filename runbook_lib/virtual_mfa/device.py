@@ -12,33 +12,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from runbook_lib.core import totp
+from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
-from runbook_lib.virtual_mfa.setup import NOBODY, SIGN_IN_URL, MfaSetup, VirtualDevice, aws_error
+from runbook_lib.virtual_mfa.setup import (
+    NOBODY,
+    PERMISSIONS_FIX,
+    SIGN_IN_URL,
+    MfaSetup,
+)
+from runbook_lib.virtual_mfa.state import VirtualDevice
 
 
 def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     iam = ctx.iam
     if setup.leftover == "replace":
-        try:
-            iam.delete_virtual_mfa_device(SerialNumber=setup.serial)
-        except ClientError as err:
-            raise aws_error(err, f"Deleting the unassigned MFA device {setup.serial}") from err
+        aws.call(
+            iam.delete_virtual_mfa_device,
+            what=f"Deleting the unassigned MFA device {setup.serial}",
+            fix=PERMISSIONS_FIX,
+            SerialNumber=setup.serial,
+        )
         ctx.record.repair(
             "delete-virtual-mfa-device",
             setup.serial,
             "unassigned device left by an earlier run that stopped before EnableMFADevice; "
             "its seed was lost",
         )
-    try:
-        resp: dict[str, Any] = iam.create_virtual_mfa_device(VirtualMFADeviceName=setup.device_name)
-    except ClientError as err:
-        raise aws_error(err, f"Creating virtual MFA device '{setup.device_name}'") from err
+    resp: dict[str, Any] = aws.call(
+        iam.create_virtual_mfa_device,
+        what=f"Creating virtual MFA device '{setup.device_name}'",
+        fix=PERMISSIONS_FIX,
+        fixes={
+            "EntityAlreadyExists": (
+                "Another run (or a person) created a device of this name since Step 3: "
+                "re-run once it has ended; its device is then left alone, finished or replaced."
+            )
+        },
+        VirtualMFADeviceName=setup.device_name,
+    )
     device = resp.pop("VirtualMFADevice")
     raw = device.pop("Base32StringSeed")
     device.pop("QRCodePNG", None)  # never used: the QR code is built locally from the seed
@@ -133,11 +147,15 @@ def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
         AwsError: IAM refused the read.
     """
     setup = device.setup
-    try:
-        pages = ctx.iam.get_paginator("list_mfa_devices").paginate(UserName=setup.user_name)
-        found = tuple(sorted(str(d["SerialNumber"]) for p in pages for d in p["MFADevices"]))
-    except ClientError as err:
-        raise aws_error(err, f"Listing the MFA devices of '{setup.user_name}'") from err
+    devices = aws.items(
+        ctx.iam,
+        "list_mfa_devices",
+        "MFADevices",
+        what=f"Listing the MFA devices of '{setup.user_name}'",
+        fix=PERMISSIONS_FIX,
+        UserName=setup.user_name,
+    )
+    found = tuple(sorted(str(d["SerialNumber"]) for d in devices))
     url = SIGN_IN_URL.format(account=setup.account_id)
     if device.serial in found:
         note = (

@@ -13,17 +13,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import from_client_error
-from runbook_lib.virtual_mfa.setup import MfaSetup
+from runbook_lib.virtual_mfa.state import MfaSetup
 
 POLICY_NAME = "SelfManageMFA"
 POLICY_DESCRIPTION = (
     "AWS example: allows MFA-authenticated IAM users to manage their own MFA device (iam-runbooks)"
 )
 _USER = "arn:aws:iam::*:user/${aws:username}"
+_WHAT = "Setting up policy " + POLICY_NAME + " on group '{group}'"
+_FIX = "The caller needs iam:CreatePolicy, iam:GetPolicy* and iam:AttachGroupPolicy."
 
 
 def self_manage_mfa_document() -> dict[str, Any]:
@@ -103,16 +103,13 @@ def _document(raw: Any) -> Any:
     return raw
 
 
-def _existing_document(iam: Any, arn: str) -> Any | None:
-    try:
-        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "NoSuchEntity":
-            return None
-        raise
-    return _document(
-        iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-    )
+def _existing_document(iam: Any, arn: str, what: str) -> Any | None:
+    found = aws.call(iam.get_policy, what=what, fix=_FIX, missing=("NoSuchEntity",), PolicyArn=arn)
+    if found is None:
+        return None
+    version = found["Policy"]["DefaultVersionId"]
+    answer = aws.call(iam.get_policy_version, what=what, fix=_FIX, PolicyArn=arn, VersionId=version)
+    return _document(answer["PolicyVersion"]["Document"])
 
 
 def _warnings(ctx: RunContext, group: str) -> tuple[str, ...]:
@@ -121,11 +118,10 @@ def _warnings(ctx: RunContext, group: str) -> tuple[str, ...]:
         "with password_reset_required cannot change the first-sign-in password until MFA is "
         "on, and access-key calls need an MFA session (aws sts get-session-token)."
     ]
-    members = [
-        str(u["UserName"])
-        for page in ctx.iam.get_paginator("get_group").paginate(GroupName=group)
-        for u in page["Users"]
-    ]
+    users = aws.items(
+        ctx.iam, "get_group", "Users", what=_WHAT.format(group=group), fix=_FIX, GroupName=group
+    )
+    members = [str(u["UserName"]) for u in users]
     caller = ctx.caller_arn.rsplit("/", 1)[-1] if ":user/" in ctx.caller_arn else ""
     if caller in members:
         texts.append(
@@ -158,38 +154,41 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
     if not group:
         return PolicyOutcome(arn, "", "not requested (attach_self_manage_policy is false)")
     iam = ctx.iam
+    what = _WHAT.format(group=group)
     done: list[str] = []
-    try:
-        found = _existing_document(iam, arn)
-        attached = {
-            str(p["PolicyArn"])
-            for page in iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
-            for p in page["AttachedPolicies"]
-        }
-        if found is None:
-            if not ctx.plan:
-                iam.create_policy(
-                    PolicyName=POLICY_NAME,
-                    PolicyDocument=json.dumps(self_manage_mfa_document()),
-                    Description=POLICY_DESCRIPTION,
-                )
-                ctx.record.change("create-policy", arn)
-            done.append("created")
-        elif found != self_manage_mfa_document():
-            ctx.record.warn(f"Policy {arn} differs from AWS's documented document: review it.")
-            done.append("exists with a different document (kept: review it)")
-        if arn not in attached:
-            if not ctx.plan:
-                iam.attach_group_policy(GroupName=group, PolicyArn=arn)
-                ctx.record.change("attach-group-policy", f"{ctx.arn('group', group)} {arn}")
-            done.append("attached")
-        warnings = _warnings(ctx, group)
-    except ClientError as err:
-        raise from_client_error(
-            err,
-            f"Setting up policy {POLICY_NAME} on group '{group}'",
-            "The caller needs iam:CreatePolicy, iam:GetPolicy* and iam:AttachGroupPolicy.",
-        ) from err
+    found = _existing_document(iam, arn, what)
+    attached = {
+        str(p["PolicyArn"])
+        for p in aws.items(
+            iam,
+            "list_attached_group_policies",
+            "AttachedPolicies",
+            what=what,
+            fix=_FIX,
+            GroupName=group,
+        )
+    }
+    if found is None:
+        if not ctx.plan:
+            aws.call(
+                iam.create_policy,
+                what=what,
+                fix=_FIX,
+                PolicyName=POLICY_NAME,
+                PolicyDocument=json.dumps(self_manage_mfa_document()),
+                Description=POLICY_DESCRIPTION,
+            )
+            ctx.record.change("create-policy", arn)
+        done.append("created")
+    elif found != self_manage_mfa_document():
+        ctx.record.warn(f"Policy {arn} differs from AWS's documented document: review it.")
+        done.append("exists with a different document (kept: review it)")
+    if arn not in attached:
+        if not ctx.plan:
+            aws.call(iam.attach_group_policy, what=what, fix=_FIX, GroupName=group, PolicyArn=arn)
+            ctx.record.change("attach-group-policy", f"{ctx.arn('group', group)} {arn}")
+        done.append("attached")
+    warnings = _warnings(ctx, group)
     if not done:
         return PolicyOutcome(arn, group, "already in place (no change)", warnings)
     status = ", ".join(done)

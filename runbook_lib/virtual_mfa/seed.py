@@ -1,35 +1,36 @@
 """S3: where a virtual MFA device's seed may go, and the codes a seed-holder types.
 
-A seed leaves the process only for a destination the user chose: a new 0600 file holding the
-otpauth URI and the seed, or an AWS Secrets Manager secret (JSON). Both are for seeds that a
-vault holds instead of a phone (a break-glass user). They are read back only to finish a device
-an earlier run left unassigned, or to resynchronise one.
+A seed leaves the process only for a destination the user chose (``core.sinks``): a new 0600
+file holding the otpauth URI and the seed, or an AWS Secrets Manager secret (JSON). Both are for
+seeds that a vault holds instead of a phone (a break-glass user). They are read back only to
+finish a device an earlier run left unassigned, or to resynchronise one.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from botocore.exceptions import ClientError
-
-from runbook_lib.core import totp
+from runbook_lib.core import sinks, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput, from_client_error
-from runbook_lib.core.secrets import (
-    Secret,
-    default_secrets_dir,
-    store_in_secrets_manager,
-    write_secret_file,
-)
+from runbook_lib.core.secrets import Secret, default_secrets_dir
 
 SEED_DESTINATIONS = ("none", "file", "secretsmanager")
-#: Secrets Manager names: 1-512 of ASCII letters, digits and / _ + = . @ -
-_SM_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+SEED_KIND = "mfa-seed"
+#: the seed file: two comment lines, then ``serial_number=``, ``otpauth_uri=``, ``seed=``;
+#: the Secrets Manager secret: the same fields and ``user_name`` as JSON
+SEED_LAYOUT = sinks.Layout(
+    SEED_KIND,
+    ("user_name", "serial_number", "otpauth_uri", "seed"),
+    "seed",
+    style="lines",
+    comment=(
+        "# Virtual MFA seed of IAM user {user_name} (device {serial_number}).\n"
+        "# Whoever holds this file can generate the user's MFA codes: keep it in a vault.\n"
+    ),
+    file_fields=("serial_number", "otpauth_uri", "seed"),
+)
 
 
 def seed_file_path(secrets_dir: str, device_name: str) -> Path:
@@ -46,6 +47,11 @@ def seed_file_path(secrets_dir: str, device_name: str) -> Path:
     return folder / f"{device_name}_virtual_mfa.txt"
 
 
+def seed_sink(destination: str, location: str, description: str = "") -> sinks.Destination:
+    """The seed's destination as ``core.sinks`` handles it (``file`` or ``secretsmanager``)."""
+    return sinks.Destination(destination, location, SEED_LAYOUT, description=description)
+
+
 def secret_name_for(secret_name: str, device_name: str) -> str:
     """Return the Secrets Manager name to use (default ``iam-runbooks/mfa/DEVICE``).
 
@@ -60,37 +66,17 @@ def secret_name_for(secret_name: str, device_name: str) -> str:
         BadInput: the name is not a valid Secrets Manager name.
     """
     name = secret_name or f"iam-runbooks/mfa/{device_name}"
-    if not _SM_NAME.fullmatch(name):
-        raise BadInput(
-            f"secret_name {name!r} is not a valid Secrets Manager name: use 1-512 letters, "
-            "digits and / _ + = . @ -."
-        )
+    sinks.check(seed_sink("secretsmanager", name))
     return name
 
 
-def _file_text(serial: str, user_name: str, uri: Secret, seed: Secret) -> str:
-    return (
-        f"# Virtual MFA seed of IAM user {user_name} (device {serial}).\n"
-        "# Whoever holds this file can generate the user's MFA codes: keep it in a vault.\n"
-        f"serial_number={serial}\n"
-        f"otpauth_uri={uri.text()}\n"
-        f"seed={seed.text()}\n"
-    )
+def check_seed_file(path: Path) -> None:
+    """Check, before any write, that the seed file can be created.
 
-
-def _parse_file(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text("utf-8")
-    except OSError as err:
-        raise BadInput(
-            f"Cannot read the seed file {path} ({err.strerror}): fix secrets_dir."
-        ) from err
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not key.startswith("#"):
-            fields[key.strip()] = value.strip()
-    return fields
+    Raises:
+        BadInput: it exists or its folder is not writable.
+    """
+    sinks.check(seed_sink("file", str(path)))
 
 
 def stored_seed_in_file(path: Path, serial: str, user_name: str) -> Secret | None:
@@ -102,17 +88,11 @@ def stored_seed_in_file(path: Path, serial: str, user_name: str) -> Secret | Non
         user_name: whose device it is (the secret's label).
 
     Returns:
-        The seed, or ``None`` when the file is missing or belongs to another device.
-
-    Raises:
-        BadInput: the file cannot be read.
+        The seed, or ``None`` when the file is missing, unreadable, belongs to another device
+        or holds no seed.
     """
-    if not path.is_file():
-        return None
-    fields = _parse_file(path)
-    if fields.get("serial_number") != serial or not fields.get("seed"):
-        return None
-    return Secret("mfa-seed", fields["seed"], user_name)
+    dest = seed_sink("file", str(path))
+    return sinks.read_back(None, dest, {"serial_number": serial}, label=user_name)
 
 
 def stored_seed_in_secrets_manager(ctx: RunContext, name: str, serial: str) -> Secret | None:
@@ -129,24 +109,8 @@ def stored_seed_in_secrets_manager(ctx: RunContext, name: str, serial: str) -> S
     Raises:
         AwsError: Secrets Manager refused the read.
     """
-    sm = ctx.client("secretsmanager")
-    try:
-        body = sm.get_secret_value(SecretId=name)["SecretString"]
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise from_client_error(
-            err,
-            f"Reading the MFA seed from Secrets Manager secret '{name}'",
-            "The caller needs secretsmanager:GetSecretValue on it.",
-        ) from err
-    try:
-        payload: dict[str, Any] = json.loads(body)
-    except ValueError:
-        return None
-    if payload.get("serial_number") != serial or not payload.get("seed"):
-        return None
-    return Secret("mfa-seed", str(payload["seed"]), str(payload.get("user_name", "")))
+    dest = seed_sink("secretsmanager", name)
+    return sinks.read_back(ctx, dest, {"serial_number": serial})
 
 
 def store_seed(
@@ -177,24 +141,20 @@ def store_seed(
         BadInput: the file exists or cannot be written.
         AwsError: Secrets Manager refused.
     """
-    if destination == "file":
-        path = write_secret_file(Path(location), _file_text(serial, user_name, uri, seed))
-        where = f"file {path} (mode 0600)"
-    else:
-        payload = {
-            "user_name": user_name,
-            "serial_number": serial,
-            "otpauth_uri": uri.text(),
-            "seed": seed.text(),
-        }
-        arn = store_in_secrets_manager(
-            ctx.client("secretsmanager"),
-            location,
-            payload,
-            f"Virtual MFA seed of IAM user {user_name} ({serial}), from iam-runbooks S3",
-        )
-        where = f"Secrets Manager secret {arn}"
-    ctx.record.secret_delivered("mfa-seed", where, seed.fingerprint)
+    about = f"Virtual MFA seed of IAM user {user_name} ({serial}), from iam-runbooks S3"
+    row: dict[str, str | Secret] = {
+        "user_name": user_name,
+        "serial_number": serial,
+        "otpauth_uri": uri,
+        "seed": seed,
+    }
+    stored = sinks.write(ctx, seed_sink(destination, location, about), row)
+    where = (
+        f"file {stored} (mode 0600)"
+        if destination == "file"
+        else f"Secrets Manager secret {stored}"
+    )
+    ctx.record.secret_delivered(SEED_KIND, where, seed.fingerprint)
     return where
 
 
@@ -228,8 +188,7 @@ def recent_two_codes(
         w += 1
         while (left := w * totp.PERIOD + totp.MARGIN - clock()) > 0:
             sleep(left)
-    value = seed.text()
-    return (
-        totp.current_code(value, (w - 1) * totp.PERIOD),
-        totp.current_code(value, w * totp.PERIOD),
+    return (  # the seed's text is never held in a local (a verbose traceback prints locals)
+        totp.current_code(seed.text(), (w - 1) * totp.PERIOD),
+        totp.current_code(seed.text(), w * totp.PERIOD),
     )

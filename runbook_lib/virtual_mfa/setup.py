@@ -10,22 +10,25 @@ the optional self-manage-MFA policy: ``mfa_policy``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput, from_client_error
-from runbook_lib.core.secrets import Secret, check_file_destination
+from runbook_lib.core.errors import BadInput
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
+    check_seed_file,
     secret_name_for,
     seed_file_path,
     stored_seed_in_file,
 )
+from runbook_lib.virtual_mfa.state import MfaSetup, VirtualDevice
+
+#: the next action when IAM refuses a call of S3
+PERMISSIONS_FIX = "Check the caller's IAM permissions, then re-run."
+
+__all__ = ["NOBODY", "PERSON", "STORED_SEED", "VIRTUAL", "MfaSetup", "VirtualDevice", "prepare"]
 
 ACTIONS = ("enable", "resync")
 #: who types the two codes: a person in JupyterLab, the holder of the stored seed, the
@@ -33,101 +36,6 @@ ACTIONS = ("enable", "resync")
 PERSON, STORED_SEED, VIRTUAL, NOBODY = "person", "stored seed", "virtual authenticator", "nobody"
 _DEVICE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,226}")
 SIGN_IN_URL = "https://{account}.signin.aws.amazon.com/console"
-
-
-@dataclass(frozen=True)
-class MfaSetup:
-    """What this run does for one user (Step 3), decided before any write.
-
-    Attributes:
-        user_name: the IAM user.
-        device_name: the virtual MFA device's name.
-        serial: the device's serial number (its ARN).
-        action: ``enable`` or ``resync``.
-        codes_from: who types the two codes (``PERSON``, ``STORED_SEED``, ``VIRTUAL``, ``NOBODY``).
-        existing: serial numbers of the MFA devices the user already has.
-        leftover: ``""``, ``"replace"`` (an unassigned device of an earlier run, seed lost) or
-            ``"reuse"`` (its seed is in the chosen destination).
-        seed_destination: ``none``, ``file`` or ``secretsmanager``.
-        seed_location: the seed file's path or the secret's name (``""`` for none).
-        issuer: the name the authenticator app shows.
-        policy_group: the group that gets the self-manage-MFA policy (``""``: none).
-        account_id: the account.
-        virtual_authenticator: the sandbox's virtual authenticator may play the phone.
-    """
-
-    user_name: str
-    device_name: str
-    serial: str
-    action: str
-    codes_from: str
-    existing: tuple[str, ...]
-    leftover: str
-    seed_destination: str
-    seed_location: str
-    issuer: str
-    policy_group: str
-    account_id: str
-    virtual_authenticator: bool = False
-
-    @property
-    def has_mfa(self) -> bool:
-        """The user already has an MFA device and ``action`` is ``enable``: nothing to do."""
-        return self.action == "enable" and bool(self.existing)
-
-    def __repr__(self) -> str:
-        lines = [f"User '{self.user_name}', virtual MFA device '{self.device_name}'"]
-        if self.has_mfa:
-            lines.append(f"Already has MFA: {', '.join(self.existing)} (left alone)")
-        elif self.action == "resync":
-            lines.append(f"Resynchronise {self.serial} with two new codes")
-        else:
-            lines.append(f"No MFA device yet: create and enable {self.serial}")
-        if self.leftover:
-            how = "finish it" if self.leftover == "reuse" else "delete and replace it"
-            lines.append(f"Unassigned device left by an earlier run: {how}")
-        if not self.has_mfa:
-            lines.append(f"Codes from: {self.codes_from}")
-        if self.seed_destination != "none":
-            lines.append(f"Seed kept in: {self.seed_destination} {self.seed_location}")
-        if self.policy_group:
-            lines.append(f"Self-manage-MFA policy for group '{self.policy_group}'")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class VirtualDevice:
-    """The device after Steps 4-5, with its seed held in memory as a ``Secret``."""
-
-    setup: MfaSetup = field(repr=False)
-    serial: str
-    status: str
-    seed: Secret | None = field(default=None, repr=False, compare=False)
-    uri: Secret | None = field(default=None, repr=False, compare=False)
-    stored_in: str = ""
-    secrets: list[Secret] = field(default_factory=list, repr=False, compare=False)
-    on_forget: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
-
-    def forget(self) -> None:
-        """Drop the seed, URI and QR code from this kernel and clear the widgets showing them."""
-        for secret in (self.seed, self.uri, *self.secrets):
-            if secret is not None:
-                secret.drop()
-        for clear in self.on_forget:
-            clear()
-
-    def __repr__(self) -> str:
-        kept = f"\nSeed stored in {self.stored_in}" if self.stored_in else ""
-        return f"{self.serial}: {self.status}{kept}"
-
-
-def aws_error(err: ClientError, what: str) -> Exception:
-    """Translate an IAM error of ``what`` into a project error naming the permission fix."""
-    return from_client_error(err, what, "Check the caller's IAM permissions, then re-run.")
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def _validate(
@@ -164,28 +72,97 @@ def _codes_from(ctx: RunContext, action: str, destination: str, virtual: bool) -
 def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """The user's MFA serials, and every virtual device's serial -> owner ('' = unassigned)."""
     iam = ctx.iam
-    try:
-        iam.get_user(UserName=user_name)
-    except ClientError as err:
-        if _code(err) == "NoSuchEntity":
-            raise BadInput(
+    aws.call(
+        iam.get_user,
+        what=f"Reading user '{user_name}'",
+        fix=PERMISSIONS_FIX,
+        errors={
+            "NoSuchEntity": BadInput(
                 f"IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it with "
                 "01_create_admin_user, or fix user_name."
-            ) from err
-        raise aws_error(err, f"Reading user '{user_name}'") from err
-    try:
-        mine = [
-            str(d["SerialNumber"])
-            for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user_name)
-            for d in page["MFADevices"]
-        ]
-        owners: dict[str, str] = {}
-        for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Any"):
-            for d in page["VirtualMFADevices"]:  # never touch its other fields (moto: the seed)
-                owners[str(d["SerialNumber"])] = str(d.get("User", {}).get("UserName", ""))
-    except ClientError as err:
-        raise aws_error(err, f"Listing the MFA devices of '{user_name}'") from err
+            )
+        },
+        UserName=user_name,
+    )
+    listing = f"Listing the MFA devices of '{user_name}'"
+    mine = [
+        str(d["SerialNumber"])
+        for d in aws.items(
+            iam,
+            "list_mfa_devices",
+            "MFADevices",
+            what=listing,
+            fix=PERMISSIONS_FIX,
+            UserName=user_name,
+        )
+    ]
+    owners: dict[str, str] = {}
+    for d in aws.items(
+        iam,
+        "list_virtual_mfa_devices",
+        "VirtualMFADevices",
+        what=listing,
+        fix=PERMISSIONS_FIX,
+        AssignmentStatus="Any",
+    ):  # never touch its other fields (moto: the seed)
+        owners[str(d["SerialNumber"])] = str(d.get("User", {}).get("UserName", ""))
     return tuple(sorted(mine)), owners
+
+
+def _check_group(ctx: RunContext, group: str) -> None:
+    """Raises BadInput: the group does not exist."""
+    aws.call(
+        ctx.iam.get_group,
+        what=f"Reading group '{group}'",
+        fix=PERMISSIONS_FIX,
+        errors={
+            "NoSuchEntity": BadInput(
+                f"Group '{group}' does not exist (IAM NoSuchEntity): create it "
+                "(01_create_admin_user makes Administrators) or fix policy_group."
+            )
+        },
+        GroupName=group,
+        MaxItems=1,
+    )
+
+
+def _leftover(
+    user_name: str,
+    action: str,
+    serial: str,
+    existing: tuple[str, ...],
+    owners: dict[str, str],
+    seed_destination: str,
+    location: str,
+) -> str:
+    """What an earlier run left: ``""``, ``"replace"`` or ``"reuse"`` (its seed is in the file).
+
+    Raises:
+        BadInput: the device belongs to another user, nothing to resynchronise, or the seed
+            file exists and holds no seed of this device.
+    """
+    device = serial.rsplit("/", 1)[-1]
+    owner = owners.get(serial)
+    if owner and owner != user_name:
+        raise BadInput(
+            f"MFA device '{device}' belongs to user '{owner}' (names are unique per account): "
+            "choose another device_name."
+        )
+    if action == "resync" and serial not in existing:
+        raise BadInput(
+            f"User '{user_name}' has no MFA device {serial} to resynchronise: use action "
+            "enable, or set device_name to the device the user has."
+        )
+    if action != "enable" or existing:
+        return ""
+    leftover = "replace" if owner == "" and serial in owners else ""
+    if seed_destination == "file":
+        held = stored_seed_in_file(Path(location), serial, user_name) if leftover else None
+        if held is not None:
+            held.drop()
+            return "reuse"
+        check_seed_file(Path(location))
+    return leftover
 
 
 def prepare(
@@ -238,37 +215,9 @@ def prepare(
         location = secret_name_for(secret_name, device)
     serial = ctx.arn("mfa", device)
     existing, owners = _devices(ctx, user_name)
-    owner = owners.get(serial)
-    if owner and owner != user_name:
-        raise BadInput(
-            f"MFA device '{device}' belongs to user '{owner}' (names are unique per account): "
-            "choose another device_name."
-        )
-    leftover = ""
-    if action == "resync" and serial not in existing:
-        raise BadInput(
-            f"User '{user_name}' has no MFA device {serial} to resynchronise: use action "
-            "enable, or set device_name to the device the user has."
-        )
-    if action == "enable" and not existing:
-        if owner == "" and serial in owners:
-            leftover = "replace"
-        if seed_destination == "file":
-            reusable = leftover and stored_seed_in_file(Path(location), serial, user_name)
-            if reusable:
-                leftover = "reuse"
-            else:
-                check_file_destination(Path(location))
+    leftover = _leftover(user_name, action, serial, existing, owners, seed_destination, location)
     if policy_group:
-        try:
-            ctx.iam.get_group(GroupName=policy_group, MaxItems=1)
-        except ClientError as err:
-            if _code(err) == "NoSuchEntity":
-                raise BadInput(
-                    f"Group '{policy_group}' does not exist (IAM NoSuchEntity): create it "
-                    "(01_create_admin_user makes Administrators) or fix policy_group."
-                ) from err
-            raise aws_error(err, f"Reading group '{policy_group}'") from err
+        _check_group(ctx, policy_group)
     return MfaSetup(
         user_name=user_name,
         device_name=device,

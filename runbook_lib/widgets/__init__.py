@@ -1,8 +1,13 @@
 """The only package that imports ipywidgets: shown-once secrets, forms and confirmations.
 
 Rules every widget here follows:
-- a secret's value reaches the page only after a person presses Reveal, and is removed from the
-  page (and from the kernel) by "I have stored it";
+- nothing secret is in a widget when it is displayed, nor in anything sent while cells execute:
+  a secret (a key, a QR code, a seed, a TOTP code) reaches the page only from a button's
+  callback, i.e. after a person pressed Reveal / Show QR code / Show codes in a live frontend.
+  papermill, ``nbconvert --execute``, ``jupyter execute`` and nbclient save the widget state
+  produced while cells run (``store_widget_state``); no executor clicks, so they save masks;
+- a revealed value is removed from the page (and from the kernel) by "I have stored it" or
+  once the device is assigned;
 - a typed password leaves its masked field at once, before the library sees it;
 - the ``text/plain`` fallback that a saved notebook keeps is a fixed, secret-free sentence
   (ipywidgets' default is the widget's ``repr``, which includes its value);

@@ -15,16 +15,22 @@ from runbook_lib.core.secrets import Secret
 from runbook_lib.core.totp import PERIOD, current_code
 from runbook_lib.widgets.base import MASK, SafeBox, code_tag
 
+_PRESS_SHOW = "Press Show codes to see the current code (live notebook only)."
+
 
 def _group4(text: str) -> str:
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 class QrPanel(SafeBox):
-    """A virtual MFA device's QR code, with its secret key (for typing in) behind Reveal.
+    """A virtual MFA device's QR code behind "Show QR code", its secret key behind Reveal.
 
-    The QR image and the key live only in this widget: its saved ``text/plain`` is a fixed
-    sentence, and ``clear()`` removes both from the page once the device is assigned.
+    Nothing secret is in the panel when it is displayed: the QR image is empty and the key is
+    masked until a person presses a button in a live frontend (the click's callback runs in the
+    kernel; no executor clicks). So papermill, ``nbconvert --execute`` and ``jupyter execute``,
+    which save the widget state produced while cells execute, save an empty image and a mask.
+    Its saved ``text/plain`` is a fixed sentence, and ``clear()`` removes both from the page
+    once the device is assigned.
 
     Args:
         qr_png: the QR code PNG (kind ``qr-png``), built locally from the Key URI.
@@ -33,26 +39,28 @@ class QrPanel(SafeBox):
     """
 
     def __init__(self, qr_png: Secret, seed: Secret, title: str) -> None:
-        self.seed = seed
-        png = qr_png.reveal()
+        self.seed, self.qr_png = seed, qr_png
         # align_self: a VBox stretches its children to its width; the QR keeps its own size
         self.image = w.Image(
-            value=png if isinstance(png, bytes) else png.encode(),
-            format="png",
-            layout=w.Layout(align_self="flex-start"),
+            value=b"", format="png", layout=w.Layout(align_self="flex-start", display="none")
         )
+        self.qr_button = w.Button(
+            description="Show QR code", icon="qrcode", tooltip="Show it to the authenticator app"
+        )
+        self.qr_button.on_click(self._toggle_qr)
         self.key_html = w.HTML(value=self._masked())
         self.reveal_button = w.Button(
             description="Reveal secret key", icon="eye", tooltip="For typing into the app"
         )
         self.reveal_button.on_click(self._toggle)
         self.status = w.HTML(
-            value="Open the authenticator app, add an account, and scan this QR code (or type "
-            "the secret key). Then type two consecutive codes in Step 8."
+            value="Open the authenticator app, add an account, press Show QR code and scan it "
+            "(or reveal the secret key and type it). Then type two consecutive codes in Step 8."
         )
         super().__init__(
             [
                 w.HTML(value=f"<b>{html.escape(title)}</b>"),
+                self.qr_button,
                 self.image,
                 w.HBox([self.reveal_button, self.key_html]),
                 self.status,
@@ -65,9 +73,27 @@ class QrPanel(SafeBox):
         return f"{code_tag(MASK)} <small>{html.escape(self.seed.fingerprint)}</small>"
 
     @property
+    def qr_shown(self) -> bool:
+        """Whether the QR code is on the page now."""
+        return bool(self.image.value)
+
+    @property
     def revealed(self) -> bool:
         """Whether the secret key is on the page now."""
         return bool(self.reveal_button.description == "Hide secret key")
+
+    def _toggle_qr(self, _: Any = None) -> None:
+        if self.seed.dropped or self.qr_png.dropped:
+            return
+        if self.qr_shown:
+            self.image.value = b""
+            self.image.layout.display = "none"
+            self.qr_button.description = "Show QR code"
+        else:
+            png = self.qr_png.reveal()
+            self.image.value = png if isinstance(png, bytes) else png.encode()
+            self.image.layout.display = None
+            self.qr_button.description = "Hide QR code"
 
     def _toggle(self, _: Any = None) -> None:
         if self.seed.dropped:
@@ -83,6 +109,7 @@ class QrPanel(SafeBox):
         """Remove the QR code and the key from the page (after the device is assigned)."""
         self.image.value = b""
         self.image.layout.display = "none"
+        self.qr_button.description, self.qr_button.disabled = "Show QR code", True
         self.key_html.value = code_tag("(removed)")
         self.reveal_button.description, self.reveal_button.icon = "Reveal secret key", "eye"
         self.reveal_button.disabled = True
@@ -142,6 +169,8 @@ class CodeForm(SafeBox):
 class VirtualAuthenticator(SafeBox):
     """The sandbox's stand-in for a phone: the current code and the seconds left.
 
+    No code is shown until a person presses "Show codes" in a live frontend (then it ticks for
+    ``run_seconds``): a code is never in the widget state an executor saves while cells run.
     It refuses to run unless the run targets the sandbox: on a real account the codes must come
     from the user's own device.
 
@@ -172,8 +201,8 @@ class VirtualAuthenticator(SafeBox):
         self.seed, self._clock, self._run_seconds = seed, clock, run_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.code_html = w.HTML()
-        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.code_html = w.HTML(value=_PRESS_SHOW)
+        self.refresh_button = w.Button(description="Show codes", icon="refresh")
         self.refresh_button.on_click(lambda _: self.start())
         super().__init__(
             [
@@ -184,8 +213,6 @@ class VirtualAuthenticator(SafeBox):
             safe_text=f"Sandbox virtual authenticator for {label} (live notebook only)",
         )
         self.add_class("runbook-virtual-authenticator")
-        self.refresh()
-        self.start()
 
     def refresh(self) -> None:
         """Show the current code and the seconds left in its 30-second window."""
@@ -198,8 +225,11 @@ class VirtualAuthenticator(SafeBox):
         self.code_html.value = f"{code_tag(code[:3] + ' ' + code[3:])} <small>{left} s left</small>"
 
     def start(self) -> None:
-        """Tick once a second, in the background, for ``run_seconds``."""
+        """Show the code and tick once a second, in the background, for ``run_seconds`` (the
+        button's callback: a person asked for the codes)."""
         self.stop()
+        self.refresh_button.description = "Refresh"
+        self.refresh()
         self._stop = threading.Event()
         stop, end = self._stop, self._clock() + self._run_seconds
 
@@ -212,6 +242,7 @@ class VirtualAuthenticator(SafeBox):
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop ticking."""
+        """Stop ticking (once the seed is forgotten, the display says so)."""
         self._stop.set()
-        self.refresh()
+        if self.seed.dropped:
+            self.refresh()

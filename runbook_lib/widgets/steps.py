@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+from traitlets import Unicode
 
 from runbook_lib.core.errors import BadInput, RunbookError
 from runbook_lib.core.secrets import Secret
@@ -121,6 +122,17 @@ class ConfirmStep(SafeBox):
         self._on_confirm()
 
 
+class MaskedField(w.Password):  # type: ignore[misc]
+    """A password field whose typed value the kernel never sends back.
+
+    ipywidgets 8 echoes every value a frontend sends (``echo_update``) to all frontends of the
+    kernel; for a typed password that echo would put the value on the kernel's IOPub channel,
+    where any connected client (or a saved widget state) could keep it.
+    """
+
+    value = Unicode(help="The typed password").tag(sync=True, echo_update=False)
+
+
 class ApplyForm(SafeBox):
     """A reviewed plan and the button that makes it, with an optional masked password field.
 
@@ -146,8 +158,10 @@ class ApplyForm(SafeBox):
         button: str = "Create",
     ) -> None:
         self._on_apply = on_apply
-        self.field = w.Password(
-            placeholder="empty: a generated password", layout=w.Layout(width="24em")
+        self.field = MaskedField(
+            placeholder="empty: a generated password",
+            continuous_update=False,  # sent once, not per keystroke
+            layout=w.Layout(width="24em"),
         )
         self.button = w.Button(description=button, button_style="primary", icon="check")
         self.status = w.HTML(value=f"Nothing is changed until you press {html.escape(button)}.")

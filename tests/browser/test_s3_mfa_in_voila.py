@@ -81,6 +81,11 @@ def test_voila_qr_decodes_to_the_key_uri_and_good_codes_assign_the_device(
     page.goto(app.page_url(), timeout=60_000)
     panel, form = page.locator(QR), page.locator(FORM)
     form.wait_for(timeout=60_000)
+    # nothing secret before a person asks: no QR image, no code
+    panel.get_by_role("button", name="Show QR code").wait_for()
+    assert not panel.locator("img").is_visible(), "the QR code is on the page before a click"
+    assert "Press Show codes" in page.locator(PHONE).inner_text(), "a code before a click"
+    panel.get_by_role("button", name="Show QR code").click()
     panel.locator("img").wait_for(state="visible")
     box = panel.locator("img").bounding_box()
     assert box and box["width"] <= 400, f"the QR code is stretched to {box} (285 px drawn)"
@@ -105,7 +110,9 @@ def test_voila_qr_decodes_to_the_key_uri_and_good_codes_assign_the_device(
     assert same, "the revealed secret key differs from the secret in the QR code"
     assert iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
 
-    # the virtual authenticator shows this device's codes
+    # the virtual authenticator shows this device's codes once asked
+    page.locator(PHONE).get_by_role("button", name="Show codes").click()
+    wait_text(page, PHONE, "s left")
     now = int(time.time())
     shown = "".join(page.locator(f"{PHONE} code").inner_text().split())
     nearby = {_oathtool(seed, now + 30 * k) for k in (-1, 0, 1)}

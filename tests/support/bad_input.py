@@ -13,7 +13,7 @@ arguments are the folder the world's files are in and its secrets folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,7 @@ ROWS = [
         "user-name-case-clash",
         s1("-p", "user_name", "administrator"),
         "clashes with existing user 'Administrator'",
+        process=True,
     ),
     Row("group-name-pattern", s1("-p", "group_name", "Admins/ops"), "not a valid IAM group name"),
     Row("group-name-129-chars", s1("-p", "group_name", "g" * 129), "it has 129 characters"),
@@ -293,11 +294,45 @@ ROWS = [
         False,
     ),
 ]
+#: refused by the CLI before any kernel starts: it checks names, tags, account IDs, the target
+#: and the user first (the notebook refuses them too: see ``notebook_input``)
+CLI_CHECKS_FIRST = frozenset(
+    {
+        "user-name-pattern",
+        "user-name-65-chars",
+        "group-name-pattern",
+        "group-name-129-chars",
+        "path-without-slashes",
+        "tag-key-aws-prefix",
+        "tag-value-257-chars",
+        "s2-unknown-user",
+        "s3-unknown-user",
+        "s0-wrong-expected-account-id",
+        "wrong-expected-account-id",
+        "expected-account-id-not-12-digits",
+        "profile-not-found",
+        "profile-without-credentials",
+    }
+)
+ROWS = [replace(r, run_folder=False) if r.id in CLI_CHECKS_FIRST else r for r in ROWS]
+#: rows about the command line itself, not a notebook's input
+COMMAND_LINE_ONLY = frozenset(
+    {
+        "unknown-notebook",
+        "mistyped-parameter-name",
+        "parameter-of-the-wrong-type",
+        "mistyped-parameter-in-yaml",
+        "malformed-yaml",
+        "yaml-not-a-mapping",
+        "missing-parameters-file",
+        "profile-and-endpoint",
+    }
+)
 BY_ID = {row.id: row for row in ROWS}
-#: the real-process row of each runbook whose input is refused inside the kernel (exit 2)
+#: the real-process row of each runbook (its kernel refuses the input, or the CLI first)
 BAD_INPUT_PROCESS_ROW = {
     "00": BY_ID["s0-wrong-expected-account-id"],
-    "01": BY_ID["user-name-pattern"],
+    "01": BY_ID["user-name-case-clash"],
     "02": BY_ID["s2-third-key"],
     "03": BY_ID["s3-caller-is-root"],
 }

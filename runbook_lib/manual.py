@@ -2,6 +2,9 @@
 
 Interactive: the step shows a "I have done this" confirmation and stays pending until it is
 pressed. Headless: the step is pending (exit code 3) unless a parameter says it is done.
+
+This module sits beside the sections, not in ``core``: it shows a widget, and ``core`` never
+imports ``widgets``. Sections and notebooks use it like a section's own step.
 """
 
 from __future__ import annotations

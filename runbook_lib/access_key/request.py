@@ -1,0 +1,206 @@
+"""S2 Steps 1-3: check every input, read the user, their keys and the marker; no change.
+
+``check_request`` decides what the run does before its first write: nothing (an active key
+exists), finish an unfinished run (adopt a key whose secret is at the destination, delete an
+orphan nobody holds), or create a key; and it stops when another run is working on the same
+user right now (its marker is younger than the lease).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from runbook_lib.access_key.destination import check_destination, read_back, resolve_destination
+from runbook_lib.access_key.state import (
+    KeyInfo,
+    KeyPlan,
+    check_tag_room,
+    could_have_made,
+    marker_destination,
+    marker_keys,
+    read_keys,
+    read_marker,
+    unfinished_rotation,
+)
+from runbook_lib.core import aws
+from runbook_lib.core.context import S0_ADVICE, RunContext
+from runbook_lib.core.errors import BadInput, TargetRefused
+from runbook_lib.core.markers import (
+    DEFAULT_LEASE,
+    PENDING,
+    check_lease,
+    lease_of,
+    stamp,
+    utc_now,
+)
+from runbook_lib.core.validation import validate_choice, validate_user_name
+
+MODES = ("create", "rotate")
+_ROOT_NAMES = frozenset({"root", "<root_account>", "root_account", "root user"})
+
+
+def _refuse_root(user_name: str) -> None:
+    if user_name.strip().lower() in _ROOT_NAMES or user_name.endswith(":root"):
+        raise TargetRefused(
+            f"user_name {user_name!r} names the root user: no access keys for root. {S0_ADVICE}"
+        )
+
+
+def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
+    """The user's ARN and whether the user has a console password (a login profile)."""
+    iam = ctx.iam
+    user = aws.call(
+        iam.get_user,
+        what=f"Reading user '{user_name}'",
+        fix="The caller needs iam:GetUser.",
+        errors={
+            "NoSuchEntity": BadInput(
+                f"User '{user_name}' does not exist in account {ctx.account_id} (IAM "
+                "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
+            )
+        },
+        UserName=user_name,
+    )
+    profile = aws.call(
+        iam.get_login_profile,
+        what=f"Reading the login profile of '{user_name}'",
+        fix="The caller needs iam:GetLoginProfile.",
+        missing=("NoSuchEntity",),
+        UserName=user_name,
+    )
+    return str(user["User"]["Arn"]), profile is not None
+
+
+def _triage(
+    ctx: RunContext, plan: KeyPlan
+) -> tuple[tuple[KeyInfo, ...], KeyInfo | None, tuple[str, ...]]:
+    """What an unfinished run left: orphan keys, a key to adopt, keys left alone (read-only).
+
+    Raises:
+        BadInput: the unfinished run delivered to another kind of destination.
+        AwsError: a destination could not be read back.
+    """
+    marker, dest, keys = plan.marker, plan.destination, plan.keys
+    orphans: list[KeyInfo] = []
+    adopted: KeyInfo | None = None
+    kept: list[str] = []
+    if marker is not None and marker.state == PENDING:
+        was = marker_destination(marker)
+        if was in ("file", "secretsmanager") and was != dest.kind:
+            since = f"{marker.moment:%Y-%m-%d %H:%M} UTC" if marker.moment else "an unknown time"
+            raise BadInput(
+                f"An unfinished run (since {since}) was delivering a key of '{plan.user_name}' "
+                f"to {was}: re-run with destination {was} (same secrets_dir/secret_name) so it "
+                "can finish or clean up."
+            )
+        for key in keys:
+            if key.key_id in marker_keys(marker):
+                continue
+            held = read_back(ctx, dest, key.key_id)
+            if held is not None:
+                held.drop()
+                adopted = key
+            elif could_have_made(marker, key) and key.last_used is None:
+                orphans.append(key)
+            else:
+                kept.append(f"{key.key_id} (created or used outside the unfinished run's window)")
+    elif plan.mode == "rotate":
+        resumable = unfinished_rotation(list(keys), marker, plan.delete_old)
+        held = read_back(ctx, dest, resumable.key_id) if resumable is not None else None
+        if held is not None:  # delivered, and proven before: only the retirement is missing
+            held.drop()
+            adopted = resumable
+    return tuple(orphans), adopted, tuple(kept)
+
+
+def check_request(
+    ctx: RunContext,
+    user_name: str,
+    *,
+    mode: str = "create",
+    delete_old: bool = False,
+    destination: str = "file",
+    secrets_dir: str = "",
+    secret_name: str = "",
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
+) -> KeyPlan:
+    """Steps 1–3: check every input and read the user's keys; makes no change.
+
+    Args:
+        ctx: the run context.
+        user_name: the IAM user who gets the key (never root).
+        mode: ``create`` (one key, once) or ``rotate`` (new key, prove it, retire the old).
+        delete_old: rotate only: delete the old key instead of leaving it Inactive.
+        destination: ``file``, ``secretsmanager`` or ``widget`` (interactive only).
+        secrets_dir: folder for the CSV (empty: the default secrets folder).
+        secret_name: Secrets Manager name (empty: ``iam-runbooks/<user>/access-key``).
+        lease_minutes: another run's pending marker younger than this stops this run (that
+            run may still be working); an older one, or one whose process is gone, is
+            repaired. ``0``: never wait for another run.
+
+    Returns:
+        The plan.
+
+    Raises:
+        TargetRefused: ``user_name`` names the root user.
+        BadInput: a bad parameter, an unknown user, an unusable destination, two keys already.
+        RunInProgress: another run of S2 on this user is working now (nothing was changed).
+    """
+    validate_choice(mode, MODES, "mode")
+    _refuse_root(str(user_name))
+    validate_user_name(user_name)
+    if delete_old and mode != "rotate":
+        raise BadInput(
+            "delete_old applies to mode rotate only: set mode rotate or delete_old false."
+        )
+    now = utc_now()
+    dest = resolve_destination(
+        destination,
+        user_name,
+        mode=mode,
+        secrets_dir=secrets_dir,
+        secret_name=secret_name,
+        interactive=ctx.interactive,
+        stamp=stamp(now)[:8],
+    )
+    lease = lease_of(lease_minutes)
+    user_arn, console = _read_user(ctx, user_name)
+    keys = read_keys(ctx, user_name)
+    marker, tag_count = read_marker(ctx, user_name)
+    check_lease(ctx, marker, what=f"S2 on '{user_name}'", lease=lease, now=now)
+    plan = KeyPlan(
+        user_name, user_arn, mode, delete_old, dest, tuple(keys), console, "create", marker, now=now
+    )
+    orphans, adopted, kept = _triage(ctx, plan)
+    plan = replace(plan, orphans=orphans, adopted=adopted, kept=kept)
+    remaining = list(plan.remaining)
+    if mode == "create" and any(k.status == "Active" for k in remaining):
+        return replace(plan, action="none")
+    if mode == "rotate" and adopted is not None:
+        return replace(plan, action="resume")
+    if len(remaining) >= 2:
+        raise BadInput(two_keys_message(user_name, remaining, now, mode))
+    check_destination(dest)
+    check_tag_room(user_name, marker, tag_count)
+    return plan
+
+
+def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: str) -> str:
+    """The message for a user who already holds IAM's maximum of 2 keys: both keys, what next."""
+    listed = "; ".join(k.describe(now) for k in keys)
+    pick = sorted(keys, key=lambda k: (k.status == "Active", k.last_used is not None, k.created))[0]
+    why = (
+        "inactive"
+        if pick.status != "Active"
+        else "never used"
+        if pick.last_used is None
+        else "used least recently"
+    )
+    goal = "mode rotate" if mode == "rotate" else "mode create"
+    return (
+        f"User '{user_name}' already has 2 access keys, the most IAM allows (LimitExceeded): "
+        f"{listed}. Delete the one no longer needed, e.g. {pick.key_id} ({why}), after checking "
+        f"nothing uses it: aws iam delete-access-key --user-name {user_name} --access-key-id "
+        f"{pick.key_id}; then re-run with {goal}. Nothing was deleted."
+    )

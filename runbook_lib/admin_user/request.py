@@ -1,0 +1,177 @@
+"""S1 Step 3: the request, every input checked against IAM's rules before any AWS call.
+
+``validate_request`` is pure: a name, path, tag, policy ARN, flag or ``users`` entry that IAM
+would refuse, or two names that differ only in case, raise ``BadInput`` (exit 2) naming the
+parameter to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.markers import PREFIX
+from runbook_lib.core.secrets import default_secrets_dir
+from runbook_lib.core.validation import (
+    MAX_TAGS,
+    validate_group_name,
+    validate_path,
+    validate_tags,
+    validate_user_name,
+)
+
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+_RESERVED_PREFIX = PREFIX
+_POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[\x21-\x7e]+")
+_USER_KEYS = frozenset({"name", "groups", "tags"})
+
+Tags = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """One user the runbook must set up."""
+
+    name: str
+    groups: tuple[str, ...]
+    tags: Tags
+
+
+@dataclass(frozen=True)
+class Request:
+    """The validated input of one S1 run."""
+
+    users: tuple[UserSpec, ...]
+    admin_group: str
+    policy_arn: str
+    path: str
+    console_access: bool
+    password_reset_required: bool
+    secrets_dir: Path
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every group the users need, the administrators' group first."""
+        names = [self.admin_group]
+        for user in self.users:
+            names += [g for g in user.groups if g not in names]
+        return tuple(names)
+
+    def __repr__(self) -> str:
+        console = "console password" if self.console_access else "no console access"
+        lines = [
+            f"Group {self.admin_group!r} with {self.policy_arn.rsplit('/', 1)[-1]}; path "
+            f"{self.path}; {console}"
+            + (", new password at first sign-in" if self.password_reset_required else "")
+        ]
+        for user in self.users:
+            tags = ", ".join(f"{k}={v}" for k, v in user.tags) or "no tags"
+            lines.append(f"  user {user.name!r} in {', '.join(user.groups)}; {tags}")
+        return "\n".join(lines)
+
+
+def _bool(value: object, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadInput(f"{param} {value!r} must be true or false: fix the parameter.")
+    return value
+
+
+def _tags(tags: Mapping[str, str] | None, param: str, console: bool) -> Tags:
+    checked = validate_tags(tags, param)
+    for tag in checked:
+        if tag["Key"].lower().startswith(_RESERVED_PREFIX):
+            raise BadInput(
+                f"{param}: tag key {tag['Key']!r} uses the prefix {_RESERVED_PREFIX!r}, which "
+                "this runbook keeps for itself; choose another key."
+            )
+    if console and len(checked) >= MAX_TAGS:
+        raise BadInput(
+            f"{param} has {len(checked)} tags: with console access this runbook needs one of "
+            f"IAM's {MAX_TAGS} tag slots while the password is delivered; use at most "
+            f"{MAX_TAGS - 1}."
+        )
+    return tuple((t["Key"], t["Value"]) for t in checked)
+
+
+def _one_user(entry: object, index: int, admin_group: str, console: bool) -> UserSpec:
+    param = f"users[{index}]"
+    if not isinstance(entry, Mapping):
+        raise BadInput(
+            f"{param} must be a mapping like {{name: alice, groups: [Administrators], tags: "
+            f"{{}}}}, not {type(entry).__name__}: fix the users parameter."
+        )
+    unknown = sorted(str(k) for k in entry if k not in _USER_KEYS)
+    if unknown:
+        raise BadInput(
+            f"{param} has unknown key(s) {', '.join(unknown)}: use only name, groups and tags."
+        )
+    name = validate_user_name(entry.get("name", ""), f"{param}.name")
+    groups_value = entry.get("groups", [admin_group])
+    if not isinstance(groups_value, list | tuple) or not groups_value:
+        raise BadInput(f"{param}.groups must be a non-empty list of group names: fix it.")
+    groups = tuple(
+        validate_group_name(g, f"{param}.groups[{i}]") for i, g in enumerate(groups_value)
+    )
+    return UserSpec(name, groups, _tags(entry.get("tags"), f"{param}.tags", console))
+
+
+def _no_case_twins(names: Sequence[str], kind: str, param: str) -> None:
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise BadInput(
+                f"{param}: {kind} names {other!r} and {name!r} differ only in case, and IAM "
+                "treats them as one name; write it one way."
+            )
+
+
+def validate_request(
+    *,
+    user_name: str,
+    group_name: str,
+    path: str,
+    policy_arn: str,
+    password_reset_required: bool,
+    tags: Mapping[str, str] | None,
+    console_access: bool,
+    secrets_dir: str,
+    users: Sequence[Mapping[str, Any]] | None,
+) -> Request:
+    """Check every S1 input against IAM's rules; no AWS call.
+
+    Returns:
+        The request: the main user first, then ``users`` in order.
+
+    Raises:
+        BadInput: a name, path, tag, policy ARN, flag or ``users`` entry IAM would refuse, or
+            two names that differ only in case.
+    """
+    console = _bool(console_access, "console_access")
+    reset = _bool(password_reset_required, "password_reset_required")
+    admin_group = validate_group_name(group_name)
+    validate_path(path)
+    if not isinstance(policy_arn, str) or not _POLICY_ARN_RE.fullmatch(policy_arn):
+        raise BadInput(
+            f"policy_arn {policy_arn!r} is not an IAM policy ARN: use e.g. {ADMIN_POLICY_ARN}."
+        )
+    if users is None:
+        users = []
+    if not isinstance(users, list | tuple):
+        raise BadInput(
+            f"users must be a list of {{name, groups, tags}}, not {type(users).__name__}."
+        )
+    main = UserSpec(validate_user_name(user_name), (admin_group,), _tags(tags, "tags", console))
+    specs = (main,) + tuple(_one_user(e, i, admin_group, console) for i, e in enumerate(users))
+    _no_case_twins([u.name for u in specs], "user", "user_name/users")
+    if len({u.name for u in specs}) != len(specs):
+        raise BadInput("user_name/users: a user is listed twice; list each user once.")
+    _no_case_twins([admin_group] + [g for u in specs for g in u.groups], "group", "users.groups")
+    if not isinstance(secrets_dir, str):
+        raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
+    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
+    return Request(specs, admin_group, policy_arn, path, console, reset, folder)

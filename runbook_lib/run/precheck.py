@@ -1,0 +1,198 @@
+"""Checks made before any kernel starts: parameter rules, then the target itself.
+
+A kernel costs seconds to start; a wrong user name, an unknown profile or an unreachable
+endpoint must not. The parameter rules are the library's own (``core.validation``, the same
+functions the notebooks' ``check_request`` steps call); the target check asks STS once, with a
+2 s connect timeout and at most one retry, and (for a runbook that needs an existing user)
+whether the user exists. A check that cannot decide (throttling, no permission) passes: the
+notebook then reports in its own words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from runbook_lib.core import aws
+from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
+from runbook_lib.core.target import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, TargetSpec
+from runbook_lib.core.validation import (
+    validate_account_id,
+    validate_group_name,
+    validate_path,
+    validate_tags,
+    validate_user_name,
+)
+
+#: runbooks that create their user: a run that includes one does not need the user beforehand
+CREATES_USER = ("01_create_admin_user",)
+#: runbooks that act on an existing user (``user_name``, default ``Administrator``)
+NEEDS_USER = ("02_create_access_key", "03_enable_virtual_mfa")
+DEFAULT_USER = "Administrator"
+
+
+def _optional_group(value: Any) -> Any:
+    return validate_group_name(value, "policy_group") if value else value
+
+
+#: parameter -> the rule IAM applies to it (as checked inside the notebooks)
+RULES: dict[str, Callable[[Any], Any]] = {
+    "user_name": validate_user_name,
+    "group_name": validate_group_name,
+    "policy_group": _optional_group,
+    "path": validate_path,
+    "tags": validate_tags,
+    "expected_account_id": validate_account_id,
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the target's credentials are, as STS answered the check."""
+
+    account_id: str
+    arn: str
+
+
+def check_parameters(params: Mapping[str, Any]) -> None:
+    """Apply the target's rules (as preflight does), then IAM's rules to the parameters that
+    have one (names, path, tags, account ID).
+
+    Raises:
+        BadInput: the first parameter IAM would refuse, named, with the rule.
+    """
+    _spec(params)
+    for name, rule in RULES.items():
+        if name in params:
+            rule(params[name])
+    for i, user in enumerate(params.get("users") or []):
+        if isinstance(user, Mapping):
+            validate_user_name(cast(str, user.get("name")), f"users[{i}].name")
+            validate_tags(user.get("tags") or None, f"users[{i}].tags")
+            for group in user.get("groups") or []:
+                validate_group_name(group, f"users[{i}].groups")
+
+
+def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:
+    """The user that must exist before ``books`` run, or ``""`` (none, or an earlier book
+    creates it)."""
+    for book in books:
+        if book.stem in CREATES_USER:
+            return ""
+        if book.stem in NEEDS_USER:
+            user = str(params.get("user_name") or DEFAULT_USER)
+            # a name for the root user: the runbook's own refusal says why, not "no such user"
+            return "" if "root" in user.lower() else user
+    return ""
+
+
+def _spec(params: Mapping[str, Any]) -> TargetSpec:
+    return TargetSpec(
+        target=str(params.get("target", "sandbox")),
+        profile=str(params.get("profile", "")),
+        endpoint_url=str(params.get("endpoint_url", "")),
+        region=str(params.get("region", "us-east-1")),
+        expected_account_id=str(params.get("expected_account_id", "")),
+    ).validate()
+
+
+def check_target(params: Mapping[str, Any], *, sandbox_url: str = "", user: str = "") -> Caller:
+    """Resolve the target and ask STS who is calling; check ``user`` exists when given.
+
+    The sandbox needs no question about reachability or credentials; it is only asked about
+    ``user``, and a sandbox the runs will start new (``sandbox_url`` empty) has no users at all.
+
+    Args:
+        params: the run's parameters (target, profile, endpoint_url, region,
+            expected_account_id).
+        sandbox_url: the running sandbox a ``sandbox`` target uses (``""``: a new one).
+        user: an IAM user the runbooks need to exist already (``""``: none).
+
+    Returns:
+        The caller (empty fields when it was not asked, or the target could not say).
+
+    Raises:
+        BadInput: invalid target parameters, or ``user`` does not exist.
+        TargetRefused: unknown profile, no or refused credentials, wrong account.
+        TargetUnreachable: the endpoint did not answer within the timeout and one retry.
+    """
+    from botocore.config import Config
+
+    from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, sandbox_session
+    from runbook_lib.core.target import connect
+
+    spec = _spec(params)
+    where = spec.describe()
+    if spec.target == "sandbox":
+        _check_account(SANDBOX_ACCOUNT_ID, spec.expected_account_id)  # moto's fixed account
+        if not user:
+            return Caller(SANDBOX_ACCOUNT_ID, "")
+    if spec.target == "sandbox" and not sandbox_url:
+        raise BadInput(
+            f"User '{user}' does not exist in a new sandbox (account {SANDBOX_ACCOUNT_ID}, "
+            "empty): create it first in the same command (runbook run --all), or start one "
+            "sandbox with 'runbook sandbox' and run 01_create_admin_user against it."
+        )
+    endpoint: str | None = sandbox_url
+    if spec.target == "sandbox":
+        session = sandbox_session()
+    else:
+        connection = connect(spec)  # TargetRefused: unknown profile
+        session, endpoint = connection.session, connection.endpoint_url
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": CONNECT_ATTEMPTS},
+    )
+    caller = _ask_sts(session.client("sts", endpoint_url=endpoint, config=config), where)
+    if not caller.account_id:  # throttled: the notebook's preflight asks again
+        return caller
+    _check_account(caller.account_id, spec.expected_account_id)
+    if user:
+        _check_user(session.client("iam", endpoint_url=endpoint, config=config), user, caller)
+    return caller
+
+
+def _ask_sts(sts: Any, where: str) -> Caller:
+    """STS's answer to "who is calling", translated into the project's errors.
+
+    Raises:
+        TargetRefused: no or refused credentials.
+        TargetUnreachable: no answer within the timeout and one retry.
+    """
+    try:
+        ident = aws.caller_identity(sts, where, "")
+    except TargetRefused as err:
+        if "Throttl" in aws.error_code(err.__cause__ or err):
+            return Caller("", "")  # the notebook's preflight asks again, with its retries
+        raise
+    return Caller(str(ident["Account"]), str(ident["Arn"]))
+
+
+def _check_account(account_id: str, expected: str) -> None:
+    if expected and account_id != expected:
+        raise TargetRefused(
+            f"The credentials reach account {account_id}, not expected_account_id "
+            f"{expected}: switch profile/endpoint, or fix expected_account_id."
+        )
+
+
+def _check_user(iam: Any, user: str, caller: Caller) -> None:
+    missing = BadInput(
+        f"User '{user}' does not exist in account {caller.account_id} (IAM NoSuchEntity): "
+        "create it with 01_create_admin_user or fix user_name."
+    )
+    try:
+        aws.call(
+            iam.get_user,
+            what=f"Reading user '{user}'",
+            fix="",
+            errors={"NoSuchEntity": missing},
+            UserName=user,
+        )
+    except BadInput:
+        raise
+    except RunbookError:  # AccessDenied, throttling: the notebook's own step reports it
+        pass

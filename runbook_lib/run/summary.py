@@ -1,0 +1,104 @@
+"""The terminal summary of a run, read from its run record: what a person checks first.
+
+Target account and caller; what changed (or, in plan mode, that nothing did and what would);
+the findings of a report with their counts; manual steps still pending; where each secret went
+(kind and destination, never the value); the run's warnings. Every line comes from ``run.json``,
+so the terminal and the record never disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from runbook_lib.core.errors import EXIT_MANUAL_PENDING
+
+if TYPE_CHECKING:
+    from runbook_lib.run.runner import RunResult
+
+#: statuses of findings, in the order the counts are shown
+FINDING_ORDER = ("PASS", "FAIL", "WARN", "NOT KNOWN")
+INDENT = "  "
+
+
+def _target(rec: Mapping[str, Any]) -> list[str]:
+    if not rec.get("account_id"):
+        return []
+    return [
+        f"target: {rec.get('target') or 'unknown'}, account {rec['account_id']}, "
+        f"caller {rec.get('caller_arn') or 'unknown'}"
+    ]
+
+
+def _changes(rec: Mapping[str, Any]) -> list[str]:
+    changes = list(rec.get("changes") or [])
+    repairs = list(rec.get("repairs") or [])
+    if rec.get("plan"):
+        planned = list(rec.get("planned") or [])
+        head = f"plan: no changes made ({rec.get('reads', 0)} reads)"
+        if not planned:
+            return [head + "; the plan is in the run's notebook/HTML"]
+        return [head + f"; {len(planned)} planned:"] + [
+            f"{INDENT}would {p.get('action', '?')} {p.get('resource', '')}".rstrip()
+            for p in planned
+        ]
+    if not changes and not repairs:
+        return [f"changed: nothing ({rec.get('writes', 0)} writes)"]
+    lines = [f"changed ({len(changes)}):"] if changes else []
+    lines += [f"{INDENT}{c.get('action')} {c.get('resource')}" for c in changes]
+    lines += [f"repaired: {r.get('action')} {r.get('resource')} ({r.get('why')})" for r in repairs]
+    return lines
+
+
+def _findings(rec: Mapping[str, Any]) -> list[str]:
+    findings = list(rec.get("findings") or [])
+    if not findings:
+        return []
+    counts = {s: sum(f.get("status") == s for f in findings) for s in FINDING_ORDER}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    lines = [f"findings: {summary}"]
+    for f in findings:
+        if f.get("status") == "PASS":
+            continue
+        advice = f" → {f['advice']}" if f.get("advice") else ""
+        lines.append(f"{INDENT}[{f.get('status')}] {f.get('check')}: {f.get('detail')}{advice}")
+    return lines
+
+
+def _pending(rec: Mapping[str, Any]) -> list[str]:
+    pending = [m for m in rec.get("manual_steps") or [] if m.get("status") == "pending"]
+    if not pending:
+        return []
+    return [f"manual steps pending ({len(pending)}):"] + [
+        f"{INDENT}{m.get('step')} {m.get('title')}" + (f": {m['how']}" if m.get("how") else "")
+        for m in pending
+    ]
+
+
+def _secrets(rec: Mapping[str, Any]) -> list[str]:
+    return [f"secret: {s.get('kind')} → {s.get('destination')}" for s in rec.get("secrets") or []]
+
+
+def summary_lines(record: Mapping[str, Any]) -> list[str]:
+    """The summary of one run's record, one fact per line (indented for the terminal)."""
+    lines = (
+        _target(record)
+        + _changes(record)
+        + _findings(record)
+        + _pending(record)
+        + _secrets(record)
+        + [f"warning: {w}" for w in record.get("warnings") or []]
+    )
+    return [INDENT + line for line in lines]
+
+
+def report(result: RunResult, seconds: float) -> None:
+    """Finish the ``▶ NAME …`` line with the result, then the summary; failures on stderr."""
+    rec = result.record
+    counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
+    print(f" {result.status} ({counts}) in {seconds:.1f} s → {result.run_dir}/")
+    for line in summary_lines(rec):
+        print(line)
+    if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those
+        print(f"  {result.message}", file=sys.stderr, flush=True)

@@ -1,0 +1,85 @@
+"""S3 Step 8 for ``action: resync``: two new consecutive codes put a drifted device back in sync.
+
+AWS never returns a device's seed again, so the codes come from the app (a person) or from a
+stored seed; with the seed they are checked locally first, as for EnableMFADevice.
+"""
+
+from __future__ import annotations
+
+import re
+
+from runbook_lib.core import aws, totp
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa.setup import PERMISSIONS_FIX
+from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
+
+ASSIGN_STEP = "S3.8"
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+#: the next action for the IAM errors a person can cause when assigning a device
+FIXES = {
+    "InvalidAuthenticationCode": (
+        "AWS did not accept the two codes: type two fresh consecutive codes from the app's "
+        "entry for this device and submit at once (headless: sync this computer's clock)."
+    ),
+    "EntityAlreadyExists": "The user already has this device: re-run; the user is then left alone.",
+}
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
+def resync_with_codes(
+    ctx: RunContext,
+    device: VirtualDevice,
+    code1: str,
+    code2: str,
+    *,
+    seed: Secret | None = None,
+    now: float | None = None,
+) -> StepOutcome:
+    """Resynchronise the user's device with two new consecutive codes (ResyncMFADevice).
+
+    Args:
+        ctx: the run context.
+        device: the device from ``mfa_device.ensure_virtual_device``.
+        code1: the code the app shows now.
+        code2: the code after it.
+        seed: the stored seed, if known: the codes are then checked against it first.
+        now: the time to check the codes against (default: now).
+
+    Returns:
+        The device resynchronised.
+
+    Raises:
+        BadInput: malformed or repeated codes, or codes that do not match the seed.
+        AwsError: IAM refused, or the target does not implement ResyncMFADevice (moto).
+    """
+    if seed is not None:
+        checked = totp.check_codes(seed.text(), code1, code2, now=now)
+        code1, code2 = checked.code1, checked.code2
+    else:
+        code1, code2 = "".join(code1.split()), "".join(code2.split())
+        for n, code in ((1, code1), (2, code2)):
+            if not _SIX_DIGITS.fullmatch(code):
+                raise BadInput(f"MFA code {n} must be 6 digits: type it exactly as the app shows.")
+        if code1 == code2:
+            raise BadInput("You typed the same code twice: wait for the next code for code 2.")
+    serial = device.serial
+    no_answer = AwsError(
+        f"Resynchronising MFA device {serial} failed: the target gave no valid answer to "
+        "ResyncMFADevice (the sandbox does not implement it). Resync on a real account."
+    )
+    aws.call(
+        ctx.iam.resync_mfa_device,
+        what=f"Resynchronising MFA device {serial}",
+        fix=PERMISSIONS_FIX,
+        fixes=FIXES,
+        errors={aws.NO_ANSWER: no_answer},
+        UserName=device.setup.user_name,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
+    ctx.record.change("resync-mfa-device", serial)
+    ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=True, how="resynchronised")
+    return StepOutcome(ASSIGN_STEP, f"resynchronised {serial}")
