@@ -122,9 +122,10 @@ def test_bad_input_exits_2_with_zero_writes(
 
 def test_billing_step_not_confirmed_exits_3(scenarios: ScenarioCache) -> None:
     result = scenarios.run(PENDING["01"])
-    assert result.exit_code == 3, result.message
-    assert "billing_access_confirmed" in result.message
+    assert result.exit_code == 3, result.stderr
+    assert "billing_access_confirmed" in result.stdout
     assert result.record["status"] == "manual step pending"
+    assert result.record["writes"] == 0 and result.record["plan"] is True
 
 
 def test_run_that_died_before_the_csv_is_completed_by_the_notebook(

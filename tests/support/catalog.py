@@ -114,17 +114,20 @@ FAULT_02_PROCESS = Scenario(
 # ---- exit 3: a manual step is pending --------------------------------------------------------
 
 PENDING = {
-    # S1 Step 2 (billing access, root-only in the console) not confirmed; plan mode
+    # S1 Step 2 (billing access, root-only in the console) not confirmed; plan mode; through
+    # a real `runbook` process (what the terminal says about a pending step)
     "01": Scenario(
         id="pending-01-billing",
         book="01",
-        params=(
-            ("user_name", "Pending01"),
-            ("group_name", "Pending01s"),
-            ("billing_access_confirmed", False),
-            ("secrets_dir", "{secrets}"),
+        argv=(
+            "run",
+            "01",
+            "-f",
+            "{sandbox_yaml}",
+            *("-p", "user_name", "Pending01", "-p", "group_name", "Pending01s"),
+            *("-p", "billing_access_confirmed", "false", "-p", "secrets_dir", "{secrets}"),
+            "--plan",
         ),
-        plan=True,
     ),
     # S3 headless on a target that is not the sandbox, without a seed destination: nobody can
     # scan the QR code, so the device is not even created
