@@ -46,12 +46,15 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# everything but nbval and the browser, in 2 pytest-xdist workers (a sandbox each); the
+# terminal summary says how many notebook kernels started
 unit: setup system
-	$(BIN)/pytest -q --ignore=tests/browser
+	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/nbval_run
 
-# the committed notebooks' outputs, compared cell by cell on a fresh sandbox
+# the committed notebooks' outputs, compared cell by cell on a fresh sandbox (nbval, in a
+# subprocess), and scanned for the secrets of that run with what `runbook docs` makes of them
 nbval: setup
-	$(BIN)/pytest -q --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/pytest -q --durations=15 tests/nbval_run
 
 refresh: setup
 	$(BIN)/runbook refresh
@@ -62,7 +65,7 @@ bench: setup system
 
 # widgets in a real browser (Debian chromium + playwright): JupyterLab, Voila, the offline course
 browser: setup system
-	$(BIN)/pytest -q tests/browser
+	$(BIN)/pytest -q --durations=15 tests/browser
 
 test: lint typecheck unit nbval browser
 

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
 
 from runbook_lib import (
     BadInput,
@@ -102,9 +102,13 @@ def user(ctx: RunContext) -> str:
 
 def aws_cli_v2() -> str | None:
     """An AWS CLI that has ``configure import`` (v2: Debian's awscli package), if any."""
-    for cand in ("/work/main/.venv/bin/aws", shutil.which("aws"), "/usr/bin/aws"):
+    # not the venv's: PyPI's awscli is v1 (and its script's shebang breaks in a path with a space)
+    for cand in (shutil.which("aws"), "/usr/bin/aws"):
         if cand and os.path.exists(cand):
-            out = subprocess.run([cand, "--version"], capture_output=True, text=True)
+            try:
+                out = subprocess.run([cand, "--version"], capture_output=True, text=True)
+            except OSError:  # a script whose interpreter cannot be found
+                continue
             if (out.stdout + out.stderr).startswith("aws-cli/2"):
                 return cand
     return None
@@ -214,9 +218,7 @@ def test_bad_input_changes_nothing(
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
 
-@pytest.mark.parametrize(
-    "name", ["root", "<root_account>", "ROOT", "arn:aws:iam::123456789012:root"]
-)
+@pytest.mark.parametrize("name", ["root", "<root_account>", "ROOT", f"arn:aws:iam::{ACCOUNT}:root"])
 def test_root_user_name_is_refused_with_the_s0_advice(ctx: RunContext, name: str) -> None:
     with pytest.raises(TargetRefused, match="S0: do not use the root user"):
         access_keys.check_request(ctx, name)
@@ -323,10 +325,8 @@ def test_proof_retries_while_the_new_key_propagates(ctx: RunContext, user: str) 
     sts = boto3.client("sts", region_name="us-east-1")
     stub = Stubber(sts)
     stub.add_client_error("get_caller_identity", "InvalidClientTokenId", http_status_code=403)
-    arn = f"arn:aws:iam::123456789012:user/{user}"
-    stub.add_response(
-        "get_caller_identity", {"UserId": "AIDA", "Account": "123456789012", "Arn": arn}
-    )
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    stub.add_response("get_caller_identity", {"UserId": "AIDA", "Account": ACCOUNT, "Arn": arn})
     stub.activate()
     pauses: list[float] = []
     with pytest.MonkeyPatch.context() as mp:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
-from s1_flow import (
+from support.aws import ACCOUNT, empty_iam
+from support.s1_flow import (
     PASSWORD_HEADER,
     Crash,
     crash_after_writes,
-    empty_iam,
     new_ctx,
     params,
     run_steps,
@@ -29,7 +29,6 @@ from runbook_lib.admin_user.signin import csv_path
 from runbook_lib.admin_user.state import MARKER_KEY, validate_request
 from runbook_lib.core.secrets import Secret
 
-ACCOUNT = "123456789012"
 ADMIN_WRITES_ON_MOTO = {
     "CreateGroup": 1,
     "AttachGroupPolicy": 1,

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from support.aws import ACCOUNT
 
 from runbook_lib.core.errors import BadInput, SecretLeak
 from runbook_lib.interfaces.cli import main
@@ -96,7 +97,7 @@ def test_notebook_with_widget_state_is_refused(tmp_path: Path) -> None:
 
 
 def test_secret_shaped_output_stops_the_build_without_saying_it(tmp_path: Path) -> None:
-    uri = "otpauth://totp/Admin@123456789012?secret=JBSWY3DPEHPK3PXPJBSWY3DP"
+    uri = f"otpauth://totp/Admin@{ACCOUNT}?secret=JBSWY3DPEHPK3PXPJBSWY3DP"
     out = new_output("stream", name="stdout", text=uri)
     book = _book(tmp_path, "03_mfa", "S3", outputs=[out])
     with pytest.raises(SecretLeak) as err:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKDOWN = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 #: paths of the machine the project was first written on (spelled in two parts so that this
 #: file does not name them itself)
-OUTSIDE_PATHS = ("../" + "shared", "/work/" + "shared")
+OUTSIDE_PATHS = ("../" + "shared", "/" + "work/" + "shared")
 SECTIONS = {
     "S0": "00_check_root_usage",
     "S1": "01_create_admin_user",

@@ -28,7 +28,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from leak_scan import ACCOUNT, Secrets, access_key, seed_file, signin_password
+from support.leak_scan import ACCOUNT, Secrets, access_key, seed_file, signin_password
+from support.plugin import install_kernel_counter
 
 from runbook_lib.core import environ, totp
 from runbook_lib.core.sandbox import Sandbox, sandbox_session
@@ -78,6 +79,7 @@ def _environment(tmp: Path, guard: LeakGuard, headless: bool) -> dict[str, str]:
     env.update(guard.environ())  # the kernel announces each secret: the scan knows them all
     for name in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR"):
         env[name] = str(tmp / "jupyter" / name.lower())
+    install_kernel_counter(Path(env["IPYTHONDIR"]))  # the session counts every kernel
     return env
 
 

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import pytest
 from botocore.session import Session as BotocoreSession
+from support.aws import ACCOUNT
 
 from runbook_lib import preflight
-from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.testing.faults import InjectedFault, install
 
 
 def test_nth_write_fails_before_reaching_aws(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    user_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "2")
     ctx = preflight("test")
     ctx.iam.list_users()  # reads never count
-    ctx.iam.create_group(GroupName="first")
+    ctx.iam.create_group(GroupName=f"{user_name}-first")
     with pytest.raises(InjectedFault, match="write 2"):
-        ctx.iam.create_group(GroupName="second")
-    ctx.iam.create_group(GroupName="third")  # only the N-th write fails
-    names = sorted(g["GroupName"] for g in ctx.iam.list_groups()["Groups"])
-    assert names == ["first", "third"]
+        ctx.iam.create_group(GroupName=f"{user_name}-second")
+    ctx.iam.create_group(GroupName=f"{user_name}-third")  # only the N-th write fails
+    groups = ctx.iam.list_groups(PathPrefix="/")["Groups"]
+    names = sorted(g["GroupName"] for g in groups if g["GroupName"].startswith(user_name))
+    assert names == [f"{user_name}-first", f"{user_name}-third"]
 
 
-def test_throttling_is_absorbed_by_retries(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_throttling_is_absorbed_by_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_FAULT_THROTTLE", "2")
     ctx = preflight("test")
     sent: list[int] = []
@@ -48,7 +47,7 @@ def test_throttling_is_absorbed_by_retries(
 def test_faults_are_never_installed_for_a_profile_target(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "1")
     monkeypatch.setenv("RUNBOOK_FAULT_THROTTLE", "2")
-    monkeypatch.setenv("RUNBOOK_FAULT_ROOT_CALLER", "123456789012")
+    monkeypatch.setenv("RUNBOOK_FAULT_ROOT_CALLER", ACCOUNT)
     events = BotocoreSession().get_component("event_emitter")
     sts_before = len(
         list(events._emitter._handlers.prefix_search("before-call.sts.GetCallerIdentity"))

@@ -6,6 +6,11 @@ must fail (exit 1) and a re-run without the fault must succeed (exit 0) and leav
 clean run's end state: no orphan access key, no unassigned MFA device, no secret that nobody
 holds (the CSV/seed file holds the value AWS has), and a run record that names its repair.
 Each N gets its own user (and group) names, so the sandbox is reset once for the module.
+
+The runs execute the notebooks' own cells in this process (``support.inprocess``: the same
+calls in the same order, the fault injected by the same ``RUNBOOK_FAULT_AT_WRITE`` hook the
+kernels get); the kernel's side of a fault (exit 1, artifacts without the secret) is proved by
+the cached scenarios ``catalog.FAULT_AT_LAST_WRITE`` in ``test_leak_matrix.py``.
 """
 
 from __future__ import annotations
@@ -18,33 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from helpers import reset_sandbox
+from support.aws import ACCOUNT, client, moto_iam, reset_sandbox, serial
+from support.inprocess import InProcessRun, run_in_process
 
-from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID
-from runbook_lib.interfaces import cli
-from runbook_lib.run.runner import RunResult, run_notebook
-from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR, FAULT_THROTTLE_VAR
+from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 from runbook_lib.virtual_mfa.seed import stored_seed_in_file
 
 #: writes whose success leaves a secret that only this run holds until it is delivered
 SECRET_WRITES = ("CreateLoginProfile", "CreateAccessKey", "CreateVirtualMFADevice")
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def iam() -> Iterator[Any]:
     """An IAM client on a sandbox reset once for this module (each run has its own names)."""
-    url = reset_sandbox().url
-    yield boto3.client("iam", endpoint_url=url, region_name="us-east-1")
-
-
-def moto_iam() -> Any:
-    """The sandbox's IAM backend (the server runs in this process): what AWS really holds."""
-    from moto.iam.models import iam_backends
-
-    return iam_backends[SANDBOX_ACCOUNT_ID]["aws"]
+    reset_sandbox()
+    yield client("iam")
 
 
 # ---- the cases ---------------------------------------------------------------------------
@@ -114,7 +108,7 @@ def _access_key_csvs(secrets_dir: Path, user: str) -> dict[str, str]:
 
 
 def _signin_csv_holds_the_password(secrets_dir: Path, user: str) -> bool:
-    path = secrets_dir / f"{SANDBOX_ACCOUNT_ID}-{user}_credentials.csv"
+    path = secrets_dir / f"{ACCOUNT}-{user}_credentials.csv"
     if not path.is_file():
         return False
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
@@ -171,9 +165,8 @@ def end_state(iam: Any, user: str, tag: str, secrets_dir: Path) -> dict[str, Any
         state["signin_csv_holds_the_password"] = _signin_csv_holds_the_password(secrets_dir, user)
     seed_file = secrets_dir / f"{user}_virtual_mfa.txt"
     if seed_file.exists():
-        serial = f"arn:aws:iam::{SANDBOX_ACCOUNT_ID}:mfa/{user}"
-        stored = stored_seed_in_file(seed_file, serial, user)
-        device = moto_iam().virtual_mfa_devices.get(serial)
+        stored = stored_seed_in_file(seed_file, serial(user), user)
+        device = moto_iam().virtual_mfa_devices.get(serial(user))
         state["seed_file_holds_the_device_seed"] = (
             stored is not None and device is not None and stored.text() == device.base32_string_seed
         )
@@ -190,7 +183,7 @@ def diff(expected: dict[str, Any], got: dict[str, Any]) -> str:
     )
 
 
-def secret_write_succeeded(faulted: RunResult) -> bool:
+def secret_write_succeeded(faulted: InProcessRun) -> bool:
     """Whether a write that makes a secret went through before the injected fault."""
     calls = faulted.record.get("calls", {})
     failed_op = faulted.message.split("(", 1)[-1].split(")", 1)[0]
@@ -209,10 +202,9 @@ def test_a_rerun_after_a_fault_at_any_write_ends_like_a_clean_run(
     case: Case, iam: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secrets_dir = tmp_path / "secrets"
-    runs = tmp_path / "runs"
 
-    def run(tag: str) -> RunResult:
-        return run_notebook(case.notebook, case.params(tag, secrets_dir), output_dir=runs)
+    def run(tag: str) -> InProcessRun:
+        return run_in_process(case.notebook, case.params(tag, secrets_dir))
 
     started = time.monotonic()
     case.prepare(iam, "clean")
@@ -247,36 +239,3 @@ def test_a_rerun_after_a_fault_at_any_write_ends_like_a_clean_run(
     took = time.monotonic() - started
     print(f"{case.id}: W={writes}, {1 + 2 * writes} runs in {took:.1f} s")
     assert not problems, f"{case.id} (W={writes}):\n" + "\n".join(problems)
-
-
-def test_throttling_is_absorbed_on_a_full_run(
-    iam: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv(FAULT_THROTTLE_VAR, "3")
-    monkeypatch.setenv("RUNBOOK_NOTEBOOKS", str(PROJECT / "notebooks"))
-    code = cli.main(
-        [
-            "run",
-            "--all",
-            "-f",
-            str(PROJECT / "parameters" / "sandbox.yaml"),
-            "-p",
-            "user_name",
-            "ThrottledAdmin",
-            "-p",
-            "group_name",
-            "ThrottledAdmins",
-            "-p",
-            "secrets_dir",
-            str(tmp_path / "secrets"),
-            "--output-dir",
-            str(tmp_path / "runs"),
-        ]
-    )
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    assert out.out.count(" done (") == 5, out.out  # 00, 04, 01, 02, 03
-    devices = iam.list_mfa_devices(UserName="ThrottledAdmin")["MFADevices"]
-    assert len(devices) == 1
-    keys = iam.list_access_keys(UserName="ThrottledAdmin")["AccessKeyMetadata"]
-    assert [k["Status"] for k in keys] == ["Active"]

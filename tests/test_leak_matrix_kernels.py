@@ -1,5 +1,6 @@
 """The leak matrix, live half: the widgets driven in a real kernel (as a person in JupyterLab),
-nbval over the committed notebooks, ``runbook docs``, and the output of a failing test.
+and the output of a failing test (nbval over the committed notebooks and ``runbook docs`` of
+them are in ``tests/nbval_run/``: the ``make nbval`` target).
 
 Every artifact is scanned for the actual secret values of its run (``leak_scan``); a failure
 names the artifact and the kind, never the value.
@@ -12,25 +13,24 @@ import contextlib
 import copy
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import nbformat
 import pytest
-from helpers import reset_sandbox
-from leak_scan import ACCOUNT, Secrets, access_key, assert_clean, destination_secrets, scan
 from nbclient import NotebookClient
+from support.aws import ACCOUNT, reset_sandbox
+from support.leak_scan import Secrets, assert_clean, destination_secrets, scan
+from support.plugin import install_kernel_counter
 
 from runbook_lib.admin_user.passwords import PasswordPolicy, generate_password
 from runbook_lib.core.context import HEADLESS_VAR
-from runbook_lib.core.secrets import LEAK_SOCKET_VAR, SECRETS_DIR_VAR
+from runbook_lib.core.secrets import LEAK_SOCKET_VAR
 from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.run.notebooks import find_notebook, notebooks_dir
 from runbook_lib.run.runner import export_html, ipc_kernel_manager
@@ -114,7 +114,8 @@ def live_kernel(
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv(HEADLESS_VAR, raising=False)
         mp.setenv(LEAK_SOCKET_VAR, guard.socket_path)
-        mp.setenv("IPYTHONDIR", str(tmp / "ipython"))  # the kernel's history: scanned too
+        # the kernel's history: scanned too (and the kernel is counted like every other)
+        mp.setenv("IPYTHONDIR", str(install_kernel_counter(tmp / "ipython")))
         for name, value in env.items():
             mp.setenv(name, value)
         client = NotebookClient(
@@ -251,91 +252,10 @@ def test_s3_qr_and_seed_leave_widget_state_once_assigned(
     assert [d["SerialNumber"] for d in devices] == [f"arn:aws:iam::{ACCOUNT}:mfa/{user}"]
 
 
-@dataclass
-class NbvalRun:
-    """nbval over copies of the committed notebooks, and the secrets of that run."""
-
-    folder: Path
-    copies: Path
-    proc: subprocess.CompletedProcess[str] = field(repr=False)
-    secrets: Secrets
-    key_id: str
-
-
-@pytest.fixture(scope="module")
-def nbval_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NbvalRun]:
-    """``pytest --nbval`` in a subprocess on the committed notebooks, on a freshly seeded
-    sandbox (as ``runbook refresh`` had it), with its secret files in a folder of ours."""
-    reset_sandbox()
-    folder = tmp_path_factory.mktemp("nbval")
-    copies = folder / "notebooks"
-    copies.mkdir()
-    for book in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        shutil.copy(book, copies / book.name)
-    # the sanitizer knows secrets folders of the form /tmp/runbook-*/secrets
-    scratch = Path(tempfile.mkdtemp(prefix="runbook-leak-"))
-    secrets_dir = scratch / "secrets"
-    env = {**os.environ, SECRETS_DIR_VAR: str(secrets_dir), "PYTHONPATH": str(ROOT)}
-    env[HEADLESS_VAR] = "1"
-    cmd = [sys.executable, "-m", "pytest", "-v", "-l", "--nbval", str(copies)]
-    cmd += ["--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
-    try:
-        proc = subprocess.run(
-            cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False
-        )
-        secrets = Secrets()
-        for book, user in (("01", "Administrator"), ("02", "Administrator")):
-            secrets.extend(destination_secrets(book, secrets_dir, user))
-        _, key_id, _ = access_key(secrets_dir, "Administrator")
-        # S3 ran with the sandbox's virtual authenticator: the seed is only in the sandbox
-        devices = boto3.client("iam").list_virtual_mfa_devices(AssignmentStatus="Any")
-        (seed,) = [
-            d["Base32StringSeed"]
-            for d in devices["VirtualMFADevices"]
-            if d["SerialNumber"].endswith(":mfa/Administrator")
-        ]
-        secrets.add_mfa(seed.decode() if isinstance(seed, bytes) else str(seed), "Administrator")
-        yield NbvalRun(folder, copies, proc, secrets, key_id)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def test_nbval_run_leaks_no_secret(nbval_run: NbvalRun) -> None:
-    r = nbval_run
-    assert_clean([r.folder], r.secrets, {"pytest stdout": r.proc.stdout, "stderr": r.proc.stderr})
-    assert r.proc.returncode == 0, r.proc.stdout[-3000:]
-    assert " passed" in r.proc.stdout
-    assert r.secrets.kinds == {"password", "secret-access-key", "mfa-seed", "otpauth-uri", "qr-png"}
-
-
-def test_runbook_docs_leaks_no_secret_of_the_seeded_run(
-    nbval_run: NbvalRun, tmp_path: Path
-) -> None:
-    """The committed outputs come from a run on the same seeded sandbox: same key, same seed."""
-    committed = (ROOT / "notebooks" / "02_create_access_key.ipynb").read_text("utf-8")
-    assert nbval_run.key_id.startswith("AKIA") and nbval_run.key_id in committed, (
-        "the committed run created the same key as the nbval run: its secret is the one scanned"
-    )
-    site = tmp_path / "site"
-    proc = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.interfaces.cli", "docs", "--output-dir", str(site)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RUNBOOK_NOTEBOOKS": str(nbval_run.copies)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert_clean([site], nbval_run.secrets, {"stdout": proc.stdout, "stderr": proc.stderr})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert len(list(site.glob("*.html"))) == 7, "index, glossary and the five runbooks"
-
-
 FAILING_TESTS = """
 import os
 from pathlib import Path
-from helpers import assert_no_secret, reset_sandbox
-from leak_scan import Secrets, assert_clean
+from support.leak_scan import Secrets, assert_clean, assert_no_secret
 
 def test_helper_reports_a_leak(tmp_path):
     secret = os.environ["LEAK_TEST_SECRET"]

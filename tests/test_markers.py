@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import reset_sandbox
+from support.aws import reset_sandbox
 
 from runbook_lib import BadInput, RunContext, preflight
 from runbook_lib.access_key import steps as access_keys

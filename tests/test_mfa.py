@@ -15,7 +15,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
+from support.clock import MID, WINDOW, FakeClock
 
 from runbook_lib import preflight
 from runbook_lib.core.context import RunContext
@@ -29,22 +30,7 @@ from runbook_lib.virtual_mfa import policy as mfa_policy
 from runbook_lib.virtual_mfa import setup as mfa
 from runbook_lib.virtual_mfa.seed import recent_two_codes
 
-ACCOUNT = "123456789012"
-W = 56_666_667
-MID = W * 30 + 12.0  # 12 s into window W
-
-
-class FakeClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
+W = WINDOW  # MID is 12 s into window W
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +119,7 @@ def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box:
     client.create_virtual_mfa_device(VirtualMFADeviceName="Shared")
     client.enable_mfa_device(
         UserName="Other",
-        SerialNumber="arn:aws:iam::123456789012:mfa/Shared",
+        SerialNumber=f"arn:aws:iam::{ACCOUNT}:mfa/Shared",
         AuthenticationCode1="123456",
         AuthenticationCode2="654321",
     )
@@ -407,7 +393,7 @@ def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, box: Sa
     setup = prepare(ctx, user, policy_group="Administrators")
     first = mfa_policy.ensure_self_manage_policy(ctx, setup)
     assert first.status == "created, attached" and "password" in repr(first)
-    arn = "arn:aws:iam::123456789012:policy/SelfManageMFA"
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/SelfManageMFA"
     attached = iam(box).list_attached_group_policies(GroupName="Administrators")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [arn]
     doc = mfa_policy.self_manage_mfa_document()

@@ -1,137 +1,127 @@
-"""Headless runs of notebooks/03_enable_virtual_mfa.ipynb through the runner, on the sandbox."""
+"""notebooks/03_enable_virtual_mfa.ipynb: headless runs on the sandbox.
+
+The first run is the session's real ``runbook run --all`` process (``catalog.RUN_ALL``, seed to
+a file), the pending manual step and the fault at the last write cached runner scenarios; the
+re-run, plan mode, bad input and dead runs' repairs execute the notebook's cells in-process.
+"""
 
 from __future__ import annotations
 
 import base64
-import itertools
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from helpers import assert_no_secret, reset_sandbox
+from support.aws import ACCOUNT, serial
+from support.catalog import ALL_USER, FAULT_AT_LAST_WRITE, PENDING, RUN_ALL
+from support.inprocess import InProcessRun, run_in_process
+from support.leak_scan import assert_no_secret
+from support.scenarios import ScenarioCache, ScenarioRun
 
 from runbook_lib.core import totp
-from runbook_lib.core.sandbox import Sandbox
-from runbook_lib.run.runner import RunResult, run_notebook
+from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 
-NOTEBOOK = "03_enable_virtual_mfa"
-ACCOUNT = "123456789012"
-_USERS = itertools.count(1)
+NOTEBOOK = "03"
 
 
-@pytest.fixture(scope="module")
-def box() -> Iterator[Sandbox]:
-    """The session's sandbox, reset once for this module (each test has its own user)."""
-    yield reset_sandbox()
+def run(user: str, plan: bool = False, **params: Any) -> InProcessRun:
+    return run_in_process(NOTEBOOK, {"user_name": user, **params}, plan=plan)
 
 
-def iam(box: Sandbox) -> Any:
-    return boto3.client("iam", endpoint_url=box.url, region_name="us-east-1")
+def user_devices(iam: Any, user: str) -> list[str]:
+    return [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=user)["MFADevices"]]
 
 
-@pytest.fixture
-def user(box: Sandbox) -> str:
-    name = f"nb03-user-{next(_USERS)}"
-    iam(box).create_user(UserName=name)
-    return name
-
-
-def serial(user: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:mfa/{user}"
-
-
-def run(tmp_path: Path, user: str, plan: bool = False, **params: Any) -> RunResult:
-    return run_notebook(NOTEBOOK, {"user_name": user, **params}, output_dir=tmp_path, plan=plan)
-
-
-def user_devices(box: Sandbox, user: str) -> list[str]:
-    return [d["SerialNumber"] for d in iam(box).list_mfa_devices(UserName=user)["MFADevices"]]
-
-
-def unassigned(box: Sandbox) -> list[str]:
-    devices = iam(box).list_virtual_mfa_devices(AssignmentStatus="Unassigned")
+def unassigned(iam: Any) -> list[str]:
+    devices = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")
     return [d["SerialNumber"] for d in devices["VirtualMFADevices"]]
 
 
-def test_first_run_enables_mfa_and_second_run_makes_no_writes(
-    box: Sandbox, user: str, tmp_path: Path
-) -> None:
-    first = run(tmp_path, user)
-    assert first.exit_code == 0, first.message
-    assert first.record["writes"] == 2
-    assert [c["action"] for c in first.record["changes"]] == [
+@pytest.fixture(scope="module")
+def run_all(scenarios: ScenarioCache) -> ScenarioRun:
+    return scenarios.run(RUN_ALL)
+
+
+def test_first_run_enables_mfa_and_second_run_makes_no_writes(run_all: ScenarioRun) -> None:
+    first = next(r for r in run_all.records if r["notebook"][:2] == "03")
+    assert first["exit_code"] == 0, first["message"]
+    assert first["writes"] == 2
+    assert [c["action"] for c in first["changes"]] == [
         "create-virtual-mfa-device",
         "enable-mfa-device",
     ]
-    assert user_devices(box, user) == [serial(user)]
-    second = run(tmp_path, user)
+    assert run_all.after["users"][ALL_USER]["mfa"] == [serial(ALL_USER)]
+    second = run_all.reruns["03"]
     assert second.exit_code == 0, second.message
     assert second.record["writes"] == 0 and second.record["changes"] == []
 
 
-def test_plan_mode_makes_no_writes(box: Sandbox, user: str, tmp_path: Path) -> None:
-    result = run(tmp_path, user, plan=True)
+def test_plan_mode_makes_no_writes(iam: Any, user: str) -> None:
+    result = run(user, plan=True)
     assert result.exit_code == 0, result.message
     assert result.record["writes"] == 0
-    assert serial(user) not in unassigned(box) and user_devices(box, user) == []
+    assert serial(user) not in unassigned(iam) and user_devices(iam, user) == []
 
 
-def test_bad_input_exits_2_with_no_writes(box: Sandbox, user: str, tmp_path: Path) -> None:
-    result = run(tmp_path, user, device_name="no spaces allowed")
+def test_bad_input_exits_2_with_no_writes(user: str) -> None:
+    result = run(user, device_name="no spaces allowed")
     assert result.exit_code == 2 and "device_name" in result.message
     assert result.record["writes"] == 0
 
 
 def test_headless_real_account_without_seed_destination_is_pending_and_creates_nothing(
-    box: Sandbox, user: str, tmp_path: Path
+    scenarios: ScenarioCache,
 ) -> None:
-    result = run(tmp_path, user, target="endpoint", endpoint_url=box.url)
+    result = scenarios.run(PENDING["03"])
     assert result.exit_code == 3, result.message
     assert "scan the QR code" in result.message
-    assert result.record["writes"] == 0 and serial(user) not in unassigned(box)
+    assert result.record["writes"] == 0
+    assert serial("Pending03") not in [s for s, _ in result.after["virtual_mfa_devices"]]
 
 
-def test_no_seed_qr_or_uri_in_any_artifact(
-    box: Sandbox, user: str, tmp_path: Path, secrets_dir: Path
-) -> None:
-    result = run(tmp_path, user, seed_destination="file", secrets_dir=str(secrets_dir))
-    assert result.exit_code == 0, result.message
-    seed_file = secrets_dir / f"{user}_virtual_mfa.txt"
+def test_no_seed_qr_or_uri_in_any_artifact(run_all: ScenarioRun) -> None:
+    seed_file = run_all.secrets_dir / f"{ALL_USER}_virtual_mfa.txt"
     assert stat.S_IMODE(seed_file.stat().st_mode) == 0o600
     fields = dict(line.split("=", 1) for line in seed_file.read_text().splitlines() if "=" in line)
     seed, uri = fields["seed"], fields["otpauth_uri"]
-    assert uri == totp.key_uri(seed, user, ACCOUNT)
+    assert uri == totp.key_uri(seed, ALL_USER, ACCOUNT)
     qr = base64.b64encode(totp.qr_png(uri)).decode()
-    assert len(result.secret_values) >= 2, "the kernel announced the seed and the URI"
-    values = [*result.secret_values, seed, uri, uri.replace("/", "\\/"), qr]
-    assert_no_secret(result.artifacts, values)
-    assert {s["kind"] for s in result.record["secrets"]} == {"mfa-seed"}
+    values = [seed, uri, uri.replace("/", "\\/"), qr]
+    assert_no_secret(run_all.artifacts, values)
+    record = next(r for r in run_all.records if r["notebook"][:2] == "03")
+    assert {s["kind"] for s in record["secrets"]} == {"mfa-seed"}
+
+
+def test_the_kernel_announces_the_seed_and_the_uri_to_the_runner(
+    scenarios: ScenarioCache,
+) -> None:
+    result = scenarios.run(FAULT_AT_LAST_WRITE["03"])  # the seed is in its file by then
+    assert result.secret_values is not None and len(result.secret_values) >= 2
+    assert_no_secret(result.artifacts, result.secret_values)
 
 
 def test_run_that_died_before_enable_is_completed_without_orphan(
-    box: Sandbox, user: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "2")  # dies at EnableMFADevice
-    died = run(tmp_path, user)
-    assert died.exit_code == 1 and serial(user) in unassigned(box)
-    monkeypatch.delenv("RUNBOOK_FAULT_AT_WRITE")
-    result = run(tmp_path, user)
+    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "2")  # dies at EnableMFADevice
+    died = run(user)
+    assert died.exit_code == 1 and serial(user) in unassigned(iam)
+    monkeypatch.delenv(FAULT_AT_WRITE_VAR)
+    result = run(user)
     assert result.exit_code == 0, result.message
     assert [r["resource"] for r in result.record["repairs"]] == [serial(user)]
-    assert user_devices(box, user) == [serial(user)] and unassigned(box) == []
+    assert user_devices(iam, user) == [serial(user)] and serial(user) not in unassigned(iam)
 
 
 def test_run_that_died_after_storing_the_seed_is_finished_with_that_seed(
-    box: Sandbox, user: str, tmp_path: Path, secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
+    iam: Any, user: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    params = {"seed_destination": "file", "secrets_dir": str(secrets_dir)}
-    monkeypatch.setenv("RUNBOOK_FAULT_AT_WRITE", "2")
-    assert run(tmp_path, user, **params).exit_code == 1
-    monkeypatch.delenv("RUNBOOK_FAULT_AT_WRITE")
-    result = run(tmp_path, user, **params)
+    params = {"seed_destination": "file", "secrets_dir": str(tmp_path / "secrets")}
+    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "2")
+    assert run(user, **params).exit_code == 1
+    monkeypatch.delenv(FAULT_AT_WRITE_VAR)
+    result = run(user, **params)
     assert result.exit_code == 0, result.message
     assert "iam:CreateVirtualMFADevice" not in result.record["calls"]
-    assert user_devices(box, user) == [serial(user)] and unassigned(box) == []
+    assert user_devices(iam, user) == [serial(user)] and serial(user) not in unassigned(iam)

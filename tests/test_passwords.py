@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+from support.aws import ACCOUNT
 
 from runbook_lib.admin_user.passwords import (
     SYMBOLS,
@@ -110,7 +111,7 @@ def test_access_denied_becomes_aws_error_keeping_the_code() -> None:
         stub.add_client_error(
             "get_account_password_policy",
             service_error_code="AccessDenied",
-            service_message="User: arn:aws:iam::123456789012:user/bob is not authorized",
+            service_message=f"User: arn:aws:iam::{ACCOUNT}:user/bob is not authorized",
             http_status_code=403,
         )
         with pytest.raises(AwsError) as caught:
@@ -119,7 +120,7 @@ def test_access_denied_becomes_aws_error_keeping_the_code() -> None:
     assert caught.value.aws_code == "AccessDenied"
     assert str(caught.value) == (
         "Reading the account password policy failed: IAM AccessDenied (User: "
-        "arn:aws:iam::123456789012:user/bob is not authorized). Run as an identity allowed "
+        f"arn:aws:iam::{ACCOUNT}:user/bob is not authorized). Run as an identity allowed "
         "iam:GetAccountPasswordPolicy, then re-run."
     )
 
@@ -219,7 +220,7 @@ def test_symbol_set_is_iams() -> None:
     ],
 )
 def test_password_meeting_the_policy_passes(password: str, policy: PasswordPolicy) -> None:
-    check_password(password, policy, user_name="bob", account_id="123456789012")
+    check_password(password, policy, user_name="bob", account_id=ACCOUNT)
 
 
 @pytest.mark.parametrize(
@@ -270,12 +271,12 @@ def test_message_lists_every_unmet_rule_in_one_line() -> None:
     [
         ("Administrator1", "it must not be the user name"),
         ("ADMINISTRATOR1", "it must not be the user name"),
-        ("123456789012", "it must not be the account ID"),
+        (ACCOUNT, "it must not be the account ID"),
     ],
 )
 def test_default_policy_refuses_user_name_or_account_id(password: str, must_not: str) -> None:
     with pytest.raises(BadInput) as caught:
-        check_password(password, DEFAULT, user_name="administrator1", account_id="123456789012")
+        check_password(password, DEFAULT, user_name="administrator1", account_id=ACCOUNT)
     assert must_not in str(caught.value)
 
 
@@ -302,7 +303,7 @@ def test_error_message_never_contains_the_password(
     password: str, policy: PasswordPolicy, user_name: str
 ) -> None:
     with pytest.raises(BadInput) as caught:
-        check_password(password, policy, user_name=user_name, account_id="123456789012")
+        check_password(password, policy, user_name=user_name, account_id=ACCOUNT)
     for text in (str(caught.value), repr(caught.value), "".join(caught.value._render_traceback_())):
         assert password not in text
         assert password.lower() not in text.lower()

@@ -19,7 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import assert_no_secret
+from support.catalog import LEAKY_NOTEBOOK, PENDING
+from support.leak_scan import assert_no_secret
+from support.scenarios import ScenarioCache
 
 from runbook_lib import BadInput, preflight
 from runbook_lib.core.context import PlanModeWrite
@@ -259,24 +261,26 @@ def test_notebook_that_raises_exits_1_and_keeps_its_artifacts(tmp_path: Path) ->
     assert run_json(result.run_dir)["status"] == "failed"
 
 
-def test_pending_manual_step_exits_3_and_names_the_parameter(tmp_path: Path) -> None:
-    code, out, _ = cli(
-        "run", str(FIXTURES / "92_manual_pending.ipynb"), "--output-dir", str(tmp_path)
-    )
+def test_pending_manual_step_exits_3_and_names_the_parameter(scenarios: ScenarioCache) -> None:
+    """S1 with Step 2 (billing access, root-only) not confirmed, through a real ``runbook``
+    process (the session's cached run: test_notebook_01 reads it too)."""
+    run = scenarios.run(PENDING["01"])
 
-    assert code == 3
-    assert "T.1 Flip the switch by hand: a person must do this; re-run with " in out
-    assert "switch_flipped: true once done" in out
-    record = run_json(only_run(tmp_path))
+    assert run.exit_code == 3, run.stderr
+    assert "a person must do this; re-run with " in run.stdout
+    assert "billing_access_confirmed: true once done" in run.stdout
+    record = run.record
     assert record["status"] == "manual step pending"
-    assert [(m["step"], m["status"]) for m in record["manual_steps"]] == [("T.1", "pending")]
+    assert [(m["step"], m["status"]) for m in record["manual_steps"]] == [("S1.2", "pending")]
 
 
 @pytest.fixture(scope="module")
-def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """93_leak_secret: prints a password, puts it in the run record and in its error."""
-    output = tmp_path_factory.mktemp("runs")
-    return run_notebook(str(FIXTURES / "93_leak_secret.ipynb"), {}, output_dir=output)
+def leaky_run(scenarios: ScenarioCache) -> RunResult:
+    """93_leak_secret: prints a password, puts it in the run record and in its error (the
+    session's cached run, with log_output: the leak matrix scans the same run)."""
+    result = scenarios.run(LEAKY_NOTEBOOK).result
+    assert result is not None
+    return result
 
 
 def test_leaking_notebook_exits_1_with_a_secret_leak_message(leaky_run: RunResult) -> None:

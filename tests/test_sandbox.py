@@ -66,11 +66,11 @@ def test_reset_empties_the_sandbox_and_repeats_the_first_ids(session_sandbox: Sa
 
 def test_strip_real_credentials_removes_every_way_to_a_real_account() -> None:
     env = {name: "real" for name in REAL_CREDENTIAL_VARS}
-    env.update(AWS_PROFILE="prod-admin", HOME="/home/me", PATH="/usr/bin")
+    env.update(AWS_PROFILE="prod-admin", HOME="/users/me", PATH="/usr/bin")
 
     strip_real_credentials(env)
 
-    assert env == {"HOME": "/home/me", "PATH": "/usr/bin"}
+    assert env == {"HOME": "/users/me", "PATH": "/usr/bin"}
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"):
         assert name in REAL_CREDENTIAL_VARS
 

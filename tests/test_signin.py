@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from s1_flow import PASSWORD_HEADER, empty_iam, new_ctx, params, run_steps
+from support.aws import ACCOUNT, empty_iam
+from support.s1_flow import PASSWORD_HEADER, new_ctx, params, run_steps
 
 from runbook_lib import BadInput
 from runbook_lib.admin_user import signin
@@ -20,7 +21,7 @@ from runbook_lib.admin_user.signin import (
 )
 from runbook_lib.core.secrets import Secret
 
-URL = "https://123456789012.signin.aws.amazon.com/console"
+URL = f"https://{ACCOUNT}.signin.aws.amazon.com/console"
 
 
 @pytest.fixture
@@ -30,8 +31,8 @@ def clean_iam() -> None:
 
 
 def test_sign_in_url_uses_the_alias_when_there_is_one() -> None:
-    assert signin_url("123456789012") == URL
-    assert signin_url("123456789012", "acme") == "https://acme.signin.aws.amazon.com/console"
+    assert signin_url(ACCOUNT) == URL
+    assert signin_url(ACCOUNT, "acme") == "https://acme.signin.aws.amazon.com/console"
 
 
 def test_csv_has_the_consoles_format_and_mode_0600(tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_csv_is_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_csv_name_holds_account_and_user(tmp_path: Path) -> None:
-    assert csv_path(tmp_path, "123456789012", "alice").name == "123456789012-alice_credentials.csv"
+    assert csv_path(tmp_path, ACCOUNT, "alice").name == f"{ACCOUNT}-alice_credentials.csv"
 
 
 def test_instructions_name_url_and_user_but_never_the_password() -> None:
@@ -79,8 +80,8 @@ def test_deliver_writes_one_csv_per_new_password_and_no_password_in_its_output(
     assert all(v not in shown for v in values)
     assert all(s.dropped for s in created.passwords.values())
     assert sorted(p.name for p in secrets_dir.iterdir()) == [
-        "123456789012-Administrator_credentials.csv",
-        "123456789012-alice_credentials.csv",
+        f"{ACCOUNT}-Administrator_credentials.csv",
+        f"{ACCOUNT}-alice_credentials.csv",
     ]
     assert [s["kind"] for s in ctx.record.secrets] == ["console-password", "console-password"]
     tags = ctx.iam.list_user_tags(UserName="alice")["Tags"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import reset_sandbox
+from support.aws import reset_sandbox
 
 from runbook_lib import BadInput, RunContext, Secret, preflight
 from runbook_lib.core import secret_files, sinks

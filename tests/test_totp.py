@@ -7,6 +7,8 @@ import subprocess
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from support.aws import ACCOUNT
+from support.clock import FakeClock
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.totp import (
@@ -73,8 +75,8 @@ def test_codes_agree_with_oathtool(seed: str, at: float) -> None:
 @pytest.mark.parametrize(
     ("user", "account", "issuer", "label", "issuer_q"),
     [
-        ("Administrator", "123456789012", "AWS", "AWS:Administrator@123456789012", "AWS"),
-        ("ann+ops", "123456789012", "AWS", "AWS:ann%2Bops@123456789012", "AWS"),
+        ("Administrator", ACCOUNT, "AWS", f"AWS:Administrator@{ACCOUNT}", "AWS"),
+        ("ann+ops", ACCOUNT, "AWS", f"AWS:ann%2Bops@{ACCOUNT}", "AWS"),
         (
             "a=b,c.d-e_f",
             "111122223333",
@@ -102,7 +104,7 @@ def test_key_uri_refuses_names_an_app_cannot_read(bad: tuple[str, str, str]) -> 
 
 
 def test_qr_png_is_a_png() -> None:
-    png = qr_png(key_uri(SEED, "Administrator", "123456789012"))
+    png = qr_png(key_uri(SEED, "Administrator", ACCOUNT))
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(qr_png("x", scale=2)) < len(qr_png("x", scale=10))
 
@@ -110,7 +112,7 @@ def test_qr_png_is_a_png() -> None:
 @pytest.mark.parametrize("user", ["Administrator", "ann+ops", "ann@example.com"])
 def test_key_uri_decodes_from_qr_png(tmp_path, user: str) -> None:
     zbarimg = need("zbarimg")
-    uri = key_uri(SEED.encode(), user, "123456789012", issuer="Amazon Web Services")
+    uri = key_uri(SEED.encode(), user, ACCOUNT, issuer="Amazon Web Services")
     png = tmp_path / "qr.png"
     png.write_bytes(qr_png(uri))
     out = subprocess.run(
@@ -261,20 +263,6 @@ def test_seed_fingerprint_is_short_and_stable() -> None:
     assert fp.startswith("sha256:") and len(fp) == len("sha256:") + 8
     assert seed_fingerprint(f" {SEED.lower()}== ") == fp
     assert seed_fingerprint(RFC_SEED) != fp
-
-
-class FakeClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.plugin import install_kernel_counter
 
 from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.interfaces import apps
@@ -142,6 +143,7 @@ def _isolated_env(tmp: Path, sandbox_url: str, extra: dict[str, str]) -> dict[st
         folder = tmp / name.lower()
         folder.mkdir(parents=True, exist_ok=True)
         env[name] = str(folder)
+    install_kernel_counter(Path(env["IPYTHONDIR"]))  # the server's kernels are counted too
     env.pop("JUPYTER_DATA_DIR", None)
     env.pop("JUPYTER_PATH", None)
     env.update(extra)

@@ -13,12 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from browser_pages import assert_absent, page_text, wait_text
+from support.aws import ACCOUNT
 
 from runbook_lib.core import totp
 from runbook_lib.core.sandbox import Sandbox
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "03_enable_virtual_mfa.ipynb"
-ACCOUNT = "123456789012"
 USER = "Administrator"  # the notebook's default user_name
 SERIAL = f"arn:aws:iam::{ACCOUNT}:mfa/{USER}"
 KEY_URI = re.compile(

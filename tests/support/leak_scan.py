@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.core import totp
-
-ACCOUNT = "123456789012"
+from support.aws import ACCOUNT
 
 
 def _text_forms(value: str) -> set[str]:
@@ -93,6 +92,17 @@ class Secrets:
                 texts |= _text_forms(grouped)
             out |= {(kind, t.encode()) for t in texts if len(t) >= 6}
         return sorted(out)
+
+
+def assert_no_secret(paths: list[Path], values: list[str]) -> None:
+    """Fail (without printing any value) if a secret value occurs in any of the files."""
+    for path in paths:
+        if not path.is_file():
+            continue
+        text = path.read_text("utf-8", errors="replace")
+        for i, value in enumerate(values):
+            if value and value in text:
+                pytest.fail(f"secret #{i} (length {len(value)}) found in {path}", pytrace=False)
 
 
 def scan_bytes(data: bytes, where: str, secrets: Secrets) -> list[Hit]:
