@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers import reset_sandbox
+from support.aws import reset_sandbox
 
 from runbook_lib import password_policy
 from runbook_lib.core.sandbox import running_sandbox_url

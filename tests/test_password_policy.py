@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import reset_sandbox
+from support.aws import reset_sandbox
 
 from runbook_lib import RunContext, password_policy, preflight
 from runbook_lib.admin_user import steps as admin_user
