@@ -222,6 +222,8 @@ class KeyPlan:
     orphans: tuple[KeyInfo, ...] = ()
     adopted: KeyInfo | None = None
     kept: tuple[str, ...] = ()
+    #: an unusable CSV an unfinished run left at the destination: moved aside in Step 4
+    set_aside: str = ""
     now: datetime = field(default_factory=utc_now, repr=False, compare=False)
 
     @property
@@ -255,6 +257,11 @@ class KeyPlan:
         elif self.adopted:
             lines.append(
                 f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
+            )
+        if self.set_aside:
+            lines.append(
+                f"Repair: {self.set_aside} holds no usable key (empty or cut short): move it "
+                "aside (kept, never deleted) and deliver a new key"
             )
         lines += [f"Left alone: {note}" for note in self.kept]
         if self.action == "none":

@@ -7,6 +7,8 @@ dies before the secret is delivered is cleaned up by the next one. Never for the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from runbook_lib.access_key.destination import SECRET_KIND
 from runbook_lib.access_key.handover import deliver_key, retire_old_key, show_key, verify_access_key
 from runbook_lib.access_key.request import check_request, two_keys_message
@@ -23,6 +25,7 @@ from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, RunInProgress
 from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
+from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 
 __all__ = [
@@ -38,6 +41,13 @@ __all__ = [
 
 
 def _repair(ctx: RunContext, plan: KeyPlan) -> None:
+    if plan.set_aside and plan.action == "create":
+        aside = set_aside(Path(plan.set_aside))
+        ctx.record.repair(
+            "set-aside-unusable-file",
+            str(aside),
+            f"{plan.set_aside} was left empty or cut short by an unfinished run; kept there",
+        )
     for key in plan.orphans:
         aws.call(
             ctx.iam.delete_access_key,
@@ -172,6 +182,8 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     """
     user = plan.user_name
     repairs = [f"deleted orphan key {k.key_id}" for k in plan.orphans]
+    if plan.set_aside:
+        repairs.append(f"moved the unusable {Path(plan.set_aside).name} aside")
     if plan.adopted and plan.marker is not None and plan.marker.state == PENDING:
         repairs.append(f"finished the delivery of {plan.adopted.key_id}")
     done = f" Repaired: {'; '.join(repairs)}." if repairs else ""

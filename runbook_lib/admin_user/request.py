@@ -15,7 +15,7 @@ from typing import Any
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.markers import PREFIX
-from runbook_lib.core.secrets import default_secrets_dir
+from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.validation import (
     MAX_TAGS,
     validate_group_name,
@@ -173,5 +173,5 @@ def validate_request(
     _no_case_twins([admin_group] + [g for u in specs for g in u.groups], "group", "users.groups")
     if not isinstance(secrets_dir, str):
         raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
-    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
+    folder = resolve_secrets_dir(secrets_dir)
     return Request(specs, admin_group, policy_arn, path, console, reset, folder)
