@@ -149,9 +149,16 @@ def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
     keys: list[KeyInfo] = []
     listed = aws.call(iam.list_access_keys, what=what, fix=fix, UserName=user_name)
     for meta in listed["AccessKeyMetadata"]:
-        used: dict[str, Any] = aws.call(
-            iam.get_access_key_last_used, what=what, fix=fix, AccessKeyId=meta["AccessKeyId"]
-        )["AccessKeyLastUsed"]
+        found = aws.call(
+            iam.get_access_key_last_used,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            AccessKeyId=meta["AccessKeyId"],
+        )
+        if found is None:  # deleted since the list (another run's key it took back)
+            continue
+        used: dict[str, Any] = found["AccessKeyLastUsed"]
         service = str(used.get("ServiceName", ""))
         keys.append(
             KeyInfo(

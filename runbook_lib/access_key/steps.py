@@ -7,6 +7,8 @@ dies before the secret is delivered is cleaned up by the next one. Never for the
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from runbook_lib.access_key.destination import SECRET_KIND
@@ -27,6 +29,9 @@ from runbook_lib.core.errors import AwsError, RunInProgress
 from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
+
+#: how long a run that made a key waits for another run that made one at the same moment
+RACE_WAIT, RACE_POLL = 10.0, 0.2
 
 __all__ = [
     "KeyPlan",
@@ -123,7 +128,28 @@ def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Sec
     )
 
 
-def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
+def _alone(ctx: RunContext, plan: KeyPlan, key_id: str, sleep: Callable[[float], None]) -> bool:
+    """Whether this run's key is the only new one (another run may have made one too).
+
+    Our marker is the last one written; another run that made a key and checked its marker
+    *before* ours was written goes on to deliver it, one that checked after deletes it. So
+    while another new key exists, wait (up to ``RACE_WAIT``): it disappears (that run
+    yielded: go on) or that run marks it delivered, replacing our marker (yield to it).
+    """
+    before = {k.key_id for k in plan.remaining}
+    for _ in range(int(RACE_WAIT / RACE_POLL)):
+        others = {k.key_id for k in read_keys(ctx, plan.user_name)} - before - {key_id}
+        if not others:
+            return True
+        if not _ours(ctx, plan.user_name):
+            return False
+        sleep(RACE_POLL)
+    return False
+
+
+def _create(
+    ctx: RunContext, plan: KeyPlan, done: str, sleep: Callable[[float], None] = time.sleep
+) -> NewKey:
     """Mark the user pending, create the key, check the marker is still ours; undo on failure.
 
     Two runs that both pass Step 3 both write their marker; the last one written wins, and
@@ -158,7 +184,7 @@ def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
     key_id = str(made["AccessKeyId"])
     secret = Secret(SECRET_KIND, str(made.pop("SecretAccessKey")), user)
     ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
-    if not _ours(ctx, user):
+    if not _ours(ctx, user) or not _alone(ctx, plan, key_id, sleep):
         _yield_to_other_run(ctx, plan, key_id, secret)
     if plan.console_user:
         ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.markers import PREFIX
+from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.validation import (
     MAX_TAGS,
@@ -52,6 +53,8 @@ class Request:
     console_access: bool
     password_reset_required: bool
     secrets_dir: Path
+    #: another run's pending marker younger than this stops this run (``core.markers``)
+    lease: timedelta = DEFAULT_LEASE
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -141,6 +144,7 @@ def validate_request(
     console_access: bool,
     secrets_dir: str,
     users: Sequence[Mapping[str, Any]] | None,
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
 ) -> Request:
     """Check every S1 input against IAM's rules; no AWS call.
 
@@ -174,4 +178,5 @@ def validate_request(
     if not isinstance(secrets_dir, str):
         raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
     folder = resolve_secrets_dir(secrets_dir)
-    return Request(specs, admin_group, policy_arn, path, console, reset, folder)
+    lease = lease_of(lease_minutes)
+    return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease)
