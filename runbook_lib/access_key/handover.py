@@ -168,25 +168,34 @@ def retire_old_key(
         where = f"{plan.user_arn} access key {k.key_id}"
         what = f"Retiring the old key {k.key_id}"
         fix = "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already."
+        gone = f"The old key {k.key_id} is gone already (another run retired it)."
         if k.status == "Active":
-            aws.call(
+            done = aws.call(
                 ctx.iam.update_access_key,
                 what=what,
                 fix=fix,
+                missing=("NoSuchEntity",),
                 UserName=plan.user_name,
                 AccessKeyId=k.key_id,
                 Status="Inactive",
             )
+            if done is None:
+                lines.append(gone)
+                continue
             ctx.record.change("deactivate-access-key", where)
             lines.append(f"Deactivated the old key {k.key_id}.")
         if plan.delete_old:
-            aws.call(
+            done = aws.call(
                 ctx.iam.delete_access_key,
                 what=what,
                 fix=fix,
+                missing=("NoSuchEntity",),
                 UserName=plan.user_name,
                 AccessKeyId=k.key_id,
             )
+            if done is None:
+                lines.append(gone)
+                continue
             ctx.record.change("delete-access-key", where)
             lines.append(f"Deleted the old key {k.key_id} (delete_old).")
     if old and not plan.delete_old:

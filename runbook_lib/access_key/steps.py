@@ -131,17 +131,24 @@ def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Sec
 def _alone(ctx: RunContext, plan: KeyPlan, key_id: str, sleep: Callable[[float], None]) -> bool:
     """Whether this run's key is the only new one (another run may have made one too).
 
-    Our marker is the last one written; another run that made a key and checked its marker
-    *before* ours was written goes on to deliver it, one that checked after deletes it. So
-    while another new key exists, wait (up to ``RACE_WAIT``): it disappears (that run
-    yielded: go on) or that run marks it delivered, replacing our marker (yield to it).
+    Two runs that both passed Step 3 both mark the user; the marker's owner is the last
+    writer. A run whose key is the only new one goes on (and marks the user again if the
+    other run's marker, or none, is there: that run made no key, e.g. IAM refused its third
+    key). A run that sees another new key yields unless it owns the marker; the owner waits
+    (up to ``RACE_WAIT``) until the other key disappears (that run yielded: go on) or the
+    other run takes the marker (it goes on: yield to it). Exactly one run keeps its key.
     """
     before = {k.key_id for k in plan.remaining}
     for _ in range(int(RACE_WAIT / RACE_POLL)):
         others = {k.key_id for k in read_keys(ctx, plan.user_name)} - before - {key_id}
+        ours = _ours(ctx, plan.user_name)
         if not others:
+            if not ours:
+                prior = tuple(sorted(before))
+                mark = run_marker(ctx, PENDING, prior, plan.destination.kind)
+                write_marker(ctx, plan.user_name, plan.user_arn, mark)
             return True
-        if not _ours(ctx, plan.user_name):
+        if not ours:
             return False
         sleep(RACE_POLL)
     return False
@@ -184,7 +191,7 @@ def _create(
     key_id = str(made["AccessKeyId"])
     secret = Secret(SECRET_KIND, str(made.pop("SecretAccessKey")), user)
     ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
-    if not _ours(ctx, user) or not _alone(ctx, plan, key_id, sleep):
+    if not _alone(ctx, plan, key_id, sleep):
         _yield_to_other_run(ctx, plan, key_id, secret)
     if plan.console_user:
         ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
