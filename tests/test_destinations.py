@@ -314,3 +314,14 @@ def test_git_ignored_destination_inside_a_work_tree_is_allowed(
     run = new_run()
     s2_run(run, user, secrets_dir=str(tree / "secrets"))
     assert (tree / "secrets" / f"{user}_accessKeys.csv").is_file()
+
+
+def test_kernels_learn_the_folder_runbook_was_started_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.run import kernels
+
+    monkeypatch.chdir(tmp_path)
+    assert kernels.kernel_environ(base={})[START_DIR] == str(tmp_path)
+    first = str(tmp_path / "first")  # a runbook started by a runbook keeps the first folder
+    assert kernels.kernel_environ(base={START_DIR: first})[START_DIR] == first
