@@ -98,8 +98,6 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
         AwsError: IAM or Secrets Manager refused.
     """
     if setup.has_mfa:
-        if not ctx.plan:  # an earlier run assigned it and stopped before removing its marker
-            mfa_marker.clear(ctx, setup.user_name, repair=True)
         return VirtualDevice(setup, setup.existing[0], "user already has MFA: left alone")
     if setup.action == "resync":
         return VirtualDevice(setup, setup.serial, "assigned to the user: kept")

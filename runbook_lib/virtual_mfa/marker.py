@@ -47,26 +47,11 @@ def ours(ctx: RunContext, user_name: str) -> bool:
     return marker is not None and marker.run_id == markers.run_tag(ctx.record.run_id)
 
 
-def clear(ctx: RunContext, user_name: str, *, repair: bool = False) -> None:
-    """Remove the marker if the user has one (one write then).
-
-    Args:
-        ctx: the run context.
-        user_name: the user.
-        repair: the marker is an earlier run's (it assigned the device, then stopped): the
-            run record lists it as a repair.
-    """
+def clear(ctx: RunContext, user_name: str) -> None:
+    """Remove the marker if the user has one (one write then)."""
     marker, _ = markers.read_marker(ctx, user_name, MARKER_TAG)
     if marker is None:
         return
     fix = f"The caller needs iam:UntagUser ({_WHY}); the device is assigned already."
     markers.clear_marker(ctx, user_name, MARKER_TAG, fix=fix)
-    user_arn = ctx.arn("user", user_name)
-    ctx.record.change("clear-virtual-mfa-marker", user_arn)
-    if repair:
-        ctx.record.repair(
-            "clear-virtual-mfa-marker",
-            user_arn,
-            f"left by a run that assigned the device and stopped before removing it "
-            f"({marker.describe()})",
-        )
+    ctx.record.change("clear-virtual-mfa-marker", ctx.arn("user", user_name))
