@@ -17,7 +17,6 @@ from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.secrets import Secret
-from runbook_lib.virtual_mfa import marker as mfa_marker
 from runbook_lib.virtual_mfa.resync import ASSIGN_STEP, FIXES, resync_with_codes
 from runbook_lib.virtual_mfa.seed import (
     recent_two_codes,
@@ -145,7 +144,6 @@ def enable_with_codes(
         AuthenticationCode2=checked.code2,
     )
     ctx.record.change("enable-mfa-device", device.serial)
-    mfa_marker.clear(ctx, setup.user_name)  # assigned: no run is making a device any more
     if any(m.step == SCAN_STEP for m in ctx.record.pending):
         _scan_done(ctx, "confirmed: the codes matched the device")
     ctx.record.manual(ASSIGN_STEP, "Type two codes and assign", done=True, how="assigned")

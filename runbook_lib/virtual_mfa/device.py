@@ -14,10 +14,9 @@ from typing import Any
 
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import AwsError, VerifyFailed
+from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
-from runbook_lib.virtual_mfa import marker as mfa_marker
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
 from runbook_lib.virtual_mfa.setup import (
     NOBODY,
@@ -29,16 +28,6 @@ from runbook_lib.virtual_mfa.state import VirtualDevice
 
 
 def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
-    mfa_marker.mark(ctx, setup.user_name)  # before the first change: other runs stop in Step 3
-    try:
-        return _replace_and_create(ctx, setup)
-    except AwsError:
-        if mfa_marker.ours(ctx, setup.user_name):
-            mfa_marker.clear(ctx, setup.user_name)
-        raise
-
-
-def _replace_and_create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     iam = ctx.iam
     if setup.set_aside:
         aside = set_aside(Path(setup.set_aside))

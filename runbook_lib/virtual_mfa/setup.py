@@ -15,9 +15,7 @@ from pathlib import Path
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.markers import DEFAULT_LEASE, lease_of
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
-from runbook_lib.virtual_mfa import marker as mfa_marker
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
     check_seed_file,
@@ -182,7 +180,6 @@ def prepare(
     virtual_authenticator: bool = True,
     policy_group: str = "",
     attach_self_manage_policy: bool = True,
-    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
 ) -> MfaSetup:
     """Check every input and read the user's MFA state (Step 3); makes no change.
 
@@ -198,8 +195,6 @@ def prepare(
         virtual_authenticator: on the sandbox, headless, let the library play the phone.
         policy_group: attach the self-manage-MFA policy to this group (empty: do not).
         attach_self_manage_policy: false: ignore ``policy_group`` (the notebook's switch).
-        lease_minutes: another run's marker (it is making this user's device) younger than
-            this stops this run; an older one, or one whose process is gone, is repaired.
 
     Returns:
         What the next steps will do.
@@ -207,7 +202,6 @@ def prepare(
     Raises:
         BadInput: an invalid parameter, a missing user or group, a device name taken by
             another user, a seed file that exists, or nothing to resynchronise.
-        RunInProgress: another run is making this user's device now (nothing was changed).
     """
     validate_user_name(user_name)
     device = device_name or user_name
@@ -222,12 +216,7 @@ def prepare(
     elif seed_destination == "secretsmanager":
         location = secret_name_for(secret_name, device)
     serial = ctx.arn("mfa", device)
-    lease = lease_of(lease_minutes)
     existing, owners = _devices(ctx, user_name)
-    # after the listing: a device another run made since is seen with that run's marker
-    codes_from = _codes_from(ctx, action, seed_destination, virtual_authenticator)
-    will_create = action == "enable" and not existing and codes_from != NOBODY
-    mfa_marker.check(ctx, user_name, lease, will_create=will_create and not ctx.plan)
     leftover = _leftover(user_name, action, serial, existing, owners, seed_destination, location)
     if policy_group:
         _check_group(ctx, policy_group)
@@ -239,7 +228,7 @@ def prepare(
         device_name=device,
         serial=serial,
         action=action,
-        codes_from=codes_from,
+        codes_from=_codes_from(ctx, action, seed_destination, virtual_authenticator),
         virtual_authenticator=ctx.sandbox and virtual_authenticator,
         existing=existing,
         leftover=leftover,
