@@ -131,6 +131,12 @@ def test_run_that_died_before_the_csv_is_completed_by_the_notebook(
     crash_after_writes(crashed, 5)  # CreateLoginProfile done, the password only in memory
     with pytest.raises(Crash):
         run_steps(crashed, secrets_dir)
+    # the "dead" run is this live test process: date its marker past the lease (issue 11)
+    from runbook_lib.admin_user.signin import MARKER_KEY
+    from runbook_lib.core.markers import DEFAULT_LEASE, as_tag, new_marker, utc_now
+
+    old = new_marker(crashed, "pending", moment=utc_now() - DEFAULT_LEASE)
+    new_ctx().iam.tag_user(UserName="Administrator", Tags=[as_tag(MARKER_KEY, old)])
     result = _run(tmp_path, secrets_dir)
     assert result.exit_code == 0, result.message
     assert [r["action"] for r in result.record["repairs"]] == ["update-login-profile"]

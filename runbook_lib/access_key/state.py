@@ -266,10 +266,7 @@ class KeyPlan:
                 f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
             )
         if self.set_aside:
-            lines.append(
-                f"Repair: {self.set_aside} holds no usable key (empty or cut short): move it "
-                "aside (kept, never deleted) and deliver a new key"
-            )
+            lines.append(f"Repair: {self.set_aside} holds no usable key: move it aside (kept)")
         lines += [f"Left alone: {note}" for note in self.kept]
         if self.action == "none":
             lines.append(f"Mode {self.mode}: an active key exists: no new key")

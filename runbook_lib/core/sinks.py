@@ -112,21 +112,15 @@ class FileHandler:
 
 
 def _file_rows(layout: Layout, path: Path) -> list[dict[str, str]]:
-    """The rows of one secret file; none when it is missing, empty or cut short.
-
-    Every file this library writes ends with a line end: text that does not was cut short
-    (a full disk, a copy that stopped), and its last row cannot be trusted.
-    """
+    """The rows of one secret file; none when it is missing, empty or cut short (every file
+    this library writes ends with a line end: its last row cannot be trusted without one)."""
     text = read_text(path) if path.is_file() else None
     return layout.parse_file(text) if text and text.endswith("\n") else []
 
 
 def unusable_file(dest: Destination) -> bool:
-    """Whether ``dest`` is a file that exists but holds no usable row (empty, cut short).
-
-    Such a file is moved aside (``core.secret_files.set_aside``), never deleted or overwritten,
-    and the secret is made again.
-    """
+    """Whether ``dest`` is a file that exists but holds no usable row (empty, cut short):
+    the section moves it aside (``secret_files.set_aside``) and makes the secret again."""
     if dest.scheme != "file" or not (dest.path.exists() or dest.path.is_symlink()):
         return False
     return not any(row.get(dest.layout.secret) for row in _file_rows(dest.layout, dest.path))
