@@ -184,18 +184,23 @@ def test_a_bad_lease_is_bad_input(user: str, bad: object) -> None:
 def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    """Two runs passed Step 3 together: the last marker written wins, the other run yields."""
+    """Two runs passed Step 3 together and both made a key: the marker's owner keeps its key,
+    the other run deletes its own and yields."""
     run = preflight("test", target="sandbox")
     plan = access_keys.check_request(run, user)
     theirs = key_marker(PENDING, utc_now(), (), "file", run_id=other_run(alive=True), by="user/bob")
+    made: list[str] = []
 
-    def other_run_marks_the_user(**_: object) -> None:
+    def other_run_marks_the_user_and_makes_a_key(**_: object) -> None:
         write_marker(ctx, user, "arn", theirs)
+        made.append(ctx.iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"])
 
-    run.iam.meta.events.register("after-call.iam.CreateAccessKey", other_run_marks_the_user)
+    run.iam.meta.events.register(
+        "after-call.iam.CreateAccessKey", other_run_marks_the_user_and_makes_a_key
+    )
     with pytest.raises(RunInProgress, match="deleted the key it had just made"):
         access_keys.ensure_access_key(run, plan)
-    assert keys_of(ctx, user) == [] and marker_value(ctx, user) == theirs.value()
+    assert keys_of(ctx, user) == made and marker_value(ctx, user) == theirs.value()
     assert not list(secrets_dir.glob(f"{user}_*")), "nothing was delivered"
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.secrets import Secret, default_secrets_dir
+from runbook_lib.core.secret_files import resolve_secrets_dir
+from runbook_lib.core.secrets import Secret
 from runbook_lib.core.validation import validate_choice
 
 DESTINATIONS = ("file", "secretsmanager", "widget")
@@ -105,7 +106,7 @@ def resolve_destination(
             "key is switched off: use destination file or secretsmanager."
         )
     if kind == "file":
-        folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
+        folder = resolve_secrets_dir(secrets_dir)
         dest = Destination(kind, user_name, path=folder / csv_file_name(user_name, mode, stamp))
     elif kind == "secretsmanager":
         dest = Destination(
@@ -126,6 +127,13 @@ def check_destination(dest: Destination) -> None:
     """
     if dest.kind == "file":
         sinks.check(dest.sink)
+
+
+def unusable_file(dest: Destination) -> bool:
+    """Whether the CSV exists but holds no usable row (empty, cut short by a full disk)."""
+    return dest.kind == "file" and sinks.unusable_file(
+        sinks.Destination("file", str(dest.path), KEY_LAYOUT)
+    )
 
 
 def deliver(ctx: RunContext, dest: Destination, key_id: str, secret: Secret) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from runbook_lib.access_key.destination import SECRET_KIND, deliver, read_back
 from runbook_lib.access_key.proof import prove_key
 from runbook_lib.access_key.state import (
+    KeyInfo,
     KeyPlan,
     NewKey,
     read_keys,
@@ -136,6 +137,45 @@ def _read_delivered(ctx: RunContext, plan: KeyPlan, key: NewKey) -> Secret | Non
     return read_back(ctx, plan.destination, key.key_id)
 
 
+def _retire(ctx: RunContext, plan: KeyPlan, k: KeyInfo) -> list[str]:
+    """Deactivate (and with ``delete_old`` delete) one old key; what was done, as lines."""
+    lines: list[str] = []
+    where = f"{plan.user_arn} access key {k.key_id}"
+    what = f"Retiring the old key {k.key_id}"
+    fix = "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already."
+    gone = f"The old key {k.key_id} is gone already (another run retired it)."
+    if k.status == "Active":
+        done = aws.call(
+            ctx.iam.update_access_key,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            UserName=plan.user_name,
+            AccessKeyId=k.key_id,
+            Status="Inactive",
+        )
+        if done is None:
+            lines.append(gone)
+            return lines
+        ctx.record.change("deactivate-access-key", where)
+        lines.append(f"Deactivated the old key {k.key_id}.")
+    if plan.delete_old:
+        done = aws.call(
+            ctx.iam.delete_access_key,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            UserName=plan.user_name,
+            AccessKeyId=k.key_id,
+        )
+        if done is None:
+            lines.append(gone)
+            return lines
+        ctx.record.change("delete-access-key", where)
+        lines.append(f"Deleted the old key {k.key_id} (delete_old).")
+    return lines
+
+
 def retire_old_key(
     ctx: RunContext,
     plan: KeyPlan,
@@ -165,30 +205,7 @@ def retire_old_key(
     proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
     lines = [f"Proven: {proof}."]
     for k in old:
-        where = f"{plan.user_arn} access key {k.key_id}"
-        what = f"Retiring the old key {k.key_id}"
-        fix = "The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already."
-        if k.status == "Active":
-            aws.call(
-                ctx.iam.update_access_key,
-                what=what,
-                fix=fix,
-                UserName=plan.user_name,
-                AccessKeyId=k.key_id,
-                Status="Inactive",
-            )
-            ctx.record.change("deactivate-access-key", where)
-            lines.append(f"Deactivated the old key {k.key_id}.")
-        if plan.delete_old:
-            aws.call(
-                ctx.iam.delete_access_key,
-                what=what,
-                fix=fix,
-                UserName=plan.user_name,
-                AccessKeyId=k.key_id,
-            )
-            ctx.record.change("delete-access-key", where)
-            lines.append(f"Deleted the old key {k.key_id} (delete_old).")
+        lines += _retire(ctx, plan, k)
     if old and not plan.delete_old:
         lines.append(
             "The old key is Inactive, not deleted: once nothing breaks, delete it (re-run "

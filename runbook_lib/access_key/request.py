@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from runbook_lib.access_key.destination import check_destination, read_back, resolve_destination
+from runbook_lib.access_key.destination import (
+    check_destination,
+    read_back,
+    resolve_destination,
+    unusable_file,
+)
 from runbook_lib.access_key.state import (
     KeyInfo,
     KeyPlan,
@@ -181,7 +186,12 @@ def check_request(
         return replace(plan, action="resume")
     if len(remaining) >= 2:
         raise BadInput(two_keys_message(user_name, remaining, now, mode))
-    check_destination(dest)
+    if marker is not None and marker.state == PENDING and unusable_file(dest):
+        # an unfinished run left an empty or cut-short CSV: moved aside in Step 4, never
+        # overwritten; its key (nobody holds the secret) is an orphan above
+        plan = replace(plan, set_aside=str(dest.path))
+    else:
+        check_destination(dest)
     check_tag_room(user_name, marker, tag_count)
     return plan
 

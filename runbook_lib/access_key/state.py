@@ -149,9 +149,16 @@ def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
     keys: list[KeyInfo] = []
     listed = aws.call(iam.list_access_keys, what=what, fix=fix, UserName=user_name)
     for meta in listed["AccessKeyMetadata"]:
-        used: dict[str, Any] = aws.call(
-            iam.get_access_key_last_used, what=what, fix=fix, AccessKeyId=meta["AccessKeyId"]
-        )["AccessKeyLastUsed"]
+        found = aws.call(
+            iam.get_access_key_last_used,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            AccessKeyId=meta["AccessKeyId"],
+        )
+        if found is None:  # deleted since the list (another run's key it took back)
+            continue
+        used: dict[str, Any] = found["AccessKeyLastUsed"]
         service = str(used.get("ServiceName", ""))
         keys.append(
             KeyInfo(
@@ -222,6 +229,8 @@ class KeyPlan:
     orphans: tuple[KeyInfo, ...] = ()
     adopted: KeyInfo | None = None
     kept: tuple[str, ...] = ()
+    #: an unusable CSV an unfinished run left at the destination: moved aside in Step 4
+    set_aside: str = ""
     now: datetime = field(default_factory=utc_now, repr=False, compare=False)
 
     @property
@@ -256,6 +265,8 @@ class KeyPlan:
             lines.append(
                 f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
             )
+        if self.set_aside:
+            lines.append(f"Repair: {self.set_aside} holds no usable key: move it aside (kept)")
         lines += [f"Left alone: {note}" for note in self.kept]
         if self.action == "none":
             lines.append(f"Mode {self.mode}: an active key exists: no new key")

@@ -7,6 +7,10 @@ dies before the secret is delivered is cleaned up by the next one. Never for the
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 from runbook_lib.access_key.destination import SECRET_KIND
 from runbook_lib.access_key.handover import deliver_key, retire_old_key, show_key, verify_access_key
 from runbook_lib.access_key.request import check_request, two_keys_message
@@ -23,7 +27,11 @@ from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, RunInProgress
 from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
+from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
+
+#: how long a run that made a key waits for another run that made one at the same moment
+RACE_WAIT, RACE_POLL = 10.0, 0.2
 
 __all__ = [
     "KeyPlan",
@@ -38,6 +46,13 @@ __all__ = [
 
 
 def _repair(ctx: RunContext, plan: KeyPlan) -> None:
+    if plan.set_aside and plan.action == "create":
+        aside = set_aside(Path(plan.set_aside))
+        ctx.record.repair(
+            "set-aside-unusable-file",
+            str(aside),
+            f"{plan.set_aside} was left empty or cut short by an unfinished run; kept there",
+        )
     for key in plan.orphans:
         aws.call(
             ctx.iam.delete_access_key,
@@ -113,7 +128,35 @@ def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Sec
     )
 
 
-def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
+def _alone(ctx: RunContext, plan: KeyPlan, key_id: str, sleep: Callable[[float], None]) -> bool:
+    """Whether this run's key is the only new one (another run may have made one too).
+
+    Two runs that both passed Step 3 both mark the user; the marker's owner is the last
+    writer. A run whose key is the only new one goes on (and marks the user again if the
+    other run's marker, or none, is there: that run made no key, e.g. IAM refused its third
+    key). A run that sees another new key yields unless it owns the marker; the owner waits
+    (up to ``RACE_WAIT``) until the other key disappears (that run yielded: go on) or the
+    other run takes the marker (it goes on: yield to it). Exactly one run keeps its key.
+    """
+    before = {k.key_id for k in plan.remaining}
+    for _ in range(int(RACE_WAIT / RACE_POLL)):
+        others = {k.key_id for k in read_keys(ctx, plan.user_name)} - before - {key_id}
+        ours = _ours(ctx, plan.user_name)
+        if not others:
+            if not ours:
+                prior = tuple(sorted(before))
+                mark = run_marker(ctx, PENDING, prior, plan.destination.kind)
+                write_marker(ctx, plan.user_name, plan.user_arn, mark)
+            return True
+        if not ours:
+            return False
+        sleep(RACE_POLL)
+    return False
+
+
+def _create(
+    ctx: RunContext, plan: KeyPlan, done: str, sleep: Callable[[float], None] = time.sleep
+) -> NewKey:
     """Mark the user pending, create the key, check the marker is still ours; undo on failure.
 
     Two runs that both pass Step 3 both write their marker; the last one written wins, and
@@ -148,7 +191,7 @@ def _create(ctx: RunContext, plan: KeyPlan, done: str) -> NewKey:
     key_id = str(made["AccessKeyId"])
     secret = Secret(SECRET_KIND, str(made.pop("SecretAccessKey")), user)
     ctx.record.change("create-access-key", f"{plan.user_arn} access key {key_id}")
-    if not _ours(ctx, user):
+    if not _alone(ctx, plan, key_id, sleep):
         _yield_to_other_run(ctx, plan, key_id, secret)
     if plan.console_user:
         ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
@@ -172,6 +215,8 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     """
     user = plan.user_name
     repairs = [f"deleted orphan key {k.key_id}" for k in plan.orphans]
+    if plan.set_aside:
+        repairs.append(f"moved the unusable {Path(plan.set_aside).name} aside")
     if plan.adopted and plan.marker is not None and plan.marker.state == PENDING:
         repairs.append(f"finished the delivery of {plan.adopted.key_id}")
     done = f" Repaired: {'; '.join(repairs)}." if repairs else ""

@@ -131,6 +131,7 @@ def set_console_password(
             first,
             what=what,
             fix=fix,
+            fixes={"EntityAlreadyExists": CONCURRENT_FIX},
             UserName=user_name,
             Password=password.text(),
             PasswordResetRequired=reset_required,
@@ -150,11 +151,19 @@ def set_console_password(
     return True
 
 
+#: IAM's EntityAlreadyExists on a create that Step 4 planned: someone made it meanwhile
+CONCURRENT_FIX = (
+    "Another run (or a person) created it since Step 4 read the account: re-run once that "
+    "run has ended; a re-run keeps what exists and completes what is missing."
+)
+
+
 def _write(action: Action, call: Callable[..., Any], **kwargs: Any) -> None:
     aws.call(
         call,
         what=f"Step 7 could not {action!r}",
         fix="Fix the cause and re-run: done steps are kept.",
+        fixes={"EntityAlreadyExists": CONCURRENT_FIX},
         **kwargs,
     )
 

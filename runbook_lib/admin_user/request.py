@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.markers import PREFIX
-from runbook_lib.core.secrets import default_secrets_dir
+from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
+from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.validation import (
     MAX_TAGS,
     validate_group_name,
@@ -52,6 +53,8 @@ class Request:
     console_access: bool
     password_reset_required: bool
     secrets_dir: Path
+    #: another run's pending marker younger than this stops this run (``core.markers``)
+    lease: timedelta = DEFAULT_LEASE
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -141,6 +144,7 @@ def validate_request(
     console_access: bool,
     secrets_dir: str,
     users: Sequence[Mapping[str, Any]] | None,
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
 ) -> Request:
     """Check every S1 input against IAM's rules; no AWS call.
 
@@ -173,5 +177,6 @@ def validate_request(
     _no_case_twins([admin_group] + [g for u in specs for g in u.groups], "group", "users.groups")
     if not isinstance(secrets_dir, str):
         raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
-    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
-    return Request(specs, admin_group, policy_arn, path, console, reset, folder)
+    folder = resolve_secrets_dir(secrets_dir)
+    lease = lease_of(lease_minutes)
+    return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease)

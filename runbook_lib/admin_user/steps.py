@@ -29,6 +29,7 @@ from runbook_lib.admin_user.state import GroupState, UserState, read_groups, rea
 from runbook_lib.admin_user.verify import Verified, verify
 from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.markers import DEFAULT_LEASE, check_lease
 from runbook_lib.manual import ManualStepResult, manual_step
 
 __all__ = [
@@ -90,8 +91,13 @@ def check_request(
     console_access: bool = True,
     secrets_dir: str = "",
     users: Sequence[Mapping[str, Any]] | None = None,
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
 ) -> Request:
     """Step 3: check every input against IAM's rules before anything is read or written.
+
+    ``lease_minutes``: another run's delivery marker on a user younger than this stops Step 7
+    before any write (that run may still be working); an older one, or one whose process is
+    gone, is repaired. ``0``: never wait for another run.
 
     Raises:
         BadInput: an input IAM would refuse (the message names the parameter to fix).
@@ -106,6 +112,7 @@ def check_request(
         console_access=console_access,
         secrets_dir=secrets_dir,
         users=users,
+        lease_minutes=lease_minutes,
     )
 
 
@@ -198,10 +205,13 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
 
     Raises:
         BadInput: a sign-in CSV exists already or cannot be written (before the first write).
+        RunInProgress: another run of S1 is delivering a password to one of the users now.
         AwsError: IAM refused a write; a re-run completes what is missing.
     """
     request = users.request
     account = ctx.account_id
+    for state in users.states:  # before any write: another live run's marker stops this run
+        check_lease(ctx, state.marker, what=f"S1 on '{state.name}'", lease=request.lease)
 
     def delivered(name: str) -> bool:
         return csv_delivered(csv_path(request.secrets_dir, account, name), name)

@@ -14,6 +14,9 @@ RECORD = "RUNBOOK_RECORD"
 LEAK_SOCKET = "RUNBOOK_LEAK_SOCKET"
 #: default folder for secret files (sign-in CSVs, key CSVs, seed files)
 SECRETS_DIR = "RUNBOOK_SECRETS_DIR"
+#: the folder ``runbook`` was started in: a relative ``secrets_dir`` resolves against it (a
+#: kernel started by papermill/nbconvert directly resolves against its own working folder)
+START_DIR = "RUNBOOK_START_DIR"
 #: URL of a running sandbox (a moto server on 127.0.0.1) the ``sandbox`` target uses
 SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
 #: folder of the runbook notebooks (default: the package's own ``notebooks/``)
@@ -31,6 +34,7 @@ ALL = (
     RECORD,
     LEAK_SOCKET,
     SECRETS_DIR,
+    START_DIR,
     SANDBOX_URL,
     NOTEBOOKS,
     SESSION_HOOK,

@@ -263,10 +263,12 @@ def check_lease(
         return
     when = f"{marker.moment:%Y-%m-%d %H:%M:%S} UTC" if marker.moment else "an unknown time"
     minutes = max(1, round((lease - age).total_seconds() / 60))
+    writes = ctx.record.writes
+    done = " Nothing was changed." if not writes else f" This run made {writes} write(s) first."
     raise RunInProgress(
         f"Another run of {what} started at {when} by {marker.by or 'an unknown caller'} (run "
         f"{marker.run_id}) and may still be working: re-run after it ends (its marker is taken "
-        f"for a crashed run's in about {minutes} min). Nothing was changed."
+        f"for a crashed run's in about {minutes} min).{done}"
     )
 
 

@@ -6,6 +6,10 @@ name (which fails if that name exists: nothing is ever overwritten) and the temp
 removed. A crash or a full disk leaves either no file or a complete one, never a truncated
 one under the final name. Folders the library creates are 0700, whatever the umask. A file
 that is there but unusable is moved aside (``NAME.unusable-TIME``), never deleted.
+
+A relative ``secrets_dir`` resolves against the folder ``runbook`` was started in
+(``RUNBOOK_START_DIR``), else this process's working folder; a secret file inside a git work
+tree is refused unless git ignores it (it would be one ``git add .`` away from a commit).
 """
 
 from __future__ import annotations
@@ -13,20 +17,76 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from runbook_lib.core.environ import START_DIR
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.secrets import Secret
+from runbook_lib.core.secrets import Secret, default_secrets_dir
+
+
+def resolve_secrets_dir(secrets_dir: str) -> Path:
+    """The folder for secret files as an absolute path.
+
+    Args:
+        secrets_dir: the user's choice; empty: ``default_secrets_dir()``. A relative path
+            resolves against ``RUNBOOK_START_DIR`` (where ``runbook`` was started), else the
+            working folder of this process.
+
+    Returns:
+        The absolute folder (it need not exist yet).
+    """
+    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
+    if not folder.is_absolute():
+        folder = Path(os.environ.get(START_DIR) or os.getcwd()) / folder
+    return Path(os.path.abspath(folder))
+
+
+def _work_tree(path: Path) -> Path | None:
+    """The git work tree that holds ``path`` (``None``: not inside one)."""
+    for folder in path.parents:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def check_outside_git(path: Path) -> None:
+    """Refuse a secret file inside a git work tree unless git ignores it.
+
+    Raises:
+        BadInput: the file would be inside a work tree and is not git-ignored.
+    """
+    tree = _work_tree(path)
+    if tree is None:
+        return
+    try:
+        ignored = (
+            subprocess.run(
+                ["git", "-C", str(tree), "check-ignore", "-q", "--", str(path)],
+                capture_output=True,
+                check=False,
+                timeout=30,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        ignored = False
+    if not ignored:
+        raise BadInput(
+            f"Secret file {path} would be inside the git work tree {tree} and git does not "
+            "ignore it: choose a secrets_dir outside the repository, or add it to .gitignore."
+        )
 
 
 def check_file_destination(path: Path) -> Path:
     """Check that a secret file can be created at ``path`` before anything else is done.
 
     Raises:
-        BadInput: the file exists, or its folder cannot be created or written.
+        BadInput: the file exists, its folder cannot be created or written, or it would be
+            inside a git work tree without being git-ignored.
     """
-    path = path.expanduser()
+    path = Path(os.path.abspath(path.expanduser()))
     if path.exists() or path.is_symlink():
         raise BadInput(
             f"Secret file {path} already exists and is never overwritten: move it somewhere safe "
@@ -41,6 +101,7 @@ def check_file_destination(path: Path) -> Path:
             f"Cannot write secret files in {folder} ({probe} is not a writable folder): choose "
             "another secrets_dir."
         )
+    check_outside_git(path)
     return path
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "read_back",
     "register",
     "store_in_secrets_manager",
+    "unusable_file",
     "write",
     "write_secret_file",
 ]
@@ -106,9 +107,23 @@ class FileHandler:
             paths += [p for p in sorted(dest.path.parent.glob(dest.search)) if p != dest.path]
         rows: list[dict[str, str]] = []
         for path in paths:
-            text = read_text(path) if path.is_file() else None
-            rows += dest.layout.parse_file(text) if text else []
+            rows += _file_rows(dest.layout, path)
         return rows
+
+
+def _file_rows(layout: Layout, path: Path) -> list[dict[str, str]]:
+    """The rows of one secret file; none when it is missing, empty or cut short (every file
+    this library writes ends with a line end: its last row cannot be trusted without one)."""
+    text = read_text(path) if path.is_file() else None
+    return layout.parse_file(text) if text and text.endswith("\n") else []
+
+
+def unusable_file(dest: Destination) -> bool:
+    """Whether ``dest`` is a file that exists but holds no usable row (empty, cut short):
+    the section moves it aside (``secret_files.set_aside``) and makes the secret again."""
+    if dest.scheme != "file" or not (dest.path.exists() or dest.path.is_symlink()):
+        return False
+    return not any(row.get(dest.layout.secret) for row in _file_rows(dest.layout, dest.path))
 
 
 def store_in_secrets_manager(

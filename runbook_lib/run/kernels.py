@@ -52,6 +52,9 @@ def kernel_environ(
         secrets_dir: the folder for secret files (``RUNBOOK_SECRETS_DIR``).
         leak_environ: the leak guard's variables (``LeakGuard.environ()``).
 
+    The kernel also learns the folder this process runs in (``RUNBOOK_START_DIR``), unless
+    ``base`` names one already.
+
     Returns:
         A new mapping; ``base`` and ``os.environ`` are left as they were.
     """
@@ -67,6 +70,9 @@ def kernel_environ(
         env[environ.SECRETS_DIR] = str(secrets_dir)
     if record_path:
         env[environ.RECORD] = str(record_path)
+    # a relative secrets_dir means "relative to where runbook was started", not the kernel's
+    # folder (papermill starts kernels in the notebook's folder)
+    env.setdefault(environ.START_DIR, os.getcwd())
     env.update(leak_environ or {})
     return env
 

@@ -93,13 +93,21 @@ def _target(params: Mapping[str, Any]) -> str:
     return str(params.get("target", "sandbox")).strip("'\"")
 
 
-def _failure(err: Exception) -> tuple[int, str, str]:
-    """Exit code, status and one-line message of a notebook whose cell raised ``err``."""
+def _failure(err: Exception, writes: int = 0) -> tuple[int, str, str]:
+    """Exit code, status and one-line message of a notebook whose cell raised ``err``.
+
+    "Nothing was changed" is said only when the run record counts no write (a bad input
+    found after a write, e.g. a destination that failed, says how many writes there were).
+    """
     ename = str(getattr(err, "ename", type(err).__name__))
     evalue = str(getattr(err, "evalue", err)).strip().splitlines()
     text = evalue[-1] if evalue else ename
     code = EXIT_CODE_BY_NAME.get(ename, EXIT_FAILED)
-    suffix = " Nothing was changed." if code == EXIT_BAD_INPUT else ""
+    suffix = ""
+    if writes:
+        suffix = f" This run made {writes} write(s) before it stopped: see run.json."
+    elif code == EXIT_BAD_INPUT and "nothing was changed" not in text.lower():
+        suffix = " Nothing was changed."
     return code, _STATUS.get(code, "failed"), f"{ename}: {text}{suffix}"
 
 
@@ -165,7 +173,8 @@ def _execute(
                 log_output=log_output,
             )
         except Exception as err:  # the kernel's error becomes the run's result
-            return _failure(err)
+            writes = _read_record(run_dir / "run.json", path.stem).get("writes", 0)
+            return _failure(err, int(writes or 0))
     return EXIT_OK, "done", ""
 
 

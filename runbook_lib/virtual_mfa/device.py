@@ -15,6 +15,7 @@ from typing import Any
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
 from runbook_lib.virtual_mfa.setup import (
@@ -28,6 +29,13 @@ from runbook_lib.virtual_mfa.state import VirtualDevice
 
 def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     iam = ctx.iam
+    if setup.set_aside:
+        aside = set_aside(Path(setup.set_aside))
+        ctx.record.repair(
+            "set-aside-unusable-file",
+            str(aside),
+            f"{setup.set_aside} was left empty or cut short by an earlier run; kept there",
+        )
     if setup.leftover == "replace":
         aws.call(
             iam.delete_virtual_mfa_device,

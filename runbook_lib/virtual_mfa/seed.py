@@ -14,7 +14,8 @@ from pathlib import Path
 
 from runbook_lib.core import sinks, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.secrets import Secret, default_secrets_dir
+from runbook_lib.core.secret_files import resolve_secrets_dir
+from runbook_lib.core.secrets import Secret
 
 SEED_DESTINATIONS = ("none", "file", "secretsmanager")
 SEED_KIND = "mfa-seed"
@@ -43,7 +44,7 @@ def seed_file_path(secrets_dir: str, device_name: str) -> Path:
     Returns:
         The file's path.
     """
-    folder = Path(secrets_dir).expanduser() if secrets_dir else default_secrets_dir()
+    folder = resolve_secrets_dir(secrets_dir)
     return folder / f"{device_name}_virtual_mfa.txt"
 
 
@@ -77,6 +78,11 @@ def check_seed_file(path: Path) -> None:
         BadInput: it exists or its folder is not writable.
     """
     sinks.check(seed_sink("file", str(path)))
+
+
+def unusable_seed_file(path: Path) -> bool:
+    """Whether the seed file exists but holds no usable seed (empty, cut short by a full disk)."""
+    return sinks.unusable_file(seed_sink("file", str(path)))
 
 
 def stored_seed_in_file(path: Path, serial: str, user_name: str) -> Secret | None:

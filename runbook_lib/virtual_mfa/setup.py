@@ -22,6 +22,7 @@ from runbook_lib.virtual_mfa.seed import (
     secret_name_for,
     seed_file_path,
     stored_seed_in_file,
+    unusable_seed_file,
 )
 from runbook_lib.virtual_mfa.state import MfaSetup, VirtualDevice
 
@@ -161,7 +162,8 @@ def _leftover(
         if held is not None:
             held.drop()
             return "reuse"
-        check_seed_file(Path(location))
+        if not (leftover and unusable_seed_file(Path(location))):
+            check_seed_file(Path(location))  # else: moved aside before the device is replaced
     return leftover
 
 
@@ -218,6 +220,9 @@ def prepare(
     leftover = _leftover(user_name, action, serial, existing, owners, seed_destination, location)
     if policy_group:
         _check_group(ctx, policy_group)
+    aside = ""
+    if leftover == "replace" and seed_destination == "file" and unusable_seed_file(Path(location)):
+        aside = location  # an earlier run's empty or cut-short seed file: kept, moved aside
     return MfaSetup(
         user_name=user_name,
         device_name=device,
@@ -232,4 +237,5 @@ def prepare(
         issuer=issuer,
         policy_group=policy_group,
         account_id=ctx.account_id,
+        set_aside=aside,
     )

@@ -30,6 +30,8 @@ class MfaSetup:
         policy_group: the group that gets the self-manage-MFA policy (``""``: none).
         account_id: the account.
         virtual_authenticator: the sandbox's virtual authenticator may play the phone.
+        set_aside: an earlier run's seed file that holds no usable seed (empty, cut short):
+            moved aside (kept) before its unassigned device is replaced.
     """
 
     user_name: str
@@ -45,6 +47,7 @@ class MfaSetup:
     policy_group: str
     account_id: str
     virtual_authenticator: bool = False
+    set_aside: str = ""
 
     @property
     def has_mfa(self) -> bool:
