@@ -27,6 +27,7 @@ from runbook_lib.core import environ
 from runbook_lib.core.errors import EXIT_FAILED, EXIT_MANUAL_PENDING, EXIT_OK, RunbookError
 from runbook_lib.core.record import RunRecord
 from runbook_lib.run.notebooks import find_notebook
+from runbook_lib.run.runner import _failure as runner_failure
 
 
 @dataclass
@@ -44,6 +45,9 @@ class InProcessRun:
     @property
     def message(self) -> str:
         """``Kind: one line`` of the error, or the pending manual steps (as the runner says)."""
+        if self.error is not None and isinstance(self.error, Exception):
+            # the runner's own wording (it adds the write count, or "Nothing was changed")
+            return runner_failure(self.error, int(self.record.get("writes", 0)))[2]
         if self.error is not None:
             return f"{type(self.error).__name__}: {self.error}"
         pending = [m for m in self.record.get("manual_steps", []) if m["status"] == "pending"]
