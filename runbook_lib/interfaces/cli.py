@@ -40,26 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run notebooks headless and keep a run record")
     run.add_argument("name", nargs="?", help="notebook stem (01_create_admin_user) or number (01)")
     run.add_argument("--all", action="store_true", help="run every notebook: 00, 04, 01-03")
-    run.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="YAML parameters file (repeatable; later files win)",
-    )
-    run.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        nargs=2,
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="one parameter, typed as the notebook declares it (str: the text as written)",
-    )
-    run.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
-    run.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
+    _target_options(run)
     run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     run.add_argument("--plan", action="store_true", help="report what would change; no writes")
     run.add_argument(
@@ -95,12 +76,49 @@ def _stems() -> str:
     return ", ".join(book.stem for book in all_notebooks()) or "(no notebooks found)"
 
 
+def _target_options(cmd: argparse.ArgumentParser) -> None:
+    """``-f``, ``-p``, ``--endpoint-url``, ``--profile``: the same for run, lab and app."""
+    cmd.add_argument(
+        "-f",
+        "--parameters-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="YAML parameters file (repeatable; later files win)",
+    )
+    cmd.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        nargs=2,
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="one parameter, typed as the notebook declares it (str: the text as written)",
+    )
+    cmd.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
+    cmd.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
+
+
 def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
+    _target_options(cmd)
     cmd.add_argument(
         "--sandbox",
         action="store_true",
-        default=True,
-        help="start the sandbox and point every kernel at it (the default)",
+        help="start a fresh sandbox and point every kernel at it (the default without "
+        "--endpoint-url or --profile)",
+    )
+    cmd.add_argument(
+        "--seed-prerequisites",
+        action="store_true",
+        help="first run the earlier runbooks headless on the same target (app 03 on a fresh "
+        "sandbox needs 01 and 02)",
+    )
+    cmd.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("runs"),
+        help="the session folder goes here (working copies, run records); default: runs/",
     )
     cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
     cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
@@ -207,33 +225,100 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run Lab or a Voilà app on a fresh sandbox until Ctrl+C; always stop both."""
+    """Run Lab or a Voilà app on working copies in a session folder until Ctrl+C.
+
+    The target options are checked before anything starts; the notebooks served are clean
+    copies with the parameters injected (never the committed ones); each kernel's run record
+    goes into the session folder; the sandbox (when the target is one) is always stopped.
+    """
     import secrets
-    import tempfile
 
-    from runbook_lib.core.sandbox import Sandbox
     from runbook_lib.interfaces import apps
-    from runbook_lib.run.notebooks import find_notebook, notebooks_dir
+    from runbook_lib.run import precheck
+    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
+    from runbook_lib.run.runner import prepare_parameters
 
+    if args.endpoint_url and args.profile:
+        raise _usage("--endpoint-url and --profile exclude each other")
+    if args.sandbox and (args.endpoint_url or args.profile):
+        raise _usage("--sandbox excludes --endpoint-url and --profile")
     book = find_notebook(args.name) if args.command == "app" else None
+    if args.seed_prerequisites and book is None:
+        raise _usage("--seed-prerequisites is for 'runbook app NAME' (Lab runs them in order)")
+    books = [book] if book is not None else all_notebooks()
+    params = run_parameters(
+        args.parameters_file,
+        args.parameter,
+        books,
+        endpoint_url=args.endpoint_url or "",
+        profile=args.profile or "",
+    )
+    for each in books:
+        prepare_parameters(str(each), params)  # declared types
+    precheck.check_parameters(params)
+    sandbox = str(params.get("target", "sandbox")) == "sandbox"
+    if not sandbox:
+        precheck.check_target(params)  # unknown profile, unreachable endpoint: before a server
     apps.check_port_free(args.port)  # before any URL is printed
+    session = apps.open_session(args.output_dir, args.command if book is None else book.stem)
+    copies = apps.working_copies(books, session, params)
     token = secrets.token_urlsafe(24)
-    with tempfile.TemporaryDirectory(prefix="runbook-lab-") as scratch:
+    box = _start_sandbox() if sandbox else None
+    try:
+        if book is not None and args.seed_prerequisites:
+            failed = _seed(apps.prerequisites(book, all_notebooks()), params, session, box)
+            if failed:
+                return failed
         if book is not None:
-            cmd = apps.voila_command(book.resolve(), args.port, browser=not args.no_browser)
+            cmd = apps.voila_command(copies[0].resolve(), args.port, browser=not args.no_browser)
         else:
-            settings = apps.write_lab_settings(Path(scratch) / "settings")
+            settings = apps.write_lab_settings(session / ".lab-settings")
             cmd = apps.lab_command(
-                notebooks_dir(), args.port, settings, browser=not args.no_browser
+                session.resolve(), args.port, settings, browser=not args.no_browser
             )
-        box = Sandbox().start()
-        try:
-            env = apps.server_environ(os.environ, sandbox_url=box.url, token=token)
+        env = apps.server_environ(
+            os.environ,
+            sandbox_url=box.url if box is not None else "",
+            token=token,
+            record_path=(session / apps.RECORD_NAME).resolve(),
+        )
+        if box is not None:
             print(f"sandbox: {box.url} (every kernel of this server talks to it)")
-            print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
-            return apps.run_server(cmd, env)
-        finally:
+        print(f"session: {session}/ (working copies and run records)")
+        print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
+        return apps.run_server(cmd, env)
+    finally:
+        if box is not None:
             box.stop()
+
+
+def _start_sandbox() -> Any:
+    from runbook_lib.core.sandbox import Sandbox
+
+    return Sandbox().start()
+
+
+def _seed(books: list[Path], params: dict[str, Any], session: Path, box: Any) -> int:
+    """Run ``books`` headless on the session's target (records in ``session``).
+
+    Returns:
+        0, or the exit code of the first that failed (1) or was refused (2).
+    """
+    from runbook_lib.run.runner import run_notebook
+    from runbook_lib.run.summary import report
+
+    for book in books:
+        print(f"▶ {book.stem} (prerequisite) …", end="", flush=True)
+        started = time.monotonic()
+        try:
+            result = run_notebook(str(book), params, output_dir=session, sandbox=box)
+        except RunbookError:
+            print(" refused", flush=True)
+            raise
+        report(result, time.monotonic() - started)
+        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
+            return result.exit_code
+    return EXIT_OK
 
 
 def _docs(args: argparse.Namespace) -> int:
