@@ -6,6 +6,7 @@ start real ones)."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
 from pathlib import Path
@@ -148,3 +149,28 @@ def test_app_seeds_the_earlier_runbooks_on_its_sandbox(
     out = capsys.readouterr().out
     assert "02_create_access_key (prerequisite)" in out
     assert f"session: {session}/" in out
+
+
+def test_the_voila_template_requests_nothing_remote(tmp_path: Path) -> None:
+    folder = apps.write_voila_template(tmp_path)
+    template = folder / "voila" / "templates" / apps.VOILA_TEMPLATE
+    html = (template / "index.html.j2").read_text("utf-8")
+    assert "https://cdn." not in html and "{%- block notebook_css -%}" in html
+    assert json.loads((template / "conf.json").read_text("utf-8")) == {"base_template": "lab"}
+
+
+def test_voila_shows_the_error_line_with_the_offline_template(tmp_path: Path) -> None:
+    cmd = apps.voila_command(tmp_path / "x.ipynb", 8866, browser=False)
+    assert f"--template={apps.VOILA_TEMPLATE}" in cmd and "--show_tracebacks=True" in cmd
+
+
+def test_an_app_server_finds_the_offline_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _Server()
+    monkeypatch.setattr(apps, "run_server", server)
+    runs = tmp_path / "runs"
+    argv = ["app", "03", "--no-browser", "--port", str(apps.free_port())]
+    assert main([*argv, "--output-dir", str(runs)]) == 0
+    first = Path(server.env["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert (first / "voila" / "templates" / apps.VOILA_TEMPLATE / "index.html.j2").is_file()

@@ -269,8 +269,12 @@ def _serve(args: argparse.Namespace) -> int:
             failed = _seed(apps.prerequisites(book, all_notebooks()), params, session, box)
             if failed:
                 return failed
+        extra: dict[str, str] = {}
         if book is not None:
             cmd = apps.voila_command(copies[0].resolve(), args.port, browser=not args.no_browser)
+            templates = apps.write_voila_template(session / ".voila").resolve()
+            paths = [str(templates), os.environ.get("JUPYTER_PATH", "")]
+            extra["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
         else:
             settings = apps.write_lab_settings(session / ".lab-settings")
             cmd = apps.lab_command(
@@ -282,6 +286,7 @@ def _serve(args: argparse.Namespace) -> int:
             token=token,
             record_path=(session / apps.RECORD_NAME).resolve(),
         )
+        env.update(extra)
         if box is not None:
             print(f"sandbox: {box.url} (every kernel of this server talks to it)")
         print(f"session: {session}/ (working copies and run records)")
