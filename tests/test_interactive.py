@@ -18,6 +18,7 @@ import pytest
 from runbook_lib.core import environ
 from runbook_lib.core.record import RunRecord
 from runbook_lib.interfaces import apps
+from runbook_lib.interfaces import session as session_mod
 from runbook_lib.interfaces.cli import main
 from runbook_lib.run.notebooks import all_notebooks, find_notebook
 
@@ -35,7 +36,7 @@ def _injected(copy: Path) -> str:
 def test_a_working_copy_is_clean_and_carries_the_parameters(tmp_path: Path) -> None:
     book = find_notebook("03")
     before = book.read_bytes()
-    copy = apps.working_copy(book, tmp_path, {"user_name": "alice", "tags": {"a": "b"}})
+    copy = session_mod.working_copy(book, tmp_path, {"user_name": "alice", "tags": {"a": "b"}})
     assert book.read_bytes() == before  # the committed notebook is untouched
     assert copy == tmp_path / book.name
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
@@ -49,26 +50,26 @@ def test_a_working_copy_is_clean_and_carries_the_parameters(tmp_path: Path) -> N
 
 
 def test_a_working_copy_without_parameters_keeps_the_defaults(tmp_path: Path) -> None:
-    copy = apps.working_copy(find_notebook("01"), tmp_path, {})
+    copy = session_mod.working_copy(find_notebook("01"), tmp_path, {})
     assert _injected(copy) == ""
 
 
 def test_prerequisites_are_the_runbooks_before_in_run_order() -> None:
     books = all_notebooks()
-    stems = [b.stem for b in apps.prerequisites(find_notebook("03"), books)]
+    stems = [b.stem for b in session_mod.prerequisites(find_notebook("03"), books)]
     assert stems == [
         "00_check_root_usage",
         "04_set_password_policy",
         "01_create_admin_user",
         "02_create_access_key",
     ]
-    assert apps.prerequisites(find_notebook("00"), books) == []
+    assert session_mod.prerequisites(find_notebook("00"), books) == []
 
 
 def test_a_server_record_path_names_each_notebook(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(environ.RECORD, str(tmp_path / apps.RECORD_NAME))
+    monkeypatch.setenv(environ.RECORD, str(tmp_path / session_mod.RECORD_NAME))
     record = RunRecord.from_environment("03_enable_virtual_mfa")
     record.save()
     assert (tmp_path / "03_enable_virtual_mfa.run.json").is_file()
@@ -125,7 +126,7 @@ def test_lab_serves_working_copies_in_a_session_folder(
     assert sorted(p.name for p in session.glob("*.ipynb")) == sorted(committed)
     assert 'user_name = "alice"' in _injected(session / "01_create_admin_user.ipynb")
     assert f"--ServerApp.root_dir={session.resolve()}" in server.cmd
-    assert server.env[environ.RECORD] == str((session / apps.RECORD_NAME).resolve())
+    assert server.env[environ.RECORD] == str((session / session_mod.RECORD_NAME).resolve())
     assert environ.HEADLESS not in server.env
 
 
@@ -142,7 +143,7 @@ def test_app_seeds_the_earlier_runbooks_on_its_sandbox(
     records = {p.parent.name: json.loads(p.read_text("utf-8")) for p in session.glob("*/run.json")}
     seeded = sorted(r["notebook"] for r in records.values())
     assert seeded == [
-        b.stem for b in sorted(apps.prerequisites(find_notebook("03"), all_notebooks()))
+        b.stem for b in sorted(session_mod.prerequisites(find_notebook("03"), all_notebooks()))
     ]
     assert all(r["exit_code"] in (0, 3) for r in records.values())
     assert server.cmd[3] == str((session / "03_enable_virtual_mfa.ipynb").resolve())
@@ -174,3 +175,46 @@ def test_an_app_server_finds_the_offline_template(
     assert main([*argv, "--output-dir", str(runs)]) == 0
     first = Path(server.env["JUPYTER_PATH"].split(os.pathsep)[0])
     assert (first / "voila" / "templates" / apps.VOILA_TEMPLATE / "index.html.j2").is_file()
+
+
+class _Handle:
+    def __init__(self) -> None:
+        self.shown: list[object] = []
+
+    def update(self, view: object) -> None:
+        self.shown.append(view)
+
+
+def test_a_live_result_is_updated_in_place_by_the_buttons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from runbook_lib.core.errors import BadInput
+    from runbook_lib.widgets import live
+
+    answers = iter(["none", "the device"])
+    handle = _Handle()
+    monkeypatch.delenv(environ.HEADLESS, raising=False)
+    monkeypatch.setattr(live, "_interactive", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, display_id: handle)
+    live.forget_live()
+    try:
+        assert live.live_result("verify", lambda: next(answers)) is None  # shown once
+        live.refresh_live()
+        assert handle.shown == ["the device"]
+
+        def refused() -> str:
+            raise BadInput("the user is gone")
+
+        live._LIVE["verify"] = (refused, handle)
+        live.refresh_live()
+        assert "BadInput: the user is gone" in str(handle.shown[-1].data)  # type: ignore[attr-defined]
+    finally:
+        live.forget_live()
+
+
+def test_headless_a_live_result_is_the_plain_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runbook_lib.widgets import live
+
+    monkeypatch.setenv(environ.HEADLESS, "1")
+    assert live.live_result("verify", lambda: "answer") == "answer"
+    assert not live._LIVE

@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from runbook_lib.core.errors import BadInput
@@ -217,75 +217,3 @@ def run_server(cmd: list[str], env: Mapping[str, str]) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-#: the run record of each notebook a person drives: ``{notebook}`` is the notebook's stem
-RECORD_NAME = "{notebook}.run.json"
-
-
-def open_session(output_dir: Path, kind: str) -> Path:
-    """A new private folder (0700) for one interactive session: ``OUTPUT/<stamp>-<kind>-<id>/``.
-
-    It holds the working copies the server serves, their run records, and the records of
-    the runbooks seeded headless before it.
-    """
-    from runbook_lib.run import artifacts
-
-    return artifacts.open_run_dir(output_dir, kind, [])
-
-
-def working_copy(book: Path, folder: Path, parameters: Mapping[str, object]) -> Path:
-    """A clean copy of ``book`` in ``folder``: no outputs, ``parameters`` injected (papermill).
-
-    Only the parameters the notebook declares are injected (never a secret: parameters are
-    names, tags and the target); with none, the copy keeps its own defaults.
-
-    Returns:
-        The copy's path (``folder/<book's name>``), mode 0600.
-    """
-    import nbformat
-    from papermill.parameterize import parameterize_notebook
-
-    from runbook_lib.run import artifacts
-    from runbook_lib.run.notebooks import notebook_parameters
-
-    nb = nbformat.read(book, as_version=4)  # type: ignore[no-untyped-call]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    nb.metadata.pop("papermill", None)
-    declared = notebook_parameters(book)
-    given = {k: v for k, v in parameters.items() if k in declared}
-    if given:
-        nb.metadata["papermill"] = nbformat.from_dict({})  # type: ignore[no-untyped-call]
-        for cell in nb.cells:
-            cell.metadata.setdefault("tags", [])
-        nb = parameterize_notebook(nb, given)
-        nb.metadata.pop("papermill", None)  # papermill's bookkeeping, not the runbook's
-        for cell in nb.cells:
-            cell.metadata.pop("papermill", None)
-            if not cell.metadata.get("tags"):
-                cell.metadata.pop("tags", None)
-    target = artifacts.create_private(folder / book.name)
-    nbformat.write(nb, target)  # type: ignore[no-untyped-call]
-    return target
-
-
-def working_copies(
-    books: Sequence[Path], folder: Path, parameters: Mapping[str, object]
-) -> list[Path]:
-    """``working_copy`` of each of ``books`` into ``folder`` (see there)."""
-    return [working_copy(book, folder, parameters) for book in books]
-
-
-def prerequisites(book: Path, books: Sequence[Path]) -> list[Path]:
-    """The runbooks that run before ``book`` in the run order (``runbook run --all``)."""
-    from runbook_lib.run.notebooks import run_order
-
-    order = run_order(books)
-    stems = [b.stem for b in order]
-    return order[: stems.index(book.stem)] if book.stem in stems else []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import time
@@ -225,105 +224,12 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run Lab or a Voilà app on working copies in a session folder until Ctrl+C.
+    from runbook_lib.interfaces.session import serve
 
-    The target options are checked before anything starts; the notebooks served are clean
-    copies with the parameters injected (never the committed ones); each kernel's run record
-    goes into the session folder; the sandbox (when the target is one) is always stopped.
-    """
-    import secrets
-
-    from runbook_lib.interfaces import apps
-    from runbook_lib.run import precheck
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
-    from runbook_lib.run.runner import prepare_parameters
-
-    if args.endpoint_url and args.profile:
-        raise _usage("--endpoint-url and --profile exclude each other")
-    if args.sandbox and (args.endpoint_url or args.profile):
-        raise _usage("--sandbox excludes --endpoint-url and --profile")
-    book = find_notebook(args.name) if args.command == "app" else None
-    if args.seed_prerequisites and book is None:
-        raise _usage("--seed-prerequisites is for 'runbook app NAME' (Lab runs them in order)")
-    books = [book] if book is not None else all_notebooks()
-    params = run_parameters(
-        args.parameters_file,
-        args.parameter,
-        books,
-        endpoint_url=args.endpoint_url or "",
-        profile=args.profile or "",
-    )
-    for each in books:
-        prepare_parameters(str(each), params)  # declared types
-    precheck.check_parameters(params)
-    sandbox = str(params.get("target", "sandbox")) == "sandbox"
-    if not sandbox:
-        precheck.check_target(params)  # unknown profile, unreachable endpoint: before a server
-    apps.check_port_free(args.port)  # before any URL is printed
-    session = apps.open_session(args.output_dir, args.command if book is None else book.stem)
-    copies = apps.working_copies(books, session, params)
-    token = secrets.token_urlsafe(24)
-    box = _start_sandbox() if sandbox else None
     try:
-        if book is not None and args.seed_prerequisites:
-            failed = _seed(apps.prerequisites(book, all_notebooks()), params, session, box)
-            if failed:
-                return failed
-        extra: dict[str, str] = {}
-        if book is not None:
-            cmd = apps.voila_command(copies[0].resolve(), args.port, browser=not args.no_browser)
-            templates = apps.write_voila_template(session / ".voila").resolve()
-            paths = [str(templates), os.environ.get("JUPYTER_PATH", "")]
-            extra["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
-        else:
-            settings = apps.write_lab_settings(session / ".lab-settings")
-            cmd = apps.lab_command(
-                session.resolve(), args.port, settings, browser=not args.no_browser
-            )
-        env = apps.server_environ(
-            os.environ,
-            sandbox_url=box.url if box is not None else "",
-            token=token,
-            record_path=(session / apps.RECORD_NAME).resolve(),
-        )
-        env.update(extra)
-        if box is not None:
-            print(f"sandbox: {box.url} (every kernel of this server talks to it)")
-        print(f"session: {session}/ (working copies and run records)")
-        print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
-        return apps.run_server(cmd, env)
-    finally:
-        if box is not None:
-            box.stop()
-
-
-def _start_sandbox() -> Any:
-    from runbook_lib.core.sandbox import Sandbox
-
-    return Sandbox().start()
-
-
-def _seed(books: list[Path], params: dict[str, Any], session: Path, box: Any) -> int:
-    """Run ``books`` headless on the session's target (records in ``session``).
-
-    Returns:
-        0, or the exit code of the first that failed (1) or was refused (2).
-    """
-    from runbook_lib.run.runner import run_notebook
-    from runbook_lib.run.summary import report
-
-    for book in books:
-        print(f"▶ {book.stem} (prerequisite) …", end="", flush=True)
-        started = time.monotonic()
-        try:
-            result = run_notebook(str(book), params, output_dir=session, sandbox=box)
-        except RunbookError:
-            print(" refused", flush=True)
-            raise
-        report(result, time.monotonic() - started)
-        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
-            return result.exit_code
-    return EXIT_OK
+        return serve(args)
+    except ValueError as err:  # a combination of options the session refuses
+        raise _usage(str(err)) from err
 
 
 def _docs(args: argparse.Namespace) -> int:
