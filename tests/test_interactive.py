@@ -180,6 +180,7 @@ def test_an_app_server_finds_the_offline_template(
 class _Handle:
     def __init__(self) -> None:
         self.shown: list[object] = []
+        self.out = "the output widget"
 
     def update(self, view: object) -> None:
         self.shown.append(view)
@@ -195,7 +196,8 @@ def test_a_live_result_is_updated_in_place_by_the_buttons(
     handle = _Handle()
     monkeypatch.delenv(environ.HEADLESS, raising=False)
     monkeypatch.setattr(live, "_interactive", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda obj, display_id: handle)
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    monkeypatch.setattr(live, "LiveCell", lambda view: handle)
     live.forget_live()
     try:
         assert live.live_result("verify", lambda: next(answers)) is None  # shown once

@@ -133,6 +133,7 @@ def serve(args: argparse.Namespace) -> int:
     """
     import secrets
 
+    from runbook_lib.core.sandbox import running_sandbox_url
     from runbook_lib.run.notebooks import all_notebooks
 
     book, books, params = _checked(args)
@@ -145,7 +146,11 @@ def serve(args: argparse.Namespace) -> int:
     session = open_session(args.output_dir, args.command if book is None else book.stem)
     copies = working_copies(books, session, params)
     token = secrets.token_urlsafe(24)
-    box = _start_sandbox() if sandbox else None
+    # a sandbox this process was pointed at (RUNBOOK_SANDBOX_URL) is the one the seeding runs
+    # use too (the runner prefers it): then the server's kernels use it as well
+    running = running_sandbox_url() if sandbox else ""
+    box = _start_sandbox() if sandbox and not running else None
+    sandbox_url = running or (box.url if box is not None else "")
     try:
         if book is not None and args.seed_prerequisites:
             failed = _seed(prerequisites(book, all_notebooks()), params, session, box)
@@ -164,13 +169,13 @@ def serve(args: argparse.Namespace) -> int:
             )
         env = apps.server_environ(
             os.environ,
-            sandbox_url=box.url if box is not None else "",
+            sandbox_url=sandbox_url,
             token=token,
             record_path=(session / RECORD_NAME).resolve(),
         )
         env.update(extra)
-        if box is not None:
-            print(f"sandbox: {box.url} (every kernel of this server talks to it)")
+        if sandbox_url:
+            print(f"sandbox: {sandbox_url} (every kernel of this server talks to it)")
         print(f"session: {session}/ (working copies and run records)")
         print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
         return apps.run_server(cmd, env)

@@ -41,8 +41,24 @@ def _error_view(err: RunbookError) -> Any:
     return HTML(f"<pre style='color:#b00;white-space:pre-wrap'>{line}</pre>")  # type: ignore[no-untyped-call]
 
 
+class LiveCell:
+    """An output area (an ``ipywidgets.Output``) whose content a kernel callback can replace:
+    a widget, so Voilà updates it too (Voilà keeps no display handle of the cells it ran)."""
+
+    def __init__(self, view: object) -> None:
+        import ipywidgets as w
+
+        self.out = w.Output()
+        self.update(view)
+
+    def update(self, view: object) -> None:
+        """Show ``view`` instead of what the area showed."""
+        self.out.outputs = ()
+        self.out.append_display_data(view)
+
+
 def live_result(key: str, render: Callable[[], T]) -> T | None:
-    """``render()``; in a live notebook shown in a handle that ``refresh_live`` updates.
+    """``render()``; in a live notebook shown in a ``LiveCell`` that ``refresh_live`` updates.
 
     Args:
         key: the cell's name (e.g. ``"verify"``); running the cell again replaces its entry.
@@ -57,8 +73,9 @@ def live_result(key: str, render: Callable[[], T]) -> T | None:
         return result
     from IPython.display import display
 
-    handle = display(result, display_id=True)  # type: ignore[no-untyped-call]
-    _LIVE[key] = (render, handle)
+    cell = LiveCell(result)
+    display(cell.out)  # type: ignore[no-untyped-call]
+    _LIVE[key] = (render, cell)
     return None
 
 
