@@ -5,6 +5,7 @@ The notebook ``01_create_admin_user`` calls these verbs in this order:
 ``review_and_create`` → ``deliver_sign_in`` → ``verify``.
 """
 
+from runbook_lib.admin_user.outcome import Created
 from runbook_lib.admin_user.steps import (
     billing_access,
     check_request,
@@ -13,8 +14,10 @@ from runbook_lib.admin_user.steps import (
     find_users,
     review_and_create,
     review_tags,
-    verify,
 )
+from runbook_lib.admin_user.steps import verify as verify_admin
+from runbook_lib.admin_user.verify import Verified
+from runbook_lib.core.context import RunContext
 
 __all__ = [
     "billing_access",
@@ -26,3 +29,11 @@ __all__ = [
     "review_tags",
     "verify",
 ]
+
+
+def verify(ctx: RunContext, created: Created) -> Verified | None:
+    """``steps.verify``; in a live notebook Create and "I have done this" refresh it in place
+    (``widgets.live``)."""
+    from runbook_lib.widgets.live import live_result
+
+    return live_result("verify", lambda: verify_admin(ctx, created))

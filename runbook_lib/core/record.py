@@ -68,8 +68,10 @@ class RunRecord:
 
     @classmethod
     def from_environment(cls, notebook: str) -> RunRecord:
-        """A record that saves to ``$RUNBOOK_RECORD`` when the runner set it."""
-        return cls(notebook=notebook, path=os.environ.get(RECORD_VAR, ""))
+        """A record that saves to ``$RUNBOOK_RECORD`` when the runner set it (an interactive
+        server's kernels share one environment: ``{notebook}`` in it is the notebook's name)."""
+        path = os.environ.get(RECORD_VAR, "").replace("{notebook}", notebook)
+        return cls(notebook=notebook, path=path)
 
     # ---- events -------------------------------------------------------------------------
     def api_call(self, service: str, operation: str) -> None:

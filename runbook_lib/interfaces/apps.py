@@ -101,8 +101,36 @@ def lab_command(notebook_dir: Path, port: int, settings_dir: Path, *, browser: b
     return cmd
 
 
+#: the Voilà template ``write_voila_template`` makes: Voilà's ``lab`` with nothing remote
+VOILA_TEMPLATE = "runbook"
+
+
+def write_voila_template(folder: Path) -> Path:
+    """A Voilà template in ``folder`` (add it to ``JUPYTER_PATH``): Voilà's ``lab`` template
+    without the stylesheets it loads from a CDN (fontawesome is in Voilà's own bundle).
+
+    Returns:
+        ``folder``.
+    """
+    from jupyter_core.paths import jupyter_path
+
+    sources = [Path(d) / "index.html.j2" for d in jupyter_path("voila", "templates", "lab")]
+    source = next(p for p in sources if p.is_file())
+    lines = source.read_text("utf-8").splitlines(keepends=True)
+    offline = "".join(line for line in lines if "https://cdn." not in line)
+    target = folder / "voila" / "templates" / VOILA_TEMPLATE
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "index.html.j2").write_text(offline, encoding="utf-8")
+    (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
+    return folder
+
+
 def voila_command(notebook: Path, port: int, *, browser: bool) -> list[str]:
     """The command line of a Voilà app on one notebook (127.0.0.1, token, kernel culling).
+
+    It uses the offline template (``write_voila_template``, its folder on ``JUPYTER_PATH``)
+    and shows an error's own lines: a ``RunbookError`` renders as its one line (IPython's
+    ``_render_traceback_``) instead of Voilà's "There was an error when executing cell".
 
     Args:
         notebook: the runbook to serve (code hidden, widgets and outputs shown).
@@ -119,6 +147,8 @@ def voila_command(notebook: Path, port: int, *, browser: bool) -> list[str]:
         "--Voila.port_retries=0",
         "--token",  # the token comes from $JUPYTER_TOKEN (not visible in ps)
         "--strip_sources=True",
+        f"--template={VOILA_TEMPLATE}",
+        "--show_tracebacks=True",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT}",
         f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
     ]
@@ -132,7 +162,7 @@ def server_environ(
     *,
     sandbox_url: str = "",
     token: str = "",
-    record_path: str = "",
+    record_path: Path | str = "",
 ) -> dict[str, str]:
     """The environment of a Lab or Voilà server whose kernels a person drives.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import time
@@ -40,26 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run notebooks headless and keep a run record")
     run.add_argument("name", nargs="?", help="notebook stem (01_create_admin_user) or number (01)")
     run.add_argument("--all", action="store_true", help="run every notebook: 00, 04, 01-03")
-    run.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="YAML parameters file (repeatable; later files win)",
-    )
-    run.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        nargs=2,
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="one parameter, typed as the notebook declares it (str: the text as written)",
-    )
-    run.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
-    run.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
+    _target_options(run)
     run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     run.add_argument("--plan", action="store_true", help="report what would change; no writes")
     run.add_argument(
@@ -95,12 +75,49 @@ def _stems() -> str:
     return ", ".join(book.stem for book in all_notebooks()) or "(no notebooks found)"
 
 
+def _target_options(cmd: argparse.ArgumentParser) -> None:
+    """``-f``, ``-p``, ``--endpoint-url``, ``--profile``: the same for run, lab and app."""
+    cmd.add_argument(
+        "-f",
+        "--parameters-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="YAML parameters file (repeatable; later files win)",
+    )
+    cmd.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        nargs=2,
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="one parameter, typed as the notebook declares it (str: the text as written)",
+    )
+    cmd.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
+    cmd.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
+
+
 def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
+    _target_options(cmd)
     cmd.add_argument(
         "--sandbox",
         action="store_true",
-        default=True,
-        help="start the sandbox and point every kernel at it (the default)",
+        help="start a fresh sandbox and point every kernel at it (the default without "
+        "--endpoint-url or --profile)",
+    )
+    cmd.add_argument(
+        "--seed-prerequisites",
+        action="store_true",
+        help="first run the earlier runbooks headless on the same target (app 03 on a fresh "
+        "sandbox needs 01 and 02)",
+    )
+    cmd.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("runs"),
+        help="the session folder goes here (working copies, run records); default: runs/",
     )
     cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
     cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
@@ -207,33 +224,12 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run Lab or a Voilà app on a fresh sandbox until Ctrl+C; always stop both."""
-    import secrets
-    import tempfile
+    from runbook_lib.interfaces.session import serve
 
-    from runbook_lib.core.sandbox import Sandbox
-    from runbook_lib.interfaces import apps
-    from runbook_lib.run.notebooks import find_notebook, notebooks_dir
-
-    book = find_notebook(args.name) if args.command == "app" else None
-    apps.check_port_free(args.port)  # before any URL is printed
-    token = secrets.token_urlsafe(24)
-    with tempfile.TemporaryDirectory(prefix="runbook-lab-") as scratch:
-        if book is not None:
-            cmd = apps.voila_command(book.resolve(), args.port, browser=not args.no_browser)
-        else:
-            settings = apps.write_lab_settings(Path(scratch) / "settings")
-            cmd = apps.lab_command(
-                notebooks_dir(), args.port, settings, browser=not args.no_browser
-            )
-        box = Sandbox().start()
-        try:
-            env = apps.server_environ(os.environ, sandbox_url=box.url, token=token)
-            print(f"sandbox: {box.url} (every kernel of this server talks to it)")
-            print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
-            return apps.run_server(cmd, env)
-        finally:
-            box.stop()
+    try:
+        return serve(args)
+    except ValueError as err:  # a combination of options the session refuses
+        raise _usage(str(err)) from err
 
 
 def _docs(args: argparse.Namespace) -> int:

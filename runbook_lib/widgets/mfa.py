@@ -14,6 +14,7 @@ from runbook_lib.core.errors import RunbookError, TargetRefused
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.totp import PERIOD, current_code
 from runbook_lib.widgets.base import MASK, SafeBox, code_tag
+from runbook_lib.widgets.live import refresh_live
 
 _PRESS_SHOW = "Press Show codes to see the current code (live notebook only)."
 
@@ -164,6 +165,7 @@ class CodeForm(SafeBox):
         self.code1.value = self.code2.value = ""
         self.code1.disabled = self.code2.disabled = True
         self.status.value = f"Done: {html.escape(result)}"
+        refresh_live()
 
 
 class VirtualAuthenticator(SafeBox):

@@ -13,6 +13,7 @@ from traitlets import Unicode
 from runbook_lib.core.errors import BadInput, RunbookError
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.base import MASK, SafeBox, code_tag, pre_tag
+from runbook_lib.widgets.live import refresh_live
 
 
 class ShownOnce(SafeBox):
@@ -81,6 +82,7 @@ class ShownOnce(SafeBox):
         self.status.value = "Stored by you. The value is gone from this page and this kernel."
         if self._on_stored is not None:
             self._on_stored()
+        refresh_live()
 
 
 class ConfirmStep(SafeBox):
@@ -120,6 +122,7 @@ class ConfirmStep(SafeBox):
         self.button.disabled = True
         self.status.value = "Done: recorded in the run record."
         self._on_confirm()
+        refresh_live()
 
 
 class MaskedField(w.Password):  # type: ignore[misc]
@@ -196,3 +199,4 @@ class ApplyForm(SafeBox):
             del typed
         self.field.disabled = True
         self.status.value = f"Done:{pre_tag(result)}"
+        refresh_live()

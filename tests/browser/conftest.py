@@ -197,6 +197,8 @@ def voila_app(
     ``<tmp>/run.json``. Call as ``voila_app(notebook, **extra_env)``."""
 
     def start(notebook: Path, **extra_env: str) -> Server:
+        templates = apps.write_voila_template(tmp_path / "voila-templates")
+        extra_env.setdefault("JUPYTER_PATH", str(templates))  # the offline template
         return _start(
             lambda port: apps.voila_command(notebook, port, browser=False),
             tmp_path,
