@@ -271,10 +271,10 @@ def device_secrets(iam: Any, user: str) -> Secrets:
     return found
 
 
-S3_EXECUTORS = ["papermill", "nbconvert-notebook", "nbconvert-html", "jupyter-execute", "nbclient"]
+EXECUTORS = ["papermill", "nbconvert-notebook", "nbconvert-html", "jupyter-execute", "nbclient"]
 
 
-@pytest.mark.parametrize("executor", S3_EXECUTORS)
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_s3_saves_no_qr_code_no_seed_and_no_code(
     executor: str, iam: Any, guard: LeakGuard, tmp_path: Path, session_sandbox: Sandbox
 ) -> None:
@@ -317,7 +317,7 @@ def test_s3_with_a_seed_file_saves_no_seed_in_the_papermill_notebook(
     assert_no_leak(run, every_secret(found, guard))
 
 
-@pytest.mark.parametrize("executor", ["papermill", "nbconvert-html"])
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_s2_saves_no_access_key(
     executor: str, iam: Any, guard: LeakGuard, tmp_path: Path, session_sandbox: Sandbox
 ) -> None:
@@ -334,7 +334,7 @@ def test_s2_saves_no_access_key(
     assert_no_leak(run, every_secret(found, guard))
 
 
-@pytest.mark.parametrize("executor", ["papermill", "nbconvert-html"])
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_s1_saves_no_password(
     executor: str, iam: Any, guard: LeakGuard, tmp_path: Path, session_sandbox: Sandbox
 ) -> None:
