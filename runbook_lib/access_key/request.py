@@ -166,20 +166,10 @@ def check_request(
         BadInput: a bad parameter, an unknown user, an unusable destination, two keys already.
         RunInProgress: another run of S2 on this user is working now (nothing was changed).
     """
-    validate_choice(mode, MODES, "mode")
-    if mode == "cleanup":
-        raise BadInput("mode cleanup is planned by access_key.check_request, not this function.")
-    aged = mode == ROTATE_IF_OLDER
-    if aged:
-        validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
+    _check_mode(mode, delete_old, max_age_days)
+    aged, rotating = mode == ROTATE_IF_OLDER, mode in ROTATING
     _refuse_root(str(user_name))
     validate_user_name(user_name)
-    rotating = mode in ROTATING
-    if delete_old and not rotating:
-        raise BadInput(
-            f"delete_old applies to modes rotate and {ROTATE_IF_OLDER} only, not {mode}: set "
-            "one of them or delete_old false."
-        )
     now = now or utc_now()
     dest = resolve_destination(
         destination,
@@ -207,15 +197,9 @@ def check_request(
     if rotating and adopted is not None:
         return replace(plan, action="resume")
     if aged:
-        due = rotation_due(plan.remaining, max_age_days, now)
-        if due.key is None and not orphans:
-            raise BadInput(
-                f"User '{user_name}' has no active access key: mode {ROTATE_IF_OLDER} replaces "
-                "an existing key; create one with mode create. Nothing was changed."
-            )
-        if not due.due:  # no write at all (but the repairs above): the key is not due yet
-            return replace(plan, mode=ROTATE_IF_OLDER, action="none", reason=due.reason)
-        plan = replace(plan, reason=due.reason)
+        plan = _when_due(plan, max_age_days)
+        if plan.action == "none":  # no write (but the repairs above): the key is not due yet
+            return plan
     if len(remaining) >= 2:
         raise BadInput(two_keys_message(user_name, remaining, now, mode))
     if marker is not None and marker.state == PENDING and unusable_file(dest):
@@ -226,6 +210,41 @@ def check_request(
         check_destination(dest)
     check_tag_room(user_name, marker, tag_count)
     return plan
+
+
+def _check_mode(mode: str, delete_old: bool, max_age_days: int) -> None:
+    """Refuse a mode this function does not plan, or a parameter the mode cannot use.
+
+    Raises:
+        BadInput: an unknown mode, ``cleanup``, ``delete_old`` without a rotation, a bad age.
+    """
+    validate_choice(mode, MODES, "mode")
+    if mode == "cleanup":
+        raise BadInput("mode cleanup is planned by access_key.check_request, not this function.")
+    if mode == ROTATE_IF_OLDER:
+        validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
+    if delete_old and mode not in ROTATING:
+        raise BadInput(
+            f"delete_old applies to modes rotate and {ROTATE_IF_OLDER} only, not {mode}: set "
+            "one of them or delete_old false."
+        )
+
+
+def _when_due(plan: KeyPlan, max_age_days: int) -> KeyPlan:
+    """``rotate-if-older-than``: the plan of a rotation if the key is due, else of no change.
+
+    Raises:
+        BadInput: the user has no active key (and no unfinished run's key to delete).
+    """
+    due = rotation_due(plan.remaining, max_age_days, plan.now)
+    if due.key is None and not plan.orphans:
+        raise BadInput(
+            f"User '{plan.user_name}' has no active access key: mode {ROTATE_IF_OLDER} replaces "
+            "an existing key; create one with mode create. Nothing was changed."
+        )
+    if not due.due:
+        return replace(plan, mode=ROTATE_IF_OLDER, action="none", reason=due.reason)
+    return replace(plan, reason=due.reason)
 
 
 def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: str) -> str:
