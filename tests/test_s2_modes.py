@@ -259,3 +259,16 @@ def test_bad_parameters_of_the_new_modes_are_refused_with_one_line(
         check_request(ctx, user, **params)
     assert fragment in str(err.value) and "\n" not in str(err.value)
     assert ctx.record.writes == 0
+
+
+def test_a_caller_on_temporary_credentials_keeps_every_key_of_its_own_user(
+    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = old_key(iam, user), old_key(iam, user)
+    monkeypatch.setattr(cleanup_mod, "key_in_use", lambda _ctx: "ASIAEXAMPLESESSION01")
+    ctx = fresh_ctx()
+    ctx.caller_arn = f"arn:aws:iam::{ctx.account_id}:user/{user}"
+    _, said = run_all(ctx, user, mode="cleanup", now=DAY0 + timedelta(days=100))
+    assert ctx.record.writes == 0
+    assert said["plan"].count("the key behind them cannot be told") == 2
+    assert keys_of(iam, user) == {first: "Active", second: "Active"}

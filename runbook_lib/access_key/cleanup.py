@@ -97,6 +97,9 @@ class CleanupPlan:
         return "\n".join(lines)
 
 
+_TEMPORARY = "the run signs with temporary credentials: the key behind them cannot be told"
+
+
 def key_in_use(ctx: RunContext) -> str:
     """The access key ID this run signs with (``""`` if the session cannot say)."""
     creds = ctx.connection.session.get_credentials()
@@ -136,7 +139,8 @@ def _user_credentials(
         if key.status != "Active":
             action, why, unused = KEEP, f"already {key.status}", False
         elif own:
-            action, why = KEEP, f"{said}; the caller's own key (this run signs with it)"
+            how = "this run signs with it" if key.key_id == in_use else _TEMPORARY
+            action, why = KEEP, f"{said}; the caller's own key ({how})"
         else:
             action, why = (DEACTIVATE, said) if unused else (KEEP, f"in use: {said}")
         found.append(Credential(name, arn, KEY, key.key_id, action, why, unused))
