@@ -18,7 +18,7 @@ from runbook_lib.core.record import RunRecord
 from runbook_lib.widgets.live import LiveRepr
 
 #: the pending line of a live step: the button is in the same cell, just above this line
-PRESS = "press 'I have done this' (the button of this step) once done"
+PRESS = "press this step's 'I have done this' button once done"
 
 
 @dataclass(frozen=True)

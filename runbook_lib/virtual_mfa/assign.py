@@ -129,7 +129,7 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
         "scan the QR code above with the app (or type its secret key), then type two codes in "
         "Step 8",
         ctx.record,
-        "done: the app has the device (its codes matched); the QR code is gone from the page",
+        "the app has the device (its codes matched); the QR code is gone from the page",
     )
 
 
