@@ -11,13 +11,14 @@ import csv
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import FindingsFailed, VerifyFailed
+from runbook_lib.core.record import RunRecord
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ROOT_TASKS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html"
@@ -46,6 +47,8 @@ class RootReport:
 
     account_id: str
     findings: tuple[Finding, ...]
+    #: the run's record: Verify marks an interactive run done in it
+    record: RunRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def failed(self) -> list[Finding]:
@@ -238,7 +241,7 @@ def root_hygiene(ctx: RunContext, *, now: datetime | None = None) -> RootReport:
     ]
     for finding in findings:  # structured, in run.json: the terminal summary counts them
         ctx.record.finding(finding.check, finding.status, finding.detail, finding.advice)
-    return RootReport(ctx.account_id, tuple(findings))
+    return RootReport(ctx.account_id, tuple(findings), ctx.record)
 
 
 def verify_report(report: RootReport, *, fail_on_findings: bool = False) -> str:
@@ -262,4 +265,6 @@ def verify_report(report: RootReport, *, fail_on_findings: bool = False) -> str:
     if fail_on_findings and report.failed:
         what = "; ".join(f"{f.check} ({(f.advice or f.detail).rstrip('.')})" for f in report.failed)
         raise FindingsFailed(f"Root hygiene failed: {what}. Then re-run.")
+    if report.record is not None:
+        report.record.verified()
     return f"Report complete: {len(report.findings)} checks, {len(report.failed)} failed."
