@@ -15,7 +15,7 @@ from runbook_lib.access_key.cleanup import (
     judge,
     record_credential,
 )
-from runbook_lib.access_key.handover import StepResult
+from runbook_lib.access_key.live import StepResult
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
