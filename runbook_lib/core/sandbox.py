@@ -26,6 +26,8 @@ SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": 
 #: the variable that tells the library (in any process) where the running sandbox is
 SANDBOX_URL_VAR = environ.SANDBOX_URL
 DEFAULT_SEED = 42
+#: the role Organizations creates in every member account it makes
+MEMBER_ROLE = "OrganizationAccountAccessRole"
 
 #: variables that could point a process at a real account; removed wherever a sandbox is used
 REAL_CREDENTIAL_VARS = (
@@ -74,25 +76,54 @@ def apply_sandbox_environ(url: str, env: MutableMapping[str, str] | None = None)
     """Strip real credentials from ``env`` (default ``os.environ``) and point it at ``url``."""
     target = os.environ if env is None else env
     strip_real_credentials(target)
+    target.pop(environ.SANDBOX_ACCOUNT, None)  # a member's credentials were just removed
     target.update(sandbox_environ(url))
 
 
+def member_environ(account_id: str, credentials: Mapping[str, str]) -> dict[str, str]:
+    """Environment lines that make a sandbox kernel act in member ``account_id``.
+
+    Args:
+        account_id: the member account (12 digits).
+        credentials: the sandbox's own ``AssumeRole`` answer for it (``AccessKeyId``,
+            ``SecretAccessKey``, ``SessionToken``); moto maps the key to the member.
+    """
+    return {
+        environ.SANDBOX_ACCOUNT: account_id,
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def _session_credentials() -> dict[str, str]:
+    """The sandbox credentials of this process: a member's (``member_environ``, set by the
+    runner on a kernel whose real credentials it removed) or the fixed fake ones."""
+    env = os.environ
+    if env.get(environ.SANDBOX_ACCOUNT) and env.get(SANDBOX_URL_VAR):
+        return {
+            "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID", ""),
+            "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", ""),
+            "aws_session_token": env.get("AWS_SESSION_TOKEN", ""),
+        }
+    return {
+        "aws_access_key_id": SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
 def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
-    """A boto3 session with the sandbox's fake credentials that reads no AWS profile.
+    """A boto3 session with the sandbox's credentials that reads no AWS profile.
 
     ``AWS_PROFILE`` may name a real (or a missing) profile in the user's shell: neither has any
-    business in a sandbox session.
+    business in a sandbox session. A kernel the fan-out runner points at a member account
+    (``RUNBOOK_SANDBOX_ACCOUNT``) uses that member's ``AssumeRole`` credentials.
     """
     import boto3
     import botocore.session
 
     core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    return boto3.Session(
-        botocore_session=core,
-        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=region,
-    )
+    return boto3.Session(botocore_session=core, region_name=region, **_session_credentials())
 
 
 def _post(url: str) -> bytes:
@@ -106,11 +137,16 @@ def _post(url: str) -> bytes:
 class Sandbox:
     """A moto server on 127.0.0.1 with AWS managed policies loaded, seeded and resettable.
 
-    Use ``Sandbox.start()``, then ``url``; ``reset()`` empties it; ``stop()`` ends it.
+    Use ``Sandbox.start()``, then ``url``; ``reset()`` empties it; ``stop()`` ends it. With
+    ``member_accounts`` N the management account (``SANDBOX_ACCOUNT_ID``) also owns an
+    Organization of N member accounts (``accounts``), each with ``MEMBER_ROLE``.
     """
 
     seed: int = DEFAULT_SEED
     port: int = 0
+    member_accounts: int = 0
+    #: the member account IDs, in creation order (the same for the same seed and N)
+    accounts: list[str] = field(default_factory=list)
     _server: Any = field(default=None, repr=False)
     url: str = ""
 
@@ -123,6 +159,7 @@ class Sandbox:
         # read by moto when it builds the IAM backend: AdministratorAccess must exist
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _parse_managed_policies_once()
         from moto.server import ThreadedMotoServer
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -141,6 +178,7 @@ class Sandbox:
         """
         self.reseed()
         sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
+        self.accounts = create_members(self.url, self.member_accounts)
 
     def reseed(self) -> None:
         """Make generated IDs, keys and MFA seeds repeat from here on."""
@@ -166,6 +204,83 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _parse_managed_policies_once() -> None:
+    """Make moto parse its AWS managed policy data once per process, not once per account.
+
+    moto builds an IAM backend per account and partition (5 per new member account) and each
+    parses (and re-serialises) the same 1,600-policy JSON document: ≈0.5 s of every member
+    account. The parsed data is read-only, so one parse serves all; every backend still builds
+    its own policy objects (same IDs from the seeded generator as before).
+    """
+    import json
+
+    from moto.iam import models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    if getattr(models.IAMBackend, "_runbook_parsed_once", False):
+        return
+    from datetime import datetime
+
+    parsed = {
+        name: {
+            "default_version_id": data.get("DefaultVersionId"),
+            "path": data.get("Path"),
+            "document": json.dumps(data.get("Document")),
+            "create_date": datetime.fromisoformat(data["CreateDate"]),
+            "update_date": datetime.fromisoformat(data["UpdateDate"]),
+        }
+        for name, data in json.loads(aws_managed_policies_data).items()
+    }
+
+    def init_aws_policies(self: Any) -> list[Any]:
+        from moto.settings import load_iam_aws_managed_policies
+
+        if not load_iam_aws_managed_policies():
+            return []
+        return [
+            models.AWSManagedPolicy(  # type: ignore[abstract]
+                name, account_id=self.account_id, region=self.region_name, **fields
+            )
+            for name, fields in parsed.items()
+        ]
+
+    models.IAMBackend._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
+    models.IAMBackend._runbook_parsed_once = True  # type: ignore[attr-defined]
+
+
+def ensure_members(url: str, count: int) -> list[str]:
+    """The member accounts of the sandbox's Organization, made (``create_members``) when the
+    sandbox has no Organization yet; an existing one is kept as it is."""
+    org = sandbox_session().client("organizations", endpoint_url=url)
+    try:
+        accounts = org.list_accounts()["Accounts"]
+    except org.exceptions.AWSOrganizationsNotInUseException:
+        return create_members(url, count)
+    return [str(a["Id"]) for a in accounts if a["Id"] != SANDBOX_ACCOUNT_ID]
+
+
+def create_members(url: str, count: int) -> list[str]:
+    """Create an Organization (all features) and ``count`` member accounts in the sandbox.
+
+    moto draws account IDs from its seeded generator, so the same seed, the same calls in the
+    same order give the same IDs; they are returned in creation order (``member-01`` first).
+
+    Returns:
+        The member account IDs (``[]`` when ``count`` is 0: no Organization is made).
+    """
+    if count <= 0:
+        return []
+    org = sandbox_session().client("organizations", endpoint_url=url)
+    org.create_organization(FeatureSet="ALL")
+    accounts = []
+    for n in range(1, count + 1):
+        status = org.create_account(
+            AccountName=f"member-{n:02d}", Email=f"member-{n:02d}@example.com"
+        )["CreateAccountStatus"]
+        accounts.append(str(status["AccountId"]))
+    return accounts
 
 
 def running_sandbox_url(env: Mapping[str, str] | None = None) -> str:
