@@ -20,7 +20,6 @@ from runbook_lib.core.errors import AwsError, BadInput
 from runbook_lib.core.sandbox import (
     SANDBOX_ACCOUNT_ID,
     Sandbox,
-    create_members,
     member_environ,
     sandbox_session,
 )
@@ -166,7 +165,7 @@ def test_sandbox_members_repeat_and_act_in_their_own_account(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     box = reset_sandbox()
-    first = create_members(box.url, 3)
+    first = box.ensure_members(3)
     again = Sandbox(url=box.url, member_accounts=3)
     again.reset()
     assert again.accounts == first and len(set(first)) == 3

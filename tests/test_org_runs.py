@@ -21,7 +21,7 @@ import pytest
 from support.aws import reset_sandbox, sandbox_url
 from support.leak_scan import assert_no_secret
 
-from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, create_members, sandbox_session
+from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, sandbox_session
 from runbook_lib.interfaces.cli import main
 from runbook_lib.run import fanout, org
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
@@ -48,7 +48,7 @@ def summary(output_dir: Path) -> tuple[Path, dict[str, Any]]:
 def members() -> list[str]:
     """A fresh sandbox Organization: the management account plus 3 members."""
     box = reset_sandbox()
-    return create_members(box.url, 3)
+    return box.ensure_members(3)
 
 
 def test_s0_over_the_org_writes_a_folder_per_account_and_one_summary(

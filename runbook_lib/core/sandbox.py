@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.core import environ
+from runbook_lib.core import environ, sandbox_org
 
 if TYPE_CHECKING:
     import boto3
@@ -159,7 +159,7 @@ class Sandbox:
         # read by moto when it builds the IAM backend: AdministratorAccess must exist
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        _parse_managed_policies_once()
+        sandbox_org.parse_managed_policies_once()
         from moto.server import ThreadedMotoServer
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -178,7 +178,15 @@ class Sandbox:
         """
         self.reseed()
         sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
-        self.accounts = create_members(self.url, self.member_accounts)
+        self.accounts = []
+        if self.member_accounts:  # no call otherwise: later seeded IDs stay as they were
+            self.ensure_members(self.member_accounts)
+
+    def ensure_members(self, count: int) -> list[str]:
+        """The Organization's member accounts, ``count`` made if it has no Organization yet."""
+        org = sandbox_session().client("organizations", endpoint_url=self.url)
+        self.accounts = sandbox_org.ensure_members(org, count)
+        return self.accounts
 
     def reseed(self) -> None:
         """Make generated IDs, keys and MFA seeds repeat from here on."""
@@ -204,83 +212,6 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _parse_managed_policies_once() -> None:
-    """Make moto parse its AWS managed policy data once per process, not once per account.
-
-    moto builds an IAM backend per account and partition (5 per new member account) and each
-    parses (and re-serialises) the same 1,600-policy JSON document: ≈0.5 s of every member
-    account. The parsed data is read-only, so one parse serves all; every backend still builds
-    its own policy objects (same IDs from the seeded generator as before).
-    """
-    import json
-
-    from moto.iam import models
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    if getattr(models.IAMBackend, "_runbook_parsed_once", False):
-        return
-    from datetime import datetime
-
-    parsed = {
-        name: {
-            "default_version_id": data.get("DefaultVersionId"),
-            "path": data.get("Path"),
-            "document": json.dumps(data.get("Document")),
-            "create_date": datetime.fromisoformat(data["CreateDate"]),
-            "update_date": datetime.fromisoformat(data["UpdateDate"]),
-        }
-        for name, data in json.loads(aws_managed_policies_data).items()
-    }
-
-    def init_aws_policies(self: Any) -> list[Any]:
-        from moto.settings import load_iam_aws_managed_policies
-
-        if not load_iam_aws_managed_policies():
-            return []
-        return [
-            models.AWSManagedPolicy(  # type: ignore[abstract]
-                name, account_id=self.account_id, region=self.region_name, **fields
-            )
-            for name, fields in parsed.items()
-        ]
-
-    models.IAMBackend._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
-    models.IAMBackend._runbook_parsed_once = True  # type: ignore[attr-defined]
-
-
-def ensure_members(url: str, count: int) -> list[str]:
-    """The member accounts of the sandbox's Organization, made (``create_members``) when the
-    sandbox has no Organization yet; an existing one is kept as it is."""
-    org = sandbox_session().client("organizations", endpoint_url=url)
-    try:
-        accounts = org.list_accounts()["Accounts"]
-    except org.exceptions.AWSOrganizationsNotInUseException:
-        return create_members(url, count)
-    return [str(a["Id"]) for a in accounts if a["Id"] != SANDBOX_ACCOUNT_ID]
-
-
-def create_members(url: str, count: int) -> list[str]:
-    """Create an Organization (all features) and ``count`` member accounts in the sandbox.
-
-    moto draws account IDs from its seeded generator, so the same seed, the same calls in the
-    same order give the same IDs; they are returned in creation order (``member-01`` first).
-
-    Returns:
-        The member account IDs (``[]`` when ``count`` is 0: no Organization is made).
-    """
-    if count <= 0:
-        return []
-    org = sandbox_session().client("organizations", endpoint_url=url)
-    org.create_organization(FeatureSet="ALL")
-    accounts = []
-    for n in range(1, count + 1):
-        status = org.create_account(
-            AccountName=f"member-{n:02d}", Email=f"member-{n:02d}@example.com"
-        )["CreateAccountStatus"]
-        accounts.append(str(status["AccountId"]))
-    return accounts
 
 
 def running_sandbox_url(env: Mapping[str, str] | None = None) -> str:

@@ -16,7 +16,7 @@ import csv
 import html
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,8 +136,15 @@ def to_html(fanout: FanoutResult, code: int, extra: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(fanout: FanoutResult, extra: Sequence[str] = ()) -> int:
-    """Write the three summary files into the fan-out folder; return the run's exit code."""
+def write_summary(
+    fanout: FanoutResult, extra: Sequence[str] = (), root: Mapping[str, Any] | None = None
+) -> int:
+    """Write the three summary files into the fan-out folder; return the run's exit code.
+
+    Args:
+        extra: lines shown above the table (the Organization's root-access posture).
+        root: the posture as data (``summary.json``'s ``root_access``).
+    """
     code = worst_exit(r.exit_code for r in fanout.results)
     rows = [row(r, fanout.output_dir) for r in fanout.results]
     folder = fanout.output_dir
@@ -147,6 +154,7 @@ def write_summary(fanout: FanoutResult, extra: Sequence[str] = ()) -> int:
         "exit_code": code,
         "stopped_early": fanout.stopped_early,
         "notes": list(extra),
+        "root_access": dict(root or {}),
         "rows": rows,
     }
     (folder / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

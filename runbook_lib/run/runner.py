@@ -249,8 +249,7 @@ def run_notebook(
         plan: read-only: report what would change, with zero writes.
         log_output: stream the cells' output to the log (secrets redacted).
         sandbox: the sandbox to use when the target is the sandbox (started if missing).
-        kernel_env: variables set (``None``: removed) on the kernel's environment last: a
-            fan-out run's account credentials; the credentials are guarded like secrets.
+        kernel_env: kernel variables set last (``None``: removed); credentials are guarded.
 
     Returns:
         The result; ``exit_code`` 0 done, 1 failed, 2 bad input, 3 manual step pending,
@@ -263,8 +262,8 @@ def run_notebook(
     names = [path.name, "run.json", "kernel.log"] + (["run.log"] if log_output else [])
     run_dir = artifacts.open_run_dir(output_dir, path.stem, names)
     guard = LeakGuard().start()
-    guarded = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-    guard.add("AWS credentials", [v for k, v in (kernel_env or {}).items() if k in guarded and v])
+    creds = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # an account's, from the fan-out
+    guard.add("AWS credentials", [v for k, v in (kernel_env or {}).items() if k in creds and v])
     try:
         exporter = HtmlExporter()  # ready by the time the notebook has run
         started = time.time()
