@@ -124,6 +124,7 @@ def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
     )
     cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
     cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    member_option(cmd)
 
 
 def _refresh(args: argparse.Namespace) -> int:

@@ -171,10 +171,11 @@ def progress_line(result: AccountResult, done: int, total: int) -> str:
     """The line printed as each account finishes."""
     rec = result.record
     code = "-" if result.exit_code is None else str(result.exit_code)
-    return (
+    line = (
         f"[{done}/{total}] {result.account_id} {result.status} (exit {code}, "
         f"{rec.get('writes', 0)} writes) in {result.seconds:.1f} s"
     )
+    return f"{line}: {result.message}" if result.exit_code in (1, 2) else line
 
 
 def table(fanout: FanoutResult) -> list[str]:
