@@ -74,6 +74,20 @@ def test_s0_over_the_org_writes_a_folder_per_account_and_one_summary(
     assert all(acct in out for acct in accounts)  # the table
 
 
+def test_endpoint_target_kernels_act_in_each_member_with_its_own_credentials(
+    members: list[str], tmp_path: Path
+) -> None:
+    """The path real AWS takes (credentials in AWS_* variables, no profile), on the sandbox's
+    endpoint: each account's record names that account and its assumed role."""
+    argv = ["run", "00", "--accounts", ",".join(members[:2]), "--endpoint-url", sandbox_url()]
+    code, out, err = run_cli(*argv, "--output-dir", str(tmp_path))
+    folder, data = summary(tmp_path)
+    for row in data["rows"]:
+        rec = _record(folder, row)
+        assert rec["account_id"] == row["account_id"], out + err
+        assert f"::{row['account_id']}:assumed-role/{ROLE}/" in rec["caller_arn"]
+
+
 def _aws_users_in(account: str) -> list[str]:
     """The IAM users of ``account`` as the aws CLI sees them through AssumeRole."""
     url = sandbox_url()
