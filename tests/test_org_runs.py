@@ -191,7 +191,7 @@ def test_max_errors_stops_starting_accounts_and_running_ones_finish(
     result = fanout.run_fanout(
         S1,
         accounts,
-        {"billing_access_confirmed": True},
+        {"billing_access_confirmed": True, "user_name": "NeverMade"},
         target=_target(),
         output_dir=tmp_path,
         max_concurrency=1,

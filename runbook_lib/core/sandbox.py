@@ -127,8 +127,9 @@ def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
 
 
 def _post(url: str) -> bytes:
+    """POST to the sandbox (a reset rebuilds every account it has seen: give it time)."""
     req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
         body: bytes = resp.read()
         return body
 
