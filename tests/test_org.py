@@ -28,6 +28,7 @@ from runbook_lib.run import fanout, org
 from runbook_lib.run.org_summary import EXIT_SEVERITY, worst_exit
 
 ROLE = "OrganizationAccountAccessRole"
+SM = "secretsmanager"
 
 
 def stubbed(service: str) -> tuple[object, Stubber]:
@@ -149,6 +150,24 @@ def test_profile_target_kernel_gets_the_accounts_credentials_and_no_profile() ->
     assert params["expected_account_id"] == "2" * 12
     assert env["AWS_PROFILE"] is None and env["AWS_SESSION_TOKEN"] == "tok"
     assert str(env[environ.SECRETS_DIR]).endswith("2" * 12)
+
+
+@pytest.mark.parametrize(
+    ("stem", "given", "name"),
+    [
+        ("02_create_access_key", {"destination": SM}, "iam-runbooks/A/Administrator/access-key"),
+        ("03", {"seed_destination": SM, "user_name": "ops"}, "iam-runbooks/A/mfa/ops"),
+        ("03", {"seed_destination": SM, "device_name": "d1"}, "iam-runbooks/A/mfa/d1"),
+        ("02_create_access_key", {"destination": "file"}, None),
+    ],
+)  # fmt: skip
+def test_default_secret_names_carry_the_account(
+    stem: str, given: dict[str, str], name: str | None
+) -> None:
+    acct = "333333333333"
+    target = fanout.FanoutTarget("sandbox", {}, SANDBOX_ACCOUNT_ID, secrets_dir="/x")
+    params, _ = fanout.account_run(target, org.Access(acct), given, stem)
+    assert params.get("secret_name") == (name.replace("/A/", f"/{acct}/") if name else None)
 
 
 def test_secret_names_and_folders_are_per_account(tmp_path: Path) -> None:

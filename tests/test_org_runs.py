@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from support.aws import reset_sandbox, sandbox_url
 from support.leak_scan import assert_no_secret
@@ -172,6 +173,37 @@ def test_s1_over_the_org_creates_the_administrator_everywhere_and_rerun_writes_n
     assert [r["writes"] for r in again["rows"]] == [0, 0, 0, 0]
     passwords = [next(csv.DictReader(p.open(encoding="utf-8-sig")))["Password"] for p in csvs]
     assert_no_secret([p for p in tmp_path.rglob("*") if p.is_file()], passwords)
+
+
+def test_s2_over_the_org_names_each_secret_after_its_account(
+    members: list[str], tmp_path: Path
+) -> None:
+    """After S1: one access key per account, each in that account's own Secrets Manager under
+    a name that carries the account ID."""
+    argv = ["run", "02", "--org", "-p", "destination", "secretsmanager"]
+    code, out, err = run_cli(*argv, "--output-dir", str(tmp_path))
+    assert code == 0, out + err
+    folder, data = summary(tmp_path)
+    sts = sandbox_session().client("sts", endpoint_url=sandbox_url())
+    for row in data["rows"]:
+        acct = row["account_id"]
+        (secret,) = _record(folder, row)["secrets"]
+        assert (
+            f":{acct}:secret:iam-runbooks/{acct}/Administrator/access-key-" in secret["destination"]
+        )
+        if acct == SANDBOX_ACCOUNT_ID:
+            continue
+        access = org.account_access(sts, acct, SANDBOX_ACCOUNT_ID, ROLE)
+        session = boto3.Session(
+            aws_access_key_id=access.credentials["AccessKeyId"],
+            aws_secret_access_key=access.credentials["SecretAccessKey"],
+            aws_session_token=access.credentials["SessionToken"],
+            region_name="us-east-1",
+        )
+        names = session.client("secretsmanager", endpoint_url=sandbox_url()).list_secrets()
+        assert [s["Name"] for s in names["SecretList"]] == [
+            f"iam-runbooks/{acct}/Administrator/access-key"
+        ]
 
 
 def _record(folder: Path, row: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ other account. ``run_fanout`` runs the accounts ``max_concurrency`` at a time an
 starting new ones once ``max_errors`` have failed (running ones finish; the rest are "not
 started"), as SSM Automation does.
 
-Secrets of a fan-out run go to per-account destinations: files in
-``<secrets_dir>/<account_id>/``, a given ``secret_name`` gets ``/<account_id>`` appended (and
-lives in that account's own Secrets Manager): two accounts never share a file or a secret.
+Secrets of a fan-out run go to per-account destinations (``org_target.account_run``): files in
+``<secrets_dir>/<account_id>/``, Secrets Manager names with the account ID in them, in that
+account's own Secrets Manager: two accounts never share a file or a secret.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def run_account(
             target.role_name,
             target.external_id,
         )
-        p, env = account_run(target, access, params)
+        p, env = account_run(target, access, params, Path(name).stem)
         env.update(extra_env or {})
         result = run_notebook(
             name, p, output_dir=output_dir / account_id, plan=plan, kernel_env=env

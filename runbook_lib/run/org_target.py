@@ -109,10 +109,27 @@ def resolve_target(
     )
 
 
+def _secret_name(stem: str, p: Mapping[str, Any], acct: str) -> str:
+    """The Secrets Manager name of one account's secret: the account ID is always in it (the
+    runbooks' own defaults, as their parameters document them, with the account added)."""
+    if p.get("secret_name"):
+        return f"{p['secret_name']}/{acct}"
+    user = str(p.get("user_name") or "Administrator")
+    if stem.startswith("02") and p.get("destination") == "secretsmanager":
+        return f"iam-runbooks/{acct}/{user}/access-key"
+    if stem.startswith("03") and p.get("seed_destination") == "secretsmanager":
+        return f"iam-runbooks/{acct}/mfa/{p.get('device_name') or user}"
+    return ""
+
+
 def account_run(
-    target: FanoutTarget, access: org.Access, params: Mapping[str, Any]
+    target: FanoutTarget, access: org.Access, params: Mapping[str, Any], stem: str = ""
 ) -> tuple[dict[str, Any], dict[str, str | None]]:
-    """The parameters and kernel variables of one account's run (no AWS call)."""
+    """The parameters and kernel variables of one account's run (no AWS call).
+
+    Args:
+        stem: the notebook's stem (``02_create_access_key``): its default secret names.
+    """
     acct = access.account_id
     p = dict(params)
     p["expected_account_id"] = acct
@@ -122,8 +139,8 @@ def account_run(
     }
     if p.get("secrets_dir"):
         p["secrets_dir"] = env[environ.SECRETS_DIR]
-    if p.get("secret_name"):
-        p["secret_name"] = f"{p['secret_name']}/{acct}"
+    if name := _secret_name(stem, p, acct):
+        p["secret_name"] = name
     if access.credentials and target.kind == "sandbox":
         env.update(member_environ(acct, access.credentials))
     elif access.credentials:  # the kernel's standard chain finds them; no profile may win
