@@ -19,6 +19,9 @@ SECRETS_DIR = "RUNBOOK_SECRETS_DIR"
 START_DIR = "RUNBOOK_START_DIR"
 #: URL of a running sandbox (a moto server on 127.0.0.1) the ``sandbox`` target uses
 SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
+#: the sandbox member account a fan-out kernel acts in (its AssumeRole credentials are in the
+#: standard ``AWS_*`` variables; only honoured together with ``SANDBOX_URL``)
+SANDBOX_ACCOUNT = "RUNBOOK_SANDBOX_ACCOUNT"
 #: folder of the runbook notebooks (default: the package's own ``notebooks/``)
 NOTEBOOKS = "RUNBOOK_NOTEBOOKS"
 #: ``module:function`` called with (botocore event emitter, target) for every new session;
@@ -36,6 +39,7 @@ ALL = (
     SECRETS_DIR,
     START_DIR,
     SANDBOX_URL,
+    SANDBOX_ACCOUNT,
     NOTEBOOKS,
     SESSION_HOOK,
     FAULT_AT_WRITE,

@@ -21,6 +21,7 @@ from runbook_lib.core.errors import (
     EXIT_OK,
     RunbookError,
 )
+from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
 
 USAGE_EXIT = EXIT_BAD_INPUT
 
@@ -47,10 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stream cell output to the terminal and run.log (secrets redacted)",
     )
+    fanout_options(run)
 
     box = sub.add_parser("sandbox", help="run the embedded sandbox in the foreground")
     box.add_argument("--port", type=int, default=0, help="default: a free port")
     box.add_argument("--seed", type=int, default=42)
+    member_option(box)
 
     lab = sub.add_parser("lab", help="JupyterLab on the notebooks, pointed at the sandbox")
     _serve_options(lab, default_port=8888)
@@ -121,6 +124,7 @@ def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
     )
     cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
     cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    member_option(cmd)
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -180,6 +184,8 @@ def _run(args: argparse.Namespace) -> int:
         endpoint_url=args.endpoint_url or "",
         profile=args.profile or "",
     )
+    if wants_fanout(args):
+        return run_org(args, params)
     _precheck(books, params, args.plan)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
@@ -209,7 +215,9 @@ def _run(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from runbook_lib.core.sandbox import Sandbox
 
-    box = Sandbox(seed=args.seed, port=args.port).start()
+    box = Sandbox(seed=args.seed, port=args.port, member_accounts=args.member_accounts).start()
+    if box.accounts:
+        print(f"# an Organization: the management account plus members {' '.join(box.accounts)}")
     print("# the sandbox is running; point a shell or JupyterLab at it with:")
     for key, value in box.environ().items():
         print(f"export {key}={value}")

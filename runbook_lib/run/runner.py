@@ -152,6 +152,7 @@ def _execute(
     *,
     log_output: bool,
     sandbox: Sandbox | None,
+    kernel_env: Mapping[str, str | None] | None = None,
 ) -> tuple[int, str, str]:
     """Execute the notebook through the engine; exit code, status and message of the cells."""
     sandbox_url = ""
@@ -162,6 +163,11 @@ def _execute(
         record_path=(run_dir / "run.json").resolve(),
         leak_environ=guard.environ(),
     )
+    for key, value in (kernel_env or {}).items():  # a fan-out run's account (None: removed)
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     with _cell_log(run_dir, guard, log_output):
         try:
             engine.execute(
@@ -232,6 +238,7 @@ def run_notebook(
     plan: bool = False,
     log_output: bool = False,
     sandbox: Sandbox | None = None,
+    kernel_env: Mapping[str, str | None] | None = None,
 ) -> RunResult:
     """Run one notebook headless and write its run folder.
 
@@ -242,6 +249,7 @@ def run_notebook(
         plan: read-only: report what would change, with zero writes.
         log_output: stream the cells' output to the log (secrets redacted).
         sandbox: the sandbox to use when the target is the sandbox (started if missing).
+        kernel_env: kernel variables set last (``None``: removed); credentials are guarded.
 
     Returns:
         The result; ``exit_code`` 0 done, 1 failed, 2 bad input, 3 manual step pending,
@@ -254,10 +262,20 @@ def run_notebook(
     names = [path.name, "run.json", "kernel.log"] + (["run.log"] if log_output else [])
     run_dir = artifacts.open_run_dir(output_dir, path.stem, names)
     guard = LeakGuard().start()
+    creds = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # an account's, from the fan-out
+    guard.add("AWS credentials", [v for k, v in (kernel_env or {}).items() if k in creds and v])
     try:
         exporter = HtmlExporter()  # ready by the time the notebook has run
         started = time.time()
-        outcome = _execute(path, params, run_dir, guard, log_output=log_output, sandbox=sandbox)
+        outcome = _execute(
+            path,
+            params,
+            run_dir,
+            guard,
+            log_output=log_output,
+            sandbox=sandbox,
+            kernel_env=kernel_env,
+        )
         executed = time.time()
         _export(exporter, run_dir, path)
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
