@@ -93,4 +93,3 @@ def test_the_rest_keep_their_reason(before_after: dict[str, object]) -> None:
     assert status(after, "S0-admin-group")[1].startswith("the procedure (S1)")
     assert "findings: " in again.stdout and " ACCEPTED" in again.stdout
     assert "1.8,Password policy requires at least 14 characters,PASS," in str(before_after["csv"])
-
