@@ -37,7 +37,11 @@ def before_after(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     iam.create_user(UserName="Administrator")  # set up by hand: console password, no MFA
     iam.create_login_profile(UserName="Administrator", Password="Hand-made-Passw0rd!")
     first, second = tmp_path_factory.mktemp("all"), tmp_path_factory.mktemp("again")
-    procedure = runbook("run", "--all", "-f", str(SANDBOX_YAML), "--output-dir", str(first))
+    secrets = tmp_path_factory.mktemp("secrets")  # its own: never meets another test's files
+    procedure = runbook(
+        "run", "--all", "-f", str(SANDBOX_YAML), "-p", "secrets_dir", str(secrets),
+        "--output-dir", str(first),
+    )  # fmt: skip
     (before_dir,) = [d for d in first.iterdir() if f"-{S0}-" in d.name]
     again = runbook(
         "run", "00", "--compare", str(before_dir), "-f", str(SANDBOX_YAML),
