@@ -7,15 +7,17 @@ instructions are plain text without the password, ready to paste into an e-mail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.admin_user.outcome import Created, SignIn, SignInInstructions
+from runbook_lib.admin_user.outcome import Created, SignIn, SignInInstructions, Waiting
 from runbook_lib.admin_user.state import MARKER_KEY
 from runbook_lib.core import aws, markers, sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
+from runbook_lib.widgets.live import LiveRepr
 
 __all__ = [
     "CSV_HEADER",
@@ -136,6 +138,24 @@ def _remove_marker(ctx: RunContext, name: str) -> None:
     markers.clear_marker(ctx, name, MARKER_KEY, what=what, fix="Re-run: the CSV is kept.")
 
 
+@dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
+class LiveSignIn(LiveRepr, SignIn):
+    """Step 8 in a live notebook before Create: the waiting note, replaced in place by what
+    Create delivered (``widgets.live``)."""
+
+    waiting: Waiting | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def live_key(self) -> str:
+        """Step 8's line."""
+        return "S1.8"
+
+    def live_text(self) -> str:
+        """The waiting note, or the delivery Create made."""
+        done = self.waiting.sign_in if self.waiting is not None else None
+        return repr(self) if done is None else repr(done)
+
+
 def deliver(ctx: RunContext, created: Created) -> SignIn:
     """Step 8: write each new password's sign-in CSV (0600), then remove the delivery tag.
 
@@ -149,7 +169,7 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
     waiting = created.waiting
     if waiting is not None:  # a live notebook: Step 7's Create button delivers
         if waiting.created is None:
-            return SignIn((), (WAITING_NOTE,))
+            return LiveSignIn((), (WAITING_NOTE,), waiting)
         if waiting.sign_in is None:
             waiting.sign_in = deliver(ctx, waiting.created)
         return waiting.sign_in

@@ -149,6 +149,8 @@ def preflight(
     connection = connect(spec)
     record = RunRecord.from_environment(notebook)
     record.plan = plan
+    if not running_headless():
+        record.begin_interactive()
     connection.session.events.register("before-call", _count_calls(record, plan))
     _session_hook(connection.session.events, spec.target)
     ident = aws.caller_identity(connection.client("sts"), spec.describe(), profile)

@@ -54,8 +54,10 @@ def verify(ctx: RunContext, outcome: PolicyOutcome) -> PolicyVerified:
             "IAM applies it the next time each user sets a password; existing passwords are not "
             "re-checked."
         )
+        ctx.record.verified()
         return PolicyVerified(ctx.account_id, found, note)
     if ctx.plan:
+        ctx.record.verified()
         return PolicyVerified(ctx.account_id, found, "Plan mode: nothing was changed.")
     shown = dict(SETTINGS)
     detail = ", ".join(

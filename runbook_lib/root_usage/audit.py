@@ -97,7 +97,7 @@ def show_audit(
     results = [replace(r, resource=r.resource or arn) for r in _checks(ctx, facts, request, now)]
     ctx.record.findings = [r.as_dict() for r in results]  # structured, in run.json
     ctx.record.save()
-    return AuditReport(ctx.account_id, tuple(results))
+    return AuditReport(ctx.account_id, tuple(results), ctx.record)
 
 
 def verify_report(report: AuditReport, *, fail_on_findings: bool = False) -> str:
@@ -116,6 +116,8 @@ def verify_report(report: AuditReport, *, fail_on_findings: bool = False) -> str
         what = "; ".join(f"{r.control} {r.title} ({r.advice.rstrip('.')})" for r in failed)
         raise FindingsFailed(f"The IAM audit failed: {what}. Then re-run.")
     accepted = sum(1 for r in report.results if r.accepted and r.status == "FAIL")
+    if report.record is not None:
+        report.record.verified()
     return (
         f"Report complete: {len(report.results)} checks, {len(failed)} failed, {accepted} accepted."
     )

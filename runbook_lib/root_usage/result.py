@@ -9,7 +9,9 @@ as accepted, and never makes ``fail_on_findings`` fail.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+
+from runbook_lib.core.record import RunRecord
 
 PASS, FAIL, NOT_KNOWN, NOT_APPLICABLE = "PASS", "FAIL", "NOT_KNOWN", "NOT_APPLICABLE"
 #: the status column of a FAIL with an accepted reason (counts, tables, comparisons)
@@ -74,6 +76,8 @@ class AuditReport:
 
     account_id: str
     results: tuple[CheckResult, ...]
+    #: the run's record: Verify marks an interactive run done in it
+    record: RunRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def failed(self) -> list[CheckResult]:

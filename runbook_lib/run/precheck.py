@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from runbook_lib.access_key.rotation import validate_days
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
 from runbook_lib.core.target import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, TargetSpec
 from runbook_lib.core.validation import (
     validate_account_id,
+    validate_choice,
     validate_group_name,
     validate_path,
     validate_tags,
@@ -40,6 +42,10 @@ def _optional_group(value: Any) -> Any:
     return validate_group_name(value, "policy_group") if value else value
 
 
+def _days(param: str, default: int) -> Callable[[Any], Any]:
+    return lambda value: validate_days(value, param, default)
+
+
 #: parameter -> the rule IAM applies to it (as checked inside the notebooks)
 RULES: dict[str, Callable[[Any], Any]] = {
     "user_name": validate_user_name,
@@ -48,7 +54,16 @@ RULES: dict[str, Callable[[Any], Any]] = {
     "path": validate_path,
     "tags": validate_tags,
     "expected_account_id": validate_account_id,
-    **{name: functools.partial(validate_threshold, param=name) for name in LIMITS},  # S0
+    # S2's age-driven modes (the same rules as access_key.check_request)
+    "max_age_days": _days("max_age_days", 90),
+    "unused_days": _days("unused_days", 45),  # S0's too: the same days, the same range
+    "cleanup_scope": lambda value: validate_choice(value, ("user", "account"), "cleanup_scope"),
+    # S0's other audit thresholds (root_usage.check_request)
+    **{
+        name: functools.partial(validate_threshold, param=name)
+        for name in LIMITS
+        if name != "unused_days"
+    },
 }
 #: the runbook whose findings ``--compare`` compares
 AUDIT = "00_check_root_usage"
@@ -110,6 +125,8 @@ def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:
     for book in books:
         if book.stem in CREATES_USER:
             return ""
+        if book.stem in NEEDS_USER and params.get("cleanup_scope") == "account":
+            continue  # S2 cleanup of every user: no one user is needed
         if book.stem in NEEDS_USER:
             user = str(params.get("user_name") or DEFAULT_USER)
             # a name for the root user: the runbook's own refusal says why, not "no such user"
