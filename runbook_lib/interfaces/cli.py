@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     run.add_argument("--plan", action="store_true", help="report what would change; no writes")
     run.add_argument(
+        "--compare",
+        type=Path,
+        metavar="RUN_DIR",
+        help="after 00 runs, show each control's status in RUN_DIR (an earlier 00 run) -> now",
+    )
+    run.add_argument(
         "--log-output",
         action="store_true",
         help="stream cell output to the terminal and run.log (secrets redacted)",
@@ -168,9 +174,10 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from runbook_lib.run import precheck
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
     from runbook_lib.run.runner import run_notebook
-    from runbook_lib.run.summary import report
+    from runbook_lib.run.summary import compare_lines, report
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
@@ -187,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
     if wants_fanout(args):
         return run_org(args, params)
     _precheck(books, params, args.plan)
+    before = precheck.load_compare(args.compare, books) if args.compare else None
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
@@ -205,6 +213,8 @@ def _run(args: argparse.Namespace) -> int:
             print(" refused", flush=True)  # end the progress line; the reason follows
             raise
         report(result, time.monotonic() - started)
+        if before is not None and book.stem == precheck.AUDIT:
+            print("\n".join(compare_lines(before, result.record, str(args.compare))))
         if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
             return result.exit_code
         worst = max(worst, result.exit_code)

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import EXIT_MANUAL_PENDING
+from runbook_lib.root_usage.result import compare, counts, shown_status
 
 if TYPE_CHECKING:
     from runbook_lib.run.runner import RunResult
 
-#: statuses of findings, in the order the counts are shown
-FINDING_ORDER = ("PASS", "FAIL", "WARN", "NOT KNOWN")
 INDENT = "  "
 
 
@@ -52,18 +51,30 @@ def _changes(rec: Mapping[str, Any]) -> list[str]:
 
 
 def _findings(rec: Mapping[str, Any]) -> list[str]:
+    """Counts by status (a FAIL with an accepted reason counts as ACCEPTED), then one line per
+    result that is not a PASS: FAIL with its advice, ACCEPTED with its reason, NOT_KNOWN with
+    why."""
     findings = list(rec.get("findings") or [])
     if not findings:
         return []
-    counts = {s: sum(f.get("status") == s for f in findings) for s in FINDING_ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    lines = [f"findings: {summary}"]
+    lines = [f"findings: {counts(shown_status(f) for f in findings)}"]
     for f in findings:
-        if f.get("status") == "PASS":
+        status = shown_status(f)
+        if status in ("PASS", "NOT_APPLICABLE"):
             continue
-        advice = f" → {f['advice']}" if f.get("advice") else ""
-        lines.append(f"{INDENT}[{f.get('status')}] {f.get('check')}: {f.get('detail')}{advice}")
+        if status == "ACCEPTED":
+            tail = f" (accepted: {f.get('accepted')})"
+        else:
+            tail = f" → {f['advice']}" if f.get("advice") and status == "FAIL" else ""
+        name = f"{f.get('control')} {f.get('title')}"
+        lines.append(f"{INDENT}[{status}] {name}: {f.get('evidence')}{tail}")
     return lines
+
+
+def compare_lines(before: Mapping[str, Any], after: Mapping[str, Any], where: str) -> list[str]:
+    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control."""
+    lines = compare(before.get("findings") or [], after.get("findings") or [])
+    return [f"{INDENT}compared with {where}:"] + [f"{INDENT * 2}{line}" for line in lines]
 
 
 def _pending(rec: Mapping[str, Any]) -> list[str]:
