@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 
 #: what IAM counts as a symbol (non-alphanumeric character) for ``RequireSymbols``
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
@@ -99,20 +100,20 @@ class PasswordPolicy:
         Example: ``"custom policy: ≥ 14 chars, upper, lower, digit, symbol"``.
         """
         if self.is_default:
-            return (
-                f"AWS default policy: ≥ {self.minimum_password_length} chars, "
+            return _(
+                "AWS default policy: ≥ {n} chars, "
                 "3 of upper/lower/digit/symbol, not the user name or account ID"
-            )
-        rules = [f"≥ {self.minimum_password_length} chars"]
+            ).format(n=self.minimum_password_length)
+        rules = [_("≥ {n} chars").format(n=self.minimum_password_length)]
         for required, name in (
-            (self.require_uppercase_characters, "upper"),
-            (self.require_lowercase_characters, "lower"),
-            (self.require_numbers, "digit"),
-            (self.require_symbols, "symbol"),
+            (self.require_uppercase_characters, N_("upper")),
+            (self.require_lowercase_characters, N_("lower")),
+            (self.require_numbers, N_("digit")),
+            (self.require_symbols, N_("symbol")),
         ):
             if required:
-                rules.append(name)
-        return "custom policy: " + ", ".join(rules)
+                rules.append(_(name))
+        return _("custom policy: ") + ", ".join(rules)
 
 
 def get_password_policy(iam: Any) -> PasswordPolicy:
