@@ -120,8 +120,9 @@ class PolicyPlan:
             )
         ]
         names = [_(name) for name, __ in SETTINGS]
-        cols = max(width(name) for name in names)
-        lines.append(f"  {pad(_('setting'), cols)}  {pad(_('current'), 13)} {_('new')}")
+        cols = max(width(name) for name in [*names, _("setting")])
+        setting, current, new_one = _("setting"), _("current"), _("new")
+        lines.append(f"  {pad(setting, cols)}  {pad(current, 13)} {new_one}")
         for name, (__, show) in zip(names, SETTINGS, strict=True):
             old, new = show(self.current), show(self.wanted)
             mark = _("(change)") if old != new else ""
