@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     run.add_argument("--plan", action="store_true", help="report what would change; no writes")
     run.add_argument(
+        "--lang", choices=("en", "ko"), help="language of the messages (the notebooks' parameter)"
+    )
+    run.add_argument(
         "--log-output",
         action="store_true",
         help="stream cell output to the terminal and run.log (secrets redacted)",
@@ -124,10 +127,10 @@ def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook
+    from runbook_lib.run.notebooks import find_notebook
     from runbook_lib.run.refresh import refresh_notebooks
 
-    books = [find_notebook(n) for n in args.names] if args.names else all_notebooks()
+    books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
         print(f"refreshed {path}")
     return EXIT_OK
@@ -180,6 +183,11 @@ def _run(args: argparse.Namespace) -> int:
         endpoint_url=args.endpoint_url or "",
         profile=args.profile or "",
     )
+    if args.lang:  # the notebooks' ``language`` parameter, and this process's summary lines
+        from runbook_lib.core.i18n import set_language
+
+        params["language"] = args.lang
+        set_language(args.lang)
     _precheck(books, params, args.plan)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")

@@ -121,12 +121,16 @@ class PolicyPlan:
         ]
         names = [_(name) for name, __ in SETTINGS]
         cols = max(width(name) for name in [*names, _("setting")])
+        rows = [
+            (name, show(self.current), show(self.wanted))
+            for name, (__, show) in zip(names, SETTINGS, strict=True)
+        ]
+        value = max(13, *(width(text) + 1 for row in rows for text in row[1:]))
         setting, current, new_one = _("setting"), _("current"), _("new")
-        lines.append(f"  {pad(setting, cols)}  {pad(current, 13)} {new_one}")
-        for name, (__, show) in zip(names, SETTINGS, strict=True):
-            old, new = show(self.current), show(self.wanted)
+        lines.append(f"  {pad(setting, cols)}  {pad(current, value)} {new_one}")
+        for name, old, new in rows:
             mark = _("(change)") if old != new else ""
-            lines.append(f"  {pad(name, cols)}  {pad(old, 13)} {pad(new, 13)}{mark}".rstrip())
+            lines.append(f"  {pad(name, cols)}  {pad(old, value)} {pad(new, value)}{mark}".rstrip())
         before, after = cis_status(self.current), cis_status(self.wanted)
         cis = "; ".join(
             f"{control} {cis_title(title)}: {before[control]} → {after[control]}"
