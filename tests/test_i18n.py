@@ -10,7 +10,7 @@ class and exit code.
 from __future__ import annotations
 
 import io
-import re
+import string
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,9 +59,14 @@ def test_every_marked_message_has_a_korean_translation() -> None:
     assert not missing, f"run 'make messages' and translate in {PO.name}: {missing[:5]}"
 
 
+def _fields(template: str) -> set[tuple[str, str | None, str | None]]:
+    """The replacement fields of a ``str.format`` template (name, conversion, spec)."""
+    return {(f, c, s) for _, f, s, c in string.Formatter().parse(template) if f is not None}
+
+
 def test_translations_keep_every_placeholder() -> None:
     for english, korean in _catalog().items():
-        assert set(re.findall(r"\{\w*\}", english)) == set(re.findall(r"\{\w*\}", korean)), english
+        assert _fields(english) == _fields(korean), english
 
 
 def test_the_committed_mo_is_the_compiled_po() -> None:

@@ -103,6 +103,8 @@ def test_a_concept_named_in_english_uses_the_glossary_term(concept: str) -> None
 
 
 def _prose(text: str) -> str:
-    """English text without code spans and link targets (names there are not prose)."""
+    """English text without code spans, link targets and format fields (not prose)."""
     text = re.sub(r"`[^`]*`", "", text)
+    text = re.sub(r"\{\{.*\}\}", "", text)  # a literal mapping in a message: YAML keys
+    text = re.sub(r"\{[^{}]*\}", "", text)
     return re.sub(r"\]\([^)]*\)", "]", text)

@@ -131,8 +131,8 @@ def get_password_policy(iam: Any) -> PasswordPolicy:
     """
     response = aws.call(
         iam.get_account_password_policy,
-        what="Reading the account password policy",
-        fix="Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run.",
+        what=_("Reading the account password policy"),
+        fix=_("Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run."),
         missing=("NoSuchEntity",),
     )
     if response is None:
@@ -169,8 +169,12 @@ def generate_password(policy: PasswordPolicy, length: int | None = None) -> str:
         or not (shortest <= length <= MAX_LENGTH)
     ):
         raise BadInput(
-            f"password length {length!r} is out of range: use {shortest}-{MAX_LENGTH} "
-            f"({policy.describe()}; one character of each type needs at least 4)."
+            _(
+                "password length {length!r} is out of range: use {shortest}-{MAX_LENGTH} "
+                "({value}; one character of each type needs at least 4)."
+            ).format(
+                length=length, shortest=shortest, MAX_LENGTH=MAX_LENGTH, value=policy.describe()
+            )
         )
     alphabet = UPPERCASE + LOWERCASE + DIGITS + SYMBOLS
     chars = [_pick(UPPERCASE), _pick(LOWERCASE), _pick(DIGITS), _pick(SYMBOLS)]
@@ -192,11 +196,11 @@ def _unmet_rules(
     must_not: list[str] = []
     minimum = max(policy.minimum_password_length, MIN_LENGTH)
     if len(password) < minimum:
-        needs.append(f"at least {minimum} characters")
+        needs.append(_("at least {minimum} characters").format(minimum=minimum))
     if len(password) > MAX_LENGTH:
-        needs.append(f"at most {MAX_LENGTH} characters")
+        needs.append(_("at most {MAX_LENGTH} characters").format(MAX_LENGTH=MAX_LENGTH))
     if password and not _ALLOWED_RE.fullmatch(password):
-        needs.append("only characters IAM accepts (Latin-1 letters, digits, punctuation, space)")
+        needs.append(_("only characters IAM accepts (Latin-1 letters, digits, punctuation, space)"))
     types = [
         (policy.require_uppercase_characters, "an uppercase letter", UPPERCASE),
         (policy.require_lowercase_characters, "a lowercase letter", LOWERCASE),
@@ -206,11 +210,11 @@ def _unmet_rules(
     found = [(required, rule, any(c in chars for c in password)) for required, rule, chars in types]
     if policy.is_default:
         if sum(present for _, _, present in found) < 3:
-            needs.append("3 of the 4 character types: uppercase, lowercase, digit, symbol")
+            needs.append(_("3 of the 4 character types: uppercase, lowercase, digit, symbol"))
         if user_name and password.lower() == user_name.lower():
-            must_not.append("the user name")
+            must_not.append(_("the user name"))
         if account_id and password.lower() == account_id.lower():
-            must_not.append("the account ID")
+            must_not.append(_("the account ID"))
     else:
         needs += [rule for required, rule, present in found if required and not present]
     return needs, must_not
@@ -231,16 +235,18 @@ def check_password(
         BadInput: one line listing every rule the password does not meet.
     """
     if not isinstance(password, str):
-        raise BadInput("The password must be text; quote it in YAML or leave it empty.")
+        raise BadInput(_("The password must be text; quote it in YAML or leave it empty."))
     needs, must_not = _unmet_rules(password, policy, user_name, account_id)
     if not needs and not must_not:
         return
     parts = []
     if needs:
-        parts.append("it needs " + _join(needs))
+        parts.append(_("it needs ") + _join(needs))
     if must_not:
-        parts.append("it must not be " + " or ".join(must_not))
+        parts.append(_("it must not be ") + " or ".join(must_not))
     raise BadInput(
-        f"The password does not meet the account's password policy ({policy.describe()}): "
-        f"{'; '.join(parts)}. Choose another password, or leave it empty to generate one."
+        _(
+            "The password does not meet the account's password policy ({value}): "
+            "{value2}. Choose another password, or leave it empty to generate one."
+        ).format(value=policy.describe(), value2="; ".join(parts))
     )
