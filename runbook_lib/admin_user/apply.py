@@ -52,7 +52,7 @@ def plan_actions(
             actions.append(Action("create-group", group.name))
         if group.name == request.admin_group and request.policy_arn not in group.policies:
             actions.append(Action("attach-policy", group.name, policy))
-    reset = "(new password at first sign-in)" if request.password_reset_required else ""
+    reset = _("(new password at first sign-in)") if request.password_reset_required else ""
     for spec, state in zip(request.users, users, strict=True):
         if not state.exists:
             tags = ", ".join(f"{k}={v}" for k, v in spec.tags)

@@ -29,7 +29,7 @@ from runbook_lib.admin_user.state import GroupState, UserState, read_groups, rea
 from runbook_lib.admin_user.verify import Verified, verify
 from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.i18n import _
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DEFAULT_LEASE, check_lease
 from runbook_lib.manual import ManualStepResult, manual_step
 
@@ -58,7 +58,7 @@ BILLING_HTML = (
     "<li>Return to the IAM dashboard.</li></ol>"
     "<p>There is no API for this setting: only root, only in the console.</p>"
 )
-PROWLER_NOTE = (
+PROWLER_NOTE = N_(
     "Note: AdministratorAccess on a group is flagged by security scanners (Prowler "
     "iam_group_administrator_access_policy): keep this group to the few bootstrap/break-glass "
     "administrators, and give everyone else narrower policies."
@@ -167,7 +167,7 @@ class GroupsFound:
             )
         )
         if self.request.policy_arn == ADMIN_POLICY_ARN:
-            lines.append(PROWLER_NOTE)
+            lines.append(_(PROWLER_NOTE))
         return "\n".join(lines)
 
 
@@ -197,8 +197,10 @@ def review_tags(users: UsersFound) -> TagReview:
     for spec, state in zip(users.request.users, users.states, strict=True):
         have = {k.lower(): v for k, v in state.tags}
         missing = [f"{k}={v}" for k, v in spec.tags if have.get(k.lower()) != v]
-        wanted = ", ".join(f"{k}={v}" for k, v in spec.tags) or "none"
-        todo = f"to add: {', '.join(missing)}" if missing else "nothing to add"
+        wanted = ", ".join(f"{k}={v}" for k, v in spec.tags) or _("none")
+        todo = (
+            _("to add: {tags}").format(tags=", ".join(missing)) if missing else _("nothing to add")
+        )
         lines.append(
             _("user {name!r}: tags {wanted}; {todo}").format(
                 name=spec.name, wanted=wanted, todo=todo

@@ -15,7 +15,7 @@ from typing import Any
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
-from runbook_lib.core.i18n import _
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
@@ -124,7 +124,8 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
             seed=seed,
             uri=uri,
         )
-    status = "replaced the unassigned leftover" if setup.leftover == "replace" else "created"
+    replaced = N_("replaced the unassigned leftover")
+    status = replaced if setup.leftover == "replace" else N_("created")
     return VirtualDevice(setup, serial, status, seed, uri, stored)
 
 
@@ -137,7 +138,7 @@ class MfaVerified:
     note: str
 
     def __repr__(self) -> str:
-        found = ", ".join(self.devices) or "none"
+        found = ", ".join(self.devices) or _("none")
         return _("MFA devices of '{user_name}': {found}\n{note}").format(
             user_name=self.user_name, found=found, note=self.note
         )
@@ -169,16 +170,22 @@ def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
     found = tuple(sorted(str(d["SerialNumber"]) for d in devices))
     url = SIGN_IN_URL.format(account=setup.account_id)
     if device.serial in found:
-        note = (
-            f"Sign-in: at {url}, '{setup.user_name}' is now asked for an MFA code after the "
-            f"password (the app's entry '{setup.issuer}:{setup.user_name}@{setup.account_id}')."
+        note = _(
+            "Sign-in: at {url}, '{user}' is now asked for an MFA code after the password (the "
+            "app's entry '{entry}')."
+        ).format(
+            url=url,
+            user=setup.user_name,
+            entry=f"{setup.issuer}:{setup.user_name}@{setup.account_id}",
         )
         return MfaVerified(setup.user_name, found, note)
     if ctx.plan:
-        return MfaVerified(setup.user_name, found, "Plan mode: nothing was changed.")
+        return MfaVerified(setup.user_name, found, _("Plan mode: nothing was changed."))
     if ctx.record.pending:
         steps = ", ".join(f"{m.step} ({m.how})" for m in ctx.record.pending)
-        return MfaVerified(setup.user_name, found, f"Not verified yet: waiting for {steps}.")
+        return MfaVerified(
+            setup.user_name, found, _("Not verified yet: waiting for {steps}.").format(steps=steps)
+        )
     raise VerifyFailed(
         _(
             "User '{user_name}' does not have MFA device {serial} (ListMFADevices): "

@@ -15,7 +15,7 @@ from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.i18n import _
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.virtual_mfa.state import MfaSetup
 
 POLICY_NAME = "SelfManageMFA"
@@ -90,10 +90,10 @@ class PolicyOutcome:
 
     def __repr__(self) -> str:
         if not self.group:
-            return _("Self-manage-MFA policy: {status}").format(status=self.status)
+            return _("Self-manage-MFA policy: {status}").format(status=_(self.status))
         lines = [
             _("Policy {arn} on group '{group}': {status}").format(
-                arn=self.arn, group=self.group, status=self.status
+                arn=self.arn, group=self.group, status=_(self.status)
             )
         ]
         lines += [_("WARNING: {text}").format(text=text) for text in self.warnings]
@@ -161,7 +161,7 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
     group = setup.policy_group
     arn = ctx.arn("policy", POLICY_NAME)
     if not group:
-        return PolicyOutcome(arn, "", "not requested (attach_self_manage_policy is false)")
+        return PolicyOutcome(arn, "", N_("not requested (attach_self_manage_policy is false)"))
     iam = ctx.iam
     what = _WHAT.format(group=group)
     done: list[str] = []
@@ -188,7 +188,7 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
                 Description=POLICY_DESCRIPTION,
             )
             ctx.record.change("create-policy", arn)
-        done.append("created")
+        done.append(N_("created"))
     elif found != self_manage_mfa_document():
         ctx.record.warn(
             _("Policy {arn} differs from AWS's documented document: review it.").format(arn=arn)

@@ -15,7 +15,7 @@ from pathlib import Path
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.i18n import _
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
@@ -35,7 +35,12 @@ __all__ = ["NOBODY", "PERSON", "STORED_SEED", "VIRTUAL", "MfaSetup", "VirtualDev
 ACTIONS = ("enable", "resync")
 #: who types the two codes: a person in JupyterLab, the holder of the stored seed, the
 #: sandbox's virtual authenticator, or nobody (a headless run that cannot scan a QR code)
-PERSON, STORED_SEED, VIRTUAL, NOBODY = "person", "stored seed", "virtual authenticator", "nobody"
+PERSON, STORED_SEED, VIRTUAL, NOBODY = (
+    N_("person"),
+    N_("stored seed"),
+    N_("virtual authenticator"),
+    N_("nobody"),
+)
 _DEVICE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,226}")
 SIGN_IN_URL = "https://{account}.signin.aws.amazon.com/console"
 

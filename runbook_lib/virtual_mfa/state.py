@@ -75,7 +75,7 @@ class MfaSetup:
             how = _("finish it") if self.leftover == "reuse" else _("delete and replace it")
             lines.append(_("Unassigned device left by an earlier run: {how}").format(how=how))
         if not self.has_mfa:
-            lines.append(_("Codes from: {codes_from}").format(codes_from=self.codes_from))
+            lines.append(_("Codes from: {codes_from}").format(codes_from=_(self.codes_from)))
         if self.seed_destination != "none":
             lines.append(
                 _("Seed kept in: {seed_destination} {seed_location}").format(
@@ -119,7 +119,7 @@ class VirtualDevice:
             else ""
         )
         return _("{serial}: {status}{kept}").format(
-            serial=self.serial, status=self.status, kept=kept
+            serial=self.serial, status=_(self.status), kept=kept
         )
 
 
@@ -131,4 +131,4 @@ class StepOutcome:
     status: str
 
     def __repr__(self) -> str:
-        return _("{step}: {status}").format(step=self.step, status=self.status)
+        return _("{step}: {status}").format(step=self.step, status=_(self.status))
