@@ -241,10 +241,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from runbook_lib.interfaces.docs import build_site
+    from runbook_lib.interfaces.docs import build_course
 
-    pages = build_site(args.output_dir)
-    print(f"{len(pages)} pages → {args.output_dir}/index.html")
+    for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
+        folder = args.output_dir if lang == "en" else args.output_dir / lang
+        print(f"{len(pages)} pages → {folder}/index.html")
     return EXIT_OK
 
 
