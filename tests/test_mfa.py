@@ -143,7 +143,8 @@ def test_virtual_authenticator_enables_the_device(ctx: RunContext, user: str, bo
     outcome = mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
     assert "assigned" in outcome.status and clock.slept == []
     assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
-    assert ctx.record.writes == 2 and device.seed is not None and device.seed.dropped
+    assert ctx.record.writes == 4 and device.seed is not None and device.seed.dropped
+    assert not iam(box).list_user_tags(UserName=user)["Tags"]  # the S3 marker is gone
     verified = mfa_device.verify_mfa(ctx, device)
     assert "asked for an MFA code" in repr(verified)
 
@@ -208,7 +209,9 @@ def test_bad_codes_are_refused_before_any_call(
     assert ctx.record.writes == writes and user_devices(box, user) == []
 
 
-def test_invalid_authentication_code_from_aws_is_explained(ctx: RunContext, user: str) -> None:
+def test_invalid_authentication_code_from_aws_is_explained(
+    ctx: RunContext, user: str, box: Sandbox
+) -> None:
     device = new_device(ctx, user)
     c1, c2 = seed_codes(device, W)
     with Stubber(ctx.iam) as stub:
@@ -218,6 +221,8 @@ def test_invalid_authentication_code_from_aws_is_explained(ctx: RunContext, user
             service_message="Authentication code for device is not valid.",
             http_status_code=403,
         )
+        own = iam(box).list_user_tags(UserName=user)["Tags"]  # this run's S3 marker
+        stub.add_response("list_user_tags", {"Tags": own})
         with pytest.raises(AwsError) as err:
             mfa_assign.enable_with_codes(ctx, device, c1, c2, now=MID)
     message = str(err.value)

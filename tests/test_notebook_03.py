@@ -46,10 +46,12 @@ def run_all(scenarios: ScenarioCache) -> ScenarioRun:
 def test_first_run_enables_mfa_and_second_run_makes_no_writes(run_all: ScenarioRun) -> None:
     first = next(r for r in run_all.records if r["notebook"][:2] == "03")
     assert first["exit_code"] == 0, first["message"]
-    assert first["writes"] == 2
+    assert first["writes"] == 4  # TagUser (S3 marker), Create, Enable, UntagUser
     assert [c["action"] for c in first["changes"]] == [
+        "mark-S3-pending",
         "create-virtual-mfa-device",
         "enable-mfa-device",
+        "clear-mfa-marker",
     ]
     assert run_all.after["users"][ALL_USER]["mfa"] == [serial(ALL_USER)]
     second = run_all.reruns["03"]

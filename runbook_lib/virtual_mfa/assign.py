@@ -18,9 +18,10 @@ from pathlib import Path
 
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput
+from runbook_lib.core.errors import AwsError, BadInput
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa import lease
 from runbook_lib.virtual_mfa.resync import ASSIGN_STEP, FIXES, resync_with_codes
 from runbook_lib.virtual_mfa.seed import (
     recent_two_codes,
@@ -160,20 +161,26 @@ def enable_with_codes(
     Raises:
         BadInput: the codes are malformed, repeated, swapped, stale or wrong (no call made).
         AwsError: IAM refused (``InvalidAuthenticationCode`` explained).
+        RunInProgress: AWS refused the codes because another run replaced the device.
     """
     setup = device.setup
     checked = totp.check_codes(_seed(device).text(), code1, code2, now=now)
-    aws.call(
-        ctx.iam.enable_mfa_device,
-        what=f"Assigning MFA device {device.serial}",
-        fix=PERMISSIONS_FIX,
-        fixes=FIXES,
-        UserName=setup.user_name,
-        SerialNumber=device.serial,
-        AuthenticationCode1=checked.code1,
-        AuthenticationCode2=checked.code2,
-    )
+    try:
+        aws.call(
+            ctx.iam.enable_mfa_device,
+            what=f"Assigning MFA device {device.serial}",
+            fix=PERMISSIONS_FIX,
+            fixes=FIXES,
+            UserName=setup.user_name,
+            SerialNumber=device.serial,
+            AuthenticationCode1=checked.code1,
+            AuthenticationCode2=checked.code2,
+        )
+    except AwsError as err:
+        lease.enable_refused(ctx, device, err)  # another run replaced it: seed file set aside
+        raise
     ctx.record.change("enable-mfa-device", device.serial)
+    lease.after_enable(ctx, device)
     if any(m.step == SCAN_STEP for m in ctx.record.pending):
         _scan_done(ctx, "confirmed: the codes matched the device")
     ctx.record.manual(ASSIGN_STEP, "Type two codes and assign", done=True, how="assigned")

@@ -2,8 +2,10 @@
 
 An unassigned device left by an earlier run that stopped before EnableMFADevice is deleted and
 replaced (its seed is lost), or kept when that run stored its seed in the chosen seed file. The
-seed and the otpauth URI exist only as ``Secret`` values; moto's ``QRCodePNG`` (random bytes) is
-never used: the QR code is built locally from the seed (``mfa_assign``).
+user's ``iam-runbooks:S3`` marker keeps two runs at once from replacing each other's device
+(``virtual_mfa.lease``). The seed and the otpauth URI exist only as ``Secret`` values; moto's
+``QRCodePNG`` (random bytes) is never used: the QR code is built locally from the seed
+(``mfa_assign``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.errors import RunInProgress, VerifyFailed
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
+from runbook_lib.virtual_mfa import lease
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
 from runbook_lib.virtual_mfa.setup import (
     NOBODY,
@@ -28,8 +31,29 @@ from runbook_lib.virtual_mfa.setup import (
 from runbook_lib.virtual_mfa.state import VirtualDevice
 
 
+def _claim(ctx: RunContext, setup: MfaSetup) -> None:
+    """Mark the user pending before the first device write (``virtual_mfa.lease``).
+
+    Raises:
+        RunInProgress: another run marked the user, or finished or removed the leftover,
+            since Step 3.
+    """
+    there = lease.claim(ctx, setup.user_name, setup.user_arn, setup.serial, lease=setup.lease)
+    if setup.leftover != "replace" or there:
+        return
+    if lease.ours(ctx, lease.read(ctx, setup.user_name)[0]):  # no device write: take it back
+        lease.release(ctx, setup.user_name, setup.user_arn)
+    raise RunInProgress(
+        _(
+            "The unassigned MFA device {serial} changed since Step 3 (another run finished or "
+            "removed it): run the notebook again from Step 3. No device was changed."
+        ).format(serial=setup.serial)
+    )
+
+
 def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     iam = ctx.iam
+    _claim(ctx, setup)
     if setup.set_aside:
         aside = set_aside(Path(setup.set_aside))
         ctx.record.repair(
@@ -70,6 +94,7 @@ def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     del raw, text
     serial = str(device["SerialNumber"])
     ctx.record.change("create-virtual-mfa-device", serial)
+    lease.reassert(ctx, setup.user_name, setup.user_arn)
     return serial, seed
 
 
@@ -106,7 +131,8 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
             setup.serial,
             "unassigned device left by an earlier run; its seed is in the chosen seed file",
         )
-        return VirtualDevice(setup, setup.serial, "left unassigned by an earlier run: kept", seed)
+        kept = "left unassigned by an earlier run: kept"
+        return VirtualDevice(setup, setup.serial, kept, seed, marked=setup.marker is not None)
     serial, seed = _create(ctx, setup)
     uri = Secret(
         "otpauth-uri",
@@ -126,7 +152,7 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
         )
     replaced = N_("replaced the unassigned leftover")
     status = replaced if setup.leftover == "replace" else N_("created")
-    return VirtualDevice(setup, serial, status, seed, uri, stored)
+    return VirtualDevice(setup, serial, status, seed, uri, stored, marked=True)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runbook_lib.core import aws
+from runbook_lib.core import aws, markers
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
+from runbook_lib.virtual_mfa import lease as s3_lease
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
     check_seed_file,
@@ -82,11 +83,10 @@ def _codes_from(ctx: RunContext, action: str, destination: str, virtual: bool) -
     return VIRTUAL if ctx.sandbox and virtual and action == "enable" else NOBODY
 
 
-def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The user's MFA serials, and every virtual device's serial -> owner ('' = unassigned)."""
-    iam = ctx.iam
+def _read_user(ctx: RunContext, user_name: str) -> None:
+    """Raises BadInput: the user does not exist."""
     aws.call(
-        iam.get_user,
+        ctx.iam.get_user,
         what=_("Reading user '{user_name}'").format(user_name=user_name),
         fix=PERMISSIONS_FIX,
         errors={
@@ -99,6 +99,11 @@ def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str
         },
         UserName=user_name,
     )
+
+
+def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The user's MFA serials, and every virtual device's serial -> owner ('' = unassigned)."""
+    iam = ctx.iam
     listing = f"Listing the MFA devices of '{user_name}'"
     mine = [
         str(d["SerialNumber"])
@@ -200,6 +205,7 @@ def prepare(
     virtual_authenticator: bool = True,
     policy_group: str = "",
     attach_self_manage_policy: bool = True,
+    lease_minutes: float = markers.DEFAULT_LEASE.total_seconds() / 60,
 ) -> MfaSetup:
     """Check every input and read the user's MFA state (Step 3); makes no change.
 
@@ -215,6 +221,8 @@ def prepare(
         virtual_authenticator: on the sandbox, headless, let the library play the phone.
         policy_group: attach the self-manage-MFA policy to this group (empty: do not).
         attach_self_manage_policy: false: ignore ``policy_group`` (the notebook's switch).
+        lease_minutes: another run's ``iam-runbooks:S3`` marker younger than this stops this
+            run (that run may still be working; ``virtual_mfa.lease``). ``0``: never wait.
 
     Returns:
         What the next steps will do.
@@ -222,6 +230,7 @@ def prepare(
     Raises:
         BadInput: an invalid parameter, a missing user or group, a device name taken by
             another user, a seed file that exists, or nothing to resynchronise.
+        RunInProgress: another run of S3 on this user is working now (nothing was changed).
     """
     validate_user_name(user_name)
     device = device_name or user_name
@@ -236,10 +245,16 @@ def prepare(
     elif seed_destination == "secretsmanager":
         location = secret_name_for(secret_name, device)
     serial = ctx.arn("mfa", device)
+    lease = markers.lease_of(lease_minutes)
+    _read_user(ctx, user_name)
+    marker, tag_count = s3_lease.read(ctx, user_name)  # before the devices: see virtual_mfa.lease
+    markers.check_lease(ctx, marker, what=s3_lease.what(user_name), lease=lease)
     existing, owners = _devices(ctx, user_name)
     leftover = _leftover(user_name, action, serial, existing, owners, seed_destination, location)
     if policy_group:
         _check_group(ctx, policy_group)
+    if action == "enable" and not existing:
+        markers.check_tag_room(user_name, s3_lease.MARKER_TAG, marker, tag_count)
     aside = ""
     if leftover == "replace" and seed_destination == "file" and unusable_seed_file(Path(location)):
         aside = location  # an earlier run's empty or cut-short seed file: kept, moved aside
@@ -258,4 +273,6 @@ def prepare(
         policy_group=policy_group,
         account_id=ctx.account_id,
         set_aside=aside,
+        marker=marker,
+        lease=lease,
     )

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from runbook_lib.core.i18n import _
+from runbook_lib.core.markers import DEFAULT_LEASE, Marker
 from runbook_lib.core.secrets import Secret
 
 
@@ -33,6 +35,8 @@ class MfaSetup:
         virtual_authenticator: the sandbox's virtual authenticator may play the phone.
         set_aside: an earlier run's seed file that holds no usable seed (empty, cut short):
             moved aside (kept) before its unassigned device is replaced.
+        marker: the user's ``iam-runbooks:S3`` marker read in Step 3 (``virtual_mfa.lease``).
+        lease: how long another run's marker keeps this run away.
     """
 
     user_name: str
@@ -49,6 +53,13 @@ class MfaSetup:
     account_id: str
     virtual_authenticator: bool = False
     set_aside: str = ""
+    marker: Marker | None = field(default=None, repr=False, compare=False)
+    lease: timedelta = field(default=DEFAULT_LEASE, repr=False, compare=False)
+
+    @property
+    def user_arn(self) -> str:
+        """The user's ARN (for the run record)."""
+        return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
 
     @property
     def has_mfa(self) -> bool:
@@ -103,6 +114,8 @@ class VirtualDevice:
     stored_in: str = ""
     secrets: list[Secret] = field(default_factory=list, repr=False, compare=False)
     on_forget: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+    #: the user carries an ``iam-runbooks:S3`` marker that EnableMFADevice makes obsolete
+    marked: bool = field(default=False, repr=False, compare=False)
 
     def forget(self) -> None:
         """Drop the seed, URI and QR code from this kernel and clear the widgets showing them."""
