@@ -106,7 +106,7 @@ def test_the_kernel_announces_the_seed_and_the_uri_to_the_runner(
 def test_run_that_died_before_enable_is_completed_without_orphan(
     iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "2")  # dies at EnableMFADevice
+    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "3")  # dies at EnableMFADevice (after TagUser, Create)
     died = run(user)
     assert died.exit_code == 1 and serial(user) in unassigned(iam)
     monkeypatch.delenv(FAULT_AT_WRITE_VAR)
@@ -120,7 +120,7 @@ def test_run_that_died_after_storing_the_seed_is_finished_with_that_seed(
     iam: Any, user: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     params = {"seed_destination": "file", "secrets_dir": str(tmp_path / "secrets")}
-    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "2")
+    monkeypatch.setenv(FAULT_AT_WRITE_VAR, "3")  # EnableMFADevice
     assert run(user, **params).exit_code == 1
     monkeypatch.delenv(FAULT_AT_WRITE_VAR)
     result = run(user, **params)

@@ -113,6 +113,13 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
         AwsError: IAM or Secrets Manager refused.
     """
     if setup.has_mfa:
+        if setup.marker is not None and not ctx.plan:  # Step 3 found it was no live run's
+            lease.release(ctx, setup.user_name, setup.user_arn)
+            ctx.record.repair(
+                "clear-mfa-marker",
+                setup.user_arn,
+                "left by a run that stopped after EnableMFADevice, before removing it",
+            )
         return VirtualDevice(setup, setup.existing[0], "user already has MFA: left alone")
     if setup.action == "resync":
         return VirtualDevice(setup, setup.serial, "assigned to the user: kept")
