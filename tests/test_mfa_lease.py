@@ -26,6 +26,7 @@ from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.core.totp import current_code
 from runbook_lib.virtual_mfa import assign as mfa_assign
 from runbook_lib.virtual_mfa import device as mfa_device
+from runbook_lib.virtual_mfa import lease
 from runbook_lib.virtual_mfa import setup as mfa
 from runbook_lib.virtual_mfa.lease import MARKER_TAG
 
@@ -228,5 +229,27 @@ def test_a_run_that_lost_the_name_leaves_the_winners_device_alone(
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)  # the winner
     with pytest.raises(AwsError, match="EntityAlreadyExists"):
         mfa_device.ensure_virtual_device(ctx, setup)
+    assert ctx.record.calls.get("iam:DeleteVirtualMFADevice") is None
+    assert serial(user) in unassigned(box)
+
+
+def test_of_two_runs_replacing_one_leftover_only_the_last_to_mark_deletes_it(
+    ctx: RunContext, user: str, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both found a crashed run's leftover and passed their second read before either marked:
+    the other run marks while this one waits ``SETTLE``, then deletes and re-creates."""
+    iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)  # a crashed run's
+    setup = mfa.prepare(ctx, user_name=user)
+    assert setup.leftover == "replace"
+    waited: list[float] = []
+
+    def other_run_marks(seconds: float) -> None:
+        waited.append(seconds)
+        mark(box, user, other_run(0))
+
+    monkeypatch.setattr(lease.time, "sleep", other_run_marks)
+    with pytest.raises(RunInProgress):
+        mfa_device.ensure_virtual_device(ctx, setup)
+    assert waited == [lease.SETTLE] and ctx.record.writes == 1  # its marker only
     assert ctx.record.calls.get("iam:DeleteVirtualMFADevice") is None
     assert serial(user) in unassigned(box)

@@ -38,8 +38,11 @@ def _claim(ctx: RunContext, setup: MfaSetup) -> None:
         RunInProgress: another run marked the user, or finished or removed the leftover,
             since Step 3.
     """
-    there = lease.claim(ctx, setup.user_name, setup.user_arn, setup.serial, lease=setup.lease)
-    if setup.leftover != "replace" or there:
+    replacing = setup.leftover == "replace"
+    there = lease.claim(
+        ctx, setup.user_name, setup.user_arn, setup.serial, lease=setup.lease, replacing=replacing
+    )
+    if not replacing or there:
         return
     if lease.ours(ctx, lease.read(ctx, setup.user_name)[0]):  # no device write: take it back
         lease.release(ctx, setup.user_name, setup.user_arn)

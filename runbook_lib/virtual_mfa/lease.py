@@ -13,6 +13,8 @@ The protocol, for the create/replace path (the only one that writes to a device)
 2. Just before the first device write, ``claim`` reads the marker again and applies the same
    lease check, then writes this run's own ``pending`` marker (TagUser). In the replace path it
    then lists the device once more: only a device still unassigned is deleted.
+   A run about to *replace* a leftover waits ``SETTLE`` (1 s) after marking and reads the
+   marker again: it goes on only if the marker is still its own.
 3. CreateVirtualMFADevice follows; its ``EntityAlreadyExists`` is the final mutex: of two runs
    that both create, exactly one gets the name. The winner then checks that the marker is its
    own and writes it again if a losing run overwrote it.
@@ -24,11 +26,18 @@ saw unassigned in a list made *after* its second marker read (2). A wrote its ma
 created its device and removes it only after EnableMFADevice. So if A's device existed at B's
 first list, A's marker was written before B's second read: B sees it and stops, unless A has
 removed it already, in which case A enabled its device first and B's last list sees it assigned
-and stops. If A's device did not exist at B's first list, B plans a plain create, and
-CreateVirtualMFADevice lets only one of them have the name. A run whose device was deleted by
-another one anyway (a third run, a person) finds out at Assign: AWS refuses its codes
-(``InvalidAuthenticationCode``), the marker is not its own, and ``stale_seed`` moves the seed
-file aside (kept, never looking valid) before it stops.
+and stops. If A's device did not exist at B's first list, either B plans a plain create, and
+CreateVirtualMFADevice lets only one of them have the name, or both found a crashed run's
+leftover and both mean to replace it: both passed their second read before either marked, so
+each marker write overwrites the other's, and only the run whose marker is still there after
+``SETTLE`` deletes anything; the other stops with ``RunInProgress``. This last case assumes no
+run takes longer than ``SETTLE`` between its second marker read and its marker write (one IAM
+round trip); IAM tags have no compare-and-set, so a timing bound is the most a tag can give.
+On AWS, IAM's eventual consistency may also delay a tag's visibility to another reader.
+
+A run whose device was deleted by another one anyway (a third run, a person) finds out at
+Assign: AWS refuses its codes (``InvalidAuthenticationCode``), the marker is not its own, and
+``stale_seed`` moves the seed file aside (kept, never looking valid) before it stops.
 
 The lease (default 15 minutes, ``lease_minutes`` of ``prepare``) is not renewed while a live
 notebook waits for a person: there is no code running to renew it. A person who takes longer
@@ -39,6 +48,7 @@ very kernel (a re-run), never stops a run: its leftover is replaced as before.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +63,8 @@ from runbook_lib.virtual_mfa.state import VirtualDevice
 MARKER_TAG = markers.PREFIX + "S3"
 _WHY = "the tag keeps two runs from replacing each other's MFA device"
 _FIX = "Check the caller's IAM permissions, then re-run."
+#: seconds a run that replaces a leftover waits after marking before it reads the marker again
+SETTLE = 1.0
 
 
 def what(user_name: str) -> str:
@@ -86,7 +98,15 @@ def _still_unassigned(ctx: RunContext, serial: str) -> bool:
     return any(str(d["SerialNumber"]) == serial for d in listed)
 
 
-def claim(ctx: RunContext, user_name: str, user_arn: str, serial: str, *, lease: timedelta) -> bool:
+def claim(
+    ctx: RunContext,
+    user_name: str,
+    user_arn: str,
+    serial: str,
+    *,
+    lease: timedelta,
+    replacing: bool = False,
+) -> bool:
     """Before the first device write: check the lease again, mark the user pending (TagUser).
 
     Args:
@@ -95,6 +115,8 @@ def claim(ctx: RunContext, user_name: str, user_arn: str, serial: str, *, lease:
         user_arn: the user's ARN (for the run record).
         serial: the device's serial.
         lease: how long another run's marker keeps this run away.
+        replacing: the run is about to delete a leftover: wait ``SETTLE`` seconds after
+            marking, then go on only if the marker is still this run's.
 
     Returns:
         Whether the unassigned device ``serial`` is still there (the replace path deletes it
@@ -110,6 +132,11 @@ def claim(ctx: RunContext, user_name: str, user_arn: str, serial: str, *, lease:
     markers.write_marker(
         ctx, user_name, MARKER_TAG, markers.new_marker(ctx, PENDING), resource=user_arn, why=_WHY
     )
+    if replacing:  # of two runs replacing the same leftover, only the last to mark goes on
+        time.sleep(SETTLE)
+        marker, _count = read(ctx, user_name)
+        if not ours(ctx, marker):
+            markers.check_lease(ctx, marker, what=what(user_name), lease=lease)
     return _still_unassigned(ctx, serial)
 
 
