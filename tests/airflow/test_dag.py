@@ -136,7 +136,9 @@ def test_every_account_has_a_run_folder_and_a_summary_row(dag_run: DagRun) -> No
     data = json.loads((folder / "summary.json").read_text("utf-8"))
     assert sorted(r["account_id"] for r in data["rows"]) == sorted(dag_run.accounts)
     assert all(r["status"] != "not started" for r in data["rows"])
-    assert data["exit_code"] == max((r["exit_code"] for r in data["rows"]), key=(0, 3, 4).index)
+    # S0 with fail_on_findings (the DAG's default): the sandbox root's FAIL finding is exit 4,
+    # which the default fail_on (1,2) lets succeed: the summary marks it
+    assert {r["exit_code"] for r in data["rows"]} == {4} and data["exit_code"] == 4
     rows = list(csv.DictReader((folder / "summary.csv").open(encoding="utf-8")))
     assert len(rows) == len(dag_run.accounts)
     page = (folder / "summary.html").read_text("utf-8")
@@ -157,11 +159,11 @@ def test_xcom_holds_counts_and_run_folders_only(dag_run: DagRun) -> None:
 def test_exit_codes_in_fail_on_fail_the_tasks_and_the_run_and_the_summary_still_has_all_rows(
     dag_run: DagRun,
 ) -> None:
-    """fail_on given as a DAG param (here 0: every account "fails") and another output folder:
-    each account's task fails, the summary task still runs (all_done), writes every row, and
-    fails too, so the DAG run is failed."""
+    """fail_on 1,2,4 (alert on findings) as a DAG param, another output folder: each account's
+    task fails (the sandbox's root has a FAIL finding: exit 4), the summary task still runs
+    (all_done), writes every row, and fails too, so the DAG run is failed."""
     out = dag_run.airflow.home.parent / "strict run"
-    conf = json.dumps({"fail_on": "0,1,2", "output_dir": str(out)})
+    conf = json.dumps({"fail_on": "1,2,4", "output_dir": str(out)})
     dag_run.airflow("dags", "test", DAG_ID, "2026-12-02", "--conf", conf)
     assert dag_run.airflow.states("2026-12-02") == sorted(
         [("plan", "success"), ("summary", "failed")] + [("run", "failed")] * len(dag_run.accounts)
@@ -169,7 +171,7 @@ def test_exit_codes_in_fail_on_fail_the_tasks_and_the_run_and_the_summary_still_
     (summary,) = out.glob("*/summary.json")
     rows = json.loads(summary.read_text("utf-8"))["rows"]
     assert sorted(r["account_id"] for r in rows) == sorted(dag_run.accounts)
-    assert {r["exit_code"] for r in rows} == {0}
+    assert {r["exit_code"] for r in rows} == {4}
     state = dag_run.airflow.db(
         f"SELECT state FROM dag_run WHERE dag_id = '{DAG_ID}' AND date(logical_date) = '2026-12-02'"
     )
