@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput
+from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
 from runbook_lib.core.sandbox import running_sandbox_url
 from runbook_lib.run import fanout, org, org_summary, precheck
 from runbook_lib.run.notebooks import find_notebook
@@ -203,8 +203,8 @@ def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, A
             output_dir=base,
             plan=settings.plan,
         )
-    except BadInput as err:  # the target itself was refused: this account's result
-        result = fanout.AccountResult(account_id, "bad input", EXIT_BAD_INPUT, str(err))
+    except RunbookError as err:  # the target itself was refused: this account's result
+        result = fanout.AccountResult(account_id, "failed", err.exit_code, str(err))
     finally:
         os.chdir(cwd)
     out = _xcom(result, base)
