@@ -29,7 +29,7 @@ from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
 from runbook_lib.core.sandbox import running_sandbox_url
-from runbook_lib.run import fanout, org, org_summary, precheck
+from runbook_lib.run import fanout, org, org_summary, precheck, root_access
 from runbook_lib.run.notebooks import find_notebook
 from runbook_lib.run.runner import prepare_parameters
 
@@ -246,7 +246,13 @@ def summarize(settings: TaskSettings, run_id: str, accounts: Sequence[str]) -> d
     stem = find_notebook(settings.notebook).stem
     stopped = any(r.status == fanout.NOT_STARTED for r in results)
     run = fanout.FanoutResult(stem, base, results, stopped)
-    code = org_summary.write_summary(run, [f"scheduled run, fail_on={list(settings.fail_on)}"])
+    notes = [f"scheduled run, fail_on={list(settings.fail_on)}"]
+    root: dict[str, Any] = {}
+    if "check_root" in stem:  # S0 over an Organization: its root-access posture, as the CLI
+        iam = None if settings.target == "sandbox" else _target(settings).client("iam")
+        root = {"centralized_root_access": root_access.org_features(iam)}
+        notes.append(f"centralized root access: {root['centralized_root_access']['status']}")
+    code = org_summary.write_summary(run, notes, root)
     by_code: dict[str, list[str]] = {}
     for res in results:
         by_code.setdefault(str(res.exit_code), []).append(res.account_id)

@@ -139,6 +139,7 @@ def test_every_account_has_a_run_folder_and_a_summary_row(dag_run: DagRun) -> No
     # S0 with fail_on_findings (the DAG's default): the sandbox root's FAIL finding is exit 4,
     # which the default fail_on (1,2) lets succeed: the summary marks it
     assert {r["exit_code"] for r in data["rows"]} == {4} and data["exit_code"] == 4
+    assert "sandbox has no" in data["root_access"]["centralized_root_access"]["status"]
     rows = list(csv.DictReader((folder / "summary.csv").open(encoding="utf-8")))
     assert len(rows) == len(dag_run.accounts)
     page = (folder / "summary.html").read_text("utf-8")
