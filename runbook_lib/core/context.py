@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook_lib.core import aws, environ
+from runbook_lib.core import aws, environ, reset
 from runbook_lib.core.errors import AwsError, TargetRefused
 from runbook_lib.core.record import RunRecord, is_write
 from runbook_lib.core.target import Connection, TargetSpec, connect
@@ -96,6 +96,9 @@ class RunContext:
             f"Target: {self.spec.describe()}\nAccount: {self.account_id}\nCaller: {who}\n"
             f"Mode: {mode}, {'interactive' if self.interactive else 'headless'}"
         )
+
+
+reset.watch("RunContext", RunContext)
 
 
 def _count_calls(record: RunRecord, plan: bool) -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import (
     EXIT_BAD_INPUT,
@@ -33,6 +33,9 @@ from runbook_lib.run.export import HtmlExporter, export_html
 from runbook_lib.run.kernels import ipc_kernel_manager, kernel_environ
 from runbook_lib.run.leaks import LeakGuard, RedactingFilter
 from runbook_lib.run.notebooks import check_types, find_notebook, notebook_parameters
+
+if TYPE_CHECKING:
+    from runbook_lib.run.pool import KernelPool
 
 __all__ = [
     "TARGET_PARAMS",
@@ -152,6 +155,7 @@ def _execute(
     *,
     log_output: bool,
     sandbox: Sandbox | None,
+    pool: KernelPool | None = None,
 ) -> tuple[int, str, str]:
     """Execute the notebook through the engine; exit code, status and message of the cells."""
     sandbox_url = ""
@@ -171,6 +175,7 @@ def _execute(
                 parameters=params,
                 kernel_log=run_dir / "kernel.log",
                 log_output=log_output,
+                kernel=pool,
             )
         except Exception as err:  # the kernel's error becomes the run's result
             writes = _read_record(run_dir / "run.json", path.stem).get("writes", 0)
@@ -232,6 +237,7 @@ def run_notebook(
     plan: bool = False,
     log_output: bool = False,
     sandbox: Sandbox | None = None,
+    pool: KernelPool | None = None,
 ) -> RunResult:
     """Run one notebook headless and write its run folder.
 
@@ -242,6 +248,8 @@ def run_notebook(
         plan: read-only: report what would change, with zero writes.
         log_output: stream the cells' output to the log (secrets redacted).
         sandbox: the sandbox to use when the target is the sandbox (started if missing).
+        pool: run on a warm kernel of this pool (``run.pool``), reset between runs; ``None``:
+            a new kernel for this run.
 
     Returns:
         The result; ``exit_code`` 0 done, 1 failed, 2 bad input, 3 manual step pending,
@@ -257,7 +265,9 @@ def run_notebook(
     try:
         exporter = HtmlExporter()  # ready by the time the notebook has run
         started = time.time()
-        outcome = _execute(path, params, run_dir, guard, log_output=log_output, sandbox=sandbox)
+        outcome = _execute(
+            path, params, run_dir, guard, log_output=log_output, sandbox=sandbox, pool=pool
+        )
         executed = time.time()
         _export(exporter, run_dir, path)
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
