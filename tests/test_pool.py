@@ -28,6 +28,7 @@ from support.aws import ACCOUNT, client, reset_sandbox, sandbox_url
 from runbook_lib.run import engine
 from runbook_lib.run.kernels import kernel_environ
 from runbook_lib.run.pool import KernelPool, WarmKernel, neutral_environ
+from runbook_lib.run.runner import run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 S1 = ROOT / "notebooks" / "01_create_admin_user.ipynb"
@@ -101,6 +102,7 @@ class Runs:
     view_b: dict[str, Any] = field(default_factory=dict)
     account_b: str = ""
     stats_after_b: tuple[int, int, int] = (0, 0, 0)
+    runner_run: tuple[int, bool, int] = (0, False, 0)
     stash_discarded: bool = False
     stash_kernel_alive: bool = True
     failed_discarded: bool = False
@@ -142,6 +144,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         out.names_a = assigned_names(json.loads(S1.read_text("utf-8")))
         out.names_b = assigned_names(json.loads(PROBE.read_text("utf-8")))
         out.stats_after_b = (pool.stats.started, pool.stats.reused, pool.stats.discarded)
+        # through the runner: the leak guard of this run hears of its secret on the warm kernel
+        params = {"user_name": "pool-carol", "billing_access_confirmed": True}
+        third = run_notebook("01", params, output_dir=tmp, pool=pool)
+        out.runner_run = (third.exit_code, len(third.secret_values) > 0, pool.stats.reused)
 
         kernel = _only_kernel(pool)
         engine.execute(PROBE, None, env=env_b, parameters={**probe, "stash": True}, kernel=pool)
@@ -197,6 +203,11 @@ def test_b_record_holds_nothing_of_a(runs: Runs) -> None:
     for secret in runs.record_a["secrets"]:
         assert secret["fingerprint"] not in text
     assert runs.record_b["writes"] == 0 and not runs.record_b["secrets"]
+
+
+def test_the_runners_leak_guard_hears_of_secrets_made_on_a_warm_kernel(runs: Runs) -> None:
+    exit_code, guard_knows_secret, reused = runs.runner_run
+    assert (exit_code, guard_knows_secret, reused) == (0, True, 2)
 
 
 def test_a_secret_left_in_a_module_global_discards_the_kernel(runs: Runs) -> None:

@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 failed; 2 bad input (nothing changed); 3 done except a man
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -165,6 +166,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
+    from runbook_lib.run.pool import KernelPool
     from runbook_lib.run.runner import run_notebook
     from runbook_lib.run.summary import report
 
@@ -184,24 +186,29 @@ def _run(args: argparse.Namespace) -> int:
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
-    for book in books:
-        print(f"▶ {book.stem} …", end="", flush=True)
-        started = time.monotonic()
-        try:
-            result = run_notebook(
-                str(book),
-                params,
-                output_dir=args.output_dir,
-                plan=args.plan,
-                log_output=args.log_output,
-            )
-        except RunbookError:
-            print(" refused", flush=True)  # end the progress line; the reason follows
-            raise
-        report(result, time.monotonic() - started)
-        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
-            return result.exit_code
-        worst = max(worst, result.exit_code)
+    # --all: one warm kernel, reset between notebooks (run.pool); a run that fails, or leaves
+    # a secret alive, gets its kernel discarded
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(KernelPool(1, prestart=False)) if len(books) > 1 else None
+        for book in books:
+            print(f"▶ {book.stem} …", end="", flush=True)
+            started = time.monotonic()
+            try:
+                result = run_notebook(
+                    str(book),
+                    params,
+                    output_dir=args.output_dir,
+                    plan=args.plan,
+                    log_output=args.log_output,
+                    pool=pool,
+                )
+            except RunbookError:
+                print(" refused", flush=True)  # end the progress line; the reason follows
+                raise
+            report(result, time.monotonic() - started)
+            if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
+                return result.exit_code
+            worst = max(worst, result.exit_code)
     print(f"Run records: {args.output_dir}/")
     return worst
 

@@ -101,8 +101,9 @@ class KernelPool:
         env: the environment new kernels start from (default: ``kernel_environ()``); any
             ``AWS_*``/``RUNBOOK_*`` variable is removed (each run brings its own).
         kernel_log: where the kernels' own stderr goes (``None``: discarded).
-        prestart: start the kernels now (they boot while the caller does other work) and start a
-            replacement as soon as a kernel is discarded.
+        prestart: start the kernels now (they boot while the caller does other work);
+            otherwise the first run starts one. Either way a discarded kernel's replacement is
+            started at once (it boots while the caller reads the run's results).
     """
 
     def __init__(
@@ -175,7 +176,7 @@ class KernelPool:
                 return
         self._discard(kernel)
         with self._lock:
-            want = self.prestart and not self._closed
+            want = not self._closed
             want = want and len(self._idle) + self._busy < self.size
         if want:  # the next run finds a booted kernel
             spare = self._spawn()
