@@ -302,8 +302,11 @@ def main() -> int:
         "once for a Python process that imports papermill, a kernel start, the kernel's imports "
         "of boto3 and the library, and an HTML export. That fixed cost is the papermill floor, "
         "so one-write jobs (S2, S3) stay above the script, while S1's five writes (plus the reads "
-        "that make it idempotent and the Verify step) come out level. What would close the gap "
-        "for S2/S3: a long-lived kernel (`runbook lab`, or a runner daemon reusing one kernel), "
+        "that make it idempotent and the Verify step) come out level. A single `runbook run "
+        "NAME` still starts its own kernel: warm kernels pay off from the second run on, in "
+        "`--all` and in a fan-out over accounts (the marginal cost per run above). What would "
+        "close the gap for a single S2/S3 run: a long-lived runner process that keeps a warm "
+        "pool between commands (each command then costs its cells, the reset and the export), "
         "and moving the HTML export out of the command (on demand).",
         "",
     ]

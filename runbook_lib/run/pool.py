@@ -163,10 +163,13 @@ class KernelPool:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the kernel pool is closed")
-            self._busy += 1
             if self._idle:
+                self._busy += 1
                 return self._idle.pop(0)
-        return self._spawn()
+        kernel = self._spawn()  # not counted busy before it exists: a failed start leaks nothing
+        with self._lock:
+            self._busy += 1
+        return kernel
 
     def _give_back(self, kernel: WarmKernel, keep: bool) -> None:
         with self._lock:
@@ -176,8 +179,7 @@ class KernelPool:
                 return
         self._discard(kernel)
         with self._lock:
-            want = not self._closed
-            want = want and len(self._idle) + self._busy < self.size
+            want = not self._closed and len(self._idle) + self._busy < self.size
         if want:  # the next run finds a booted kernel
             spare = self._spawn()
             with self._lock:
