@@ -173,6 +173,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10, help="runs of 00 per pool (warm)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[1]
     box = Sandbox().start()
     apply_sandbox_environ(box.url)
     env = dict(os.environ, AWS_CLI=str(BIN / "aws"), PATH=f"{BIN}:{os.environ['PATH']}")
@@ -244,7 +245,9 @@ def main() -> int:
         f"(bench/bench.py, {args.runs} paired, interleaved runs; medians) on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "Every run starts on a reset sandbox (moto on 127.0.0.1); times are wall-clock seconds of "
-        "the whole command, process start included.",
+        "the whole command, process start included. Load average (5 min) before/after: "
+        f"{load_before:.1f} / {os.getloadavg()[1]:.1f}: above the core count, other work shared "
+        "the machine (absolute seconds inflated; the paired ratios are what to compare).",
         "",
         "Raw times (s), in run order: "
         + "; ".join(
