@@ -14,7 +14,6 @@ Writes BENCHMARKS.md. Run with ``make bench`` (not part of ``make test``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -101,6 +100,7 @@ def last_record(out: Path, stem_prefix: str) -> dict[str, object]:
 def warm_vs_cold(box: Sandbox, scratch: Path, repeats: int) -> dict[str, list[float]]:
     """Paired, in this process: the ``--all`` notebooks and ``repeats`` runs of 00, each on a
     new kernel and on one ``KernelPool`` (pool start included). Seconds per variant."""
+    from runbook_lib.run.engine import warm_kernels
     from runbook_lib.run.notebooks import all_notebooks, run_order, run_parameters
     from runbook_lib.run.pool import KernelPool
     from runbook_lib.run.runner import run_notebook
@@ -115,10 +115,10 @@ def warm_vs_cold(box: Sandbox, scratch: Path, repeats: int) -> dict[str, list[fl
         time.sleep(1.2)
         os.environ["RUNBOOK_SECRETS_DIR"] = tempfile.mkdtemp(dir=scratch)  # never a file twice
         start = time.perf_counter()
-        with KernelPool(1) if warm else contextlib.nullcontext() as pool:
+        with KernelPool(1, prestart=warm) as pool, warm_kernels(pool if warm else None):
             for index, name in enumerate(names):
                 run_start = time.perf_counter()
-                result = run_notebook(name, params, output_dir=out, pool=pool)
+                result = run_notebook(name, params, output_dir=out)
                 if result.exit_code not in (0, 3, 4):
                     sys.exit(f"{key} {name} failed: {result.message}")
                 which = "later" if index else "first"

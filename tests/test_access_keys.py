@@ -204,7 +204,7 @@ def test_console_user_gets_a_one_line_warning_not_a_refusal(
         ({"mode": "replace"}, "mode 'replace' is not one of"),
         ({"destination": "email"}, "destination 'email'"),
         ({"destination": "widget"}, "headless"),
-        ({"delete_old": True}, "delete_old applies to mode rotate"),
+        ({"delete_old": True}, "delete_old applies to modes rotate"),
         ({"destination": "secretsmanager", "secret_name": "bad name!"}, "secret_name"),
     ],
 )

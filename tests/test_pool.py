@@ -146,7 +146,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         out.stats_after_b = (pool.stats.started, pool.stats.reused, pool.stats.discarded)
         # through the runner: the leak guard of this run hears of its secret on the warm kernel
         params = {"user_name": "pool-carol", "billing_access_confirmed": True}
-        third = run_notebook("01", params, output_dir=tmp, pool=pool)
+        with engine.warm_kernels(pool):
+            third = run_notebook("01", params, output_dir=tmp)
         out.runner_run = (third.exit_code, len(third.secret_values) > 0, pool.stats.reused)
 
         kernel = _only_kernel(pool)

@@ -2,16 +2,25 @@
 
 Order matters for a rotation: the new key is delivered, then proven with STS using the secret
 read back from its destination, and only then is the old key deactivated (deleted only with
-``delete_old``). Any failure before that leaves the old key Active.
+``delete_old``). Any failure before that leaves the old key Active. With ``destination:
+widget`` in a live notebook, "I have stored it" delivers the key and proves it (``live``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from runbook_lib.access_key.destination import SECRET_KIND, deliver, read_back
+from runbook_lib.access_key.live import (
+    STORE_STEP,
+    LiveStepResult,
+    StepResult,
+    proof_at_store,
+    prove_at_store,
+    stored,
+    waits_for_store,
+)
 from runbook_lib.access_key.proof import prove_key
 from runbook_lib.access_key.state import (
     KeyInfo,
@@ -23,7 +32,7 @@ from runbook_lib.access_key.state import (
 )
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.errors import RunbookError, VerifyFailed
 from runbook_lib.core.markers import DELIVERED
 from runbook_lib.core.secrets import Secret
 
@@ -31,17 +40,6 @@ ADVICE = (
     "Keep it confidential: never e-mail an access key or share it outside your organisation; "
     "AWS never asks for your secret access key."
 )
-STORE_STEP = "S2.6"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What a step did, as one or more lines (its repr is the cell output)."""
-
-    text: str
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def _mark_delivered(ctx: RunContext, plan: KeyPlan, key_id: str) -> None:
@@ -74,6 +72,7 @@ def show_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
             _mark_delivered(ctx, plan, key.key_id)
             ctx.record.secret_delivered(SECRET_KIND, "widget: stored by a person", copy.fingerprint)
             ctx.record.manual(STORE_STEP, "Store the new access key", done=True, how="confirmed")
+            prove_at_store(ctx, plan, key)  # before the kernel's copy is dropped (``live``)
 
     widgets.show(
         widgets.ShownOnce(
@@ -83,10 +82,17 @@ def show_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
             on_stored=on_stored,
         )
     )
-    return StepResult(
+    text = (
         f"Shown once above: access key ID {key.key_id}, secret {copy.fingerprint}. Copy it into "
         f"your password manager now; it cannot be shown again. {ADVICE}"
     )
+    if on_stored is None:
+        return StepResult(text)
+    done = (
+        f"Stored by you: access key ID {key.key_id}, secret {copy.fingerprint}; the value is gone "
+        f"from this page and this kernel. {ADVICE}"
+    )
+    return LiveStepResult(text, "S2.5", lambda: done if stored(ctx) else text)
 
 
 def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
@@ -114,11 +120,13 @@ def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
             done=False,
             how="copy it from the widget in Step 5, then press 'I have stored it'",
         )
-        return StepResult(
-            "Waiting for you: copy the key from the widget above into your password manager, then "
-            f"press 'I have stored it' (until then a re-run treats {key.key_id} as undelivered). "
-            + ADVICE
+        text = (
+            "Waiting for you: copy the key from Step 5's widget into your password manager, then "
+            f"press 'I have stored it' there (until then a re-run treats {key.key_id} as "
+            f"undelivered). {ADVICE}"
         )
+        done = f"Delivered {key.key_id}: stored by you ('I have stored it'). {ADVICE}"
+        return LiveStepResult(text, STORE_STEP, lambda: done if stored(ctx) else text)
     where = deliver(ctx, dest, key.key_id, key.secret)
     _mark_delivered(ctx, plan, key.key_id)
     key.secret.drop()
@@ -197,13 +205,15 @@ def retire_old_key(
         names = ", ".join(k.key_id for k in old) or "no old key"
         return StepResult(f"Plan mode: would prove the new key with STS, then {verb} {names}.")
     secret = _read_delivered(ctx, plan, key)
-    if secret is None:
+    at_store = proof_at_store(ctx, key.key_id) if secret is None else None
+    if secret is None and at_store is None:
         raise VerifyFailed(
             f"The secret of {key.key_id} is not at {plan.destination.describe()}: the old key was "
             "left Active; check the destination and re-run."
         )
-    proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
-    lines = [f"Proven: {proof}."]
+    if secret is not None:
+        at_store = f"Proven: {prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)}."
+    lines = [str(at_store)]
     for k in old:
         lines += _retire(ctx, plan, k)
     if old and not plan.delete_old:
@@ -225,10 +235,23 @@ def verify_access_key(
 ) -> StepResult:
     """Verify: the key is Active, belongs to the user, and the delivered secret authenticates.
 
+    A live run's record notes a failure in its status (``RunRecord.verify_failed``).
+
     Raises:
         VerifyFailed: any of these is not so.
     """
+    try:
+        return _verify(ctx, plan, key, sleep)
+    except RunbookError as err:
+        ctx.record.verify_failed(err.message)
+        raise
+
+
+def _verify(
+    ctx: RunContext, plan: KeyPlan, key: NewKey, sleep: Callable[[float], None]
+) -> StepResult:
     if ctx.plan:
+        ctx.record.verified()
         return StepResult("Plan mode: nothing was changed, so there is nothing to verify.")
     keys = {k.key_id: k for k in read_keys(ctx, plan.user_name)}
     found = keys.get(key.key_id)
@@ -244,8 +267,21 @@ def verify_access_key(
         if still:
             raise VerifyFailed(f"The old key {still[0].key_id} is still Active: re-run Step 7.")
         lines.append("No old key is Active.")
-    secret = _read_delivered(ctx, plan, key)
-    if secret is None:
+    if waits_for_store(ctx, plan, key):  # "I have stored it" proves it and refreshes this
+        lines.append(
+            "Not verified yet: waiting for 'I have stored it' in Step 5 (that button proves the "
+            "secret you stored with STS, then this line updates)."
+        )
+        return LiveStepResult(
+            "\n".join(lines),
+            "verify",
+            lambda: repr(verify_access_key(ctx, plan, key, sleep=sleep)),
+        )
+    at_store = proof_at_store(ctx, key.key_id)
+    secret = None if at_store is not None else _read_delivered(ctx, plan, key)
+    if at_store is not None:
+        lines.append(at_store)
+    elif secret is None:
         if key.created or plan.action == "resume":
             raise VerifyFailed(
                 f"The secret of {key.key_id} is not at {plan.destination.describe()}: check the "
@@ -259,4 +295,5 @@ def verify_access_key(
         proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
         lines.append(f"The delivered secret authenticates: {proof}.")
         secret.drop()
+    ctx.record.verified()
     return StepResult("\n".join(lines))

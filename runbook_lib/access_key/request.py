@@ -17,6 +17,12 @@ from runbook_lib.access_key.destination import (
     resolve_destination,
     unusable_file,
 )
+from runbook_lib.access_key.rotation import (
+    ROTATE_IF_OLDER,
+    rotation_due,
+    unfinished_rotation,
+    validate_days,
+)
 from runbook_lib.access_key.state import (
     KeyInfo,
     KeyPlan,
@@ -26,7 +32,6 @@ from runbook_lib.access_key.state import (
     marker_keys,
     read_keys,
     read_marker,
-    unfinished_rotation,
 )
 from runbook_lib.core import aws
 from runbook_lib.core.context import S0_ADVICE, RunContext
@@ -41,7 +46,11 @@ from runbook_lib.core.markers import (
 )
 from runbook_lib.core.validation import validate_choice, validate_user_name
 
-MODES = ("create", "rotate")
+#: every mode of the notebook; ``cleanup`` is planned by ``access_key.cleanup``
+MODES = ("create", "rotate", ROTATE_IF_OLDER, "cleanup")
+#: modes that replace a key (the safe rotation: new key, delivered, proven, old one retired)
+ROTATING = ("rotate", ROTATE_IF_OLDER)
+DEFAULT_MAX_AGE_DAYS = 90
 _ROOT_NAMES = frozenset({"root", "<root_account>", "root_account", "root user"})
 
 
@@ -129,20 +138,25 @@ def check_request(
     secrets_dir: str = "",
     secret_name: str = "",
     lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    now: datetime | None = None,
 ) -> KeyPlan:
     """Steps 1–3: check every input and read the user's keys; makes no change.
 
     Args:
         ctx: the run context.
         user_name: the IAM user who gets the key (never root).
-        mode: ``create`` (one key, once) or ``rotate`` (new key, prove it, retire the old).
-        delete_old: rotate only: delete the old key instead of leaving it Inactive.
+        mode: ``create`` (one key, once), ``rotate`` (new key, prove it, retire the old) or
+            ``rotate-if-older-than`` (rotate only when the active key is ``max_age_days`` old).
+        delete_old: rotating modes only: delete the old key instead of leaving it Inactive.
         destination: ``file``, ``secretsmanager`` or ``widget`` (interactive only).
         secrets_dir: folder for the CSV (empty: the default secrets folder).
         secret_name: Secrets Manager name (empty: ``iam-runbooks/<user>/access-key``).
         lease_minutes: another run's pending marker younger than this stops this run (that
             run may still be working); an older one, or one whose process is gone, is
             repaired. ``0``: never wait for another run.
+        max_age_days: ``rotate-if-older-than``: the age (whole days) at which a key is due.
+        now: the run's time (default: now, UTC); key ages count from it (tests pass a fixed one).
 
     Returns:
         The plan.
@@ -152,18 +166,15 @@ def check_request(
         BadInput: a bad parameter, an unknown user, an unusable destination, two keys already.
         RunInProgress: another run of S2 on this user is working now (nothing was changed).
     """
-    validate_choice(mode, MODES, "mode")
+    _check_mode(mode, delete_old, max_age_days)
+    aged, rotating = mode == ROTATE_IF_OLDER, mode in ROTATING
     _refuse_root(str(user_name))
     validate_user_name(user_name)
-    if delete_old and mode != "rotate":
-        raise BadInput(
-            "delete_old applies to mode rotate only: set mode rotate or delete_old false."
-        )
-    now = utc_now()
+    now = now or utc_now()
     dest = resolve_destination(
         destination,
         user_name,
-        mode=mode,
+        mode="rotate" if rotating else mode,
         secrets_dir=secrets_dir,
         secret_name=secret_name,
         interactive=ctx.interactive,
@@ -174,16 +185,21 @@ def check_request(
     keys = read_keys(ctx, user_name)
     marker, tag_count = read_marker(ctx, user_name)
     check_lease(ctx, marker, what=f"S2 on '{user_name}'", lease=lease, now=now)
+    kind = "rotate" if rotating else mode  # what the later steps do (handover knows these two)
     plan = KeyPlan(
-        user_name, user_arn, mode, delete_old, dest, tuple(keys), console, "create", marker, now=now
+        user_name, user_arn, kind, delete_old, dest, tuple(keys), console, "create", marker, now=now
     )
     orphans, adopted, kept = _triage(ctx, plan)
     plan = replace(plan, orphans=orphans, adopted=adopted, kept=kept)
     remaining = list(plan.remaining)
     if mode == "create" and any(k.status == "Active" for k in remaining):
         return replace(plan, action="none")
-    if mode == "rotate" and adopted is not None:
+    if rotating and adopted is not None:
         return replace(plan, action="resume")
+    if aged:
+        plan = _when_due(plan, max_age_days)
+        if plan.action == "none":  # no write (but the repairs above): the key is not due yet
+            return plan
     if len(remaining) >= 2:
         raise BadInput(two_keys_message(user_name, remaining, now, mode))
     if marker is not None and marker.state == PENDING and unusable_file(dest):
@@ -194,6 +210,41 @@ def check_request(
         check_destination(dest)
     check_tag_room(user_name, marker, tag_count)
     return plan
+
+
+def _check_mode(mode: str, delete_old: bool, max_age_days: int) -> None:
+    """Refuse a mode this function does not plan, or a parameter the mode cannot use.
+
+    Raises:
+        BadInput: an unknown mode, ``cleanup``, ``delete_old`` without a rotation, a bad age.
+    """
+    validate_choice(mode, MODES, "mode")
+    if mode == "cleanup":
+        raise BadInput("mode cleanup is planned by access_key.check_request, not this function.")
+    if mode == ROTATE_IF_OLDER:
+        validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
+    if delete_old and mode not in ROTATING:
+        raise BadInput(
+            f"delete_old applies to modes rotate and {ROTATE_IF_OLDER} only, not {mode}: set "
+            "one of them or delete_old false."
+        )
+
+
+def _when_due(plan: KeyPlan, max_age_days: int) -> KeyPlan:
+    """``rotate-if-older-than``: the plan of a rotation if the key is due, else of no change.
+
+    Raises:
+        BadInput: the user has no active key (and no unfinished run's key to delete).
+    """
+    due = rotation_due(plan.remaining, max_age_days, plan.now)
+    if due.key is None and not plan.orphans:
+        raise BadInput(
+            f"User '{plan.user_name}' has no active access key: mode {ROTATE_IF_OLDER} replaces "
+            "an existing key; create one with mode create. Nothing was changed."
+        )
+    if not due.due:
+        return replace(plan, mode=ROTATE_IF_OLDER, action="none", reason=due.reason)
+    return replace(plan, reason=due.reason)
 
 
 def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: str) -> str:
@@ -207,7 +258,7 @@ def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: s
         if pick.last_used is None
         else "used least recently"
     )
-    goal = "mode rotate" if mode == "rotate" else "mode create"
+    goal = f"mode {mode}"
     return (
         f"User '{user_name}' already has 2 access keys, the most IAM allows (LimitExceeded): "
         f"{listed}. Delete the one no longer needed, e.g. {pick.key_id} ({why}), after checking "

@@ -40,7 +40,6 @@ __all__ = [
     "read_keys",
     "read_marker",
     "run_marker",
-    "unfinished_rotation",
     "utc_now",
     "write_marker",
 ]
@@ -112,29 +111,6 @@ def could_have_made(marker: Marker, key: KeyInfo) -> bool:
         and key.key_id not in marker_keys(marker)
         and marker.moment - ORPHAN_BEFORE <= key.created <= marker.moment + ORPHAN_AFTER
     )
-
-
-def unfinished_rotation(
-    keys: list[KeyInfo], marker: Marker | None, delete_old: bool
-) -> KeyInfo | None:
-    """The key a rotation delivered but whose old key it never retired (the run stopped).
-
-    That is: the marker says ``delivered`` for a key that is Active, and an older key is
-    Active too (with ``delete_old``: still exists). The caller must still find the key's secret
-    at the destination.
-    """
-    done = marker_keys(marker) if marker is not None else ()
-    if marker is None or marker.state != DELIVERED or len(done) != 1:
-        return None
-    new = next((k for k in keys if k.key_id == done[0] and k.status == "Active"), None)
-    if new is None:
-        return None
-    older = [
-        k
-        for k in keys
-        if k is not new and (delete_old or k.status == "Active") and k.created <= new.created
-    ]
-    return new if older else None
 
 
 def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
@@ -231,6 +207,8 @@ class KeyPlan:
     kept: tuple[str, ...] = ()
     #: an unusable CSV an unfinished run left at the destination: moved aside in Step 4
     set_aside: str = ""
+    #: why a rotate-if-older-than run rotates or not (the key's age in words)
+    reason: str = ""
     now: datetime = field(default_factory=utc_now, repr=False, compare=False)
 
     @property
@@ -269,12 +247,13 @@ class KeyPlan:
             lines.append(f"Repair: {self.set_aside} holds no usable key: move it aside (kept)")
         lines += [f"Left alone: {note}" for note in self.kept]
         if self.action == "none":
-            lines.append(f"Mode {self.mode}: an active key exists: no new key")
+            lines.append(f"Mode {self.mode}: {self.reason or 'an active key exists: no new key'}")
         elif self.action == "resume":
             lines.append(f"Mode rotate: continue the unfinished rotation to {self.adopted_id}")
         else:
+            why = f"{self.reason}: " if self.reason else ""
             lines.append(
-                f"Mode {self.mode}: create a key, deliver it to {self.destination.describe()}"
+                f"Mode {self.mode}: {why}create a key, deliver it to {self.destination.describe()}"
             )
         if self.console_user:
             lines.append("Warning: " + CONSOLE_USER_WARNING.format(user=self.user_name))

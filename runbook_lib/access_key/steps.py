@@ -92,7 +92,7 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
 def _plan_note(plan: KeyPlan) -> str:
     would = "; ".join(f"would delete orphan key {k.key_id}" for k in plan.orphans)
     what = {
-        "none": "no new key (an active key exists)",
+        "none": f"no new key ({plan.reason or 'an active key exists'})",
         "resume": "would continue the rotation",
         "create": "would create an access key",
     }[plan.action]
@@ -223,6 +223,9 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     if ctx.plan:
         return NewKey(user, "", False, _plan_note(plan))
     _repair(ctx, plan)
+    if plan.action == "none" and plan.reason:  # rotate-if-older-than: not due
+        found = next((k.key_id for k in plan.remaining if k.status == "Active"), "")
+        return NewKey(user, found, False, f"No change: {plan.reason}.{done}")
     if plan.action == "none":
         active = next(k for k in plan.remaining if k.status == "Active")
         return NewKey(

@@ -36,4 +36,4 @@ def verify(ctx: RunContext, created: Created) -> Verified | None:
     (``widgets.live``)."""
     from runbook_lib.widgets.live import live_result
 
-    return live_result("verify", lambda: verify_admin(ctx, created))
+    return live_result("verify", lambda: verify_admin(ctx, created), record=ctx.record)

@@ -5,7 +5,9 @@ no write when its cell runs. It shows the plan, a masked field for the main user
 password (left empty: a generated one) and a Create button. Pressing Create checks the typed
 password against the account's password policy (refused in the form, nothing written), makes
 the writes, then runs Step 8 (the sign-in CSV) and Verify and shows their results in the form.
-Until then Step 8 and Verify say that they wait for Step 7. Headless runs never come here.
+Until then Step 8 and Verify say that they wait for Step 7; their lines, and Step 7's own
+"press Create", are live (``widgets.live``): Create replaces them in place with what was done.
+Headless runs never come here.
 """
 
 from __future__ import annotations
@@ -20,9 +22,24 @@ from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.secret_files import check_file_destination
 from runbook_lib.core.secrets import Secret
+from runbook_lib.widgets.live import LiveRepr
 
 CREATE_STEP = "S1.7"
 CREATE_TITLE = "Review the plan and press Create"
+
+
+class LiveCreated(LiveRepr, Created):
+    """Step 7 in a live notebook: "press Create" until Create is pressed, then what it made."""
+
+    @property
+    def live_key(self) -> str:
+        """Step 7's line."""
+        return CREATE_STEP
+
+    def live_text(self) -> str:
+        """The plan waiting for Create, or the changes Create made."""
+        done = self.waiting.created if self.waiting is not None else None
+        return repr(self) if done is None else repr(done)
 
 
 def new_password(
@@ -101,4 +118,4 @@ def offer_create(
         )
     )
     ctx.record.manual(CREATE_STEP, CREATE_TITLE, done=False, how="press Create in Step 7")
-    return Created(request, actions, False, account, {}, finish, waiting)
+    return LiveCreated(request, actions, False, account, {}, finish, waiting)

@@ -86,6 +86,7 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
         created = created.waiting.created
     request = created.request
     if not created.applied:
+        ctx.record.verified()
         return Verified(("Plan mode: nothing was changed, so there is nothing to verify.",))
     tries = attempts or (1 if ctx.sandbox else 4)
     for attempt in range(tries):
@@ -101,6 +102,7 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
             f"Verify found {len(problems)} difference(s): {'; '.join(problems)}. Re-run the "
             "notebook to converge."
         )
+    ctx.record.verified()
     lines = [f"✓ {g!r}" for g in groups]
     for st in states:
         console = "no console password"

@@ -18,6 +18,8 @@ from typing import Any
 from runbook_lib.core import environ
 
 RECORD_VAR = environ.RECORD
+INCOMPLETE = "incomplete: Verify not run"
+DONE = "done"
 
 #: operations that only read (GenerateCredentialReport only asks IAM to build a report).
 #: Credential calls read too: ``AssumeRole*``/``AssumeRoot`` (how a role profile reaches a
@@ -64,6 +66,10 @@ class RunRecord:
     warnings: list[str] = field(default_factory=list)
     #: checks a read-only runbook reports on (S0): check, status, detail, advice
     findings: list[dict[str, str]] = field(default_factory=list)
+    #: interactive runs only (``begin_interactive``): "incomplete: Verify not run" until Verify
+    #: passes, so a session that stops early (or whose kernel is shut down) says so; headless
+    #: records leave it empty and the runner gives their status
+    status: str = ""
     path: str = field(default="", repr=False)
 
     @classmethod
@@ -74,6 +80,17 @@ class RunRecord:
         return cls(notebook=notebook, path=path)
 
     # ---- events -------------------------------------------------------------------------
+    def begin_interactive(self) -> None:
+        """A person drives this run: it is incomplete until Verify passes (``verified``)."""
+        self.status = INCOMPLETE
+        self.save()
+
+    def verified(self) -> None:
+        """Verify passed (or, in plan mode, had nothing to check): an interactive run is done."""
+        if self.status and self.status != DONE:
+            self.status = DONE
+            self.save()
+
     def api_call(self, service: str, operation: str) -> None:
         """Count one AWS API call (not its retries)."""
         key = f"{service}:{operation}"
@@ -107,16 +124,45 @@ class RunRecord:
         self.secrets.append({"kind": kind, "destination": destination, "fingerprint": fingerprint})
         self.save()
 
-    def finding(self, check: str, status: str, detail: str, advice: str = "") -> None:
-        """Record the result of one check (replacing an earlier result of the same check)."""
-        self.findings = [f for f in self.findings if f["check"] != check]
-        self.findings.append({"check": check, "status": status, "detail": detail, "advice": advice})
+    def finding(
+        self,
+        control: str,
+        title: str,
+        status: str,
+        *,
+        resource: str = "",
+        evidence: str = "",
+        advice: str = "",
+        accepted: str = "",
+    ) -> None:
+        """Record one check's result, in S0's shape (``root_usage.result.FIELDS``), replacing an
+        earlier result of the same control and title."""
+        self.findings = [
+            f for f in self.findings if (f.get("control"), f.get("title")) != (control, title)
+        ]
+        self.findings.append(
+            {
+                "control": control,
+                "title": title,
+                "status": status,
+                "resource": resource,
+                "evidence": evidence,
+                "advice": advice,
+                "accepted": accepted,
+            }
+        )
         self.save()
 
     def warn(self, text: str) -> None:
         """Record advice the operator should read."""
         if text not in self.warnings:
             self.warnings.append(text)
+            self.save()
+
+    def verify_failed(self, message: str) -> None:
+        """Verify ran in an interactive run and failed: the status says so, with its line."""
+        if self.status:
+            self.status = f"incomplete: Verify failed: {message}"
             self.save()
 
     # ---- output -------------------------------------------------------------------------
@@ -129,6 +175,11 @@ class RunRecord:
         """The record as JSON-ready data."""
         data = asdict(self)
         data.pop("path")
+        if not self.status:  # headless: the runner adds the status
+            data.pop("status")
+        else:
+            done = [f"{m.step} {m.title}" for m in self.manual_steps if m.status == "done"]
+            data["steps_done"] = done + (["Verify"] if self.status == DONE else [])
         return data
 
     def save(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.core import environ, reset
+from runbook_lib.core import environ, reset, sandbox_org
 
 if TYPE_CHECKING:
     import boto3
@@ -26,6 +26,8 @@ SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": 
 #: the variable that tells the library (in any process) where the running sandbox is
 SANDBOX_URL_VAR = environ.SANDBOX_URL
 DEFAULT_SEED = 42
+#: the role Organizations creates in every member account it makes
+MEMBER_ROLE = "OrganizationAccountAccessRole"
 
 #: variables that could point a process at a real account; removed wherever a sandbox is used
 REAL_CREDENTIAL_VARS = (
@@ -74,30 +76,60 @@ def apply_sandbox_environ(url: str, env: MutableMapping[str, str] | None = None)
     """Strip real credentials from ``env`` (default ``os.environ``) and point it at ``url``."""
     target = os.environ if env is None else env
     strip_real_credentials(target)
+    target.pop(environ.SANDBOX_ACCOUNT, None)  # a member's credentials were just removed
     target.update(sandbox_environ(url))
 
 
+def member_environ(account_id: str, credentials: Mapping[str, str]) -> dict[str, str]:
+    """Environment lines that make a sandbox kernel act in member ``account_id``.
+
+    Args:
+        account_id: the member account (12 digits).
+        credentials: the sandbox's own ``AssumeRole`` answer for it (``AccessKeyId``,
+            ``SecretAccessKey``, ``SessionToken``); moto maps the key to the member.
+    """
+    return {
+        environ.SANDBOX_ACCOUNT: account_id,
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def _session_credentials() -> dict[str, str]:
+    """The sandbox credentials of this process: a member's (``member_environ``, set by the
+    runner on a kernel whose real credentials it removed) or the fixed fake ones."""
+    env = os.environ
+    if env.get(environ.SANDBOX_ACCOUNT) and env.get(SANDBOX_URL_VAR):
+        return {
+            "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID", ""),
+            "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", ""),
+            "aws_session_token": env.get("AWS_SESSION_TOKEN", ""),
+        }
+    return {
+        "aws_access_key_id": SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
 def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
-    """A boto3 session with the sandbox's fake credentials that reads no AWS profile.
+    """A boto3 session with the sandbox's credentials that reads no AWS profile.
 
     ``AWS_PROFILE`` may name a real (or a missing) profile in the user's shell: neither has any
-    business in a sandbox session.
+    business in a sandbox session. A kernel the fan-out runner points at a member account
+    (``RUNBOOK_SANDBOX_ACCOUNT``) uses that member's ``AssumeRole`` credentials.
     """
     import boto3
     import botocore.session
 
     core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    return boto3.Session(
-        botocore_session=core,
-        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=region,
-    )
+    return boto3.Session(botocore_session=core, region_name=region, **_session_credentials())
 
 
 def _post(url: str) -> bytes:
+    """POST to the sandbox (a reset rebuilds every account it has seen: give it time)."""
     req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
         body: bytes = resp.read()
         return body
 
@@ -106,11 +138,16 @@ def _post(url: str) -> bytes:
 class Sandbox:
     """A moto server on 127.0.0.1 with AWS managed policies loaded, seeded and resettable.
 
-    Use ``Sandbox.start()``, then ``url``; ``reset()`` empties it; ``stop()`` ends it.
+    Use ``Sandbox.start()``, then ``url``; ``reset()`` empties it; ``stop()`` ends it. With
+    ``member_accounts`` N the management account (``SANDBOX_ACCOUNT_ID``) also owns an
+    Organization of N member accounts (``accounts``), each with ``MEMBER_ROLE``.
     """
 
     seed: int = DEFAULT_SEED
     port: int = 0
+    member_accounts: int = 0
+    #: the member account IDs, in creation order (the same for the same seed and N)
+    accounts: list[str] = field(default_factory=list)
     _server: Any = field(default=None, repr=False)
     url: str = ""
 
@@ -123,6 +160,7 @@ class Sandbox:
         # read by moto when it builds the IAM backend: AdministratorAccess must exist
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        sandbox_org.parse_managed_policies_once()
         from moto.server import ThreadedMotoServer
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -141,6 +179,15 @@ class Sandbox:
         """
         self.reseed()
         sandbox_session().client("iam", endpoint_url=self.url).list_account_aliases()
+        self.accounts = []
+        if self.member_accounts:  # no call otherwise: later seeded IDs stay as they were
+            self.ensure_members(self.member_accounts)
+
+    def ensure_members(self, count: int) -> list[str]:
+        """The Organization's member accounts, ``count`` made if it has no Organization yet."""
+        org = sandbox_session().client("organizations", endpoint_url=self.url)
+        self.accounts = sandbox_org.ensure_members(org, count)
+        return self.accounts
 
     def reseed(self) -> None:
         """Make generated IDs, keys and MFA seeds repeat from here on."""

@@ -149,7 +149,7 @@ def serve(args: argparse.Namespace) -> int:
     # a sandbox this process was pointed at (RUNBOOK_SANDBOX_URL) is the one the seeding runs
     # use too (the runner prefers it): then the server's kernels use it as well
     running = running_sandbox_url() if sandbox else ""
-    box = _start_sandbox() if sandbox and not running else None
+    box = _start_sandbox(getattr(args, "member_accounts", 0)) if sandbox and not running else None
     sandbox_url = running or (box.url if box is not None else "")
     try:
         if book is not None and args.seed_prerequisites:
@@ -176,6 +176,8 @@ def serve(args: argparse.Namespace) -> int:
         env.update(extra)
         if sandbox_url:
             print(f"sandbox: {sandbox_url} (every kernel of this server talks to it)")
+        if box is not None and box.accounts:
+            print(f"sandbox Organization members: {' '.join(box.accounts)}")
         print(f"session: {session}/ (working copies and run records)")
         print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
         return apps.run_server(cmd, env)
@@ -184,10 +186,10 @@ def serve(args: argparse.Namespace) -> int:
             box.stop()
 
 
-def _start_sandbox() -> Any:
+def _start_sandbox(member_accounts: int = 0) -> Any:
     from runbook_lib.core.sandbox import Sandbox
 
-    return Sandbox().start()
+    return Sandbox(member_accounts=member_accounts).start()
 
 
 def _seed(books: list[Path], params: dict[str, Any], session: Path, box: Any) -> int:

@@ -7,7 +7,9 @@ kernel's environment from ``kernels.kernel_environ`` (passed in, never set on ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,23 @@ if TYPE_CHECKING:
     from runbook_lib.run.pool import KernelPool
 
 KERNEL_NAME = "python3"
+
+#: the pool ``execute`` uses when its caller passes none (set by ``warm_kernels``)
+_POOL: ContextVar[KernelPool | None] = ContextVar("runbook_kernel_pool", default=None)
+
+
+@contextlib.contextmanager
+def warm_kernels(pool: KernelPool | None) -> Iterator[None]:
+    """Run every ``execute`` of this context (this thread) on ``pool``'s warm kernels.
+
+    How the runner's callers (``runbook run --all``, a fan-out's worker threads) choose warm
+    kernels without a parameter through every layer; ``None``: a new kernel per run.
+    """
+    token = _POOL.set(pool)
+    try:
+        yield
+    finally:
+        _POOL.reset(token)
 
 
 def execute(
@@ -43,7 +62,8 @@ def execute(
             that redacts secrets).
         record_timing: keep nbclient's per-cell timings (refresh turns them off).
         kernel: run on a warm kernel of this pool (reset before and after the run, discarded
-            if the run fails); ``kernel_log`` is then the pool's. ``None``: a new kernel.
+            if the run fails); ``kernel_log`` is then the pool's. ``None``: the pool of
+            ``warm_kernels``, if any, else a new kernel.
 
     Returns:
         The executed ``nbformat.NotebookNode``.
@@ -67,6 +87,7 @@ def execute(
     }
     # absolute: papermill saves after each cell from inside the kernel's folder
     saved = str(output.resolve()) if output is not None else None
+    kernel = kernel or _POOL.get()
     if kernel is not None:
         with kernel.checkout(env, folder) as km:
             return pm.execute_notebook(str(notebook), saved, km=km, **common)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runbook_lib.core.errors import (
     EXIT_BAD_INPUT,
@@ -33,9 +33,6 @@ from runbook_lib.run.export import HtmlExporter, export_html
 from runbook_lib.run.kernels import ipc_kernel_manager, kernel_environ
 from runbook_lib.run.leaks import LeakGuard, RedactingFilter
 from runbook_lib.run.notebooks import check_types, find_notebook, notebook_parameters
-
-if TYPE_CHECKING:
-    from runbook_lib.run.pool import KernelPool
 
 __all__ = [
     "TARGET_PARAMS",
@@ -155,7 +152,7 @@ def _execute(
     *,
     log_output: bool,
     sandbox: Sandbox | None,
-    pool: KernelPool | None = None,
+    kernel_env: Mapping[str, str | None] | None = None,
 ) -> tuple[int, str, str]:
     """Execute the notebook through the engine; exit code, status and message of the cells."""
     sandbox_url = ""
@@ -166,6 +163,11 @@ def _execute(
         record_path=(run_dir / "run.json").resolve(),
         leak_environ=guard.environ(),
     )
+    for key, value in (kernel_env or {}).items():  # a fan-out run's account (None: removed)
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     with _cell_log(run_dir, guard, log_output):
         try:
             engine.execute(
@@ -175,7 +177,6 @@ def _execute(
                 parameters=params,
                 kernel_log=run_dir / "kernel.log",
                 log_output=log_output,
-                kernel=pool,
             )
         except Exception as err:  # the kernel's error becomes the run's result
             writes = _read_record(run_dir / "run.json", path.stem).get("writes", 0)
@@ -237,7 +238,7 @@ def run_notebook(
     plan: bool = False,
     log_output: bool = False,
     sandbox: Sandbox | None = None,
-    pool: KernelPool | None = None,
+    kernel_env: Mapping[str, str | None] | None = None,
 ) -> RunResult:
     """Run one notebook headless and write its run folder.
 
@@ -248,8 +249,7 @@ def run_notebook(
         plan: read-only: report what would change, with zero writes.
         log_output: stream the cells' output to the log (secrets redacted).
         sandbox: the sandbox to use when the target is the sandbox (started if missing).
-        pool: run on a warm kernel of this pool (``run.pool``), reset between runs; ``None``:
-            a new kernel for this run.
+        kernel_env: kernel variables set last (``None``: removed); credentials are guarded.
 
     Returns:
         The result; ``exit_code`` 0 done, 1 failed, 2 bad input, 3 manual step pending,
@@ -262,16 +262,24 @@ def run_notebook(
     names = [path.name, "run.json", "kernel.log"] + (["run.log"] if log_output else [])
     run_dir = artifacts.open_run_dir(output_dir, path.stem, names)
     guard = LeakGuard().start()
+    creds = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # an account's, from the fan-out
+    guard.add("AWS credentials", [v for k, v in (kernel_env or {}).items() if k in creds and v])
     try:
         exporter = HtmlExporter()  # ready by the time the notebook has run
         started = time.time()
         outcome = _execute(
-            path, params, run_dir, guard, log_output=log_output, sandbox=sandbox, pool=pool
+            path,
+            params,
+            run_dir,
+            guard,
+            log_output=log_output,
+            sandbox=sandbox,
+            kernel_env=kernel_env,
         )
         executed = time.time()
         _export(exporter, run_dir, path)
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
-        artifacts.write_json(run_dir / "run.json", record)
+        artifacts.write_record(run_dir, record)
         record, clean = artifacts.refuse_leaks(guard, run_dir, record)
         artifacts.publish(run_dir, clean)
         values = guard.values

@@ -27,4 +27,10 @@ def verify(ctx: RunContext, device: VirtualDevice) -> MfaVerified | None:
     """``verify_mfa``; in a live notebook Assign MFA refreshes it in place (``widgets.live``)."""
     from runbook_lib.widgets.live import live_result
 
-    return live_result("verify", lambda: verify_mfa(ctx, device))
+    def checked() -> MfaVerified:
+        result = verify_mfa(ctx, device)
+        if ctx.plan or device.serial in result.devices:
+            ctx.record.verified()
+        return result
+
+    return live_result("verify", checked, record=ctx.record)

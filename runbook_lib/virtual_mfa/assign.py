@@ -4,18 +4,22 @@ The two codes are checked against the seed (``totp.check_codes``) before any cal
 a swapped, repeated or stale pair is refused in plain words and nothing is sent to AWS.
 Interactive, a person scans the QR code and types the codes into a form; headless, the holder
 of the stored seed (or the sandbox's virtual authenticator) computes them; otherwise the step
-is recorded as pending for a person.
+is recorded as pending for a person. In a live notebook the lines of Steps 7 and 8 say where
+the QR code and the form are (in the same cell, above the line) and are live
+(``widgets.live``): Assign MFA replaces them in place with what was done.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.record import RunRecord
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.resync import ASSIGN_STEP, FIXES, resync_with_codes
 from runbook_lib.virtual_mfa.seed import (
@@ -30,8 +34,28 @@ from runbook_lib.virtual_mfa.setup import (
     STORED_SEED,
 )
 from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
+from runbook_lib.widgets.live import LiveRepr
 
 SCAN_STEP = "S3.7"
+
+
+@dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
+class LiveStepOutcome(LiveRepr, StepOutcome):
+    """A step that waits for a person in a live notebook: ``status`` until the record says the
+    step is done, then ``done_status``."""
+
+    record: RunRecord = field(default_factory=RunRecord, repr=False, compare=False)
+    done_status: str = field(default="done", repr=False, compare=False)
+
+    @property
+    def live_key(self) -> str:
+        """One live line per step."""
+        return self.step
+
+    def live_text(self) -> str:
+        """The waiting line, or the done line once the record has the step done."""
+        done = any(m.step == self.step and m.status == "done" for m in self.record.manual_steps)
+        return repr(StepOutcome(self.step, self.done_status)) if done else repr(self)
 
 
 def _scan_done(ctx: RunContext, how: str) -> None:
@@ -100,7 +124,13 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
         done=False,
         how="scan the QR code (or type the secret key), then type two codes in Step 8",
     )
-    return StepOutcome(SCAN_STEP, "scan the QR code below with the app, then go to Step 8")
+    return LiveStepOutcome(
+        SCAN_STEP,
+        "scan the QR code above with the app (or type its secret key), then type two codes in "
+        "Step 8",
+        ctx.record,
+        "the app has the device (its codes matched); the QR code is gone from the page",
+    )
 
 
 def _seed(device: VirtualDevice) -> Secret:
@@ -215,9 +245,14 @@ def assign(
 
         label = "Resync MFA" if setup.action == "resync" else "Assign MFA"
         widgets.show(widgets.CodeForm(f"{label}: {device.serial}", submit, label))
-        how = f"type two consecutive codes below and press {label}"
+        how = f"type two consecutive codes in Step 8's form and press {label}"
         ctx.record.manual(ASSIGN_STEP, f"Type two codes and {verb}", done=False, how=how)
-        return StepOutcome(ASSIGN_STEP, f"waiting: {how}")
+        return LiveStepOutcome(
+            ASSIGN_STEP,
+            f"waiting: type two consecutive codes in the form above and press {label}",
+            ctx.record,
+            f"{verb}ed {device.serial} to '{setup.user_name}'",
+        )
     seed = _stored_seed(ctx, device)
     code1, code2 = recent_two_codes(seed, clock=clock, sleep=sleep)
     if setup.action == "resync":

@@ -13,11 +13,40 @@ Rules every widget here follows:
   (ipywidgets' default is the widget's ``repr``, which includes its value);
 - widget state is never saved by the runner (``store_widget_state=False``); JupyterLab saves it
   only when "Save Widget State Automatically" is switched on, which the README warns against.
+
+ipywidgets is imported on first use of a widget, not with this package: step results import
+``widgets.live`` (live status lines) in headless runs too, which never show a widget.
 """
 
-from runbook_lib.widgets.base import MASK, SafeBox, show
-from runbook_lib.widgets.mfa import CodeForm, QrPanel, VirtualAuthenticator
-from runbook_lib.widgets.steps import ApplyForm, ConfirmStep, ShownOnce
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runbook_lib.widgets.base import MASK, SafeBox, show
+    from runbook_lib.widgets.mfa import CodeForm, QrPanel, VirtualAuthenticator
+    from runbook_lib.widgets.steps import ApplyForm, ConfirmStep, ShownOnce
+
+#: each public name → the module that defines it
+_HOME = {
+    "MASK": "base",
+    "SafeBox": "base",
+    "show": "base",
+    "CodeForm": "mfa",
+    "QrPanel": "mfa",
+    "VirtualAuthenticator": "mfa",
+    "ApplyForm": "steps",
+    "ConfirmStep": "steps",
+    "ShownOnce": "steps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = [
     "MASK",

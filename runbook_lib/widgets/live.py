@@ -6,8 +6,15 @@ the Verify cell would keep its old answer. ``live_result`` shows a cell's result
 handle and remembers how to compute it; ``refresh_live`` (called by the buttons once their
 work is done) computes each again and replaces the old output in place.
 
-Headless (``RUNBOOK_HEADLESS``) or outside IPython, ``live_result`` just returns the result:
-executed notebooks and tests see exactly what they saw before.
+Status lines that a button changes ("pending until confirmed", "Step 7 waits … press Create",
+"scan the QR code", "waiting for 'I have stored it'") are step results of a ``LiveRepr`` type:
+the cell returns the result as before, and a live frontend displays it through
+``_ipython_display_`` as a ``LiveCell`` whose text ``live_text()`` computes again on every
+``refresh_live``.
+
+Headless (``RUNBOOK_HEADLESS``) or outside IPython, ``live_result`` just returns the result and
+a ``LiveRepr`` displays as its plain ``repr``: executed notebooks and tests see exactly what
+they saw before.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any, TypeVar
 
 from runbook_lib.core import environ, reset
 from runbook_lib.core.errors import RunbookError
+from runbook_lib.core.record import RunRecord
 
 T = TypeVar("T")
 
@@ -69,17 +77,76 @@ class LiveCell:
         self.out.append_display_data(view)
 
 
-def live_result(key: str, render: Callable[[], T]) -> T | None:
+class _Text:
+    """A view whose only representation is ``text`` (a ``str`` would show with quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class LiveRepr:
+    """Mixin for a step result whose text a button changes; shown live in a live notebook.
+
+    Subclasses give ``live_key`` (one live cell per key: a re-run cell replaces its entry) and
+    ``live_text()`` (the current text, read from the step's state). Headless, nothing changes:
+    IPython finds no ``_ipython_display_`` and shows the ``repr``.
+    """
+
+    @property
+    def live_key(self) -> str:
+        """The live cell's name (default: the class name)."""
+        return type(self).__name__
+
+    def live_text(self) -> str:
+        """The text to show now (default: the ``repr``)."""
+        return repr(self)
+
+    @property
+    def _ipython_display_(self) -> Callable[[], None] | None:
+        if not _interactive():
+            return None  # IPython then shows the repr, as for any value
+        return self._show_live
+
+    def _show_live(self) -> None:
+        from IPython.display import display
+
+        def render() -> _Text:
+            return _Text(self.live_text())
+
+        cell = LiveCell(_Text(repr(self)))  # as returned; buttons then call ``render``
+        display(cell.out)  # type: ignore[no-untyped-call]
+        _LIVE[self.live_key] = (render, cell)
+
+
+def _noting_failures(render: Callable[[], T], record: RunRecord) -> Callable[[], T]:
+    def noted() -> T:
+        try:
+            return render()
+        except RunbookError as err:
+            record.verify_failed(err.message)
+            raise
+
+    return noted
+
+
+def live_result(key: str, render: Callable[[], T], *, record: RunRecord | None = None) -> T | None:
     """``render()``; in a live notebook shown in a ``LiveCell`` that ``refresh_live`` updates.
 
     Args:
         key: the cell's name (e.g. ``"verify"``); running the cell again replaces its entry.
         render: computes the result (its errors propagate the first time, as before).
+        record: the run record of a Verify cell: a library error, the first time or on a
+            refresh, is noted in its status ("incomplete: Verify failed: …").
 
     Returns:
         The result headless or outside IPython; ``None`` in a live notebook (it is displayed
         already: the cell shows it once).
     """
+    if record is not None:
+        render = _noting_failures(render, record)
     result = render()
     if not _interactive():
         return result

@@ -60,7 +60,7 @@ def test_lab_run_all_shows_the_key_masked_then_once_and_never_saves_it(
     run_all(page)
     widget = page.locator(SHOWN_ONCE)
     widget.wait_for(timeout=60_000)
-    wait_dom_text(page, "The delivered secret authenticates")  # Verify, the last cell, passed
+    wait_dom_text(page, "Not verified yet: waiting for 'I have stored it'")  # Verify ran
     wait_kernel_idle(page)
     (key,) = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
     assert key["Status"] == "Active"
@@ -81,6 +81,8 @@ def test_lab_run_all_shows_the_key_masked_then_once_and_never_saves_it(
 
     widget.get_by_role("button", name="I have stored it").click()
     wait_text(page, SHOWN_ONCE, "(removed)")
+    # the button proved the key before dropping it, and refreshed Verify in place
+    wait_dom_text(page, "The secret you stored authenticates: STS GetCallerIdentity")
     assert_absent(secret, page_text(page), "the page after 'I have stored it'")
     assert_absent(secret, page.content(), "the page's DOM after 'I have stored it'")
     screenshot(page, "lab-s2-access-key-stored", readme=False)
@@ -94,5 +96,6 @@ def test_lab_run_all_shows_the_key_masked_then_once_and_never_saves_it(
     record = json.loads(record_text)
     assert [s["destination"] for s in record["secrets"]] == ["widget: stored by a person"]
     assert ("S2.6", "done") in [(m["step"], m["status"]) for m in record["manual_steps"]]
+    assert record["status"] == "done" and record["steps_done"][-1] == "Verify"
     assert not list((tmp_path / "secrets").glob("**/*")), "the widget run wrote a secret file"
     assert not page.blocked, f"the page tried to leave 127.0.0.1: {page.blocked[:3]}"

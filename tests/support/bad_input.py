@@ -127,6 +127,16 @@ def nb(number: str, *params: str) -> tuple[str, ...]:
     return (number, "-f", "{sandbox_yaml}", "-p", "secrets_dir", "{secrets}", *params)
 
 
+def s2_aged(*params: str) -> tuple[str, ...]:
+    """02 in mode rotate-if-older-than for Keyless (no key), then ``params`` (later wins)."""
+    return nb("02", "-p", "user_name", "Keyless", "-p", "mode", "rotate-if-older-than", *params)
+
+
+def s2_cleanup(*params: str) -> tuple[str, ...]:
+    """02 in mode cleanup for TwoKeys, then ``params``."""
+    return nb("02", "-p", "user_name", "TwoKeys", "-p", "mode", "cleanup", *params)
+
+
 _NO_CREDS = (
     ("AWS_CONFIG_FILE", "{work}/aws-config"),
     ("AWS_SHARED_CREDENTIALS_FILE", "{work}/aws-credentials"),
@@ -204,6 +214,34 @@ ROWS = [
         "mode 'rotat' is not one of the choices",
     ),
     Row("s2-user-is-root", nb("02", "-p", "user_name", "root"), "names the root user"),
+    # S2's age-driven modes: rotate-if-older-than (max_age_days) and cleanup (unused_days, scope)
+    Row("s2-max-age-days-zero", s2_aged("-p", "max_age_days", "0"), "max_age_days 0 is not a"),
+    Row("s2-max-age-days-negative", s2_aged("-p", "max_age_days", "-5"), "max_age_days -5 is"),
+    Row("s2-max-age-days-text", s2_aged("-p", "max_age_days", "ninety"), "must be int", False),
+    Row("s2-mode-mistyped-new", s2_aged("-p", "mode", "rotate-if-older"), "is not one of the"),
+    Row("s2-rotate-if-due-without-a-key", s2_aged(), "has no active access key"),
+    Row("s2-unused-days-zero", s2_cleanup("-p", "unused_days", "0"), "unused_days 0 is not a"),
+    Row("s2-unused-days-text", s2_cleanup("-p", "unused_days", "soon"), "must be int", False),
+    Row(
+        "s2-cleanup-scope-mistyped",
+        s2_cleanup("-p", "cleanup_scope", "everyone"),
+        "cleanup_scope 'everyone' is not one of the choices",
+    ),
+    Row(
+        "s2-delete-old-with-cleanup",
+        s2_cleanup("-p", "delete_old", "true"),
+        "delete_old applies to modes rotate and rotate-if-older-than, not cleanup",
+    ),
+    Row(
+        "s2-delete-old-with-create",
+        nb("02", "-p", "user_name", "Keyless", "-p", "delete_old", "true"),
+        "delete_old applies to modes rotate and rotate-if-older-than only, not create",
+    ),
+    Row(
+        "s2-cleanup-unknown-user",
+        nb("02", "-p", "user_name", "Nobody", "-p", "mode", "cleanup"),
+        "does not exist",
+    ),
     Row(
         "s2-caller-is-root",
         nb("02", "-p", "user_name", "Keyless"),
@@ -268,6 +306,8 @@ ROWS = [
     ),
     Row(
         "parameter-of-the-wrong-type",
+        "s2-max-age-days-text",
+        "s2-unused-days-text",
         s1("-p", "password_reset_required", "maybe"),
         "must be bool",
         False,
@@ -306,6 +346,11 @@ CLI_CHECKS_FIRST = frozenset(
         "tag-key-aws-prefix",
         "tag-value-257-chars",
         "s2-unknown-user",
+        "s2-max-age-days-zero",
+        "s2-max-age-days-negative",
+        "s2-unused-days-zero",
+        "s2-cleanup-scope-mistyped",
+        "s2-cleanup-unknown-user",
         "s3-unknown-user",
         "s0-wrong-expected-account-id",
         "wrong-expected-account-id",
@@ -321,6 +366,8 @@ COMMAND_LINE_ONLY = frozenset(
         "unknown-notebook",
         "mistyped-parameter-name",
         "parameter-of-the-wrong-type",
+        "s2-max-age-days-text",
+        "s2-unused-days-text",
         "mistyped-parameter-in-yaml",
         "malformed-yaml",
         "yaml-not-a-mapping",

@@ -1,0 +1,149 @@
+"""S2 ``mode: cleanup``, Step 7 and Verify: deactivate unused keys, remove unused passwords.
+
+Each write stands alone and is safe to repeat: a run that dies after some of them is finished
+by a re-run, which finds the done ones Inactive (or gone) and leaves them be. Just before each
+write the credential's last use is read again, so a key used since Step 3 is kept.
+"""
+
+from __future__ import annotations
+
+from runbook_lib.access_key.cleanup import (
+    DEACTIVATE,
+    KEY,
+    CleanupPlan,
+    Credential,
+    judge,
+    record_credential,
+)
+from runbook_lib.access_key.live import StepResult
+from runbook_lib.core import aws
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import VerifyFailed
+
+_FIX = "The caller needs iam:UpdateAccessKey and iam:DeleteLoginProfile."
+
+
+def _used_since(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
+    """Evidence that the credential was used within ``unused_days`` since Step 3, or ``""``."""
+    if cred.kind == KEY:
+        found = aws.call(
+            ctx.iam.get_access_key_last_used,
+            what=f"Reading the last use of {cred.key_id}",
+            fix="The caller needs iam:GetAccessKeyLastUsed.",
+            missing=("NoSuchEntity",),
+            AccessKeyId=cred.key_id,
+        )
+        used = found["AccessKeyLastUsed"].get("LastUsedDate") if found else None
+    else:
+        user = aws.call(
+            ctx.iam.get_user,
+            what=f"Reading user '{cred.user_name}'",
+            fix="The caller needs iam:GetUser.",
+            missing=("NoSuchEntity",),
+            UserName=cred.user_name,
+        )
+        used = user["User"].get("PasswordLastUsed") if user else None
+    if used is None:
+        return ""
+    unused, said = judge(used, None, plan.now, plan.unused_days)
+    return "" if unused else f"used since the plan ({said.replace('created', 'on')})"
+
+
+def _act(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
+    """Deactivate the key or remove the password; what was done, in words."""
+    recent = _used_since(ctx, plan, cred)
+    if recent:
+        return f"Kept {cred.name}: {recent}."
+    if cred.action == DEACTIVATE:
+        done = aws.call(
+            ctx.iam.update_access_key,
+            what=f"Deactivating the unused key {cred.key_id}",
+            fix=_FIX,
+            missing=("NoSuchEntity",),
+            UserName=cred.user_name,
+            AccessKeyId=cred.key_id,
+            Status="Inactive",
+        )
+        change, verb = "deactivate-access-key", "Deactivated"
+    else:
+        done = aws.call(
+            ctx.iam.delete_login_profile,
+            what=f"Removing the unused console password of '{cred.user_name}'",
+            fix=_FIX,
+            missing=("NoSuchEntity",),
+            UserName=cred.user_name,
+        )
+        change, verb = "delete-login-profile", "Removed"
+    if done is None:
+        return f"{cred.name} is gone already (deleted since Step 3)."
+    ctx.record.change(change, cred.resource)
+    record_credential(ctx, cred, done=True, note=verb.lower())
+    return f"{verb} {cred.name}: {cred.why}."
+
+
+def apply_cleanup(ctx: RunContext, plan: CleanupPlan) -> StepResult:
+    """Step 7 (cleanup): deactivate each unused key, remove each unused console password.
+
+    Raises:
+        AwsError: IAM refused a write (the ones before it are done; a re-run finishes).
+    """
+    todo = plan.to_change
+    if ctx.plan:
+        lines = [f"Plan mode: {c.describe(True)}." for c in todo]
+        return StepResult("\n".join(lines) or "Plan mode: nothing to deactivate or remove.")
+    if not todo:
+        return StepResult(
+            f"Nothing to do: no credential in scope is unused for {plan.unused_days} days or more."
+        )
+    lines = [_act(ctx, plan, c) for c in todo]
+    lines.append(
+        "A deactivated key can be re-activated to roll back (aws iam update-access-key "
+        "--status Active); a removed password is gone: S1 sets a new one."
+    )
+    return StepResult("\n".join(lines))
+
+
+def verify_cleanup(ctx: RunContext, plan: CleanupPlan) -> StepResult:
+    """Verify (cleanup): no credential the plan marked unused is still usable.
+
+    Raises:
+        VerifyFailed: a key to deactivate is still Active, or a password still exists.
+    """
+    if ctx.plan:
+        return StepResult("Plan mode: nothing was changed, so there is nothing to verify.")
+    users = sorted({c.user_name for c in plan.to_change})
+    for user in users:
+        active = {
+            k["AccessKeyId"]
+            for k in aws.items(
+                ctx.iam,
+                "list_access_keys",
+                "AccessKeyMetadata",
+                what=f"Reading the access keys of '{user}'",
+                fix="The caller needs iam:ListAccessKeys.",
+                UserName=user,
+            )
+            if k["Status"] == "Active"
+        }
+        profile = aws.call(
+            ctx.iam.get_login_profile,
+            what=f"Reading the login profile of '{user}'",
+            fix="The caller needs iam:GetLoginProfile.",
+            missing=("NoSuchEntity",),
+            UserName=user,
+        )
+        for cred in (c for c in plan.to_change if c.user_name == user):
+            still = cred.key_id in active if cred.kind == KEY else profile is not None
+            if still and _used_since(ctx, plan, cred):
+                continue  # kept in Step 7: used since the plan
+            if still:
+                raise VerifyFailed(
+                    f"{cred.name} is still usable although unused ({cred.why}): re-run mode "
+                    "cleanup (Step 7 repeats only what is left)."
+                )
+    n = len(plan.to_change)
+    return StepResult(
+        f"{n} unused credential(s) checked: none is usable any more."
+        if n
+        else "Nothing was to change; nothing to verify."
+    )

@@ -1,0 +1,203 @@
+"""Fan-out: one notebook over many accounts, a run folder per account and one summary.
+
+``run_account`` is one account's run as a Python call (a scheduler's task or a kernel pool
+calls it the same way): it assumes the role in that account (``org.account_access``), then
+runs the notebook with that account's credentials in the kernel's environment only and
+``expected_account_id`` set to it, so the kernel's preflight stops if the credentials reach any
+other account. ``run_fanout`` runs the accounts ``max_concurrency`` at a time and stops
+starting new ones once ``max_errors`` have failed (running ones finish; the rest are "not
+started"), as SSM Automation does.
+
+Secrets of a fan-out run go to per-account destinations (``org_target.account_run``): files in
+``<secrets_dir>/<account_id>/``, Secrets Manager names with the account ID in them, in that
+account's own Secrets Manager: two accounts never share a file or a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, RunbookError
+from runbook_lib.run import org
+from runbook_lib.run.org_target import FanoutTarget, account_run, resolve_target
+from runbook_lib.run.runner import run_notebook
+
+__all__ = [
+    "AccountResult",
+    "FanoutResult",
+    "FanoutTarget",
+    "account_run",
+    "resolve_target",
+    "run_account",
+    "run_fanout",
+]
+
+#: exit codes that count as an account's failure for ``max_errors``
+FAILED_CODES = (EXIT_FAILED, EXIT_BAD_INPUT)
+NOT_STARTED = "not started"
+
+
+@dataclass
+class AccountResult:
+    """One account's outcome; ``exit_code`` is ``None`` for an account never started."""
+
+    account_id: str
+    status: str = NOT_STARTED
+    exit_code: int | None = None
+    message: str = ""
+    run_dir: Path | None = None
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
+    seconds: float = 0.0
+
+
+def run_account(
+    name: str,
+    account_id: str,
+    params: Mapping[str, Any],
+    *,
+    target: FanoutTarget,
+    output_dir: Path,
+    plan: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> AccountResult:
+    """Run notebook ``name`` in one account: assume the role, run, read the record back.
+
+    Args:
+        name: the notebook (stem, number or path).
+        account_id: the account (12 digits).
+        params: the run's parameters (without ``expected_account_id``).
+        target: from ``resolve_target``.
+        output_dir: the fan-out run's folder; this account's run goes in ``<account_id>/``.
+        plan: read-only run.
+        extra_env: more kernel variables (the tests' fault injection).
+
+    Returns:
+        The account's result; every failure (role not assumable, a failing cell) is in it.
+    """
+    started = time.monotonic()
+    try:
+        access = org.account_access(
+            target.client("sts"),
+            account_id,
+            target.caller_account,
+            target.role_name,
+            target.external_id,
+        )
+        p, env = account_run(target, access, params, Path(name).stem)
+        env.update(extra_env or {})
+        result = run_notebook(
+            name, p, output_dir=output_dir / account_id, plan=plan, kernel_env=env
+        )
+    except RunbookError as err:
+        return AccountResult(
+            account_id, "failed", err.exit_code, str(err), seconds=time.monotonic() - started
+        )
+    return AccountResult(
+        account_id,
+        result.status,
+        result.exit_code,
+        result.message,
+        result.run_dir,
+        result.record,
+        time.monotonic() - started,
+    )
+
+
+@dataclass
+class FanoutResult:
+    """Every account's result, in the order the accounts were given."""
+
+    notebook: str
+    output_dir: Path
+    results: list[AccountResult]
+    stopped_early: bool = False
+
+
+def fanout_dir(output_dir: Path, stem: str) -> Path:
+    """A new folder for one fan-out run (``<UTC time>-<notebook>-org``)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = Path(os.path.abspath(output_dir)) / f"{stamp}-{stem}-org"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = folder.with_name(f"{stamp}-{stem}-org-{n}")
+    folder.mkdir(parents=True)
+    return folder
+
+
+def run_fanout(
+    name: str,
+    accounts: Sequence[str],
+    params: Mapping[str, Any],
+    *,
+    target: FanoutTarget,
+    output_dir: Path,
+    max_concurrency: int = 2,
+    max_errors: int | None = None,
+    plan: bool = False,
+    on_done: Callable[[AccountResult], None] | None = None,
+    extra_env: Callable[[str], Mapping[str, str]] | None = None,
+) -> FanoutResult:
+    """Run ``name`` in every account, ``max_concurrency`` at a time.
+
+    Args:
+        max_errors: once this many accounts failed (exit 1 or 2), no new account starts.
+        on_done: called (in this thread) with each account's result as it finishes.
+        extra_env: per-account kernel variables (tests).
+
+    Returns:
+        The results, in the order of ``accounts``.
+    """
+    from runbook_lib.run.runner import prepare_parameters
+
+    path, _ = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
+    folder = fanout_dir(output_dir, path.stem)
+    results = {a: AccountResult(a) for a in accounts}
+    queue: Iterator[str] = iter(accounts)
+    running: dict[Future[AccountResult], str] = {}
+    failures = 0
+    cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
+    lock = threading.Lock()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
+            while True:
+                stop = max_errors is not None and failures >= max_errors
+                while not stop and len(running) < max(1, max_concurrency):
+                    account = next(queue, None)
+                    if account is None:
+                        break
+                    env = dict(extra_env(account)) if extra_env else {}
+                    future = pool.submit(
+                        run_account,
+                        str(path),
+                        account,
+                        params,
+                        target=target,
+                        output_dir=folder,
+                        plan=plan,
+                        extra_env=env,
+                    )
+                    running[future] = account
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    res = future.result()
+                    with lock:
+                        results[running.pop(future)] = res
+                    failures += res.exit_code in FAILED_CODES
+                    if on_done:
+                        on_done(res)
+    finally:
+        os.chdir(cwd)
+    ordered = [results[a] for a in accounts]
+    stopped = any(r.status == NOT_STARTED for r in ordered)
+    return FanoutResult(path.stem, folder, ordered, stopped)

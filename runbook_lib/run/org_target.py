@@ -1,0 +1,155 @@
+"""The management side of a fan-out and what each account's kernel gets (host side).
+
+``resolve_target`` asks STS who the management caller is (before any account runs);
+``account_run`` gives one account's parameters (``expected_account_id`` = that account, a
+per-account secrets folder and secret name) and kernel variables (that account's credentials:
+on the sandbox through ``member_environ``, elsewhere the standard ``AWS_*`` variables with
+every profile variable removed, so no profile can win over them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core import aws, environ
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.sandbox import member_environ, sandbox_session
+from runbook_lib.core.secret_files import resolve_secrets_dir
+from runbook_lib.core.target import TargetSpec, connect
+from runbook_lib.run import org
+from runbook_lib.run.kernels import sandbox_secrets_dir
+
+#: a kernel on a profile/endpoint target finds an account's credentials here, not in a profile
+_PROFILE_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@dataclass(frozen=True)
+class FanoutTarget:
+    """The management side of a fan-out: who calls, where, and how to reach each account."""
+
+    kind: str
+    params: Mapping[str, Any]
+    caller_account: str
+    sandbox_url: str = ""
+    role_name: str = org.DEFAULT_ROLE
+    external_id: str = field(default="", repr=False)
+    start_dir: str = field(default_factory=os.getcwd)
+    secrets_dir: str = ""
+
+    def client(self, service: str) -> Any:
+        """A client of the management session (the sandbox's, or the profile's)."""
+        if self.kind == "sandbox":
+            return sandbox_session().client(service, endpoint_url=self.sandbox_url)  # type: ignore[call-overload]
+        return connect(_spec(self.params)).client(service)
+
+    def client_with(self, service: str, credentials: Mapping[str, str]) -> Any:
+        """A client of ``service`` with other credentials (a root session's), same endpoint."""
+        import boto3
+
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=str(self.params.get("region", "us-east-1")),
+        )
+        url = self.sandbox_url or str(self.params.get("endpoint_url", "")) or None
+        return session.client(service, endpoint_url=url)  # type: ignore[call-overload]
+
+
+def _spec(params: Mapping[str, Any]) -> TargetSpec:
+    return TargetSpec(
+        target=str(params.get("target", "sandbox")),
+        profile=str(params.get("profile", "")),
+        endpoint_url=str(params.get("endpoint_url", "")),
+        region=str(params.get("region", "us-east-1")),
+    )
+
+
+def resolve_target(
+    params: Mapping[str, Any],
+    *,
+    sandbox_url: str = "",
+    role_name: str = org.DEFAULT_ROLE,
+    external_id: str = "",
+) -> FanoutTarget:
+    """The management session of a fan-out run: its caller's account, asked from STS.
+
+    Raises:
+        BadInput: bad role name or external ID; ``expected_account_id`` given (each account's
+            run sets its own).
+        TargetRefused: no or refused credentials.
+    """
+    org.check_role(role_name, external_id)
+    if params.get("expected_account_id"):
+        raise BadInput(
+            "expected_account_id is set per account by --org/--accounts: drop it from the "
+            "parameters."
+        )
+    kind = _spec(params).validate().target
+    base = FanoutTarget(kind, dict(params), "", sandbox_url, role_name, external_id)
+    ident = aws.caller_identity(
+        base.client("sts"), _spec(params).describe(), base.params.get("profile", "")
+    )
+    folder = str(params.get("secrets_dir") or os.environ.get(environ.SECRETS_DIR, ""))
+    if not folder:
+        folder = str(sandbox_secrets_dir()) if kind == "sandbox" else ""
+    secrets = str(resolve_secrets_dir(folder))
+    return FanoutTarget(
+        kind,
+        dict(params),
+        str(ident["Account"]),
+        sandbox_url,
+        role_name,
+        external_id,
+        secrets_dir=secrets,
+    )
+
+
+def _secret_name(stem: str, p: Mapping[str, Any], acct: str) -> str:
+    """The Secrets Manager name of one account's secret: the account ID is always in it (the
+    runbooks' own defaults, as their parameters document them, with the account added)."""
+    if p.get("secret_name"):
+        return f"{p['secret_name']}/{acct}"
+    user = str(p.get("user_name") or "Administrator")
+    if stem.startswith("02") and p.get("destination") == "secretsmanager":
+        return f"iam-runbooks/{acct}/{user}/access-key"
+    if stem.startswith("03") and p.get("seed_destination") == "secretsmanager":
+        return f"iam-runbooks/{acct}/mfa/{p.get('device_name') or user}"
+    return ""
+
+
+def account_run(
+    target: FanoutTarget, access: org.Access, params: Mapping[str, Any], stem: str = ""
+) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The parameters and kernel variables of one account's run (no AWS call).
+
+    Args:
+        stem: the notebook's stem (``02_create_access_key``): its default secret names.
+    """
+    acct = access.account_id
+    p = dict(params)
+    p["expected_account_id"] = acct
+    env: dict[str, str | None] = {
+        environ.START_DIR: target.start_dir,
+        environ.SECRETS_DIR: str(Path(target.secrets_dir) / acct),
+    }
+    if p.get("secrets_dir"):
+        p["secrets_dir"] = env[environ.SECRETS_DIR]
+    if name := _secret_name(stem, p, acct):
+        p["secret_name"] = name
+    if access.credentials and target.kind == "sandbox":
+        env.update(member_environ(acct, access.credentials))
+    elif access.credentials:  # the kernel's standard chain finds them; no profile may win
+        p.pop("profile", None)
+        p["target"] = "endpoint" if target.kind == "endpoint" else "profile"
+        env.update({name: None for name in _PROFILE_VARS})
+        env.update(
+            AWS_ACCESS_KEY_ID=access.credentials["AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY=access.credentials["SecretAccessKey"],
+            AWS_SESSION_TOKEN=access.credentials["SessionToken"],
+        )
+    return p, env
