@@ -13,7 +13,8 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 # aws CLI v2 (`aws configure import --csv`; the PyPI awscli is v1)
 APT_PACKAGES := oathtool zbar-tools chromium awscli
 
-.PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test refresh docs bench lab clean
+.PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test \
+	refresh docs bench lab clean messages translate
 
 setup: $(STAMP)
 
@@ -98,6 +99,20 @@ docs: setup
 
 lab: setup
 	$(BIN)/runbook lab --sandbox
+
+# the library's messages: extract _()/N_()/ngettext() with Babel (babel.cfg), merge into the
+# Korean catalog, compile the committed .mo that stdlib gettext reads (no Babel at run time)
+LOCALE := runbook_lib/locale
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
+	  --omit-header -o $(LOCALE)/runbook.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/runbook.pot -d $(LOCALE) -D runbook -l ko --ignore-obsolete \
+	  --ignore-pot-creation-date --width 100
+	$(BIN)/pybabel compile -d $(LOCALE) -D runbook --statistics
+
+# notebooks/ko/ from the English notebooks + notebooks/ko/catalog.yaml (code cells copied)
+translate: setup
+	$(PY) -m runbook_lib.interfaces.translate
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) runs site

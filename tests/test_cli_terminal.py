@@ -213,7 +213,8 @@ def test_a_boolean_parameter_given_a_word_is_refused_before_a_kernel(tmp_path: P
 
 @pytest.fixture(scope="module")
 def s0_findings_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
-    """S0 on an empty sandbox (nobody holds AdministratorAccess: one FAIL), fail_on_findings."""
+    """S0 on an empty sandbox (no administrator, no password policy, no support role: four
+    FAILs), fail_on_findings."""
     Sandbox(url=running_sandbox_url()).reset()
     output = tmp_path_factory.mktemp("runs")
     code, out, err, _ = runbook(
@@ -244,12 +245,13 @@ def test_failed_findings_exit_4_not_1(s0_findings_run: tuple[int, str, str, Path
 
 def test_findings_are_structured_in_run_json(s0_findings_run: tuple[int, str, str, Path]) -> None:
     record = json.loads((s0_findings_run[3] / "run.json").read_text("utf-8"))
-    findings = {f["check"]: f for f in record["findings"]}
+    findings = {f["control"]: f for f in record["findings"]}
 
-    assert len(findings) == 6
-    assert findings["IAM administrators"]["status"] == "FAIL"
-    assert findings["IAM administrators"]["advice"].startswith("Run 01_create_admin_user")
-    assert findings["caller"]["status"] == "PASS"
+    assert len(findings) == 18  # CIS v4.0.0 1.4-1.17, 1.22 and S0's own checks
+    assert findings["S0-admins"]["status"] == "FAIL"
+    assert findings["S0-admins"]["advice"].startswith("Run 01_create_admin_user")
+    assert findings["S0-caller"]["status"] == "PASS"
+    assert findings["1.8"]["status"] == "FAIL"  # no password policy yet
 
 
 def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
@@ -260,9 +262,12 @@ def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
     caller = f"arn:aws:sts::{SANDBOX_ACCOUNT_ID}:user/moto"
     assert f"account {SANDBOX_ACCOUNT_ID}, caller {caller}" in out
     assert "changed: nothing (0 writes)" in out
-    assert "findings: 2 PASS, 1 FAIL, 3 NOT KNOWN" in out
-    assert "[FAIL] IAM administrators: no IAM user holds AdministratorAccess → Run 01" in out
-    assert "Root hygiene failed: IAM administrators (Run 01_create_admin_user" in err
+    assert "findings: 9 PASS, 4 FAIL, 4 NOT_KNOWN, 1 NOT_APPLICABLE" in out
+    assert (
+        "[FAIL] S0-admins An IAM administrator exists: no IAM user holds AdministratorAccess → "
+        "Run 01" in out
+    )
+    assert "The IAM audit failed: 1.8 Password policy requires at least 14 characters" in err
     assert "above" not in err and "below" not in err
 
 
@@ -273,7 +278,7 @@ def test_kept_artifacts_are_readable_once_scanned(
 
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o755
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run_dir.iterdir()}
-    assert {f"{S0}.ipynb", f"{S0}.html", "run.json", "kernel.log"} <= set(modes)
+    assert {f"{S0}.ipynb", f"{S0}.html", "run.json", "findings.csv", "kernel.log"} <= set(modes)
     assert set(modes.values()) == {0o644}
 
 

@@ -117,7 +117,7 @@ def test_runbook_docs_writes_the_site(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["docs", "--output-dir", str(tmp_path / "site")]) == 0
     names = sorted(p.name for p in (tmp_path / "site").iterdir())
     pages = [f"{b.stem}.html" for b in all_notebooks()]
-    assert names == sorted(["index.html", "glossary.html", "images", *pages])
+    assert names == sorted(["index.html", "glossary.html", "images", "ko", *pages])  # ko: Korean
     assert "index.html" in capsys.readouterr().out
 
 

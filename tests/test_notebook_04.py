@@ -43,6 +43,7 @@ def test_every_parameter_is_declared_for_papermill_and_reaches_check_request() -
     """``runbook list`` and ``-p`` know a parameter only if papermill can parse its line."""
     declared = set(notebook_parameters(find_notebook(NOTEBOOK)))
     target = {"target", "profile", "endpoint_url", "region", "expected_account_id", "plan"}
+    target.add("language")  # read by the library's messages (runbook_lib.core.i18n)
     accepted = set(inspect.signature(password_policy.check_request).parameters) - {"ctx"}
     assert declared == target | accepted
 

@@ -25,6 +25,7 @@ from runbook_lib.access_key import (
     verify,
 )
 from runbook_lib.access_key import cleanup as cleanup_mod
+from runbook_lib.root_usage.result import shown_status
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 ACCOUNT = "111122223333"
@@ -170,9 +171,9 @@ def test_cleanup_on_aws_keeps_recent_and_own_keys_and_disables_the_unused(
         "delete-login-profile",
         "deactivate-access-key",
     ]
-    status = {f["check"].split(": ", 1)[1]: f["status"] for f in ctx.record.findings}
+    status = {f["title"].split(": ", 1)[1]: shown_status(f) for f in ctx.record.findings}
     assert status == {
-        f"Admin access key {K_OWN}": "WARN",
+        f"Admin access key {K_OWN}": "ACCEPTED",
         f"Alice access key {K10}": "PASS",
         f"Alice access key {K60}": "PASS",
         "Alice console password": "PASS",
@@ -197,8 +198,8 @@ def test_cleanup_plan_on_aws_makes_no_write_and_records_each_credential(
         stub.assert_no_pending_responses()
     assert not ctx.record.changes  # no write is stubbed: any write would have failed the run
     assert "would deactivate: last used 60 days ago" in repr(said)
-    fails = sorted(f["check"] for f in ctx.record.findings if f["status"] == "FAIL")
-    assert len(fails) == 3 and all("CIS 1.12" in f for f in fails)
+    fails = sorted(f["title"] for f in ctx.record.findings if shown_status(f) == "FAIL")
+    assert len(fails) == 3 and all(f["control"] == "1.12" for f in ctx.record.findings)
 
 
 def test_a_key_used_after_the_plan_is_kept(aws_ctx: RunContext) -> None:

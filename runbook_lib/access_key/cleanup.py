@@ -225,16 +225,28 @@ def check_cleanup(
 def record_credential(ctx: RunContext, cred: Credential, *, done: bool, note: str = "") -> None:
     """Record one credential in the run record's ``findings`` (one entry per credential).
 
-    ``PASS``: in use, already inactive, or deactivated/removed by this run; ``FAIL``: unused and
-    still usable (plan mode, or before Step 7); ``WARN``: unused but the caller's own.
+    The shape is S0's (control ``1.12``): ``PASS``: in use, already inactive, or
+    deactivated/removed by this run; ``FAIL``: unused and still usable (plan mode, or before
+    Step 7); a FAIL with ``accepted``: unused but the caller's own, which cleanup never touches.
     """
+    accepted = ""
     if cred.action == KEEP:
-        status, detail = ("WARN" if cred.unused else "PASS"), f"kept: {cred.why}"
+        status, detail = ("FAIL" if cred.unused else "PASS"), f"kept: {cred.why}"
+        if cred.unused:
+            accepted = "the caller's own credential: cleanup never touches it"
     elif done:
         status, detail = "PASS", f"{note or cred.action + 'd'} by this run: {cred.why}"
     else:
         status, detail = "FAIL", f"{cred.action} (unused): {cred.why}"
     advice = "" if status == "PASS" else f"Run 02 with mode cleanup to {cred.action} it."
-    if status == "WARN":
-        advice = "Check it is still needed; cleanup never touches the caller's own credential."
-    ctx.record.finding(f"CIS 1.12 unused credential: {cred.name}", status, detail, advice)
+    if accepted:
+        advice = "Check it is still needed, and retire it from another identity if not."
+    ctx.record.finding(
+        "1.12",
+        f"unused credential: {cred.name}",
+        status,
+        resource=cred.user_arn,
+        evidence=detail,
+        advice=advice,
+        accepted=accepted,
+    )

@@ -21,6 +21,7 @@ from runbook_lib.admin_user.request import Request
 from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING, GroupState, UserState
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import as_tag, new_marker
 from runbook_lib.core.secrets import Secret, hidden_frames
 
@@ -51,7 +52,7 @@ def plan_actions(
             actions.append(Action("create-group", group.name))
         if group.name == request.admin_group and request.policy_arn not in group.policies:
             actions.append(Action("attach-policy", group.name, policy))
-    reset = "(new password at first sign-in)" if request.password_reset_required else ""
+    reset = _("(new password at first sign-in)") if request.password_reset_required else ""
     for spec, state in zip(request.users, users, strict=True):
         if not state.exists:
             tags = ", ".join(f"{k}={v}" for k, v in spec.tags)
@@ -161,8 +162,8 @@ CONCURRENT_FIX = (
 def _write(action: Action, call: Callable[..., Any], **kwargs: Any) -> None:
     aws.call(
         call,
-        what=f"Step 7 could not {action!r}",
-        fix="Fix the cause and re-run: done steps are kept.",
+        what=_("Step 7 could not {action!r}").format(action=action),
+        fix=_("Fix the cause and re-run: done steps are kept."),
         fixes={"EntityAlreadyExists": CONCURRENT_FIX},
         **kwargs,
     )
@@ -202,8 +203,10 @@ def _password_write(
     fixed = set_console_password(ctx.iam, name, passwords[name], reset, create=create)
     if fixed:
         record.warn(
-            "The target ignored PasswordResetRequired on CreateLoginProfile (moto does); "
-            "it was set again with the same password."
+            _(
+                "The target ignored PasswordResetRequired on CreateLoginProfile (moto "
+                "does); it was set again with the same password."
+            )
         )
     user_arn = ctx.arn("user", name, request.path)
     if create:

@@ -12,20 +12,22 @@ from pathlib import Path
 
 from runbook_lib.admin_user.request import Request
 from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secrets import Secret
 
 #: action kinds, in the order they run, and how the review shows them
 _TEXT = {
-    "create-group": "create group {name}",
-    "attach-policy": "attach {detail} to group {name}",
-    "create-user": "create user {name} {detail}",
-    "tag-user": "tag user {name}: {detail}",
-    "add-to-group": "add user {name} to group {detail}",
-    "mark-pending": "tag user {name} " + MARKER_KEY + "=" + MARKER_PENDING,
-    "create-login-profile": "create console password of {name} {detail}",
-    "reset-lost-password": "REPAIR: set a new console password for {name} {detail}",
-    "finish-delivery": "REPAIR: finish delivery for {name} {detail}",
+    "create-group": N_("create group {name}"),
+    "attach-policy": N_("attach {detail} to group {name}"),
+    "create-user": N_("create user {name} {detail}"),
+    "tag-user": N_("tag user {name}: {detail}"),
+    "add-to-group": N_("add user {name} to group {detail}"),
+    "mark-pending": N_("tag user {name} {marker}"),
+    "create-login-profile": N_("create console password of {name} {detail}"),
+    "reset-lost-password": N_("REPAIR: set a new console password for {name} {detail}"),
+    "finish-delivery": N_("REPAIR: finish delivery for {name} {detail}"),
 }
+_MARKER = f"{MARKER_KEY}={MARKER_PENDING}"
 _REPAIRS = ("reset-lost-password", "finish-delivery")
 
 
@@ -38,7 +40,8 @@ class Action:
     detail: str = ""
 
     def __repr__(self) -> str:
-        return " ".join(_TEXT[self.kind].format(name=repr(self.name), detail=self.detail).split())
+        text = _(_TEXT[self.kind]).format(name=repr(self.name), detail=self.detail, marker=_MARKER)
+        return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -64,28 +67,29 @@ class Created:
 
     def __repr__(self) -> str:
         if self.waiting is not None:
-            return (
-                "Step 7 waits for you: check the plan above, then press Create (nothing is "
-                "changed until then; Step 8 and Verify run from the button)."
+            return _(
+                "Step 7 waits for you: check the plan above, then press Create (nothing "
+                "is changed until then; Step 8 and Verify run from the button)."
             )
         return self.review()
 
     def review(self, live: bool = False) -> str:
         """The plan as text; ``live``: as a person sees it before pressing Create."""
         if not self.actions:
-            return "Review: everything is in place; nothing to change (0 writes)."
-        head = "Review — made these changes:" if self.applied else "Review — would make:"
-        head = "Review — Create will make these changes:" if live else head
+            return _("Review: everything is in place; nothing to change (0 writes).")
+        head = _("Review — made these changes:") if self.applied else _("Review — would make:")
+        head = _("Review — Create will make these changes:") if live else head
         lines = [head] + [f"  {'✓' if self.applied else '•'} {a!r}" for a in self.actions]
         delivered = [*self.new_passwords, *self.finish]
         if delivered:
-            then = "will" if self.applied or live else "would"
-            lines.append(
-                f"Step 8 {then} write the sign-in CSV and remove the delivery tag for "
-                + ", ".join(repr(u) for u in delivered)
+            step8 = (
+                _("Step 8 will write the sign-in CSV and remove the delivery tag for {users}")
+                if self.applied or live
+                else _("Step 8 would write the sign-in CSV and remove the delivery tag for {users}")
             )
+            lines.append(step8.format(users=", ".join(repr(u) for u in delivered)))
         if not self.applied and not live:
-            lines.append("Plan mode: nothing was changed.")
+            lines.append(_("Plan mode: nothing was changed."))
         return "\n".join(lines)
 
 
@@ -111,21 +115,27 @@ class SignInInstructions:
     def text(self) -> str:
         """The instructions as plain text."""
         how = (
-            f"Your initial password is in the file {Path(self.delivered_to).name}, which your "
-            "administrator hands over separately (never by the same e-mail)."
+            _(
+                "Your initial password is in the file {name}, which your administrator "
+                "hands over separately (never by the same e-mail)."
+            ).format(name=Path(self.delivered_to).name)
             if self.delivered_to
-            else "Use the password your administrator gave you earlier."
+            else _("Use the password your administrator gave you earlier.")
         )
         lines = [
-            f"Sign in to the AWS console as IAM user {self.user_name}:",
-            f"  1. Open {self.url}",
-            f"  2. User name: {self.user_name}. {how}",
+            _("Sign in to the AWS console as IAM user {user_name}:").format(
+                user_name=self.user_name
+            ),
+            _("  1. Open {url}").format(url=self.url),
+            _("  2. User name: {user_name}. {how}").format(user_name=self.user_name, how=how),
         ]
         if self.password_reset_required:
-            lines.append("  3. AWS asks you to choose a new password at first sign-in.")
+            lines.append(_("  3. AWS asks you to choose a new password at first sign-in."))
         lines.append(
-            "Then set up MFA for your user (runbook 03_enable_virtual_mfa, or Security "
-            "credentials → Assign MFA device)."
+            _(
+                "Then set up MFA for your user (runbook 03_enable_virtual_mfa, or "
+                "Security credentials → Assign MFA device)."
+            )
         )
         return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 
 #: what IAM counts as a symbol (non-alphanumeric character) for ``RequireSymbols``
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
@@ -99,20 +100,20 @@ class PasswordPolicy:
         Example: ``"custom policy: ≥ 14 chars, upper, lower, digit, symbol"``.
         """
         if self.is_default:
-            return (
-                f"AWS default policy: ≥ {self.minimum_password_length} chars, "
+            return _(
+                "AWS default policy: ≥ {n} chars, "
                 "3 of upper/lower/digit/symbol, not the user name or account ID"
-            )
-        rules = [f"≥ {self.minimum_password_length} chars"]
+            ).format(n=self.minimum_password_length)
+        rules = [_("≥ {n} chars").format(n=self.minimum_password_length)]
         for required, name in (
-            (self.require_uppercase_characters, "upper"),
-            (self.require_lowercase_characters, "lower"),
-            (self.require_numbers, "digit"),
-            (self.require_symbols, "symbol"),
+            (self.require_uppercase_characters, N_("upper")),
+            (self.require_lowercase_characters, N_("lower")),
+            (self.require_numbers, N_("digit")),
+            (self.require_symbols, N_("symbol")),
         ):
             if required:
-                rules.append(name)
-        return "custom policy: " + ", ".join(rules)
+                rules.append(_(name))
+        return _("custom policy: ") + ", ".join(rules)
 
 
 def get_password_policy(iam: Any) -> PasswordPolicy:
@@ -130,8 +131,8 @@ def get_password_policy(iam: Any) -> PasswordPolicy:
     """
     response = aws.call(
         iam.get_account_password_policy,
-        what="Reading the account password policy",
-        fix="Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run.",
+        what=_("Reading the account password policy"),
+        fix=_("Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run."),
         missing=("NoSuchEntity",),
     )
     if response is None:
@@ -168,8 +169,12 @@ def generate_password(policy: PasswordPolicy, length: int | None = None) -> str:
         or not (shortest <= length <= MAX_LENGTH)
     ):
         raise BadInput(
-            f"password length {length!r} is out of range: use {shortest}-{MAX_LENGTH} "
-            f"({policy.describe()}; one character of each type needs at least 4)."
+            _(
+                "password length {length!r} is out of range: use {shortest}-{MAX_LENGTH} "
+                "({value}; one character of each type needs at least 4)."
+            ).format(
+                length=length, shortest=shortest, MAX_LENGTH=MAX_LENGTH, value=policy.describe()
+            )
         )
     alphabet = UPPERCASE + LOWERCASE + DIGITS + SYMBOLS
     chars = [_pick(UPPERCASE), _pick(LOWERCASE), _pick(DIGITS), _pick(SYMBOLS)]
@@ -191,11 +196,11 @@ def _unmet_rules(
     must_not: list[str] = []
     minimum = max(policy.minimum_password_length, MIN_LENGTH)
     if len(password) < minimum:
-        needs.append(f"at least {minimum} characters")
+        needs.append(_("at least {minimum} characters").format(minimum=minimum))
     if len(password) > MAX_LENGTH:
-        needs.append(f"at most {MAX_LENGTH} characters")
+        needs.append(_("at most {MAX_LENGTH} characters").format(MAX_LENGTH=MAX_LENGTH))
     if password and not _ALLOWED_RE.fullmatch(password):
-        needs.append("only characters IAM accepts (Latin-1 letters, digits, punctuation, space)")
+        needs.append(_("only characters IAM accepts (Latin-1 letters, digits, punctuation, space)"))
     types = [
         (policy.require_uppercase_characters, "an uppercase letter", UPPERCASE),
         (policy.require_lowercase_characters, "a lowercase letter", LOWERCASE),
@@ -205,11 +210,11 @@ def _unmet_rules(
     found = [(required, rule, any(c in chars for c in password)) for required, rule, chars in types]
     if policy.is_default:
         if sum(present for _, _, present in found) < 3:
-            needs.append("3 of the 4 character types: uppercase, lowercase, digit, symbol")
+            needs.append(_("3 of the 4 character types: uppercase, lowercase, digit, symbol"))
         if user_name and password.lower() == user_name.lower():
-            must_not.append("the user name")
+            must_not.append(_("the user name"))
         if account_id and password.lower() == account_id.lower():
-            must_not.append("the account ID")
+            must_not.append(_("the account ID"))
     else:
         needs += [rule for required, rule, present in found if required and not present]
     return needs, must_not
@@ -230,16 +235,18 @@ def check_password(
         BadInput: one line listing every rule the password does not meet.
     """
     if not isinstance(password, str):
-        raise BadInput("The password must be text; quote it in YAML or leave it empty.")
+        raise BadInput(_("The password must be text; quote it in YAML or leave it empty."))
     needs, must_not = _unmet_rules(password, policy, user_name, account_id)
     if not needs and not must_not:
         return
     parts = []
     if needs:
-        parts.append("it needs " + _join(needs))
+        parts.append(_("it needs ") + _join(needs))
     if must_not:
-        parts.append("it must not be " + " or ".join(must_not))
+        parts.append(_("it must not be ") + " or ".join(must_not))
     raise BadInput(
-        f"The password does not meet the account's password policy ({policy.describe()}): "
-        f"{'; '.join(parts)}. Choose another password, or leave it empty to generate one."
+        _(
+            "The password does not meet the account's password policy ({value}): "
+            "{value2}. Choose another password, or leave it empty to generate one."
+        ).format(value=policy.describe(), value2="; ".join(parts))
     )

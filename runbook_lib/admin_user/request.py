@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.validation import (
@@ -65,21 +66,33 @@ class Request:
         return tuple(names)
 
     def __repr__(self) -> str:
-        console = "console password" if self.console_access else "no console access"
+        console = _("console password") if self.console_access else _("no console access")
         lines = [
-            f"Group {self.admin_group!r} with {self.policy_arn.rsplit('/', 1)[-1]}; path "
-            f"{self.path}; {console}"
-            + (", new password at first sign-in" if self.password_reset_required else "")
+            _("Group {admin_group!r} with {value}; path {path}; {console}").format(
+                admin_group=self.admin_group,
+                value=self.policy_arn.rsplit("/", 1)[-1],
+                path=self.path,
+                console=console,
+            )
+            + (_(", new password at first sign-in") if self.password_reset_required else "")
         ]
         for user in self.users:
-            tags = ", ".join(f"{k}={v}" for k, v in user.tags) or "no tags"
-            lines.append(f"  user {user.name!r} in {', '.join(user.groups)}; {tags}")
+            tags = ", ".join(f"{k}={v}" for k, v in user.tags) or _("no tags")
+            lines.append(
+                _("  user {name!r} in {value}; {tags}").format(
+                    name=user.name, value=", ".join(user.groups), tags=tags
+                )
+            )
         return "\n".join(lines)
 
 
 def _bool(value: object, param: str) -> bool:
     if not isinstance(value, bool):
-        raise BadInput(f"{param} {value!r} must be true or false: fix the parameter.")
+        raise BadInput(
+            _("{param} {value!r} must be true or false: fix the parameter.").format(
+                param=param, value=value
+            )
+        )
     return value
 
 
@@ -88,14 +101,18 @@ def _tags(tags: Mapping[str, str] | None, param: str, console: bool) -> Tags:
     for tag in checked:
         if tag["Key"].lower().startswith(_RESERVED_PREFIX):
             raise BadInput(
-                f"{param}: tag key {tag['Key']!r} uses the prefix {_RESERVED_PREFIX!r}, which "
-                "this runbook keeps for itself; choose another key."
+                _(
+                    "{param}: tag key {value!r} uses the prefix {RESERVED_PREFIX!r}, which "
+                    "this runbook keeps for itself; choose another key."
+                ).format(param=param, value=tag["Key"], RESERVED_PREFIX=_RESERVED_PREFIX)
             )
     if console and len(checked) >= MAX_TAGS:
         raise BadInput(
-            f"{param} has {len(checked)} tags: with console access this runbook needs one of "
-            f"IAM's {MAX_TAGS} tag slots while the password is delivered; use at most "
-            f"{MAX_TAGS - 1}."
+            _(
+                "{param} has {value} tags: with console access this runbook needs one of "
+                "IAM's {MAX_TAGS} tag slots while the password is delivered; use at most "
+                "{value2}."
+            ).format(param=param, value=len(checked), MAX_TAGS=MAX_TAGS, value2=MAX_TAGS - 1)
         )
     return tuple((t["Key"], t["Value"]) for t in checked)
 
@@ -104,18 +121,24 @@ def _one_user(entry: object, index: int, admin_group: str, console: bool) -> Use
     param = f"users[{index}]"
     if not isinstance(entry, Mapping):
         raise BadInput(
-            f"{param} must be a mapping like {{name: alice, groups: [Administrators], tags: "
-            f"{{}}}}, not {type(entry).__name__}: fix the users parameter."
+            _(
+                "{param} must be a mapping like {{name: alice, groups: [Administrators], "
+                "tags: {{}}}}, not {name__}: fix the users parameter."
+            ).format(param=param, name__=type(entry).__name__)
         )
     unknown = sorted(str(k) for k in entry if k not in _USER_KEYS)
     if unknown:
         raise BadInput(
-            f"{param} has unknown key(s) {', '.join(unknown)}: use only name, groups and tags."
+            _("{param} has unknown key(s) {value}: use only name, groups and tags.").format(
+                param=param, value=", ".join(unknown)
+            )
         )
     name = validate_user_name(entry.get("name", ""), f"{param}.name")
     groups_value = entry.get("groups", [admin_group])
     if not isinstance(groups_value, list | tuple) or not groups_value:
-        raise BadInput(f"{param}.groups must be a non-empty list of group names: fix it.")
+        raise BadInput(
+            _("{param}.groups must be a non-empty list of group names: fix it.").format(param=param)
+        )
     groups = tuple(
         validate_group_name(g, f"{param}.groups[{i}]") for i, g in enumerate(groups_value)
     )
@@ -128,8 +151,10 @@ def _no_case_twins(names: Sequence[str], kind: str, param: str) -> None:
         other = seen.setdefault(name.lower(), name)
         if other != name:
             raise BadInput(
-                f"{param}: {kind} names {other!r} and {name!r} differ only in case, and IAM "
-                "treats them as one name; write it one way."
+                _(
+                    "{param}: {kind} names {other!r} and {name!r} differ only in case, and "
+                    "IAM treats them as one name; write it one way."
+                ).format(param=param, kind=kind, other=other, name=name)
             )
 
 
@@ -161,22 +186,30 @@ def validate_request(
     validate_path(path)
     if not isinstance(policy_arn, str) or not _POLICY_ARN_RE.fullmatch(policy_arn):
         raise BadInput(
-            f"policy_arn {policy_arn!r} is not an IAM policy ARN: use e.g. {ADMIN_POLICY_ARN}."
+            _(
+                "policy_arn {policy_arn!r} is not an IAM policy ARN: use e.g. {ADMIN_POLICY_ARN}."
+            ).format(policy_arn=policy_arn, ADMIN_POLICY_ARN=ADMIN_POLICY_ARN)
         )
     if users is None:
         users = []
     if not isinstance(users, list | tuple):
         raise BadInput(
-            f"users must be a list of {{name, groups, tags}}, not {type(users).__name__}."
+            _("users must be a list of {{name, groups, tags}}, not {name__}.").format(
+                name__=type(users).__name__
+            )
         )
     main = UserSpec(validate_user_name(user_name), (admin_group,), _tags(tags, "tags", console))
     specs = (main,) + tuple(_one_user(e, i, admin_group, console) for i, e in enumerate(users))
     _no_case_twins([u.name for u in specs], "user", "user_name/users")
     if len({u.name for u in specs}) != len(specs):
-        raise BadInput("user_name/users: a user is listed twice; list each user once.")
+        raise BadInput(_("user_name/users: a user is listed twice; list each user once."))
     _no_case_twins([admin_group] + [g for u in specs for g in u.groups], "group", "users.groups")
     if not isinstance(secrets_dir, str):
-        raise BadInput(f"secrets_dir {secrets_dir!r} must be a folder path as text, or empty.")
+        raise BadInput(
+            _("secrets_dir {secrets_dir!r} must be a folder path as text, or empty.").format(
+                secrets_dir=secrets_dir
+            )
+        )
     folder = resolve_secrets_dir(secrets_dir)
     lease = lease_of(lease_minutes)
     return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease)

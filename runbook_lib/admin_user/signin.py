@@ -15,6 +15,7 @@ from runbook_lib.admin_user.outcome import Created, SignIn, SignInInstructions, 
 from runbook_lib.admin_user.state import MARKER_KEY
 from runbook_lib.core import aws, markers, sinks
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.live import LiveRepr
@@ -36,14 +37,18 @@ __all__ = [
 CSV_HEADER = ("User name", "Password", "Console sign-in URL")
 SECRET_KIND = "console-password"
 SIGNIN_LAYOUT = sinks.Layout(SECRET_KIND, CSV_HEADER, "Password")
-WAITING_NOTE = (
+WAITING_NOTE = N_(
     "Waiting for Step 7: press Create there. The sign-in CSV is written right after the "
     "changes; where it went and the sign-in instructions are shown under the button."
 )
-ROOT_ADVICE = (
+ROOT_ADVICE = N_(
     "You ran this as the root user: sign out of root now and sign in as {user} at {url}; keep "
     "root for the tasks that require it."
 )
+_WROTE = N_("Sign-in CSV of {name!r}: {path} (mode 0600, the only copy).")
+_EARLIER = N_("Sign-in CSV of {name!r} (from an earlier run): {path}.")
+_WOULD = N_("Plan mode: would write the sign-in CSV for {names}.")
+_NO_CONSOLE = N_("console_access is false: no console password, no sign-in CSV.")
 
 
 def signin_url(account_id: str, alias: str = "") -> str:
@@ -135,7 +140,7 @@ def write_signin_csv(path: Path, user_name: str, password: Secret, url: str) -> 
 
 def _remove_marker(ctx: RunContext, name: str) -> None:
     what = f"Removing the delivery tag of {name!r}"
-    markers.clear_marker(ctx, name, MARKER_KEY, what=what, fix="Re-run: the CSV is kept.")
+    markers.clear_marker(ctx, name, MARKER_KEY, what=what, fix=_("Re-run: the CSV is kept."))
 
 
 @dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
@@ -169,13 +174,13 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
     waiting = created.waiting
     if waiting is not None:  # a live notebook: Step 7's Create button delivers
         if waiting.created is None:
-            return LiveSignIn((), (WAITING_NOTE,), waiting)
+            return LiveSignIn((), (_(WAITING_NOTE),), waiting)
         if waiting.sign_in is None:
             waiting.sign_in = deliver(ctx, waiting.created)
         return waiting.sign_in
     request = created.request
     if not request.console_access:
-        return SignIn((), ("console_access is false: no console password, no sign-in CSV.",))
+        return SignIn((), (_(_NO_CONSOLE),))
     url = signin_url(ctx.account_id, account_alias(ctx.iam))
     notes: list[str] = []
     delivered: dict[str, str] = {}
@@ -188,23 +193,22 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
             _remove_marker(ctx, name)
             ctx.record.change("untag-user", ctx.arn("user", name, request.path))
         delivered[name] = str(path)
-        notes.append(f"Sign-in CSV of {name!r}: {shown_path(path)} (mode 0600, the only copy).")
+        notes.append(_(_WROTE).format(name=name, path=shown_path(path)))
     for name in created.finish if created.applied else ():
         _remove_marker(ctx, name)
         why = "an earlier run wrote the CSV and stopped before removing the delivery tag"
         ctx.record.repair("untag-user", ctx.arn("user", name, request.path), why)
         delivered[name] = str(csv_path(request.secrets_dir, ctx.account_id, name))
-        shown = shown_path(Path(delivered[name]))
-        notes.append(f"Sign-in CSV of {name!r} (from an earlier run): {shown}.")
+        notes.append(_(_EARLIER).format(name=name, path=shown_path(Path(delivered[name]))))
     if not created.applied:
         todo = [*created.new_passwords, *created.finish]
         for name in todo:
             delivered[name] = str(csv_path(request.secrets_dir, ctx.account_id, name))
-        notes.append(f"Plan mode: would write the sign-in CSV for {', '.join(todo) or 'nobody'}.")
+        notes.append(_(_WOULD).format(names=", ".join(todo) or _("nobody")))
     elif not delivered:
-        notes.append("No new password: nothing to write (earlier CSVs are not re-created).")
+        notes.append(_("No new password: nothing to write (earlier CSVs are not re-created)."))
     if ctx.is_root:
-        notes.append(ROOT_ADVICE.format(user=request.users[0].name, url=url))
+        notes.append(_(ROOT_ADVICE).format(user=request.users[0].name, url=url))
     reset = request.password_reset_required
     return SignIn(
         tuple(

@@ -14,6 +14,7 @@ from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, Tags, vali
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import PENDING, Marker
 from runbook_lib.core.validation import check_name_clash
 
@@ -50,12 +51,16 @@ class UserState:
 
     def __repr__(self) -> str:
         if not self.exists:
-            return f"user {self.name!r}: not there yet"
-        console = "console password" if self.login_profile else "no console password"
+            return _("user {name!r}: not there yet").format(name=self.name)
+        console = _("console password") if self.login_profile else _("no console password")
         if self.marker is not None:
-            console += f" ({MARKER_KEY}={self.marker.state})"
-        groups = ", ".join(self.groups) or "no groups"
-        return f"user {self.name!r} exists (path {self.path}): {groups}; {console}"
+            console += _(" ({MARKER_KEY}={state})").format(
+                MARKER_KEY=MARKER_KEY, state=self.marker.state
+            )
+        groups = ", ".join(self.groups) or _("no groups")
+        return _("user {name!r} exists (path {path}): {groups}; {console}").format(
+            name=self.name, path=self.path, groups=groups, console=console
+        )
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,9 @@ class GroupState:
 
     def __repr__(self) -> str:
         if not self.exists:
-            return f"group {self.name!r}: not there yet"
-        names = ", ".join(p.rsplit("/", 1)[-1] for p in self.policies) or "no managed policies"
-        return f"group {self.name!r} exists: {names}"
+            return _("group {name!r}: not there yet").format(name=self.name)
+        names = ", ".join(p.rsplit("/", 1)[-1] for p in self.policies) or _("no managed policies")
+        return _("group {name!r} exists: {names}").format(name=self.name, names=names)
 
 
 def read_user(iam: Any, name: str) -> UserState:
@@ -93,7 +98,7 @@ def read_user(iam: Any, name: str) -> UserState:
     )["Tags"]
     found = aws.call(
         iam.get_login_profile,
-        what=f"Reading the login profile of {name!r}",
+        what=_("Reading the login profile of {name!r}").format(name=name),
         fix=fix,
         missing=("NoSuchEntity",),
         UserName=name,
@@ -124,8 +129,10 @@ def read_users(ctx: RunContext, request: Request) -> tuple[UserState, ...]:
         state = read_user(ctx.iam, spec.name)
         if state.exists and state.path != request.path:
             raise BadInput(
-                f"User {spec.name!r} exists with path {state.path}, not {request.path}: set path "
-                f"to {state.path!r}, or move it (aws iam update-user --new-path) and re-run."
+                _(
+                    "User {name!r} exists with path {path}, not {path2}: set path to "
+                    "{path!r}, or move it (aws iam update-user --new-path) and re-run."
+                ).format(name=spec.name, path=state.path, path2=request.path)
             )
         states.append(state)
     return tuple(states)
@@ -141,8 +148,8 @@ def read_groups(ctx: RunContext, request: Request) -> tuple[GroupState, ...]:
     iam = ctx.iam
     aws.call(
         iam.get_policy,
-        what=f"Reading policy {request.policy_arn}",
-        fix="Fix policy_arn (AWS managed: arn:aws:iam::aws:policy/NAME).",
+        what=_("Reading policy {policy_arn}").format(policy_arn=request.policy_arn),
+        fix=_("Fix policy_arn (AWS managed: arn:aws:iam::aws:policy/NAME)."),
         bad_input=("NoSuchEntity",),
         PolicyArn=request.policy_arn,
     )

@@ -29,6 +29,7 @@ from runbook_lib.admin_user.state import GroupState, UserState, read_groups, rea
 from runbook_lib.admin_user.verify import Verified, verify
 from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DEFAULT_LEASE, check_lease
 from runbook_lib.manual import ManualStepResult, manual_step
 
@@ -57,7 +58,7 @@ BILLING_HTML = (
     "<li>Return to the IAM dashboard.</li></ol>"
     "<p>There is no API for this setting: only root, only in the console.</p>"
 )
-PROWLER_NOTE = (
+PROWLER_NOTE = N_(
     "Note: AdministratorAccess on a group is flagged by security scanners (Prowler "
     "iam_group_administrator_access_policy): keep this group to the few bootstrap/break-glass "
     "administrators, and give everyone else narrower policies."
@@ -127,10 +128,12 @@ class UsersFound:
     def __repr__(self) -> str:
         lines = [repr(s) for s in self.states]
         if self.request.console_access:
-            lines.append(f"Password policy: {self.policy.describe()}")
+            lines.append(_("Password policy: {value}").format(value=self.policy.describe()))
             lines.append(
-                "New console passwords are generated (CSPRNG) to meet it, never typed into "
-                "parameters; they go only into the sign-in CSV (Step 8)."
+                _(
+                    "New console passwords are generated (CSPRNG) to meet it, never typed "
+                    "into parameters; they go only into the sign-in CSV (Step 8)."
+                )
             )
         return "\n".join(lines)
 
@@ -158,9 +161,13 @@ class GroupsFound:
 
     def __repr__(self) -> str:
         lines = [repr(s) for s in self.states]
-        lines.append(f"Group {self.request.admin_group!r} gets {self.request.policy_arn}")
+        lines.append(
+            _("Group {admin_group!r} gets {policy_arn}").format(
+                admin_group=self.request.admin_group, policy_arn=self.request.policy_arn
+            )
+        )
         if self.request.policy_arn == ADMIN_POLICY_ARN:
-            lines.append(PROWLER_NOTE)
+            lines.append(_(PROWLER_NOTE))
         return "\n".join(lines)
 
 
@@ -190,9 +197,15 @@ def review_tags(users: UsersFound) -> TagReview:
     for spec, state in zip(users.request.users, users.states, strict=True):
         have = {k.lower(): v for k, v in state.tags}
         missing = [f"{k}={v}" for k, v in spec.tags if have.get(k.lower()) != v]
-        wanted = ", ".join(f"{k}={v}" for k, v in spec.tags) or "none"
-        todo = f"to add: {', '.join(missing)}" if missing else "nothing to add"
-        lines.append(f"user {spec.name!r}: tags {wanted}; {todo}")
+        wanted = ", ".join(f"{k}={v}" for k, v in spec.tags) or _("none")
+        todo = (
+            _("to add: {tags}").format(tags=", ".join(missing)) if missing else _("nothing to add")
+        )
+        lines.append(
+            _("user {name!r}: tags {wanted}; {todo}").format(
+                name=spec.name, wanted=wanted, todo=todo
+            )
+        )
     return TagReview(tuple(lines))
 
 
@@ -211,7 +224,9 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
     request = users.request
     account = ctx.account_id
     for state in users.states:  # before any write: another live run's marker stops this run
-        check_lease(ctx, state.marker, what=f"S1 on '{state.name}'", lease=request.lease)
+        check_lease(
+            ctx, state.marker, what=_("S1 on '{name}'").format(name=state.name), lease=request.lease
+        )
 
     def delivered(name: str) -> bool:
         return csv_delivered(csv_path(request.secrets_dir, account, name), name)
@@ -227,7 +242,11 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
                 continue
             aside = set_aside_unusable(path, name)
             if aside is not None:
-                ctx.record.warn(f"The unusable sign-in CSV of {name!r} was moved to {aside}.")
+                ctx.record.warn(
+                    _("The unusable sign-in CSV of {name!r} was moved to {aside}.").format(
+                        name=name, aside=aside
+                    )
+                )
         sinks.check(signin_destination(path))
     if ctx.plan:
         return Created(request, actions, False, account, {}, finish)

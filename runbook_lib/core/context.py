@@ -12,14 +12,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook_lib.core import aws, environ
+from runbook_lib.core import aws, environ, reset
 from runbook_lib.core.errors import AwsError, TargetRefused
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord, is_write
 from runbook_lib.core.target import Connection, TargetSpec, connect
 
 HEADLESS_VAR = environ.HEADLESS
 
-S0_ADVICE = (
+S0_ADVICE = N_(
     "S0: do not use the root user for work that does not need it; run this as the Administrator "
     "IAM user (create it with 01_create_admin_user) or another IAM principal."
 )
@@ -90,21 +91,27 @@ class RunContext:
         return f"arn:aws:iam::{self.account_id}:{kind}{path}{name}"
 
     def __repr__(self) -> str:
-        mode = "plan (no changes)" if self.plan else "apply"
-        who = "root user" if self.is_root else self.caller_arn
-        return (
-            f"Target: {self.spec.describe()}\nAccount: {self.account_id}\nCaller: {who}\n"
-            f"Mode: {mode}, {'interactive' if self.interactive else 'headless'}"
+        mode = _("plan (no changes)") if self.plan else _("apply")
+        who = _("root user") if self.is_root else self.caller_arn
+        how = _("interactive") if self.interactive else _("headless")
+        text = _("Target: {target}\nAccount: {account}\nCaller: {caller}\nMode: {mode}, {how}")
+        return text.format(
+            target=self.spec.describe(), account=self.account_id, caller=who, mode=mode, how=how
         )
 
 
+reset.watch("RunContext", RunContext)
+
+
 def _count_calls(record: RunRecord, plan: bool) -> Any:
-    def before_call(model: Any, **_: Any) -> None:
+    def before_call(model: Any, **kwargs: Any) -> None:
         operation = model.name
         if plan and is_write(operation):
             raise PlanModeWrite(
-                f"Plan mode must make no changes, but {operation} was about to be called: "
-                "this is a bug; report it."
+                _(
+                    "Plan mode must make no changes, but {operation} was about to be called: "
+                    "this is a bug; report it."
+                ).format(operation=operation)
             )
         record.api_call(model.service_model.service_name, operation)
 
@@ -157,15 +164,22 @@ def preflight(
     account, arn = str(ident["Account"]), str(ident["Arn"])
     if expected_account_id and account != expected_account_id:
         raise TargetRefused(
-            f"The credentials reach account {account}, not expected_account_id "
-            f"{expected_account_id}: switch profile/endpoint, or fix expected_account_id."
+            _(
+                "The credentials reach account {account}, not expected_account_id "
+                "{expected}: switch profile/endpoint, or fix expected_account_id."
+            ).format(account=account, expected=expected_account_id)
         )
     is_root = arn.endswith(":root")
     if is_root and not allow_root:
-        raise TargetRefused(f"The caller is the root user of account {account}. {S0_ADVICE}")
+        raise TargetRefused(
+            _("The caller is the root user of account {account}.").format(account=account)
+            + " "
+            + _(S0_ADVICE)
+        )
     record.target, record.account_id, record.caller_arn = spec.describe(), account, arn
     if is_root:
-        record.warn(f"Running as the root user: {root_reason or 'allowed for this runbook'}.")
+        reason = root_reason or _("allowed for this runbook")
+        record.warn(_("Running as the root user: {reason}.").format(reason=reason))
     record.save()
     return RunContext(
         spec=spec,

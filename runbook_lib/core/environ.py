@@ -17,6 +17,9 @@ SECRETS_DIR = "RUNBOOK_SECRETS_DIR"
 #: the folder ``runbook`` was started in: a relative ``secrets_dir`` resolves against it (a
 #: kernel started by papermill/nbconvert directly resolves against its own working folder)
 START_DIR = "RUNBOOK_START_DIR"
+#: language of the messages (``en``, ``ko``) when a notebook declares no ``language``
+#: parameter; ``runbook run --lang`` sets it for every kernel
+LANG = "RUNBOOK_LANG"
 #: URL of a running sandbox (a moto server on 127.0.0.1) the ``sandbox`` target uses
 SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
 #: the sandbox member account a fan-out kernel acts in (its AssumeRole credentials are in the
@@ -38,6 +41,7 @@ ALL = (
     LEAK_SOCKET,
     SECRETS_DIR,
     START_DIR,
+    LANG,
     SANDBOX_URL,
     SANDBOX_ACCOUNT,
     NOTEBOOKS,

@@ -124,10 +124,33 @@ class RunRecord:
         self.secrets.append({"kind": kind, "destination": destination, "fingerprint": fingerprint})
         self.save()
 
-    def finding(self, check: str, status: str, detail: str, advice: str = "") -> None:
-        """Record the result of one check (replacing an earlier result of the same check)."""
-        self.findings = [f for f in self.findings if f["check"] != check]
-        self.findings.append({"check": check, "status": status, "detail": detail, "advice": advice})
+    def finding(
+        self,
+        control: str,
+        title: str,
+        status: str,
+        *,
+        resource: str = "",
+        evidence: str = "",
+        advice: str = "",
+        accepted: str = "",
+    ) -> None:
+        """Record one check's result, in S0's shape (``root_usage.result.FIELDS``), replacing an
+        earlier result of the same control and title."""
+        self.findings = [
+            f for f in self.findings if (f.get("control"), f.get("title")) != (control, title)
+        ]
+        self.findings.append(
+            {
+                "control": control,
+                "title": title,
+                "status": status,
+                "resource": resource,
+                "evidence": evidence,
+                "advice": advice,
+                "accepted": accepted,
+            }
+        )
         self.save()
 
     def warn(self, text: str) -> None:

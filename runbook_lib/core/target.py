@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ProfileNotFound
 
 from runbook_lib.core.errors import BadInput, TargetRefused
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import embedded_sandbox, sandbox_session
 
 TARGET_KINDS = ("sandbox", "profile", "endpoint")
@@ -54,32 +55,44 @@ class TargetSpec:
         """
         if self.target not in TARGET_KINDS:
             raise BadInput(
-                f"target '{self.target}' is not known: use one of {', '.join(TARGET_KINDS)}."
+                _("target '{target}' is not known: use one of {kinds}.").format(
+                    target=self.target, kinds=", ".join(TARGET_KINDS)
+                )
             )
         if self.target == "endpoint" and not self.endpoint_url.startswith(("http://", "https://")):
             raise BadInput(
-                "target 'endpoint' needs endpoint_url (http:// or https://): set endpoint_url "
-                "or use --endpoint-url URL."
+                _(
+                    "target 'endpoint' needs endpoint_url (http:// or https://): set endpoint_url "
+                    "or use --endpoint-url URL."
+                )
             )
         if self.target == "profile" and self.endpoint_url:
             raise BadInput(
-                "endpoint_url is set but target is 'profile' (real AWS): use target 'endpoint' "
-                "(profile then supplies its credentials), or drop endpoint_url."
+                _(
+                    "endpoint_url is set but target is 'profile' (real AWS): use target 'endpoint' "
+                    "(profile then supplies its credentials), or drop endpoint_url."
+                )
             )
         if self.target == "sandbox" and (self.profile or self.endpoint_url):
             raise BadInput(
-                "profile/endpoint_url are set but target is 'sandbox': set target to 'profile' "
-                "or 'endpoint', or drop them."
+                _(
+                    "profile/endpoint_url are set but target is 'sandbox': set target to 'profile' "
+                    "or 'endpoint', or drop them."
+                )
             )
         if self.retry_mode not in RETRY_MODES:
             raise BadInput(
-                f"retry_mode '{self.retry_mode}' is not known: use standard or adaptive."
+                _("retry_mode '{mode}' is not known: use standard or adaptive.").format(
+                    mode=self.retry_mode
+                )
             )
         acct = self.expected_account_id
         if acct and not (len(acct) == 12 and acct.isdigit()):
             raise BadInput(
-                f"expected_account_id '{acct}' is not a 12-digit AWS account ID: fix it or leave "
-                "it empty."
+                _(
+                    "expected_account_id '{account}' is not a 12-digit AWS account ID: fix it or "
+                    "leave it empty."
+                ).format(account=acct)
             )
         return self
 
@@ -137,7 +150,9 @@ def connect(spec: TargetSpec) -> Connection:
         session = boto3.Session(profile_name=spec.profile or None, region_name=spec.region or None)
     except ProfileNotFound as err:
         raise TargetRefused(
-            f"AWS profile '{spec.profile}' was not found in the AWS config files: create it "
-            "with 'aws configure' or 'aws configure sso', or fix profile."
+            _(
+                "AWS profile '{profile}' was not found in the AWS config files: create it "
+                "with 'aws configure' or 'aws configure sso', or fix profile."
+            ).format(profile=spec.profile)
         ) from err
     return Connection(session, spec.endpoint_url or None, config)

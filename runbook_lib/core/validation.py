@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.tags import MAX_TAGS, validate_tags
 from runbook_lib.core.wording import bad_chars as _bad_chars
 from runbook_lib.core.wording import not_text as _not_text
@@ -32,7 +33,7 @@ __all__ = [
 
 #: IAM's ``[\w+=,.@-]+`` for user, group and MFA device names; IAM's ``\w`` is ASCII
 _NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
-_NAME_RULE = "characters from letters, digits and + = , . @ _ -"
+_NAME_RULE = N_("characters from letters, digits and + = , . @ _ -")
 #: IAM's path pattern ``(\u002F)|(\u002F[\u0021-\u007E]+\u002F)``
 _PATH_RE = re.compile(r"/|/[\u0021-\u007E]+/")
 _PATH_MAX = 512
@@ -40,6 +41,10 @@ _ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
 
 MAX_USER_NAME = 64
 MAX_GROUP_NAME = 128
+
+
+#: the kinds of IAM names a message may name (translated where shown)
+_KINDS = (N_("user"), N_("group"))
 
 
 def _is_name_char(char: str) -> bool:
@@ -56,15 +61,24 @@ def _validate_name(name: object, param: str, kind: str, max_len: int) -> str:
     if not isinstance(name, str):
         problem = _not_text(name)
     elif not name:
-        problem = "it is empty"
+        problem = _("it is empty")
     elif len(name) > max_len:
-        problem = f"it has {len(name)} characters"
+        problem = _("it has {n} characters").format(n=len(name))
     elif not _NAME_RE.fullmatch(name):
-        problem = f"{_bad_chars(name, _is_name_char)} not allowed"
+        problem = _("{chars} not allowed").format(chars=_bad_chars(name, _is_name_char))
     if problem:
         raise BadInput(
-            f"{param} {_show(name)} is not a valid IAM {kind} name: {problem}; "
-            f"use 1-{max_len} {_NAME_RULE} (IAM would answer ValidationError)."
+            _(
+                "{param} {value} is not a valid IAM {kind} name: {problem}; "
+                "use 1-{max} {rule} (IAM would answer ValidationError)."
+            ).format(
+                param=param,
+                value=_show(name),
+                kind=_(kind),
+                problem=problem,
+                max=max_len,
+                rule=_(_NAME_RULE),
+            )
         )
     assert isinstance(name, str)
     return name
@@ -120,20 +134,22 @@ def validate_path(path: str, param: str = "path") -> str:
     if not isinstance(path, str):
         problem = _not_text(path)
     elif not path:
-        problem = "it is empty"
+        problem = _("it is empty")
     elif len(path) > _PATH_MAX:
-        problem = f"it has {len(path)} characters"
+        problem = _("it has {n} characters").format(n=len(path))
     elif not (path.startswith("/") and path.endswith("/")):
-        problem = "it must start and end with '/'"
+        problem = _("it must start and end with '/'")
     elif path == "//":
-        problem = "IAM refuses '//' as a whole path"
+        problem = _("IAM refuses '//' as a whole path")
     elif not _PATH_RE.fullmatch(path):
-        problem = f"{_bad_chars(path, _is_path_char)} not allowed"
+        problem = _("{chars} not allowed").format(chars=_bad_chars(path, _is_path_char))
     if problem:
         raise BadInput(
-            f"{param} {_show(path)} is not a valid IAM path: {problem}; use '/' or a path "
-            f"like '/admins/' of 1-{_PATH_MAX} printable ASCII characters without spaces "
-            "(IAM would answer ValidationError)."
+            _(
+                "{param} {value} is not a valid IAM path: {problem}; use '/' or a path "
+                "like '/admins/' of 1-{max} printable ASCII characters without spaces "
+                "(IAM would answer ValidationError)."
+            ).format(param=param, value=_show(path), problem=problem, max=_PATH_MAX)
         )
     return path
 
@@ -163,8 +179,10 @@ def check_name_clash(name: str, existing: Iterable[str], kind: str, param: str) 
             clash = other
     if clash is not None:
         raise BadInput(
-            f"{param} {name!r} clashes with existing {kind} {clash!r}: IAM names are unique "
-            f"regardless of case; use {clash!r} or another name."
+            _(
+                "{param} {name} clashes with existing {kind} {clash}: IAM names are unique "
+                "regardless of case; use {clash} or another name."
+            ).format(param=param, name=repr(name), kind=_(kind), clash=repr(clash))
         )
     return None
 
@@ -185,18 +203,20 @@ def validate_account_id(value: str, param: str = "expected_account_id") -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        problem = _not_text(value) + " (a number loses leading zeros)"
+        problem = _not_text(value) + _(" (a number loses leading zeros)")
     elif not _ACCOUNT_ID_RE.fullmatch(value):
         problem = (
-            f"it has {len(value)} characters"
+            _("it has {n} characters").format(n=len(value))
             if value.isascii() and value.isdigit()
-            else "not only digits"
+            else _("not only digits")
         )
     else:
         return value
     raise BadInput(
-        f"{param} {_show(value)} is not an AWS account ID: {problem}; use the 12 digits "
-        "shown by 'aws sts get-caller-identity', or leave it empty to skip the check."
+        _(
+            "{param} {value} is not an AWS account ID: {problem}; use the 12 digits "
+            "shown by 'aws sts get-caller-identity', or leave it empty to skip the check."
+        ).format(param=param, value=_show(value), problem=problem)
     )
 
 
@@ -217,4 +237,8 @@ def validate_choice(value: str, choices: Sequence[str], param: str) -> str:
     if isinstance(value, str) and value in choices:
         return value
     allowed = ", ".join(repr(choice) for choice in choices)
-    raise BadInput(f"{param} {_show(value)} is not one of the choices: use one of {allowed}.")
+    raise BadInput(
+        _("{param} {value} is not one of the choices: use one of {allowed}.").format(
+            param=param, value=_show(value), allowed=allowed
+        )
+    )

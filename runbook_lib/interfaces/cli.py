@@ -21,6 +21,7 @@ from runbook_lib.core.errors import (
     EXIT_OK,
     RunbookError,
 )
+from runbook_lib.interfaces.cli_options import serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
 
 USAGE_EXIT = EXIT_BAD_INPUT
@@ -40,9 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run notebooks headless and keep a run record")
     run.add_argument("name", nargs="?", help="notebook stem (01_create_admin_user) or number (01)")
     run.add_argument("--all", action="store_true", help="run every notebook: 00, 04, 01-03")
-    _target_options(run)
+    target_options(run)
     run.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     run.add_argument("--plan", action="store_true", help="report what would change; no writes")
+    run.add_argument(
+        "--compare",
+        type=Path,
+        metavar="RUN_DIR",
+        help="after 00 runs, show each control's status in RUN_DIR (an earlier 00 run) -> now",
+    )
+    run.add_argument(
+        "--lang", choices=("en", "ko"), help="language of the messages (the notebooks' parameter)"
+    )
     run.add_argument(
         "--log-output",
         action="store_true",
@@ -56,11 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     member_option(box)
 
     lab = sub.add_parser("lab", help="JupyterLab on the notebooks, pointed at the sandbox")
-    _serve_options(lab, default_port=8888)
+    serve_options(lab, default_port=8888)
 
     app = sub.add_parser("app", help="one notebook as a Voilà app: widgets only, no code")
     app.add_argument("name", help=f"notebook: {_stems()}; its number (03) or a path")
-    _serve_options(app, default_port=8866)
+    serve_options(app, default_port=8866)
 
     docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
     docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
@@ -78,60 +88,11 @@ def _stems() -> str:
     return ", ".join(book.stem for book in all_notebooks()) or "(no notebooks found)"
 
 
-def _target_options(cmd: argparse.ArgumentParser) -> None:
-    """``-f``, ``-p``, ``--endpoint-url``, ``--profile``: the same for run, lab and app."""
-    cmd.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="YAML parameters file (repeatable; later files win)",
-    )
-    cmd.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        nargs=2,
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="one parameter, typed as the notebook declares it (str: the text as written)",
-    )
-    cmd.add_argument("--endpoint-url", help="an AWS-compatible endpoint (moto, LocalStack)")
-    cmd.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
-
-
-def _serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
-    _target_options(cmd)
-    cmd.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="start a fresh sandbox and point every kernel at it (the default without "
-        "--endpoint-url or --profile)",
-    )
-    cmd.add_argument(
-        "--seed-prerequisites",
-        action="store_true",
-        help="first run the earlier runbooks headless on the same target (app 03 on a fresh "
-        "sandbox needs 01 and 02)",
-    )
-    cmd.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("runs"),
-        help="the session folder goes here (working copies, run records); default: runs/",
-    )
-    cmd.add_argument("--port", type=int, default=default_port, help=f"default: {default_port}")
-    cmd.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    member_option(cmd)
-
-
 def _refresh(args: argparse.Namespace) -> int:
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook
+    from runbook_lib.run.notebooks import find_notebook
     from runbook_lib.run.refresh import refresh_notebooks
 
-    books = [find_notebook(n) for n in args.names] if args.names else all_notebooks()
+    books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
         print(f"refreshed {path}")
     return EXIT_OK
@@ -168,9 +129,12 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from runbook_lib.run import precheck
+    from runbook_lib.run.engine import warm_kernels
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
+    from runbook_lib.run.pool import KernelPool
     from runbook_lib.run.runner import run_notebook
-    from runbook_lib.run.summary import report
+    from runbook_lib.run.summary import compare_lines, report
 
     if bool(args.all) == bool(args.name):
         raise _usage("give one notebook NAME or --all")
@@ -184,30 +148,41 @@ def _run(args: argparse.Namespace) -> int:
         endpoint_url=args.endpoint_url or "",
         profile=args.profile or "",
     )
+    if args.lang:  # the notebooks' ``language`` parameter, and this process's summary lines
+        from runbook_lib.core.i18n import set_language
+
+        params["language"] = args.lang
+        set_language(args.lang)
     if wants_fanout(args):
         return run_org(args, params)
     _precheck(books, params, args.plan)
+    before = precheck.load_compare(args.compare, books) if args.compare else None
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
-    for book in books:
-        print(f"▶ {book.stem} …", end="", flush=True)
-        started = time.monotonic()
-        try:
-            result = run_notebook(
-                str(book),
-                params,
-                output_dir=args.output_dir,
-                plan=args.plan,
-                log_output=args.log_output,
-            )
-        except RunbookError:
-            print(" refused", flush=True)  # end the progress line; the reason follows
-            raise
-        report(result, time.monotonic() - started)
-        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
-            return result.exit_code
-        worst = max(worst, result.exit_code)
+    # --all: one warm kernel, reset between notebooks (run.pool); a run that fails, or leaves
+    # a secret alive, gets its kernel discarded
+    with KernelPool(1, prestart=False) as pool, warm_kernels(pool if len(books) > 1 else None):
+        for book in books:
+            print(f"▶ {book.stem} …", end="", flush=True)
+            started = time.monotonic()
+            try:
+                result = run_notebook(
+                    str(book),
+                    params,
+                    output_dir=args.output_dir,
+                    plan=args.plan,
+                    log_output=args.log_output,
+                )
+            except RunbookError:
+                print(" refused", flush=True)  # end the progress line; the reason follows
+                raise
+            report(result, time.monotonic() - started)
+            if before is not None and book.stem == precheck.AUDIT:
+                print("\n".join(compare_lines(before, result.record, str(args.compare))))
+            if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
+                return result.exit_code
+            worst = max(worst, result.exit_code)
     print(f"Run records: {args.output_dir}/")
     return worst
 
@@ -241,10 +216,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from runbook_lib.interfaces.docs import build_site
+    from runbook_lib.interfaces.docs import build_course
 
-    pages = build_site(args.output_dir)
-    print(f"{len(pages)} pages → {args.output_dir}/index.html")
+    for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
+        folder = args.output_dir if lang == "en" else args.output_dir / lang
+        print(f"{len(pages)} pages → {folder}/index.html")
     return EXIT_OK
 
 

@@ -38,6 +38,22 @@ _WHY_CSS = (
 #: where the note about neutral paths goes on a page (filled in once the page is rendered)
 PATH_NOTE_SLOT = "<!-- runbook-path-note -->"
 
+#: each language's name in that language: the label of the link to a page's counterpart
+LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
+
+#: the other language's site: (relative prefix from this site, its language code)
+Counterpart = tuple[str, str]
+
+
+def switch_link(counterpart: Counterpart | None, page: str) -> str:
+    """The link from a page to the same page in the other language ("" without one)."""
+    if counterpart is None:
+        return ""
+    prefix, lang = counterpart
+    name = html.escape(LANGUAGE_NAMES.get(lang, lang))
+    href = html.escape(prefix + page)
+    return f"<a class='runbook-lang' href='{href}' hreflang='{lang}' lang='{lang}'>{name}</a>"
+
 
 def markdown(text: str) -> str:
     """Markdown to HTML, as nbconvert renders a notebook's markdown cells."""
@@ -46,8 +62,11 @@ def markdown(text: str) -> str:
     return str(markdown2html_mistune(text))
 
 
-def nav(course: Course, index: int, pages: list[tuple[str, str]]) -> str:
-    """The bar at the top and bottom of a runbook's page: index, glossary, previous, next."""
+def nav(
+    course: Course, index: int, pages: list[tuple[str, str]], other: Counterpart | None = None
+) -> str:
+    """The bar at the top and bottom of a runbook's page: index, glossary, previous, next,
+    and the same page in the other language."""
     words = course.words
     links = [
         f"<a href='index.html'>{html.escape(words['index_link'])}</a>",
@@ -60,6 +79,7 @@ def nav(course: Course, index: int, pages: list[tuple[str, str]]) -> str:
     if index + 1 < len(pages):
         stem, title = pages[index + 1]
         links.append(f"<a href='{stem}.html'>{html.escape(title)} →</a>")
+    links.append(switch_link(other, f"{pages[index][0]}.html"))
     return f"<nav class='runbook-nav' style='{_NAV_STYLE}'>{''.join(links)}</nav>"
 
 
@@ -110,15 +130,19 @@ def _shell(course: Course, title: str, body: str) -> str:
 """
 
 
-def index_page(course: Course, pages: list[tuple[str, str, str]]) -> str:
+def index_page(
+    course: Course, pages: list[tuple[str, str, str]], other: Counterpart | None = None
+) -> str:
     """The course's index: the runbooks in procedure order (file, title, overview), then the
-    end-state diagram."""
+    end-state diagram; a link to the index in the other language."""
     words = course.words
     items = "\n".join(
         f"<li><h2><a href='{name}'>{html.escape(title)}</a></h2>{markdown(overview)}</li>"
         for name, title, overview in pages
     )
-    body = f"""<h1>{html.escape(words["title"])}</h1>
+    switch = switch_link(other, "index.html")
+    body = f"""<p style="text-align:right">{switch}</p>
+<h1>{html.escape(words["title"])}</h1>
 {markdown(words["intro"])}
 <ol class="runbook-index">
 {items}
@@ -132,7 +156,7 @@ def index_page(course: Course, pages: list[tuple[str, str, str]]) -> str:
     return _shell(course, words["title"], body)
 
 
-def glossary_page(course: Course) -> str:
+def glossary_page(course: Course, other: Counterpart | None = None) -> str:
     """The glossary: each term with its anchor, its sentences and its AWS page."""
     words = course.words
     entries = "\n".join(
@@ -147,7 +171,8 @@ def glossary_page(course: Course) -> str:
         for term in course.terms
     )
     body = f"""<nav style="{_NAV_STYLE}"><a href="index.html">{html.escape(words["index_link"])}</a>
-<a href="index.html#end-state">{html.escape(words["end_state_link"])}</a></nav>
+<a href="index.html#end-state">{html.escape(words["end_state_link"])}</a>
+{switch_link(other, "glossary.html")}</nav>
 <h1>{html.escape(words["glossary_heading"])}</h1>
 {markdown(words["glossary_intro"])}
 <dl class="runbook-glossary">

@@ -21,6 +21,7 @@ from typing import Any
 
 from runbook_lib.core.errors import BadInput, SecretLeak
 from runbook_lib.interfaces.course import (
+    COURSE_DIR,
     Course,
     check_screenshot,
     load_course,
@@ -29,13 +30,14 @@ from runbook_lib.interfaces.course import (
 )
 from runbook_lib.interfaces.course_html import (
     PATH_NOTE_SLOT,
+    Counterpart,
     glossary_page,
     index_page,
     nav,
     path_note,
     why_block,
 )
-from runbook_lib.run.notebooks import all_notebooks
+from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
 
 #: nbconvert's lab template without the blocks that fetch scripts from a CDN
 _PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -160,6 +162,7 @@ def build_site(
     *,
     lang: str = "en",
     course_dir: Path | None = None,
+    other: Counterpart | None = None,
 ) -> list[Page]:
     """Render the course to ``output_dir``: ``index.html`` (the runbooks and the end-state
     diagram), ``glossary.html``, one page per notebook and the screenshots in ``images/``.
@@ -169,6 +172,8 @@ def build_site(
         notebooks: the notebooks in procedure order (default: ``notebooks/NN_*.ipynb``).
         lang: the language of the course's texts (``docs/course/<lang>/``).
         course_dir: the folder of the course's texts (default: the project's ``docs/course``).
+        other: the site in the other language (relative prefix, language): every page links
+            its counterpart there.
 
     Returns:
         The runbooks' pages, in order.
@@ -194,7 +199,7 @@ def build_site(
     for i, (book, nb, title, _) in enumerate(loaded):
         resources = {
             "metadata": {"name": title},
-            "runbook_nav": nav(course, i, links),
+            "runbook_nav": nav(course, i, links, other),
             "runbook_why": whys[book.stem],
         }
         bodies.append(_render(exporter, nb, book, resources, course))
@@ -208,7 +213,30 @@ def build_site(
         path = output_dir / f"{book.stem}.html"
         path.write_text(body, encoding="utf-8")
         pages.append(Page(book.stem, title, overview, path))
-    index = index_page(course, [(p.path.name, p.title, p.overview) for p in pages])
+    index = index_page(course, [(p.path.name, p.title, p.overview) for p in pages], other)
     (output_dir / "index.html").write_text(index, encoding="utf-8")
-    (output_dir / "glossary.html").write_text(glossary_page(course), encoding="utf-8")
+    (output_dir / "glossary.html").write_text(glossary_page(course, other), encoding="utf-8")
     return pages
+
+
+def build_course(output_dir: Path, *, course_dir: Path | None = None) -> dict[str, list[Page]]:
+    """The course in English (``output_dir``) and, when ``notebooks/ko/`` and its course texts
+    exist, in Korean (``output_dir/ko``), every page linking its counterpart.
+
+    Returns:
+        The pages of each language built.
+
+    Raises:
+        BadInput, SecretLeak: as ``build_site``.
+    """
+    korean = all_notebooks(notebooks_dir() / "ko")
+    texts = (course_dir or COURSE_DIR) / "ko" / "course.yaml"
+    both = bool(korean) and texts.is_file()
+    built = {
+        "en": build_site(output_dir, course_dir=course_dir, other=("ko/", "ko") if both else None)
+    }
+    if both:
+        built["ko"] = build_site(
+            output_dir / "ko", korean, lang="ko", course_dir=course_dir, other=("../", "en")
+        )
+    return built

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.password_policy.plan import PolicyPlan
 from runbook_lib.password_policy.request import api_parameters, describe
 
@@ -29,7 +30,9 @@ class PolicyOutcome:
     status: str
 
     def __repr__(self) -> str:
-        return f"Password policy {self.status}: {describe(self.plan.wanted)}"
+        return _("Password policy {status}: {policy}").format(
+            status=_(self.status), policy=describe(self.plan.wanted)
+        )
 
 
 def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
@@ -47,9 +50,9 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
             changed, and a re-run tries again.
     """
     if not plan.changes:
-        return PolicyOutcome(plan, "already in place (no change)")
+        return PolicyOutcome(plan, N_("already in place (no change)"))
     if ctx.plan:
-        return PolicyOutcome(plan, "would be set (plan mode, no change)")
+        return PolicyOutcome(plan, N_("would be set (plan mode, no change)"))
     aws.call(
         ctx.iam.update_account_password_policy,
         what="Setting the account password policy",
@@ -59,4 +62,4 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
     )
     changed = ", ".join(plan.changes)
     ctx.record.change(CHANGE, f"{resource(ctx.account_id)} ({changed})")
-    return PolicyOutcome(plan, "set")
+    return PolicyOutcome(plan, N_("set"))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from runbook_lib.admin_user.passwords import PasswordPolicy, get_password_policy
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.wording import pad, width
 from runbook_lib.password_policy.request import (
     CIS_MIN_LENGTH,
     CIS_REUSE_PREVENTION,
@@ -20,50 +22,56 @@ from runbook_lib.password_policy.request import (
     PolicyRequest,
 )
 
-_DEFAULT_TYPES = "3 of 4 types"
+_DEFAULT_TYPES = N_("3 of 4 types")
 
 
 def _required(attribute: str) -> Callable[[PasswordPolicy], str]:
     def show(policy: PasswordPolicy) -> str:
         if policy.is_default:
-            return _DEFAULT_TYPES
-        return "required" if getattr(policy, attribute) else "-"
+            return _(_DEFAULT_TYPES)
+        return _("required") if getattr(policy, attribute) else "-"
 
     return show
 
 
 def _age(policy: PasswordPolicy) -> str:
-    return f"{policy.max_password_age} days" if policy.max_password_age else "never"
+    age = policy.max_password_age
+    return _("{n} days").format(n=age) if age else _("never")
 
 
 def _reuse(policy: PasswordPolicy) -> str:
     reuse = policy.password_reuse_prevention
-    return f"last {reuse}" if reuse else "none"
+    return _("last {n}").format(n=reuse) if reuse else _("none")
 
 
-#: (setting in the console's words, how a policy shows it)
+def _yes(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+#: (setting in the console's words, how a policy shows it); the names stay English in the run
+#: record (``changes``) and are translated where they are shown
 SETTINGS: tuple[tuple[str, Callable[[PasswordPolicy], str]], ...] = (
-    ("Minimum length", lambda p: str(p.minimum_password_length)),
-    ("Uppercase letter (A-Z)", _required("require_uppercase_characters")),
-    ("Lowercase letter (a-z)", _required("require_lowercase_characters")),
-    ("Number (0-9)", _required("require_numbers")),
-    ("Symbol", _required("require_symbols")),
-    ("Users change own password", lambda p: "yes" if p.allow_users_to_change_password else "no"),
-    ("Expire passwords after", _age),
-    ("Prevent reuse of", _reuse),
-    ("Expired: admin must reset", lambda p: "yes" if p.hard_expiry else "no"),
+    (N_("Minimum length"), lambda p: str(p.minimum_password_length)),
+    (N_("Uppercase letter (A-Z)"), _required("require_uppercase_characters")),
+    (N_("Lowercase letter (a-z)"), _required("require_lowercase_characters")),
+    (N_("Number (0-9)"), _required("require_numbers")),
+    (N_("Symbol"), _required("require_symbols")),
+    (N_("Users change own password"), lambda p: _yes(p.allow_users_to_change_password)),
+    (N_("Expire passwords after"), _age),
+    (N_("Prevent reuse of"), _reuse),
+    (N_("Expired: admin must reset"), lambda p: _yes(p.hard_expiry)),
 )
 
 #: (control, what it asks, whether a policy passes)
 CIS_CONTROLS: tuple[tuple[str, str, Callable[[PasswordPolicy], bool]], ...] = (
     (
         "1.8",
-        f"minimum length ≥ {CIS_MIN_LENGTH}",
+        N_("minimum length ≥ {n}"),
         lambda p: p.minimum_password_length >= CIS_MIN_LENGTH,
     ),
     (
         "1.9",
-        f"reuse prevention {CIS_REUSE_PREVENTION}",
+        N_("reuse prevention {n}"),
         lambda p: (p.password_reuse_prevention or 0) >= CIS_REUSE_PREVENTION,
     ),
 )
@@ -71,7 +79,12 @@ CIS_CONTROLS: tuple[tuple[str, str, Callable[[PasswordPolicy], bool]], ...] = (
 
 def cis_status(policy: PasswordPolicy) -> dict[str, str]:
     """``{"1.8": "PASS" | "FAIL", "1.9": ...}`` for a policy."""
-    return {control: "PASS" if passes(policy) else "FAIL" for control, _, passes in CIS_CONTROLS}
+    return {control: "PASS" if passes(policy) else "FAIL" for control, __, passes in CIS_CONTROLS}
+
+
+def cis_title(title: str) -> str:
+    """A CIS control's title in the current language, with its threshold."""
+    return _(title).format(n=CIS_MIN_LENGTH if "length" in title else CIS_REUSE_PREVENTION)
 
 
 def differences(current: PasswordPolicy, wanted: PasswordPolicy) -> tuple[str, ...]:
@@ -96,26 +109,40 @@ class PolicyPlan:
         return differences(self.current, self.wanted) or ("(a setting IAM does not show)",)
 
     def __repr__(self) -> str:
-        kind = "none set, AWS's default applies" if self.current.is_default else "custom policy set"
-        lines = [f"Password policy of account {self.account_id}: {kind}"]
-        width = max(len(name) for name, _ in SETTINGS)
-        lines.append(f"  {'setting':<{width}}  {'current':<13} new")
-        for name, show in SETTINGS:
-            old, new = show(self.current), show(self.wanted)
-            mark = "(change)" if old != new else ""
-            lines.append(f"  {name:<{width}}  {old:<13} {new:<13}{mark}".rstrip())
+        kind = (
+            _("none set, AWS's default applies")
+            if self.current.is_default
+            else _("custom policy set")
+        )
+        lines = [
+            _("Password policy of account {account}: {kind}").format(
+                account=self.account_id, kind=kind
+            )
+        ]
+        names = [_(name) for name, __ in SETTINGS]
+        cols = max(width(name) for name in [*names, _("setting")])
+        rows = [
+            (name, show(self.current), show(self.wanted))
+            for name, (__, show) in zip(names, SETTINGS, strict=True)
+        ]
+        value = max(13, *(width(text) + 1 for row in rows for text in row[1:]))
+        setting, current, new_one = _("setting"), _("current"), _("new")
+        lines.append(f"  {pad(setting, cols)}  {pad(current, value)} {new_one}")
+        for name, old, new in rows:
+            mark = _("(change)") if old != new else ""
+            lines.append(f"  {pad(name, cols)}  {pad(old, value)} {pad(new, value)}{mark}".rstrip())
         before, after = cis_status(self.current), cis_status(self.wanted)
         cis = "; ".join(
-            f"{control} {title}: {before[control]} → {after[control]}"
-            for control, title, _ in CIS_CONTROLS
+            f"{control} {cis_title(title)}: {before[control]} → {after[control]}"
+            for control, title, __ in CIS_CONTROLS
         )
         lines.append(f"{CIS_VERSION}: {cis}")
         if not self.changes:
-            lines.append("Already in place: Steps 4-6 change nothing.")
+            lines.append(_("Already in place: Steps 4-6 change nothing."))
         elif self.plan_mode:
-            lines.append("Plan mode: Steps 4-6 would set it (UpdateAccountPasswordPolicy).")
+            lines.append(_("Plan mode: Steps 4-6 would set it (UpdateAccountPasswordPolicy)."))
         else:
-            lines.append("Steps 4-6 set it (UpdateAccountPasswordPolicy, every setting above).")
+            lines.append(_("Steps 4-6 set it (UpdateAccountPasswordPolicy, every setting above)."))
         return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from runbook_lib.admin_user.passwords import PasswordPolicy
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 
 #: IAM's limits for UpdateAccountPasswordPolicy (botocore's service model)
 MIN_LENGTH, MAX_LENGTH = 6, 128
@@ -36,15 +37,21 @@ _BOOLEANS = (
 )
 
 
+#: what 0 means for a limit, translated where shown
+_NONE_WORDS = (N_("never"), N_("none"))
+
+
 def _whole_number(value: object, param: str, low: int, high: int, none: str = "") -> int:
     """Check an integer parameter against ``low``-``high`` (0 allowed when ``none`` says so)."""
     in_range = isinstance(value, int) and (low <= value <= high or (bool(none) and value == 0))
     if in_range and isinstance(value, int) and not isinstance(value, bool):
         return value
-    allowed = f"{low}-{high}" + (f", or 0 for {none}" if none else "")
+    allowed = f"{low}-{high}" + (_(", or 0 for {none}").format(none=_(none)) if none else "")
     raise BadInput(
-        f"{param} {value!r} is outside IAM's limits for UpdateAccountPasswordPolicy: use a whole "
-        f"number {allowed}."
+        _(
+            "{param} {value} is outside IAM's limits for UpdateAccountPasswordPolicy: use a whole "
+            "number {allowed}."
+        ).format(param=param, value=repr(value), allowed=allowed)
     )
 
 
@@ -53,23 +60,31 @@ def _cis_warnings(policy: PasswordPolicy) -> tuple[str, ...]:
     texts = []
     if policy.minimum_password_length < CIS_MIN_LENGTH:
         texts.append(
-            f"minimum_password_length {policy.minimum_password_length} fails {CIS_VERSION} "
-            f"1.8 (at least {CIS_MIN_LENGTH})."
+            _("minimum_password_length {length} fails {cis} 1.8 (at least {min}).").format(
+                length=policy.minimum_password_length, cis=CIS_VERSION, min=CIS_MIN_LENGTH
+            )
         )
     if (policy.password_reuse_prevention or 0) < CIS_REUSE_PREVENTION:
         texts.append(
-            f"password_reuse_prevention {policy.password_reuse_prevention or 0} fails "
-            f"{CIS_VERSION} 1.9 ({CIS_REUSE_PREVENTION})."
+            _("password_reuse_prevention {reuse} fails {cis} 1.9 ({min}).").format(
+                reuse=policy.password_reuse_prevention or 0,
+                cis=CIS_VERSION,
+                min=CIS_REUSE_PREVENTION,
+            )
         )
     if policy.max_password_age:
         texts.append(
-            f"max_password_age {policy.max_password_age}: AWS and NIST SP 800-63B advise "
-            "against periodic expiry; change a password when it may be compromised instead."
+            _(
+                "max_password_age {age}: AWS and NIST SP 800-63B advise against periodic "
+                "expiry; change a password when it may be compromised instead."
+            ).format(age=policy.max_password_age)
         )
     if not policy.allow_users_to_change_password:
         texts.append(
-            "allow_users_to_change_password is false: users cannot change their own password "
-            "unless an IAM policy grants iam:ChangePassword."
+            _(
+                "allow_users_to_change_password is false: users cannot change their own "
+                "password unless an IAM policy grants iam:ChangePassword."
+            )
         )
     return tuple(texts)
 
@@ -82,8 +97,8 @@ class PolicyRequest:
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        lines = [f"Requested: {describe(self.policy)}"]
-        lines += [f"Warning: {text}" for text in self.warnings]
+        lines = [_("Requested: {policy}").format(policy=describe(self.policy))]
+        lines += [_("Warning: {text}").format(text=text) for text in self.warnings]
         return "\n".join(lines)
 
 
@@ -91,18 +106,19 @@ def describe(policy: PasswordPolicy) -> str:
     """The whole policy in one line, e.g. ``≥ 14 chars, upper, lower, digit, symbol; ...``."""
     if policy.is_default:
         return policy.describe()
-    rules = policy.describe().removeprefix("custom policy: ")
+    rules = policy.describe().removeprefix(_("custom policy: "))
     reuse = policy.password_reuse_prevention
     age = policy.max_password_age
+    expiry = _("expire after {n} days").format(n=age) if age else _("no expiry")
+    if age and policy.hard_expiry:
+        expiry += _(" (admin reset)")
     parts = [
         rules,
-        f"no reuse of the last {reuse}" if reuse else "reuse allowed",
-        f"expire after {age} days" + (" (admin reset)" if policy.hard_expiry else "")
-        if age
-        else "no expiry",
-        "users may change their own password"
+        _("no reuse of the last {n}").format(n=reuse) if reuse else _("reuse allowed"),
+        expiry,
+        _("users may change their own password")
         if policy.allow_users_to_change_password
-        else "users may not change their own password",
+        else _("users may not change their own password"),
     ]
     return "; ".join(parts)
 
@@ -160,11 +176,17 @@ def check_request(
     )
     for name in _BOOLEANS:
         if not isinstance(flags[name], bool):
-            raise BadInput(f"{name} {flags[name]!r} must be true or false: fix the parameter.")
+            raise BadInput(
+                _("{name} {value} must be true or false: fix the parameter.").format(
+                    name=name, value=repr(flags[name])
+                )
+            )
     if hard_expiry and not age:
         raise BadInput(
-            "hard_expiry is true but max_password_age is 0 (passwords never expire): set "
-            f"max_password_age to 1-{MAX_AGE_DAYS} days, or hard_expiry to false."
+            _(
+                "hard_expiry is true but max_password_age is 0 (passwords never expire): set "
+                "max_password_age to 1-{max} days, or hard_expiry to false."
+            ).format(max=MAX_AGE_DAYS)
         )
     policy = PasswordPolicy(
         minimum_password_length=length,
@@ -179,7 +201,7 @@ def check_request(
     )
     warnings = _cis_warnings(policy)
     for text in warnings:
-        ctx.record.warn(f"S4 password policy: {text}")
+        ctx.record.warn(_("S4 password policy: {text}").format(text=text))
     return PolicyRequest(policy, warnings)
 
 

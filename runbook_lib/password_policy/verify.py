@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from runbook_lib.admin_user.passwords import PasswordPolicy, get_password_policy
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import _
 from runbook_lib.password_policy.apply import PolicyOutcome
 from runbook_lib.password_policy.plan import CIS_CONTROLS, SETTINGS, cis_status, differences
 from runbook_lib.password_policy.request import CIS_VERSION, describe
@@ -22,10 +23,11 @@ class PolicyVerified:
 
     def __repr__(self) -> str:
         status = cis_status(self.policy)
-        cis = ", ".join(f"{control} {status[control]}" for control, _, _ in CIS_CONTROLS)
+        cis = ", ".join(f"{control} {status[control]}" for control, __, ___ in CIS_CONTROLS)
         lines = [
-            f"Password policy of account {self.account_id} (GetAccountPasswordPolicy): "
-            f"{describe(self.policy)}",
+            _("Password policy of account {account} (GetAccountPasswordPolicy): {policy}").format(
+                account=self.account_id, policy=describe(self.policy)
+            ),
             f"{CIS_VERSION}: {cis}",
         ]
         if self.note:
@@ -50,7 +52,7 @@ def verify(ctx: RunContext, outcome: PolicyOutcome) -> PolicyVerified:
     found = get_password_policy(ctx.iam)
     wanted = outcome.plan.wanted
     if found == wanted:
-        note = (
+        note = _(
             "IAM applies it the next time each user sets a password; existing passwords are not "
             "re-checked."
         )
@@ -58,13 +60,17 @@ def verify(ctx: RunContext, outcome: PolicyOutcome) -> PolicyVerified:
         return PolicyVerified(ctx.account_id, found, note)
     if ctx.plan:
         ctx.record.verified()
-        return PolicyVerified(ctx.account_id, found, "Plan mode: nothing was changed.")
+        return PolicyVerified(ctx.account_id, found, _("Plan mode: nothing was changed."))
     shown = dict(SETTINGS)
     detail = ", ".join(
-        f"{name} {shown[name](found)} (wanted {shown[name](wanted)})"
+        _("{name} {found} (wanted {wanted})").format(
+            name=_(name), found=shown[name](found), wanted=shown[name](wanted)
+        )
         for name in differences(found, wanted)
     )
     raise VerifyFailed(
-        f"The account password policy differs from the request: {detail or 'a setting'}. "
-        "Someone or something changed it: re-run this runbook to set it again."
+        _(
+            "The account password policy differs from the request: {detail}. "
+            "Someone or something changed it: re-run this runbook to set it again."
+        ).format(detail=detail or _("a setting"))
     )

@@ -1,11 +1,12 @@
-"""S0 — stop using the root user: root hygiene, read-only.
+"""S0 — stop using the root user, and audit IAM against CIS AWS Foundations v4.0.0 (read-only).
 
 The notebook ``00_check_root_usage`` calls these verbs in this order:
-``show_root_usage`` → ``verify``.
+``check_request`` → ``show_audit`` → ``verify``.
 """
 
-from runbook_lib.root_usage.checks import RootReport
-from runbook_lib.root_usage.checks import root_hygiene as show_root_usage
-from runbook_lib.root_usage.checks import verify_report as verify
+from runbook_lib.root_usage.audit import show_audit
+from runbook_lib.root_usage.audit import verify_report as verify
+from runbook_lib.root_usage.request import check_request
+from runbook_lib.root_usage.result import AuditReport, CheckResult
 
-__all__ = ["RootReport", "show_root_usage", "verify"]
+__all__ = ["AuditReport", "CheckResult", "check_request", "show_audit", "verify"]

@@ -8,6 +8,7 @@ folder 0755).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets as stdlib_secrets
@@ -48,6 +49,26 @@ def open_run_dir(output_dir: Path, stem: str, names: list[str]) -> Path:
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` as indented JSON (an existing file keeps its mode)."""
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+#: the columns of ``findings.csv`` (S0's audit results; ``core.record`` keeps the same keys)
+FINDINGS_COLUMNS = ("control", "title", "status", "resource", "evidence", "advice", "accepted")
+
+
+def write_findings_csv(path: Path, findings: list[Mapping[str, Any]]) -> None:
+    """One row per finding, private until the leak scan has passed it (like every artifact)."""
+    create_private(path)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, FINDINGS_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: f.get(k, "") for k in FINDINGS_COLUMNS} for f in findings)
+
+
+def write_record(run_dir: Path, record: Mapping[str, Any]) -> None:
+    """``run.json``, and ``findings.csv`` next to it when the run reported findings."""
+    write_json(run_dir / "run.json", record)
+    if record.get("findings"):
+        write_findings_csv(run_dir / "findings.csv", list(record["findings"]))
 
 
 def refuse_leaks(

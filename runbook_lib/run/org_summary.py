@@ -27,7 +27,7 @@ from runbook_lib.core.errors import (
     EXIT_MANUAL_PENDING,
     EXIT_OK,
 )
-from runbook_lib.run.summary import FINDING_ORDER
+from runbook_lib.root_usage.result import COUNT_ORDER, shown_status
 
 if TYPE_CHECKING:
     from runbook_lib.run.fanout import AccountResult, FanoutResult
@@ -45,7 +45,7 @@ COLUMNS = (
     "exit_code",
     "writes",
     "reads",
-    *(f"findings_{_slug(s)}" for s in FINDING_ORDER),
+    *(f"findings_{_slug(s)}" for s in COUNT_ORDER),
     "pending_manual_steps",
     "seconds",
     "run_dir",
@@ -72,8 +72,8 @@ def row(result: AccountResult, base: Path) -> dict[str, Any]:
         "writes": rec.get("writes", 0),
         "reads": rec.get("reads", 0),
     }
-    for status in FINDING_ORDER:
-        out[f"findings_{_slug(status)}"] = sum(f.get("status") == status for f in findings)
+    for status in COUNT_ORDER:
+        out[f"findings_{_slug(status)}"] = sum(shown_status(f) == status for f in findings)
     out["pending_manual_steps"] = " ".join(str(m.get("step")) for m in pending)
     out["seconds"] = round(result.seconds, 2)
     out["run_dir"] = str(result.run_dir.relative_to(base)) if result.run_dir else ""
@@ -87,8 +87,8 @@ def _columns(results: Sequence[AccountResult]) -> tuple[str, list[str]]:
     steps: list[str] = []
     for res in results:
         for f in res.record.get("findings") or []:
-            if f.get("check") not in checks:
-                checks.append(str(f.get("check")))
+            if _control(f) not in checks:
+                checks.append(_control(f))
         for c in res.record.get("changes") or []:
             if f"{c.get('action')}" not in steps:
                 steps.append(str(c.get("action")))
@@ -98,11 +98,16 @@ def _columns(results: Sequence[AccountResult]) -> tuple[str, list[str]]:
     return ("findings", checks) if checks else ("steps", steps)
 
 
+def _control(finding: Mapping[str, Any]) -> str:
+    """A finding's column: its control ID (one column per CIS control)."""
+    return str(finding.get("control", ""))
+
+
 def _cell(res: AccountResult, kind: str, column: str) -> str:
     rec = res.record
     if kind == "findings":
-        found = [f for f in rec.get("findings") or [] if f.get("check") == column]
-        return str(found[0].get("status")) if found else ""
+        found = [f for f in rec.get("findings") or [] if _control(f) == column]
+        return shown_status(found[0]) if found else ""
     if column.startswith("manual "):
         ms = [m for m in rec.get("manual_steps") or [] if f"manual {m.get('step')}" == column]
         return str(ms[0].get("status")) if ms else ""
@@ -184,7 +189,7 @@ def table(fanout: FanoutResult) -> list[str]:
     for res in fanout.results:
         r = row(res, fanout.output_dir)
         counts = ", ".join(
-            f"{r['findings_' + _slug(s)]} {s}" for s in FINDING_ORDER if r["findings_" + _slug(s)]
+            f"{r['findings_' + _slug(s)]} {s}" for s in COUNT_ORDER if r["findings_" + _slug(s)]
         )
         tail = "; ".join(x for x in (counts, r["pending_manual_steps"]) if x)
         code = "-" if res.exit_code is None else str(res.exit_code)

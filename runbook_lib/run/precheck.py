@@ -10,6 +10,8 @@ notebook then reports in its own words.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from runbook_lib.core.validation import (
     validate_tags,
     validate_user_name,
 )
+from runbook_lib.root_usage.request import LIMITS, validate_threshold
 
 #: runbooks that create their user: a run that includes one does not need the user beforehand
 CREATES_USER = ("01_create_admin_user",)
@@ -53,9 +56,40 @@ RULES: dict[str, Callable[[Any], Any]] = {
     "expected_account_id": validate_account_id,
     # S2's age-driven modes (the same rules as access_key.check_request)
     "max_age_days": _days("max_age_days", 90),
-    "unused_days": _days("unused_days", 45),
+    "unused_days": _days("unused_days", 45),  # S0's too: the same days, the same range
     "cleanup_scope": lambda value: validate_choice(value, ("user", "account"), "cleanup_scope"),
+    # S0's other audit thresholds (root_usage.check_request)
+    **{
+        name: functools.partial(validate_threshold, param=name)
+        for name in LIMITS
+        if name != "unused_days"
+    },
 }
+#: the runbook whose findings ``--compare`` compares
+AUDIT = "00_check_root_usage"
+
+
+def load_compare(run_dir: Path, books: Iterable[Path]) -> dict[str, Any]:
+    """The run record ``--compare RUN_DIR`` names: an earlier S0 run with findings.
+
+    Raises:
+        BadInput: the run is not going to run S0, or RUN_DIR holds no S0 run record.
+    """
+    if AUDIT not in [b.stem for b in books]:
+        raise BadInput(f"--compare compares {AUDIT} runs: run 00 (or --all) with it.")
+    try:
+        record = json.loads((Path(run_dir) / "run.json").read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise BadInput(
+            f"--compare {run_dir}: no readable run.json there ({type(err).__name__}); give the "
+            f"folder of an earlier {AUDIT} run (runs/…-{AUDIT}-…)."
+        ) from None
+    if not isinstance(record, dict) or not record.get("findings"):
+        raise BadInput(
+            f"--compare {run_dir}: that run recorded no findings; give the folder of an "
+            f"earlier {AUDIT} run."
+        )
+    return record
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,19 @@ execution counts, and no secret of the run (the leak guard checks before anythin
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core import environ
 from runbook_lib.core.errors import RunbookError, SecretLeak
+from runbook_lib.core.i18n import DEFAULT, LANGUAGES
 from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.run import engine, kernels
 from runbook_lib.run.leaks import LeakGuard
-from runbook_lib.run.notebooks import all_notebooks
+from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
 
 #: notebook metadata keys that are volatile or may carry state: never committed
 _DROP_NB_METADATA = ("papermill", "widgets", "execution")
@@ -36,12 +39,21 @@ def clean_notebook(nb: Any) -> Any:
     return nb
 
 
-def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> list[Path]:
-    """Re-execute notebooks in order on one new sandbox and write their outputs in place.
+def korean_dir(folder: Path | None = None) -> Path:
+    """The Korean notebooks of a notebooks folder (``notebooks/ko/``)."""
+    return (folder or notebooks_dir()) / "ko"
 
-    Each notebook runs through ``engine.execute``, the runner's own path, with the kernel
-    environment from ``kernel_environ`` (sandbox, headless, a scratch secrets folder, the leak
-    guard); nothing is injected and nothing is saved until the leak guard has read the result.
+
+def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> list[Path]:
+    """Re-execute notebooks in order on a new sandbox and write their outputs in place.
+
+    By default the English runbooks, then the Korean ones (``notebooks/ko/``) on a second new
+    sandbox with the same seed (so both show the same IDs). Given ``paths``, each folder's
+    notebooks run on their own sandbox, in the order given. Each notebook runs through
+    ``engine.execute``, the runner's own path, with the kernel environment from
+    ``kernel_environ`` (sandbox, headless, a scratch secrets folder, the leak guard; for a
+    Korean folder also ``RUNBOOK_LANG=ko``, for a notebook that declares no ``language``);
+    nothing is injected and nothing is saved until the leak guard has read the result.
 
     Returns:
         The notebooks written.
@@ -50,14 +62,32 @@ def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> lis
         SecretLeak: a notebook's output held a secret of the run (nothing was written for it).
         RunbookError: a cell failed (the notebook is not written).
     """
+    if paths is None:
+        groups = [all_notebooks(), all_notebooks(korean_dir())]
+    else:
+        by_folder: dict[Path, list[Path]] = {}
+        for path in paths:
+            by_folder.setdefault(path.resolve().parent, []).append(path)
+        groups = list(by_folder.values())
+    written: list[Path] = []
+    for group in groups:
+        if group:
+            written += _refresh_group(group, seed=seed)
+    return written
+
+
+def _refresh_group(paths: list[Path], *, seed: int) -> list[Path]:
+    """``refresh_notebooks`` for the notebooks of one folder, on one new sandbox."""
     import nbformat
 
-    paths = paths or all_notebooks()
     written: list[Path] = []
     scratch = tempfile.mkdtemp(prefix="runbook-refresh-")
     box = Sandbox(seed=seed).start()
     guard = LeakGuard().start()
+    folder = paths[0].resolve().parent.name  # notebooks/ko/: Korean; notebooks/: English
+    base = {**os.environ, environ.LANG: folder if folder in LANGUAGES else DEFAULT}
     env = kernels.kernel_environ(
+        base=base,
         sandbox_url=box.url,
         secrets_dir=Path(scratch) / "secrets",
         leak_environ=guard.environ(),

@@ -279,7 +279,7 @@ def run_notebook(
         executed = time.time()
         _export(exporter, run_dir, path)
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
-        artifacts.write_json(run_dir / "run.json", record)
+        artifacts.write_record(run_dir, record)
         record, clean = artifacts.refuse_leaks(guard, run_dir, record)
         artifacts.publish(run_dir, clean)
         values = guard.values

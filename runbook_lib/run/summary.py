@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import EXIT_MANUAL_PENDING
+from runbook_lib.core.i18n import N_, _
+from runbook_lib.root_usage.result import compare, counts, shown_status
 
 if TYPE_CHECKING:
     from runbook_lib.run.runner import RunResult
 
-#: statuses of findings, in the order the counts are shown
-FINDING_ORDER = ("PASS", "FAIL", "WARN", "NOT KNOWN")
 INDENT = "  "
 
 
@@ -26,8 +26,11 @@ def _target(rec: Mapping[str, Any]) -> list[str]:
     if not rec.get("account_id"):
         return []
     return [
-        f"target: {rec.get('target') or 'unknown'}, account {rec['account_id']}, "
-        f"caller {rec.get('caller_arn') or 'unknown'}"
+        _("target: {target}, account {account}, caller {caller}").format(
+            target=rec.get("target") or _("unknown"),
+            account=rec["account_id"],
+            caller=rec.get("caller_arn") or _("unknown"),
+        )
     ]
 
 
@@ -36,48 +39,73 @@ def _changes(rec: Mapping[str, Any]) -> list[str]:
     repairs = list(rec.get("repairs") or [])
     if rec.get("plan"):
         planned = list(rec.get("planned") or [])
-        head = f"plan: no changes made ({rec.get('reads', 0)} reads)"
+        head = _("plan: no changes made ({reads} reads)").format(reads=rec.get("reads", 0))
         if not planned:
-            return [head + "; the plan is in the run's notebook/HTML"]
-        return [head + f"; {len(planned)} planned:"] + [
-            f"{INDENT}would {p.get('action', '?')} {p.get('resource', '')}".rstrip()
+            return [head + _("; the plan is in the run's notebook/HTML")]
+        return [head + _("; {n} planned:").format(n=len(planned))] + [
+            INDENT
+            + _("would {action} {resource}")
+            .format(action=p.get("action", "?"), resource=p.get("resource", ""))
+            .rstrip()
             for p in planned
         ]
     if not changes and not repairs:
-        return [f"changed: nothing ({rec.get('writes', 0)} writes)"]
-    lines = [f"changed ({len(changes)}):"] if changes else []
+        return [_("changed: nothing ({writes} writes)").format(writes=rec.get("writes", 0))]
+    lines = [_("changed ({n}):").format(n=len(changes))] if changes else []
     lines += [f"{INDENT}{c.get('action')} {c.get('resource')}" for c in changes]
-    lines += [f"repaired: {r.get('action')} {r.get('resource')} ({r.get('why')})" for r in repairs]
+    lines += [
+        _("repaired: {action} {resource} ({why})").format(
+            action=r.get("action"), resource=r.get("resource"), why=r.get("why")
+        )
+        for r in repairs
+    ]
     return lines
 
 
 def _findings(rec: Mapping[str, Any]) -> list[str]:
+    """Counts by status (a FAIL with an accepted reason counts as ACCEPTED), then one line per
+    result that is not a PASS: FAIL with its advice, ACCEPTED with its reason, NOT_KNOWN with
+    why."""
     findings = list(rec.get("findings") or [])
     if not findings:
         return []
-    counts = {s: sum(f.get("status") == s for f in findings) for s in FINDING_ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    lines = [f"findings: {summary}"]
+    lines = [_("findings: {summary}").format(summary=counts(shown_status(f) for f in findings))]
     for f in findings:
-        if f.get("status") == "PASS":
+        status = shown_status(f)
+        if status in ("PASS", "NOT_APPLICABLE"):
             continue
-        advice = f" → {f['advice']}" if f.get("advice") else ""
-        lines.append(f"{INDENT}[{f.get('status')}] {f.get('check')}: {f.get('detail')}{advice}")
+        if status == "ACCEPTED":
+            tail = f" (accepted: {f.get('accepted')})"
+        else:
+            tail = f" → {f['advice']}" if f.get("advice") and status == "FAIL" else ""
+        name = f"{f.get('control')} {f.get('title')}"
+        lines.append(f"{INDENT}[{status}] {name}: {f.get('evidence')}{tail}")
     return lines
+
+
+def compare_lines(before: Mapping[str, Any], after: Mapping[str, Any], where: str) -> list[str]:
+    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control."""
+    lines = compare(before.get("findings") or [], after.get("findings") or [])
+    return [f"{INDENT}compared with {where}:"] + [f"{INDENT * 2}{line}" for line in lines]
 
 
 def _pending(rec: Mapping[str, Any]) -> list[str]:
     pending = [m for m in rec.get("manual_steps") or [] if m.get("status") == "pending"]
     if not pending:
         return []
-    return [f"manual steps pending ({len(pending)}):"] + [
+    return [_("manual steps pending ({n}):").format(n=len(pending))] + [
         f"{INDENT}{m.get('step')} {m.get('title')}" + (f": {m['how']}" if m.get("how") else "")
         for m in pending
     ]
 
 
 def _secrets(rec: Mapping[str, Any]) -> list[str]:
-    return [f"secret: {s.get('kind')} → {s.get('destination')}" for s in rec.get("secrets") or []]
+    return [
+        _("secret: {kind} → {destination}").format(
+            kind=s.get("kind"), destination=s.get("destination")
+        )
+        for s in rec.get("secrets") or []
+    ]
 
 
 def summary_lines(record: Mapping[str, Any]) -> list[str]:
@@ -88,16 +116,38 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
         + _findings(record)
         + _pending(record)
         + _secrets(record)
-        + [f"warning: {w}" for w in record.get("warnings") or []]
+        + [_("warning: {warning}").format(warning=w) for w in record.get("warnings") or []]
     )
     return [INDENT + line for line in lines]
+
+
+#: the runner's status words (``run.json`` keeps them in English: they are codes)
+STATUS_WORDS = (
+    N_("done"),
+    N_("failed"),
+    N_("bad input"),
+    N_("manual step pending"),
+    N_("findings failed"),
+)
+
+
+def status_words(status: str) -> str:
+    """A run's status (English in ``run.json``) in the current language."""
+    return _(status) if status in STATUS_WORDS else status
 
 
 def report(result: RunResult, seconds: float) -> None:
     """Finish the ``▶ NAME …`` line with the result, then the summary; failures on stderr."""
     rec = result.record
-    counts = f"{rec.get('writes', 0)} writes, {rec.get('reads', 0)} reads"
-    print(f" {result.status} ({counts}) in {seconds:.1f} s → {result.run_dir}/")
+    writes, reads = int(rec.get("writes", 0)), int(rec.get("reads", 0))
+    counts = _("{writes} writes, {reads} reads").format(writes=writes, reads=reads)
+    line = _("{status} ({counts}) in {seconds} s → {run_dir}/").format(
+        status=status_words(result.status),
+        counts=counts,
+        seconds=f"{seconds:.1f}",
+        run_dir=result.run_dir,
+    )
+    print(" " + line)
     for line in summary_lines(rec):
         print(line)
     if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those

@@ -15,6 +15,7 @@ from typing import Any
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
@@ -39,7 +40,7 @@ def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
     if setup.leftover == "replace":
         aws.call(
             iam.delete_virtual_mfa_device,
-            what=f"Deleting the unassigned MFA device {setup.serial}",
+            what=_("Deleting the unassigned MFA device {serial}").format(serial=setup.serial),
             fix=PERMISSIONS_FIX,
             SerialNumber=setup.serial,
         )
@@ -51,7 +52,7 @@ def _create(ctx: RunContext, setup: MfaSetup) -> tuple[str, Secret]:
         )
     resp: dict[str, Any] = aws.call(
         iam.create_virtual_mfa_device,
-        what=f"Creating virtual MFA device '{setup.device_name}'",
+        what=_("Creating virtual MFA device '{device_name}'").format(device_name=setup.device_name),
         fix=PERMISSIONS_FIX,
         fixes={
             "EntityAlreadyExists": (
@@ -123,7 +124,8 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
             seed=seed,
             uri=uri,
         )
-    status = "replaced the unassigned leftover" if setup.leftover == "replace" else "created"
+    replaced = N_("replaced the unassigned leftover")
+    status = replaced if setup.leftover == "replace" else N_("created")
     return VirtualDevice(setup, serial, status, seed, uri, stored)
 
 
@@ -136,8 +138,10 @@ class MfaVerified:
     note: str
 
     def __repr__(self) -> str:
-        found = ", ".join(self.devices) or "none"
-        return f"MFA devices of '{self.user_name}': {found}\n{self.note}"
+        found = ", ".join(self.devices) or _("none")
+        return _("MFA devices of '{user_name}': {found}\n{note}").format(
+            user_name=self.user_name, found=found, note=self.note
+        )
 
 
 def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
@@ -159,24 +163,32 @@ def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
         ctx.iam,
         "list_mfa_devices",
         "MFADevices",
-        what=f"Listing the MFA devices of '{setup.user_name}'",
+        what=_("Listing the MFA devices of '{user_name}'").format(user_name=setup.user_name),
         fix=PERMISSIONS_FIX,
         UserName=setup.user_name,
     )
     found = tuple(sorted(str(d["SerialNumber"]) for d in devices))
     url = SIGN_IN_URL.format(account=setup.account_id)
     if device.serial in found:
-        note = (
-            f"Sign-in: at {url}, '{setup.user_name}' is now asked for an MFA code after the "
-            f"password (the app's entry '{setup.issuer}:{setup.user_name}@{setup.account_id}')."
+        note = _(
+            "Sign-in: at {url}, '{user}' is now asked for an MFA code after the password (the "
+            "app's entry '{entry}')."
+        ).format(
+            url=url,
+            user=setup.user_name,
+            entry=f"{setup.issuer}:{setup.user_name}@{setup.account_id}",
         )
         return MfaVerified(setup.user_name, found, note)
     if ctx.plan:
-        return MfaVerified(setup.user_name, found, "Plan mode: nothing was changed.")
+        return MfaVerified(setup.user_name, found, _("Plan mode: nothing was changed."))
     if ctx.record.pending:
         steps = ", ".join(f"{m.step} ({m.how})" for m in ctx.record.pending)
-        return MfaVerified(setup.user_name, found, f"Not verified yet: waiting for {steps}.")
+        return MfaVerified(
+            setup.user_name, found, _("Not verified yet: waiting for {steps}.").format(steps=steps)
+        )
     raise VerifyFailed(
-        f"User '{setup.user_name}' does not have MFA device {device.serial} (ListMFADevices): "
-        "re-run this runbook; it replaces an unassigned device."
+        _(
+            "User '{user_name}' does not have MFA device {serial} (ListMFADevices): "
+            "re-run this runbook; it replaces an unassigned device."
+        ).format(user_name=setup.user_name, serial=device.serial)
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.virtual_mfa.state import MfaSetup
 
 POLICY_NAME = "SelfManageMFA"
@@ -89,9 +90,13 @@ class PolicyOutcome:
 
     def __repr__(self) -> str:
         if not self.group:
-            return f"Self-manage-MFA policy: {self.status}"
-        lines = [f"Policy {self.arn} on group '{self.group}': {self.status}"]
-        lines += [f"WARNING: {text}" for text in self.warnings]
+            return _("Self-manage-MFA policy: {status}").format(status=_(self.status))
+        lines = [
+            _("Policy {arn} on group '{group}': {status}").format(
+                arn=self.arn, group=self.group, status=_(self.status)
+            )
+        ]
+        lines += [_("WARNING: {text}").format(text=text) for text in self.warnings]
         return "\n".join(lines)
 
 
@@ -125,11 +130,15 @@ def _warnings(ctx: RunContext, group: str) -> tuple[str, ...]:
     caller = ctx.caller_arn.rsplit("/", 1)[-1] if ":user/" in ctx.caller_arn else ""
     if caller in members:
         texts.append(
-            f"the caller '{caller}' is a member: its own calls without an MFA session will be "
-            "denied from now on."
+            _(
+                "the caller '{caller}' is a member: its own calls without an MFA session "
+                "will be denied from now on."
+            ).format(caller=caller)
         )
     for text in texts:
-        ctx.record.warn(f"Self-manage-MFA policy on group '{group}': {text}")
+        ctx.record.warn(
+            _("Self-manage-MFA policy on group '{group}': {text}").format(group=group, text=text)
+        )
     return tuple(texts)
 
 
@@ -152,7 +161,7 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
     group = setup.policy_group
     arn = ctx.arn("policy", POLICY_NAME)
     if not group:
-        return PolicyOutcome(arn, "", "not requested (attach_self_manage_policy is false)")
+        return PolicyOutcome(arn, "", N_("not requested (attach_self_manage_policy is false)"))
     iam = ctx.iam
     what = _WHAT.format(group=group)
     done: list[str] = []
@@ -179,10 +188,12 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
                 Description=POLICY_DESCRIPTION,
             )
             ctx.record.change("create-policy", arn)
-        done.append("created")
+        done.append(N_("created"))
     elif found != self_manage_mfa_document():
-        ctx.record.warn(f"Policy {arn} differs from AWS's documented document: review it.")
-        done.append("exists with a different document (kept: review it)")
+        ctx.record.warn(
+            _("Policy {arn} differs from AWS's documented document: review it.").format(arn=arn)
+        )
+        done.append(_("exists with a different document (kept: review it)"))
     if arn not in attached:
         if not ctx.plan:
             aws.call(iam.attach_group_policy, what=what, fix=_FIX, GroupName=group, PolicyArn=arn)

@@ -11,6 +11,7 @@ import re
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa.setup import PERMISSIONS_FIX
 from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
@@ -61,17 +62,24 @@ def resync_with_codes(
         code1, code2 = "".join(code1.split()), "".join(code2.split())
         for n, code in ((1, code1), (2, code2)):
             if not _SIX_DIGITS.fullmatch(code):
-                raise BadInput(f"MFA code {n} must be 6 digits: type it exactly as the app shows.")
+                raise BadInput(
+                    _("MFA code {n} must be 6 digits: type it exactly as the app shows.").format(
+                        n=n
+                    )
+                )
         if code1 == code2:
-            raise BadInput("You typed the same code twice: wait for the next code for code 2.")
+            raise BadInput(_("You typed the same code twice: wait for the next code for code 2."))
     serial = device.serial
     no_answer = AwsError(
-        f"Resynchronising MFA device {serial} failed: the target gave no valid answer to "
-        "ResyncMFADevice (the sandbox does not implement it). Resync on a real account."
+        _(
+            "Resynchronising MFA device {serial} failed: the target gave no valid "
+            "answer to ResyncMFADevice (the sandbox does not implement it). Resync "
+            "on a real account."
+        ).format(serial=serial)
     )
     aws.call(
         ctx.iam.resync_mfa_device,
-        what=f"Resynchronising MFA device {serial}",
+        what=_("Resynchronising MFA device {serial}").format(serial=serial),
         fix=PERMISSIONS_FIX,
         fixes=FIXES,
         errors={aws.NO_ANSWER: no_answer},

@@ -15,6 +15,7 @@ from pathlib import Path
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
@@ -34,7 +35,12 @@ __all__ = ["NOBODY", "PERSON", "STORED_SEED", "VIRTUAL", "MfaSetup", "VirtualDev
 ACTIONS = ("enable", "resync")
 #: who types the two codes: a person in JupyterLab, the holder of the stored seed, the
 #: sandbox's virtual authenticator, or nobody (a headless run that cannot scan a QR code)
-PERSON, STORED_SEED, VIRTUAL, NOBODY = "person", "stored seed", "virtual authenticator", "nobody"
+PERSON, STORED_SEED, VIRTUAL, NOBODY = (
+    N_("person"),
+    N_("stored seed"),
+    N_("virtual authenticator"),
+    N_("nobody"),
+)
 _DEVICE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,226}")
 SIGN_IN_URL = "https://{account}.signin.aws.amazon.com/console"
 
@@ -44,18 +50,24 @@ def _validate(
 ) -> None:
     if not _DEVICE_NAME.fullmatch(device_name):
         raise BadInput(
-            f"device_name {device_name!r} is not a valid MFA device name: use 1-226 letters, "
-            "digits and + = , . @ _ - (or leave it empty for the user name)."
+            _(
+                "device_name {device_name!r} is not a valid MFA device name: use 1-226 "
+                "letters, digits and + = , . @ _ - (or leave it empty for the user name)."
+            ).format(device_name=device_name)
         )
     if not issuer or ":" in issuer or len(issuer) > 64:
         raise BadInput(
-            f"issuer {issuer!r} cannot label an authenticator entry: use 1-64 characters "
-            "without ':' (e.g. AWS or your company name)."
+            _(
+                "issuer {issuer!r} cannot label an authenticator entry: use 1-64 "
+                "characters without ':' (e.g. AWS or your company name)."
+            ).format(issuer=issuer)
         )
     if secret_name and seed_destination != "secretsmanager":
         raise BadInput(
-            "secret_name is set but seed_destination is not 'secretsmanager': set one or clear "
-            "the other."
+            _(
+                "secret_name is set but seed_destination is not 'secretsmanager': set "
+                "one or clear the other."
+            )
         )
     if policy_group:
         validate_group_name(policy_group, "policy_group")
@@ -75,12 +87,14 @@ def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str
     iam = ctx.iam
     aws.call(
         iam.get_user,
-        what=f"Reading user '{user_name}'",
+        what=_("Reading user '{user_name}'").format(user_name=user_name),
         fix=PERMISSIONS_FIX,
         errors={
             "NoSuchEntity": BadInput(
-                f"IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it with "
-                "01_create_admin_user, or fix user_name."
+                _(
+                    "IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it "
+                    "with 01_create_admin_user, or fix user_name."
+                ).format(user_name=user_name)
             )
         },
         UserName=user_name,
@@ -114,12 +128,14 @@ def _check_group(ctx: RunContext, group: str) -> None:
     """Raises BadInput: the group does not exist."""
     aws.call(
         ctx.iam.get_group,
-        what=f"Reading group '{group}'",
+        what=_("Reading group '{group}'").format(group=group),
         fix=PERMISSIONS_FIX,
         errors={
             "NoSuchEntity": BadInput(
-                f"Group '{group}' does not exist (IAM NoSuchEntity): create it "
-                "(01_create_admin_user makes Administrators) or fix policy_group."
+                _(
+                    "Group '{group}' does not exist (IAM NoSuchEntity): create it "
+                    "(01_create_admin_user makes Administrators) or fix policy_group."
+                ).format(group=group)
             )
         },
         GroupName=group,
@@ -146,13 +162,17 @@ def _leftover(
     owner = owners.get(serial)
     if owner and owner != user_name:
         raise BadInput(
-            f"MFA device '{device}' belongs to user '{owner}' (names are unique per account): "
-            "choose another device_name."
+            _(
+                "MFA device '{device}' belongs to user '{owner}' (names are unique per "
+                "account): choose another device_name."
+            ).format(device=device, owner=owner)
         )
     if action == "resync" and serial not in existing:
         raise BadInput(
-            f"User '{user_name}' has no MFA device {serial} to resynchronise: use action "
-            "enable, or set device_name to the device the user has."
+            _(
+                "User '{user_name}' has no MFA device {serial} to resynchronise: use "
+                "action enable, or set device_name to the device the user has."
+            ).format(user_name=user_name, serial=serial)
         )
     if action != "enable" or existing:
         return ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from runbook_lib.core.i18n import _
 from runbook_lib.core.secrets import Secret
 
 
@@ -55,22 +56,38 @@ class MfaSetup:
         return self.action == "enable" and bool(self.existing)
 
     def __repr__(self) -> str:
-        lines = [f"User '{self.user_name}', virtual MFA device '{self.device_name}'"]
+        lines = [
+            _("User '{user_name}', virtual MFA device '{device_name}'").format(
+                user_name=self.user_name, device_name=self.device_name
+            )
+        ]
         if self.has_mfa:
-            lines.append(f"Already has MFA: {', '.join(self.existing)} (left alone)")
+            lines.append(
+                _("Already has MFA: {value} (left alone)").format(value=", ".join(self.existing))
+            )
         elif self.action == "resync":
-            lines.append(f"Resynchronise {self.serial} with two new codes")
+            lines.append(_("Resynchronise {serial} with two new codes").format(serial=self.serial))
         else:
-            lines.append(f"No MFA device yet: create and enable {self.serial}")
+            lines.append(
+                _("No MFA device yet: create and enable {serial}").format(serial=self.serial)
+            )
         if self.leftover:
-            how = "finish it" if self.leftover == "reuse" else "delete and replace it"
-            lines.append(f"Unassigned device left by an earlier run: {how}")
+            how = _("finish it") if self.leftover == "reuse" else _("delete and replace it")
+            lines.append(_("Unassigned device left by an earlier run: {how}").format(how=how))
         if not self.has_mfa:
-            lines.append(f"Codes from: {self.codes_from}")
+            lines.append(_("Codes from: {codes_from}").format(codes_from=_(self.codes_from)))
         if self.seed_destination != "none":
-            lines.append(f"Seed kept in: {self.seed_destination} {self.seed_location}")
+            lines.append(
+                _("Seed kept in: {seed_destination} {seed_location}").format(
+                    seed_destination=self.seed_destination, seed_location=self.seed_location
+                )
+            )
         if self.policy_group:
-            lines.append(f"Self-manage-MFA policy for group '{self.policy_group}'")
+            lines.append(
+                _("Self-manage-MFA policy for group '{policy_group}'").format(
+                    policy_group=self.policy_group
+                )
+            )
         return "\n".join(lines)
 
 
@@ -96,8 +113,14 @@ class VirtualDevice:
             clear()
 
     def __repr__(self) -> str:
-        kept = f"\nSeed stored in {self.stored_in}" if self.stored_in else ""
-        return f"{self.serial}: {self.status}{kept}"
+        kept = (
+            _("\nSeed stored in {stored_in}").format(stored_in=self.stored_in)
+            if self.stored_in
+            else ""
+        )
+        return _("{serial}: {status}{kept}").format(
+            serial=self.serial, status=_(self.status), kept=kept
+        )
 
 
 @dataclass(frozen=True)
@@ -108,4 +131,4 @@ class StepOutcome:
     status: str
 
     def __repr__(self) -> str:
-        return f"{self.step}: {self.status}"
+        return _("{step}: {status}").format(step=self.step, status=_(self.status))

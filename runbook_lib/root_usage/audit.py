@@ -1,0 +1,123 @@
+"""S0: run every check once, record the results, and verify the report is whole.
+
+The audit reads only (it asks IAM to build a credential report); its results go to the run
+record (``findings``: run.json, the terminal summary, ``findings.csv``) and to the notebook as a
+table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import FindingsFailed, VerifyFailed
+from runbook_lib.root_usage import credentials, policies, root
+from runbook_lib.root_usage.request import AuditRequest
+from runbook_lib.root_usage.result import AuditReport, CheckResult
+from runbook_lib.root_usage.sources import AccountFacts, gather
+
+#: every control the report must cover, in the order shown
+CONTROLS = (
+    "S0-caller",
+    "1.4",
+    "1.5",
+    "1.6",
+    "1.7",
+    "1.8",
+    "1.9",
+    "1.10",
+    "1.11",
+    "1.12",
+    "1.13",
+    "1.14",
+    "1.15",
+    "1.16",
+    "1.17",
+    "1.22",
+    "S0-admins",
+    "S0-admin-group",
+)
+
+
+def _checks(
+    ctx: RunContext, facts: AccountFacts, request: AuditRequest, now: datetime
+) -> list[CheckResult]:
+    account = ctx.account_id
+    arn = f"arn:aws:iam::{account}:root"
+    return [
+        root.caller(ctx),
+        root.root_access_keys(facts, account),
+        root.root_mfa(facts, account),
+        root.root_hardware_mfa(facts, account),
+        root.root_last_used(facts, account, now),
+        policies.password_length(facts, request, arn),
+        policies.password_reuse(facts, request, arn),
+        credentials.console_mfa(facts),
+        policies.accept_setup_keys(credentials.setup_keys(facts), facts, request),
+        credentials.unused_credentials(facts, request, now),
+        credentials.one_active_key(facts),
+        credentials.key_age(facts, request, now),
+        policies.permissions_through_groups(facts, arn),
+        policies.no_full_admin_policies(facts, arn),
+        policies.support_role(facts, arn),
+        policies.no_cloudshell_full_access(facts, arn),
+        root.has_administrators(facts, account),
+        policies.admin_group(facts, request, arn),
+    ]
+
+
+def show_audit(
+    ctx: RunContext,
+    request: AuditRequest | None = None,
+    *,
+    now: datetime | None = None,
+    **wait: Any,
+) -> AuditReport:
+    """Check the account's IAM posture against CIS v4.0.0 section 1 and the procedure.
+
+    Args:
+        ctx: the run context.
+        request: the checked thresholds (``check_request``); CIS defaults when omitted.
+        now: the time to judge ages against (tests pass a fixed one).
+        **wait: ``clock``, ``sleep``, ``timeout`` for the credential report's wait (tests).
+
+    Returns:
+        The report; it never changes anything.
+
+    Raises:
+        AwsError: IAM refused a read.
+        VerifyFailed: the credential report was not ready in time.
+    """
+    request = request or AuditRequest()
+    now = now or datetime.now(timezone.utc)
+    facts = gather(ctx, **wait)
+    arn = f"arn:aws:iam::{ctx.account_id}:root"
+    results = [replace(r, resource=r.resource or arn) for r in _checks(ctx, facts, request, now)]
+    ctx.record.findings = [r.as_dict() for r in results]  # structured, in run.json
+    ctx.record.save()
+    return AuditReport(ctx.account_id, tuple(results), ctx.record)
+
+
+def verify_report(report: AuditReport, *, fail_on_findings: bool = False) -> str:
+    """Check the report covers every control; with ``fail_on_findings``, fail on any FAIL that
+    was not accepted.
+
+    Raises:
+        VerifyFailed: a control is missing.
+        FindingsFailed: (when asked) a result failed; exit code 4.
+    """
+    missing = [c for c in CONTROLS if c not in {r.control for r in report.results}]
+    if missing:
+        raise VerifyFailed(f"The report lacks {', '.join(missing)}: this is a bug.")
+    failed = report.failed
+    if fail_on_findings and failed:
+        what = "; ".join(f"{r.control} {r.title} ({r.advice.rstrip('.')})" for r in failed)
+        raise FindingsFailed(f"The IAM audit failed: {what}. Then re-run.")
+    accepted = sum(1 for r in report.results if r.accepted and r.status == "FAIL")
+    if report.record is not None:
+        report.record.verified()
+    return (
+        f"Report complete: {len(report.results)} checks, {len(failed)} failed, {accepted} accepted."
+    )

@@ -1,0 +1,166 @@
+"""S0: what the audit reads, once per run: the credential report, the account's IAM entities
+and policies (one paginated GetAccountAuthorizationDetails), the password policy, the account
+summary and the assigned virtual MFA devices. Read-only; every call goes through ``core.aws``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from runbook_lib.core import aws
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import VerifyFailed
+
+ROOT_USER = "<root_account>"
+#: the entity types the audit needs (AWS managed policies are not read: thousands of them)
+_DETAILS_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """Everything the checks judge, read once."""
+
+    rows: list[dict[str, str]]
+    details: dict[str, list[dict[str, Any]]]
+    password_policy: dict[str, Any] | None
+    summary: dict[str, Any]
+    root_virtual_mfa: bool
+    trusted_summary: bool
+    users: list[dict[str, str]] = field(init=False)
+    root: dict[str, str] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "users", [r for r in self.rows if r.get("user") != ROOT_USER])
+        root = next((r for r in self.rows if r.get("user") == ROOT_USER), None)
+        object.__setattr__(self, "root", root)
+
+
+def credential_report(
+    ctx: RunContext,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = 60,
+) -> list[dict[str, str]]:
+    """Generate (if needed) and read the IAM credential report as rows.
+
+    Args:
+        ctx: the run context.
+        clock: a monotonic clock (tests pass a fake one that ``sleep`` advances).
+        sleep: the pause between polls.
+        timeout: give up after this many seconds.
+
+    Raises:
+        AwsError: IAM refused.
+        VerifyFailed: the report did not finish within ``timeout`` seconds.
+    """
+    iam = ctx.iam
+    what = "Reading the credential report"
+    fix = "The caller needs iam:GenerateCredentialReport and iam:GetCredentialReport."
+    started, pause = clock(), 0.1
+    while aws.call(iam.generate_credential_report, what=what, fix=fix)["State"] != "COMPLETE":
+        if clock() - started >= timeout:
+            raise VerifyFailed(
+                f"The IAM credential report was not ready after {timeout:.0f} s: re-run later."
+            )
+        sleep(pause)
+        pause = min(pause * 2, 2.0)
+    content = aws.call(iam.get_credential_report, what=what, fix=fix)["Content"]
+    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def policy_document(document: Any) -> dict[str, Any]:
+    """A policy document as data (boto3 decodes it; a raw answer is URL-encoded JSON)."""
+    if isinstance(document, dict):
+        return document
+    text = urllib.parse.unquote(str(document or "{}"))
+    data = json.loads(text)
+    return data if isinstance(data, dict) else {}
+
+
+def authorization_details(ctx: RunContext) -> dict[str, list[dict[str, Any]]]:
+    """Users, groups, roles and customer managed policies with their attachments and documents.
+
+    Raises:
+        AwsError: IAM refused.
+    """
+    keys = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+    found: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
+    for page in aws.pages(
+        ctx.iam,
+        "get_account_authorization_details",
+        what="Reading users, groups, roles and policies",
+        fix="The caller needs iam:GetAccountAuthorizationDetails (SecurityAudit has it).",
+        Filter=_DETAILS_FILTER,
+    ):
+        for key in keys:
+            found[key].extend(page.get(key, []))
+    return found
+
+
+def _password_policy(ctx: RunContext) -> dict[str, Any] | None:
+    answer = aws.call(
+        ctx.iam.get_account_password_policy,
+        what="Reading the account password policy",
+        fix="The caller needs iam:GetAccountPasswordPolicy.",
+        missing=("NoSuchEntity",),
+    )
+    return None if answer is None else dict(answer["PasswordPolicy"])
+
+
+def _root_virtual_mfa(ctx: RunContext) -> bool:
+    """Whether root's MFA is a virtual device (its serial ends in ``root-account-mfa-device``);
+    only serials and users are read, never a seed."""
+    devices = aws.items(
+        ctx.iam,
+        "list_virtual_mfa_devices",
+        "VirtualMFADevices",
+        what="Listing virtual MFA devices",
+        fix="The caller needs iam:ListVirtualMFADevices.",
+        AssignmentStatus="Assigned",
+    )
+    return any(
+        str(d.get("SerialNumber", "")).endswith(":mfa/root-account-mfa-device") for d in devices
+    )
+
+
+def gather(ctx: RunContext, **wait: Any) -> AccountFacts:
+    """Read everything the checks need (``wait``: ``clock``/``sleep``/``timeout`` for the
+    credential report).
+
+    Raises:
+        AwsError: IAM refused a read.
+        VerifyFailed: the credential report was not ready in time.
+    """
+    rows = credential_report(ctx, **wait)
+    summary: dict[str, Any] = aws.call(
+        ctx.iam.get_account_summary,
+        what="Reading the account summary",
+        fix="The caller needs iam:GetAccountSummary.",
+    )["SummaryMap"]
+    return AccountFacts(
+        rows=rows,
+        details=authorization_details(ctx),
+        password_policy=_password_policy(ctx),
+        summary=summary,
+        root_virtual_mfa=_root_virtual_mfa(ctx),
+        # moto (the sandbox, or a moto/LocalStack endpoint) hard-codes the root fields
+        trusted_summary=ctx.spec.target == "profile",
+    )
+
+
+def parse_time(stamp: str | None) -> datetime | None:
+    """A credential report time, or ``None`` for ``N/A``, ``no_information``, ``not_supported``."""
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
