@@ -21,7 +21,7 @@ from runbook_lib.core.errors import (
     EXIT_OK,
     RunbookError,
 )
-from runbook_lib.interfaces.cli_options import serve_options, target_options
+from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
 
 USAGE_EXIT = EXIT_BAD_INPUT
@@ -50,9 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="after 00 runs, show each control's status in RUN_DIR (an earlier 00 run) -> now",
     )
-    run.add_argument(
-        "--lang", choices=("en", "ko"), help="language of the messages (the notebooks' parameter)"
-    )
+    lang_option(run, "language of the messages (the notebooks' parameter)")
     run.add_argument(
         "--log-output",
         action="store_true",
@@ -74,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
     docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
+    lang_option(docs, "both languages are always built; the index to open first (default: en)")
 
     refresh = sub.add_parser(
         "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
@@ -216,6 +215,8 @@ def _docs(args: argparse.Namespace) -> int:
     for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
         folder = args.output_dir if lang == "en" else args.output_dir / lang
         print(f"{len(pages)} pages → {folder}/index.html")
+    first = args.output_dir if (args.lang or "en") == "en" else args.output_dir / args.lang
+    print(f"open: {first}/index.html")
     return EXIT_OK
 
 
