@@ -21,6 +21,7 @@ from runbook_lib.core.errors import (
     EXIT_OK,
     RunbookError,
 )
+from runbook_lib.core.i18n import _
 from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
 
@@ -93,7 +94,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
     books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
-        print(f"refreshed {path}")
+        print(_("refreshed {path}").format(path=path))
     return EXIT_OK
 
 
@@ -134,9 +135,9 @@ def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run.summary import compare_lines, report
 
     if bool(args.all) == bool(args.name):
-        raise _usage("give one notebook NAME or --all")
+        raise _usage(_("give one notebook NAME or --all"))
     if args.endpoint_url and args.profile:
-        raise _usage("--endpoint-url and --profile exclude each other")
+        raise _usage(_("--endpoint-url and --profile exclude each other"))
     books = run_order(all_notebooks()) if args.all else [find_notebook(args.name)]
     params = run_parameters(
         args.parameters_file,
@@ -169,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
                 log_output=args.log_output,
             )
         except RunbookError:
-            print(" refused", flush=True)  # end the progress line; the reason follows
+            print(" " + _("refused"), flush=True)  # end the progress line; the reason follows
             raise
         report(result, time.monotonic() - started)
         if before is not None and book.stem == precheck.AUDIT:
@@ -177,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
         if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
             return result.exit_code
         worst = max(worst, result.exit_code)
-    print(f"Run records: {args.output_dir}/")
+    print(_("Run records: {folder}/").format(folder=args.output_dir))
     return worst
 
 
@@ -214,7 +215,7 @@ def _docs(args: argparse.Namespace) -> int:
 
     for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
         folder = args.output_dir if lang == "en" else args.output_dir / lang
-        print(f"{len(pages)} pages → {folder}/index.html")
+        print(_("{count} pages → {folder}/index.html").format(count=len(pages), folder=folder))
     first = args.output_dir if (args.lang or "en") == "en" else args.output_dir / args.lang
     print(f"open: {first}/index.html")
     return EXIT_OK
@@ -251,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
         return USAGE_EXIT
     except RunbookError as err:
-        nothing = " Nothing was changed." if err.exit_code == EXIT_BAD_INPUT else ""
+        nothing = " " + _("Nothing was changed.") if err.exit_code == EXIT_BAD_INPUT else ""
         print(f"runbook: {err}{nothing}", file=sys.stderr)
         return err.exit_code
     return EXIT_FAILED
