@@ -6,12 +6,15 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYS_STAMP := $(VENV)/.system-stamp
+# Airflow in a venv of its own (the DAG's test drives its binaries from the project's pytest)
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 # Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser,
 # aws CLI v2 (`aws configure import --csv`; the PyPI awscli is v1)
 APT_PACKAGES := oathtool zbar-tools chromium awscli
 
-.PHONY: setup system demo test lint typecheck unit nbval browser refresh docs bench lab clean \
-	messages translate
+.PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test \
+	refresh docs bench lab clean messages translate
 
 setup: $(STAMP)
 
@@ -50,7 +53,7 @@ typecheck: setup
 # everything but nbval and the browser, in 2 pytest-xdist workers (a sandbox each); the
 # terminal summary says how many notebook kernels started
 unit: setup system
-	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/nbval_run
+	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/nbval_run --ignore=tests/airflow
 
 # the committed notebooks' outputs, compared cell by cell on a fresh sandbox (nbval, in a
 # subprocess), and scanned for the secrets of that run with what `runbook docs` makes of them
@@ -68,7 +71,27 @@ bench: setup system
 browser: setup system
 	$(BIN)/pytest -q --durations=15 tests/browser
 
-test: lint typecheck unit nbval browser
+# apache-airflow (deploy/airflow-requirements.txt) and this project in .venv-airflow
+airflow-setup: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): pyproject.toml deploy/airflow-requirements.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check -r deploy/airflow-requirements.txt
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e .
+	$(AIRFLOW_VENV)/bin/python -m pip check
+	touch $(AIRFLOW_STAMP)
+
+# dags/iam_runbooks.py: lint, mypy against .venv-airflow's Airflow, its task functions
+# in-process, then two `airflow dags test` runs against a sandbox Organization (SQLite, a
+# throw-away AIRFLOW_HOME); the project's pytest drives .venv-airflow's `airflow`
+airflow-test: setup airflow-setup
+	$(BIN)/ruff check dags
+	$(BIN)/ruff format --check dags
+	$(BIN)/mypy --strict --python-executable $(AIRFLOW_VENV)/bin/python dags
+	$(BIN)/pytest -q --durations=5 tests/airflow
+
+test: lint typecheck unit nbval browser airflow-test
 
 # the committed notebooks as a static course that reads offline: site/index.html
 docs: setup
@@ -92,4 +115,4 @@ translate: setup
 	$(PY) -m runbook_lib.interfaces.translate
 
 clean:
-	rm -rf $(VENV) runs site
+	rm -rf $(VENV) $(AIRFLOW_VENV) runs site

@@ -3,7 +3,10 @@
 Paired and interleaved on one sandbox (reset before every run), median of N runs:
 - ``runbook run 0N`` vs ``bench/sN_awscli.sh`` making the same writes (N = 1, 2, 3);
 - the papermill floor (an empty notebook through the same runner) and ``runbook run --all``;
-- AWS API calls per runbook, first run and re-run, against the minimum writes of the section.
+- AWS API calls per runbook, first run and re-run, against the minimum writes of the section;
+- warm kernels (``run.pool``), in this process: the five runbooks of ``--all`` on a kernel each
+  vs on one warm kernel, and N runs of 00 on a kernel each vs on one pool (the marginal cost
+  per run that a fan-out over accounts pays).
 
 Writes BENCHMARKS.md. Run with ``make bench`` (not part of ``make test``).
 """
@@ -94,12 +97,83 @@ def last_record(out: Path, stem_prefix: str) -> dict[str, object]:
     return json.loads(runs[-1].read_text()) if runs else {}
 
 
+def warm_vs_cold(box: Sandbox, scratch: Path, repeats: int) -> dict[str, list[float]]:
+    """Paired, in this process: the ``--all`` notebooks and ``repeats`` runs of 00, each on a
+    new kernel and on one ``KernelPool`` (pool start included). Seconds per variant."""
+    from runbook_lib.run.engine import warm_kernels
+    from runbook_lib.run.notebooks import all_notebooks, run_order, run_parameters
+    from runbook_lib.run.pool import KernelPool
+    from runbook_lib.run.runner import run_notebook
+
+    books = run_order(all_notebooks())
+    params = run_parameters([ROOT / "parameters" / "sandbox.yaml"], [], books)
+    out = scratch / "runs-pool"
+    times: dict[str, list[float]] = {}
+
+    def sequence(key: str, names: list[str], warm: bool) -> None:
+        box.reset()
+        time.sleep(1.2)
+        os.environ["RUNBOOK_SECRETS_DIR"] = tempfile.mkdtemp(dir=scratch)  # never a file twice
+        start = time.perf_counter()
+        with KernelPool(1, prestart=warm) as pool, warm_kernels(pool if warm else None):
+            for index, name in enumerate(names):
+                run_start = time.perf_counter()
+                result = run_notebook(name, params, output_dir=out)
+                if result.exit_code not in (0, 3, 4):
+                    sys.exit(f"{key} {name} failed: {result.message}")
+                which = "later" if index else "first"
+                times.setdefault(f"{key} {which}", []).append(time.perf_counter() - run_start)
+        times.setdefault(key, []).append(time.perf_counter() - start)
+
+    for i in range(2):
+        for warm in (True, False) if i % 2 == 0 else (False, True):
+            tag = "warm" if warm else "cold"
+            sequence(f"all {tag}", [str(b) for b in books], warm)
+            sequence(f"00 x{repeats} {tag}", ["00"] * repeats, warm)
+    return times
+
+
+def pool_lines(pooled: dict[str, list[float]], repeats: int) -> list[str]:
+    """The warm-kernel section of BENCHMARKS.md."""
+    med = {k: statistics.median(v) for k, v in pooled.items()}
+    n = f"00 x{repeats}"
+    raw = "; ".join(
+        f"{k}: " + ", ".join(f"{v:.2f}" for v in vals)
+        for k, vals in sorted(pooled.items())
+        if not k.endswith(("first", "later"))
+    )
+    return [
+        "## Warm kernels (`run.pool`)",
+        "",
+        "In the benchmark's own process, through `run_notebook` (the runner: leak guard, HTML "
+        "export and run record included; process start and `import papermill` excluded), paired "
+        "and interleaved, 2 rounds each, on a reset sandbox. *Cold*: a new kernel per run, as "
+        "before; *warm*: one `KernelPool(1)` (its start included), the kernel reset between "
+        "runs (`core.reset.reset_kernel_state`) and checked for surviving secrets.",
+        "",
+        "| job | a kernel per run (s) | one warm kernel (s) | warm / cold |",
+        "|---|---|---|---|",
+        f"| the `--all` runbooks (00, 04, 01, 02, 03) | {med['all cold']:.2f} | "
+        f"{med['all warm']:.2f} | {med['all warm'] / med['all cold']:.2f}× |",
+        f"| {repeats} runs of 00 | {med[n + ' cold']:.2f} | {med[n + ' warm']:.2f} | "
+        f"{med[n + ' warm'] / med[n + ' cold']:.2f}× |",
+        "",
+        f"- one run of 00, median: cold {med[n + ' cold later']:.2f} s; warm, first run of a "
+        f"pool {med[n + ' warm first']:.2f} s, every later run {med[n + ' warm later']:.2f} s "
+        "(the marginal cost per run a fan-out over accounts pays per kernel)",
+        f"- raw (s): {raw}",
+        "",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--repeats", type=int, default=10, help="runs of 00 per pool (warm)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[1]
     box = Sandbox().start()
     apply_sandbox_environ(box.url)
     env = dict(os.environ, AWS_CLI=str(BIN / "aws"), PATH=f"{BIN}:{os.environ['PATH']}")
@@ -158,6 +232,7 @@ def main() -> int:
         seconds, proc = timed([*runbook("--all"), "--output-dir", str(out)], env)
         record("all", seconds, proc)
         print(f"round {i + 1}/{args.runs} done", file=sys.stderr)
+    pooled = warm_vs_cold(box, scratch, args.repeats)
     box.stop()
 
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -170,7 +245,9 @@ def main() -> int:
         f"(bench/bench.py, {args.runs} paired, interleaved runs; medians) on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "Every run starts on a reset sandbox (moto on 127.0.0.1); times are wall-clock seconds of "
-        "the whole command, process start included.",
+        "the whole command, process start included. Load average (5 min) before/after: "
+        f"{load_before:.1f} / {os.getloadavg()[1]:.1f}: above the core count, other work shared "
+        "the machine (absolute seconds inflated; the paired ratios are what to compare).",
         "",
         "Raw times (s), in run order: "
         + "; ".join(
@@ -190,9 +267,10 @@ def main() -> int:
     lines += [
         "",
         f"- papermill floor (an empty notebook through `runbook run`): {med['floor']:.2f} s",
-        f"- `runbook run --all` (00 → 03): {med['all']:.2f} s = "
-        f"{med['all'] / (4 * med['floor']):.2f}× four floors (target ≤ 1.5×)",
+        f"- `runbook run --all` (00, 04, 01, 02, 03 on one warm kernel): {med['all']:.2f} s = "
+        f"{med['all'] / (5 * med['floor']):.2f}× five floors (target ≤ 1.5×)",
         "",
+        *pool_lines(pooled, args.repeats),
         "## AWS API calls per runbook",
         "",
         "| runbook | first run reads | first run writes | procedure minimum | crash-safe minimum "
@@ -227,8 +305,11 @@ def main() -> int:
         "once for a Python process that imports papermill, a kernel start, the kernel's imports "
         "of boto3 and the library, and an HTML export. That fixed cost is the papermill floor, "
         "so one-write jobs (S2, S3) stay above the script, while S1's five writes (plus the reads "
-        "that make it idempotent and the Verify step) come out level. What would close the gap "
-        "for S2/S3: a long-lived kernel (`runbook lab`, or a runner daemon reusing one kernel), "
+        "that make it idempotent and the Verify step) come out level. A single `runbook run "
+        "NAME` still starts its own kernel: warm kernels pay off from the second run on, in "
+        "`--all` and in a fan-out over accounts (the marginal cost per run above). What would "
+        "close the gap for a single S2/S3 run: a long-lived runner process that keeps a warm "
+        "pool between commands (each command then costs its cells, the reset and the export), "
         "and moving the HTML export out of the command (on demand).",
         "",
     ]

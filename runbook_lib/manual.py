@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord
 from runbook_lib.widgets.live import LiveRepr
 
 #: the pending line of a live step: the button is in the same cell, just above this line
-PRESS = "press this step's 'I have done this' button once done"
+PRESS = N_("press this step's 'I have done this' button once done")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class ManualStepResult:
     how: str
 
     def __repr__(self) -> str:
-        return f"Manual step {self.step} — {self.title}: {self.status} ({self.how})"
+        return _("Manual step {step} — {title}: {status} ({how})").format(
+            step=self.step, title=self.title, status=_(self.status), how=_(self.how)
+        )
 
 
 @dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
@@ -77,20 +80,31 @@ def manual_step(
         The step's state (``done`` or ``pending``).
     """
     if confirmed:
-        how = f"confirmed by parameter {confirm_param}" if confirm_param else "confirmed"
+        how = (
+            _("confirmed by parameter {name}").format(name=confirm_param)
+            if confirm_param
+            else _("confirmed")
+        )
         if ctx.sandbox:
-            how += " (sandbox: simulated)"
+            how += _(" (sandbox: simulated)")
         ctx.record.manual(step, title, done=True, how=how)
-        return ManualStepResult(step, title, "done", how)
+        return ManualStepResult(step, title, N_("done"), how)
     if ctx.interactive:
         from runbook_lib import widgets
 
         def confirm() -> None:
-            ctx.record.manual(step, title, done=True, how="confirmed in the notebook by a person")
+            ctx.record.manual(
+                step, title, done=True, how=_("confirmed in the notebook by a person")
+            )
 
         widgets.show(widgets.ConfirmStep(title, instructions_html, confirm))
-        ctx.record.manual(step, title, done=False, how="waiting for 'I have done this'")
-        return LiveManualStepResult(step, title, "pending until confirmed", PRESS, ctx.record)
-    hint = f"re-run with {confirm_param}: true once done" if confirm_param else "do it by hand"
-    ctx.record.manual(step, title, done=False, how=f"a person must do this; {hint}")
-    return ManualStepResult(step, title, "pending", f"a person must do this; {hint}")
+        ctx.record.manual(step, title, done=False, how=_("waiting for 'I have done this'"))
+        return LiveManualStepResult(step, title, N_("pending until confirmed"), PRESS, ctx.record)
+    hint = (
+        _("re-run with {name}: true once done").format(name=confirm_param)
+        if confirm_param
+        else _("do it by hand")
+    )
+    how = _("a person must do this; {hint}").format(hint=hint)
+    ctx.record.manual(step, title, done=False, how=how)
+    return ManualStepResult(step, title, N_("pending"), how)

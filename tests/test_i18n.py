@@ -43,9 +43,14 @@ def _reset(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     i18n.set_language(None)
 
 
+def _first(text: str | tuple[str, ...]) -> str:
+    """A message's text (a plural message: its first form)."""
+    return str(text if isinstance(text, str) else text[0])
+
+
 def _catalog() -> dict[str, str]:
     with PO.open("rb") as handle:
-        return {str(m.id): str(m.string) for m in read_po(handle, locale="ko") if m.id}
+        return {_first(m.id): _first(m.string) for m in read_po(handle, locale="ko") if m.id}
 
 
 def _extracted() -> set[str]:

@@ -21,9 +21,6 @@ from runbook_lib.interfaces import translate
 ROOT = Path(__file__).resolve().parents[1]
 EN = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 GLOSSARY = yaml.safe_load((ROOT / "docs" / "ko" / "glossary.yaml").read_text("utf-8"))
-#: notebooks whose parameters cell another branch rewrites: the coordinator adds ``language``
-#: there at merge time
-LANGUAGE_ADDED_AT_MERGE = ("00_check_root_usage", "02_create_access_key")
 
 
 def _read(path: Path) -> Any:
@@ -107,8 +104,6 @@ def _language_default(path: Path) -> str | None:
 
 @pytest.mark.parametrize("path", EN, ids=lambda p: p.stem)
 def test_every_notebook_declares_its_language(path: Path) -> None:
-    if path.stem in LANGUAGE_ADDED_AT_MERGE and _language_default(path) is None:
-        pytest.xfail(f"{path.stem}: 'language' is added to its parameters cell at merge time")
     assert _language_default(path) == "en"
     assert _language_default(_ko(path)) == "ko"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.validation import validate_choice
@@ -47,9 +48,9 @@ class Destination:
     def describe(self) -> str:
         """Where the secret goes, in operator words."""
         if self.kind == "file":
-            return f"CSV file {self.path} (mode 0600)"
+            return _("CSV file {path} (mode 0600)").format(path=self.path)
         if self.kind == "secretsmanager":
-            return f"Secrets Manager secret '{self.secret_name}'"
+            return _("Secrets Manager secret '{name}'").format(name=self.secret_name)
         return "the shown-once widget (you copy it into your password manager)"
 
     @property

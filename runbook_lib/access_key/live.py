@@ -20,6 +20,7 @@ from runbook_lib.access_key.proof import prove_key
 from runbook_lib.access_key.state import KeyPlan, NewKey
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import _
 from runbook_lib.widgets.live import LiveRepr
 
 STORE_STEP = "S2.6"
@@ -85,7 +86,10 @@ def prove_at_store(
         return
     try:
         proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
-        _PROOFS[where] = (True, f"The secret you stored authenticates: {proof}.")
+        _PROOFS[where] = (
+            True,
+            _("The secret you stored authenticates: {proof}.").format(proof=proof),
+        )
     except VerifyFailed as err:
         _PROOFS[where] = (False, err.message)
     finally:

@@ -31,6 +31,7 @@ from runbook_lib.access_key.rotation import ROTATE_IF_OLDER, validate_days
 from runbook_lib.access_key.state import KeyPlan, NewKey, read_keys
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput, VerifyFailed
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DEFAULT_LEASE
 from runbook_lib.core.validation import validate_choice
 
@@ -113,7 +114,7 @@ def ensure_access_key(ctx: RunContext, plan: Plan) -> NewKey:
     """
     if isinstance(plan, CleanupPlan):
         return NewKey(
-            plan.user_name, "", False, "Mode cleanup: no new key (Step 7 does the cleanup)."
+            plan.user_name, "", False, _("Mode cleanup: no new key (Step 7 does the cleanup).")
         )
     return steps.ensure_access_key(ctx, plan)
 
@@ -121,7 +122,7 @@ def ensure_access_key(ctx: RunContext, plan: Plan) -> NewKey:
 def show_key(ctx: RunContext, plan: Plan, key: NewKey) -> StepResult:
     """Step 5: show a new key once (interactive only); nothing in mode cleanup."""
     if isinstance(plan, CleanupPlan):
-        return StepResult("Mode cleanup: no key to show.")
+        return StepResult(_("Mode cleanup: no key to show."))
     return handover.show_key(ctx, plan, key)
 
 
@@ -133,7 +134,7 @@ def deliver_key(ctx: RunContext, plan: Plan, key: NewKey) -> StepResult:
         AwsError: Secrets Manager or IAM refused.
     """
     if isinstance(plan, CleanupPlan):
-        return StepResult("Mode cleanup: nothing to deliver.")
+        return StepResult(_("Mode cleanup: nothing to deliver."))
     return handover.deliver_key(ctx, plan, key)
 
 
@@ -149,20 +150,26 @@ def retire_old_key(
     if isinstance(plan, CleanupPlan):
         return apply_cleanup(ctx, plan)
     if _not_due(plan):
-        return StepResult(f"Not due: {plan.reason}; nothing to retire.")
+        return StepResult(_("Not due: {reason}; nothing to retire.").format(reason=plan.reason))
     return handover.retire_old_key(ctx, plan, key, sleep=sleep)
 
 
 def _verify_not_due(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
     if ctx.plan or not key.key_id:
-        return StepResult(f"No change was due ({plan.reason}); nothing to verify.")
+        return StepResult(
+            _("No change was due ({reason}); nothing to verify.").format(reason=plan.reason)
+        )
     status = {k.key_id: k.status for k in read_keys(ctx, plan.user_name)}.get(key.key_id)
     if status != "Active":
         raise VerifyFailed(
-            f"Access key {key.key_id} of '{plan.user_name}' is {status or 'missing'}, not "
-            "Active: it changed during this run; check the user's keys, then re-run."
+            _(
+                "Access key {key_id} of '{user}' is {status}, not "
+                "Active: it changed during this run; check the user's keys, then re-run."
+            ).format(key_id=key.key_id, user=plan.user_name, status=status or _("missing"))
         )
-    return StepResult(f"{key.key_id} is Active and not due: {plan.reason}.")
+    return StepResult(
+        _("{key_id} is Active and not due: {reason}.").format(key_id=key.key_id, reason=plan.reason)
+    )
 
 
 def verify(

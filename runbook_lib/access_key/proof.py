@@ -18,12 +18,13 @@ from botocore.config import Config
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secrets import Secret
 
 #: AWS's answers while a new key has not reached every STS endpoint yet
 _NOT_YET = frozenset({"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure"})
 PROOF_ATTEMPTS = 8
-SANDBOX_NOTE = (
+SANDBOX_NOTE = N_(
     "sandbox: moto accepts any secret for a known key ID, so this proves less than on AWS, "
     "where the same call fails unless the delivered secret is the right one"
 )
@@ -80,15 +81,20 @@ def prove_key(
             arn = str(answer["Arn"])
             if arn != user_arn:
                 raise VerifyFailed(
-                    f"Access key {key_id} signs in as {arn}, not {user_arn}: check the "
-                    "destination holds this user's key; nothing was deactivated."
+                    _(
+                        "Access key {key_id} signs in as {arn}, not {user_arn}: check the "
+                        "destination holds this user's key; nothing was deactivated."
+                    ).format(key_id=key_id, arn=arn, user_arn=user_arn)
                 )
-            note = f" ({SANDBOX_NOTE})" if ctx.sandbox else ""
-            return f"STS GetCallerIdentity signed with {key_id} answered {arn}{note}"
+            note = f" ({_(SANDBOX_NOTE)})" if ctx.sandbox else ""
+            answered = _("STS GetCallerIdentity signed with {key_id} answered {arn}")
+            return answered.format(key_id=key_id, arn=arn) + note
         if attempt + 1 < attempts:
             sleep(min(0.5 * 2**attempt, 5.0))
     raise VerifyFailed(
-        f"Access key {key_id} did not authenticate with the delivered secret (STS {last}) after "
-        f"{attempts} tries: check the secret at its destination is intact, wait a minute and "
-        "re-run; the old key was left as it was."
+        _(
+            "Access key {key_id} did not authenticate with the delivered secret (STS {last}) "
+            "after {attempts} tries: check the secret at its destination is intact, wait a "
+            "minute and re-run; the old key was left as it was."
+        ).format(key_id=key_id, last=last, attempts=attempts)
     )

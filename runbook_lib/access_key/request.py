@@ -36,6 +36,7 @@ from runbook_lib.access_key.state import (
 from runbook_lib.core import aws
 from runbook_lib.core.context import S0_ADVICE, RunContext
 from runbook_lib.core.errors import BadInput, TargetRefused
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import (
     DEFAULT_LEASE,
     PENDING,
@@ -57,7 +58,11 @@ _ROOT_NAMES = frozenset({"root", "<root_account>", "root_account", "root user"})
 def _refuse_root(user_name: str) -> None:
     if user_name.strip().lower() in _ROOT_NAMES or user_name.endswith(":root"):
         raise TargetRefused(
-            f"user_name {user_name!r} names the root user: no access keys for root. {S0_ADVICE}"
+            _("user_name {name} names the root user: no access keys for root.").format(
+                name=repr(user_name)
+            )
+            + " "
+            + _(S0_ADVICE)
         )
 
 
@@ -66,20 +71,22 @@ def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
     iam = ctx.iam
     user = aws.call(
         iam.get_user,
-        what=f"Reading user '{user_name}'",
-        fix="The caller needs iam:GetUser.",
+        what=_("Reading user '{user}'").format(user=user_name),
+        fix=_("The caller needs iam:GetUser."),
         errors={
             "NoSuchEntity": BadInput(
-                f"User '{user_name}' does not exist in account {ctx.account_id} (IAM "
-                "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
+                _(
+                    "User '{user}' does not exist in account {account} (IAM "
+                    "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
+                ).format(user=user_name, account=ctx.account_id)
             )
         },
         UserName=user_name,
     )
     profile = aws.call(
         iam.get_login_profile,
-        what=f"Reading the login profile of '{user_name}'",
-        fix="The caller needs iam:GetLoginProfile.",
+        what=_("Reading the login profile of '{user}'").format(user=user_name),
+        fix=_("The caller needs iam:GetLoginProfile."),
         missing=("NoSuchEntity",),
         UserName=user_name,
     )
@@ -225,8 +232,10 @@ def _check_mode(mode: str, delete_old: bool, max_age_days: int) -> None:
         validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
     if delete_old and mode not in ROTATING:
         raise BadInput(
-            f"delete_old applies to modes rotate and {ROTATE_IF_OLDER} only, not {mode}: set "
-            "one of them or delete_old false."
+            _(
+                "delete_old applies to modes rotate and {other} only, not {mode}: set "
+                "one of them or delete_old false."
+            ).format(other=ROTATE_IF_OLDER, mode=mode)
         )
 
 
@@ -239,8 +248,10 @@ def _when_due(plan: KeyPlan, max_age_days: int) -> KeyPlan:
     due = rotation_due(plan.remaining, max_age_days, plan.now)
     if due.key is None and not plan.orphans:
         raise BadInput(
-            f"User '{plan.user_name}' has no active access key: mode {ROTATE_IF_OLDER} replaces "
-            "an existing key; create one with mode create. Nothing was changed."
+            _(
+                "User '{user}' has no active access key: mode {mode} replaces "
+                "an existing key; create one with mode create. Nothing was changed."
+            ).format(user=plan.user_name, mode=ROTATE_IF_OLDER)
         )
     if not due.due:
         return replace(plan, mode=ROTATE_IF_OLDER, action="none", reason=due.reason)
@@ -252,16 +263,15 @@ def two_keys_message(user_name: str, keys: list[KeyInfo], now: datetime, mode: s
     listed = "; ".join(k.describe(now) for k in keys)
     pick = sorted(keys, key=lambda k: (k.status == "Active", k.last_used is not None, k.created))[0]
     why = (
-        "inactive"
+        _("inactive")
         if pick.status != "Active"
-        else "never used"
+        else _("never used")
         if pick.last_used is None
-        else "used least recently"
+        else _("used least recently")
     )
-    goal = f"mode {mode}"
-    return (
-        f"User '{user_name}' already has 2 access keys, the most IAM allows (LimitExceeded): "
-        f"{listed}. Delete the one no longer needed, e.g. {pick.key_id} ({why}), after checking "
-        f"nothing uses it: aws iam delete-access-key --user-name {user_name} --access-key-id "
-        f"{pick.key_id}; then re-run with {goal}. Nothing was deleted."
-    )
+    return _(
+        "User '{user}' already has 2 access keys, the most IAM allows (LimitExceeded): "
+        "{listed}. Delete the one no longer needed, e.g. {key_id} ({why}), after checking "
+        "nothing uses it: aws iam delete-access-key --user-name {user} --access-key-id "
+        "{key_id}; then re-run with mode {mode}. Nothing was deleted."
+    ).format(user=user_name, listed=listed, key_id=pick.key_id, why=why, mode=mode)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from runbook_lib.access_key.state import KeyInfo, marker_keys
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _, ngettext
 from runbook_lib.core.markers import DELIVERED, Marker
 
 ROTATE_IF_OLDER = "rotate-if-older-than"
@@ -32,8 +33,10 @@ def validate_days(value: object, param: str, default: int) -> int:
         return value
     shown = repr(value) if isinstance(value, str) else str(value)
     raise BadInput(
-        f"{param} {shown} is not a number of days from 1 to {MAX_DAYS}: give a whole number "
-        f"of days (default {default})."
+        _(
+            "{param} {shown} is not a number of days from 1 to {max_days}: give a whole number "
+            "of days (default {default})."
+        ).format(param=param, shown=shown, max_days=MAX_DAYS, default=default)
     )
 
 
@@ -43,7 +46,7 @@ def short_id(key_id: str) -> str:
 
 
 def _days(n: int) -> str:
-    return f"{n} day{'' if n == 1 else 's'}"
+    return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 @dataclass(frozen=True)
@@ -68,17 +71,22 @@ def rotation_due(keys: tuple[KeyInfo, ...], max_age_days: int, now: datetime) ->
     """
     active = sorted((k for k in keys if k.status == "Active"), key=lambda k: k.created)
     if not active:
-        return Due(False, "no active key to rotate (mode create makes one); nothing changed")
+        return Due(False, _("no active key to rotate (mode create makes one); nothing changed"))
     oldest = active[0]
     age = oldest.age_days(now)
     name = short_id(oldest.key_id)
     if age >= max_age_days:
         return Due(
             True,
-            f"key {name} is {_days(age)} old, max_age_days {max_age_days}: rotation is due",
+            _("key {name} is {age} old, max_age_days {max_age_days}: rotation is due").format(
+                name=name, age=_days(age), max_age_days=max_age_days
+            ),
             oldest,
         )
-    return Due(False, f"key {name} is {_days(age)} old, due in {_days(max_age_days - age)}", oldest)
+    reason = _("key {name} is {age} old, due in {left}").format(
+        name=name, age=_days(age), left=_days(max_age_days - age)
+    )
+    return Due(False, reason, oldest)
 
 
 def unfinished_rotation(

@@ -20,6 +20,7 @@ from typing import Any
 from runbook_lib.access_key.destination import Destination
 from runbook_lib.core import aws, markers
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DELIVERED, PENDING, Marker, new_marker, utc_now
 from runbook_lib.core.secrets import Secret
 
@@ -68,11 +69,14 @@ class KeyInfo:
     def describe(self, now: datetime) -> str:
         """``AKIA… Active, 12 days old, last used 2024-05-01 (s3)`` or ``…, never used``."""
         used = (
-            f"last used {self.last_used:%Y-%m-%d} ({self.service or 'unknown service'})"
+            _("last used {date} ({service})").format(
+                date=f"{self.last_used:%Y-%m-%d}", service=self.service or _("unknown service")
+            )
             if self.last_used
-            else "never used"
+            else _("never used")
         )
-        return f"{self.key_id} {self.status}, {self.age_days(now)} days old, {used}"
+        old = _("{days} days old").format(days=self.age_days(now))
+        return f"{self.key_id} {self.status}, {old}, {used}"
 
 
 def key_marker(
@@ -182,7 +186,7 @@ def check_tag_room(user_name: str, marker: Marker | None, tag_count: int) -> Non
     markers.check_tag_room(user_name, MARKER_TAG, marker, tag_count)
 
 
-CONSOLE_USER_WARNING = (
+CONSOLE_USER_WARNING = N_(
     "User '{user}' can sign in to the console: AWS and CIS 1.11 (Prowler "
     "iam_user_no_setup_initial_access_key) advise against access keys for console users at "
     "set-up; prefer IAM Identity Center or temporary credentials where they serve."
@@ -225,38 +229,53 @@ class KeyPlan:
 
     def __repr__(self) -> str:
         lines = [
-            f"User {self.user_name} ({self.user_arn}): {len(self.keys)} access key(s); "
-            f"console sign-in: {'yes' if self.console_user else 'no'}"
+            _("User {user} ({arn}): {count} access key(s); console sign-in: {console}").format(
+                user=self.user_name,
+                arn=self.user_arn,
+                count=len(self.keys),
+                console=_("yes") if self.console_user else _("no"),
+            )
         ]
         lines += [f"  {k.describe(self.now)}" for k in self.keys]
         lines += [
-            f"Repair: delete {k.key_id}: an unfinished run created it and its secret reached no "
-            "destination"
+            _(
+                "Repair: delete {key_id}: an unfinished run created it and its secret reached no "
+                "destination"
+            ).format(key_id=k.key_id)
             for k in self.orphans
         ]
         if self.adopted and self.marker is not None and self.marker.state == DELIVERED:
             lines.append(
-                f"Repair: the rotation to {self.adopted.key_id} stopped before the old key was "
-                "retired: finish it"
+                _(
+                    "Repair: the rotation to {key_id} stopped before the old key was "
+                    "retired: finish it"
+                ).format(key_id=self.adopted.key_id)
             )
         elif self.adopted:
             lines.append(
-                f"Repair: {self.adopted.key_id} is already at the destination: finish its delivery"
+                _("Repair: {key_id} is already at the destination: finish its delivery").format(
+                    key_id=self.adopted.key_id
+                )
             )
         if self.set_aside:
-            lines.append(f"Repair: {self.set_aside} holds no usable key: move it aside (kept)")
-        lines += [f"Left alone: {note}" for note in self.kept]
+            line = _("Repair: {path} holds no usable key: move it aside (kept)")
+            lines.append(line.format(path=self.set_aside))
+        lines += [_("Left alone: {note}").format(note=note) for note in self.kept]
         if self.action == "none":
-            lines.append(f"Mode {self.mode}: {self.reason or 'an active key exists: no new key'}")
+            reason = self.reason or _("an active key exists: no new key")
+            lines.append(_("Mode {mode}: {reason}").format(mode=self.mode, reason=reason))
         elif self.action == "resume":
-            lines.append(f"Mode rotate: continue the unfinished rotation to {self.adopted_id}")
+            line = _("Mode rotate: continue the unfinished rotation to {key_id}")
+            lines.append(line.format(key_id=self.adopted_id))
         else:
             why = f"{self.reason}: " if self.reason else ""
             lines.append(
-                f"Mode {self.mode}: {why}create a key, deliver it to {self.destination.describe()}"
+                _("Mode {mode}: {why}create a key, deliver it to {where}").format(
+                    mode=self.mode, why=why, where=self.destination.describe()
+                )
             )
         if self.console_user:
-            lines.append("Warning: " + CONSOLE_USER_WARNING.format(user=self.user_name))
+            lines.append(_("Warning: ") + _(CONSOLE_USER_WARNING).format(user=self.user_name))
         return "\n".join(lines)
 
     @property

@@ -26,6 +26,7 @@ from runbook_lib.access_key.state import (
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, RunInProgress
+from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
@@ -90,13 +91,17 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
 
 
 def _plan_note(plan: KeyPlan) -> str:
-    would = "; ".join(f"would delete orphan key {k.key_id}" for k in plan.orphans)
+    would = "; ".join(
+        _("would delete orphan key {key_id}").format(key_id=k.key_id) for k in plan.orphans
+    )
     what = {
-        "none": f"no new key ({plan.reason or 'an active key exists'})",
-        "resume": "would continue the rotation",
-        "create": "would create an access key",
+        "none": _("no new key ({reason})").format(reason=plan.reason or _("an active key exists")),
+        "resume": _("would continue the rotation"),
+        "create": _("would create an access key"),
     }[plan.action]
-    return f"Plan mode: {'; '.join(x for x in (would, what) if x)} for {plan.user_name}."
+    return _("Plan mode: {what} for {user}.").format(
+        what="; ".join(x for x in (would, what) if x), user=plan.user_name
+    )
 
 
 def _ours(ctx: RunContext, user_name: str) -> bool:
@@ -114,17 +119,19 @@ def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Sec
     secret.drop()
     aws.call(
         ctx.iam.delete_access_key,
-        what=f"Deleting the key {key_id} this run just created",
-        fix="Delete it by hand (nobody holds its secret), then re-run.",
+        what=_("Deleting the key {key_id} this run just created").format(key_id=key_id),
+        fix=_("Delete it by hand (nobody holds its secret), then re-run."),
         UserName=plan.user_name,
         AccessKeyId=key_id,
     )
     ctx.record.change("delete-access-key", f"{plan.user_arn} access key {key_id}")
     raise RunInProgress(
-        f"Another run of S2 on '{plan.user_name}' started while this one was creating a key: "
-        f"this run deleted the key it had just made ({key_id}; its secret was never "
-        "delivered) and stopped so that the user ends with one new key; re-run after the "
-        "other run ends."
+        _(
+            "Another run of S2 on '{user}' started while this one was creating a key: "
+            "this run deleted the key it had just made ({key_id}; its secret was never "
+            "delivered) and stopped so that the user ends with one new key; re-run after the "
+            "other run ends."
+        ).format(user=plan.user_name, key_id=key_id)
     )
 
 
@@ -139,7 +146,7 @@ def _alone(ctx: RunContext, plan: KeyPlan, key_id: str, sleep: Callable[[float],
     other run takes the marker (it goes on: yield to it). Exactly one run keeps its key.
     """
     before = {k.key_id for k in plan.remaining}
-    for _ in range(int(RACE_WAIT / RACE_POLL)):
+    for _attempt in range(int(RACE_WAIT / RACE_POLL)):
         others = {k.key_id for k in read_keys(ctx, plan.user_name)} - before - {key_id}
         ours = _ours(ctx, plan.user_name)
         if not others:
@@ -172,8 +179,8 @@ def _create(
     try:
         made = aws.call(
             ctx.iam.create_access_key,
-            what=f"Creating an access key for '{user}'",
-            fix="The caller needs iam:CreateAccessKey.",
+            what=_("Creating an access key for '{user}'").format(user=user),
+            fix=_("The caller needs iam:CreateAccessKey."),
             UserName=user,
         )["AccessKey"]
     except AwsError as err:
@@ -194,12 +201,15 @@ def _create(
     if not _alone(ctx, plan, key_id, sleep):
         _yield_to_other_run(ctx, plan, key_id, secret)
     if plan.console_user:
-        ctx.record.warn(CONSOLE_USER_WARNING.format(user=user))
+        ctx.record.warn(_(CONSOLE_USER_WARNING).format(user=user))
     return NewKey(
         user,
         key_id,
         True,
-        f"Created access key {key_id} for {user}: Active, secret {secret.fingerprint}.{done}",
+        _("Created access key {key_id} for {user}: Active, secret {fingerprint}.").format(
+            key_id=key_id, user=user, fingerprint=secret.fingerprint
+        )
+        + done,
         secret,
     )
 
@@ -214,33 +224,42 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
         AwsError: IAM refused (``LimitExceeded`` names both keys and the next action).
     """
     user = plan.user_name
-    repairs = [f"deleted orphan key {k.key_id}" for k in plan.orphans]
+    repairs = [_("deleted orphan key {key_id}").format(key_id=k.key_id) for k in plan.orphans]
     if plan.set_aside:
-        repairs.append(f"moved the unusable {Path(plan.set_aside).name} aside")
+        name = Path(plan.set_aside).name
+        repairs.append(_("moved the unusable {name} aside").format(name=name))
     if plan.adopted and plan.marker is not None and plan.marker.state == PENDING:
-        repairs.append(f"finished the delivery of {plan.adopted.key_id}")
-    done = f" Repaired: {'; '.join(repairs)}." if repairs else ""
+        key_id = plan.adopted.key_id
+        repairs.append(_("finished the delivery of {key_id}").format(key_id=key_id))
+    done = _(" Repaired: {repairs}.").format(repairs="; ".join(repairs)) if repairs else ""
     if ctx.plan:
         return NewKey(user, "", False, _plan_note(plan))
     _repair(ctx, plan)
     if plan.action == "none" and plan.reason:  # rotate-if-older-than: not due
         found = next((k.key_id for k in plan.remaining if k.status == "Active"), "")
-        return NewKey(user, found, False, f"No change: {plan.reason}.{done}")
+        return NewKey(
+            user, found, False, _("No change: {reason}.").format(reason=plan.reason) + done
+        )
     if plan.action == "none":
         active = next(k for k in plan.remaining if k.status == "Active")
         return NewKey(
             user,
             active.key_id,
             False,
-            f"No change: {user} already has an active key, {active.describe(plan.now)}. A re-run "
-            f"never makes a second key; use mode rotate to replace it.{done}",
+            _(
+                "No change: {user} already has an active key, {key}. A re-run "
+                "never makes a second key; use mode rotate to replace it."
+            ).format(user=user, key=active.describe(plan.now))
+            + done,
         )
     if plan.action == "resume" and plan.adopted is not None:
         return NewKey(
             user,
             plan.adopted.key_id,
             False,
-            f"Continuing the rotation to {plan.adopted.key_id}, whose secret is at "
-            f"{plan.destination.describe()}.{done}",
+            _("Continuing the rotation to {key_id}, whose secret is at {where}.").format(
+                key_id=plan.adopted.key_id, where=plan.destination.describe()
+            )
+            + done,
         )
     return _create(ctx, plan, done)

@@ -20,12 +20,13 @@ from runbook_lib.admin_user.signin import csv_path, deliver
 from runbook_lib.admin_user.verify import verify
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import check_file_destination
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.live import LiveRepr
 
 CREATE_STEP = "S1.7"
-CREATE_TITLE = "Review the plan and press Create"
+CREATE_TITLE = N_("Review the plan and press Create")
 
 
 class LiveCreated(LiveRepr, Created):
@@ -86,7 +87,7 @@ def offer_create(
 
     def create(typed: str) -> str:
         if waiting.created is not None:
-            raise BadInput("Step 7 is done already: re-run the notebook for further changes.")
+            raise BadInput(_("Step 7 is done already: re-run the notebook for further changes."))
         chosen = Secret("password", typed, label=main, keyed=True) if typed else None
         del typed  # from here on only inside the Secret (no local for a verbose traceback)
         try:
@@ -103,19 +104,25 @@ def offer_create(
         apply_actions(ctx, request, actions, passwords)
         done = Created(request, actions, True, account, passwords, finish)
         waiting.created = done
-        ctx.record.manual(CREATE_STEP, CREATE_TITLE, done=True, how="pressed Create")
+        ctx.record.manual(CREATE_STEP, _(CREATE_TITLE), done=True, how=_("pressed Create"))
         waiting.sign_in = deliver(ctx, done)
         checked = verify(ctx, done)
-        return "\n\n".join((repr(done), repr(waiting.sign_in), "Verify:\n" + repr(checked)))
+        return "\n\n".join((repr(done), repr(waiting.sign_in), _("Verify:") + "\n" + repr(checked)))
 
     password_title = ""
     if main in need:
         policy_text = policy.describe()
-        password_title = f"Console password of {main} (optional; {policy_text})"
+        password_title = _("Console password of {user} (optional; {policy})").format(
+            user=main, policy=policy_text
+        )
     widgets.show(
         widgets.ApplyForm(
-            "Step 7 — review, then create", plan.review(live=True), create, password_title
+            _("Step 7 — review, then create"),
+            plan.review(live=True),
+            create,
+            password_title,
+            _("Create"),
         )
     )
-    ctx.record.manual(CREATE_STEP, CREATE_TITLE, done=False, how="press Create in Step 7")
+    ctx.record.manual(CREATE_STEP, _(CREATE_TITLE), done=False, how=_("press Create in Step 7"))
     return LiveCreated(request, actions, False, account, {}, finish, waiting)

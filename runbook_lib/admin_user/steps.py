@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 BILLING_STEP = "S1.2"
-BILLING_TITLE = "Activate IAM access to billing information (root, console only)"
+BILLING_TITLE = N_("Activate IAM access to billing information (root, console only)")
 BILLING_HTML = (
     "<ol><li>Sign in to the AWS console as the <b>root user</b>.</li>"
     "<li>Top right: your account name → <b>Account</b> (My Account).</li>"
@@ -73,7 +73,7 @@ def billing_access(ctx: RunContext, *, confirmed: bool) -> ManualStepResult:
     return manual_step(
         ctx,
         BILLING_STEP,
-        BILLING_TITLE,
+        _(BILLING_TITLE),
         BILLING_HTML,
         confirmed=confirmed,
         confirm_param="billing_access_confirmed",

@@ -16,6 +16,7 @@ from runbook_lib.admin_user.state import (
 )
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -34,35 +35,53 @@ def _differences(
     request, problems = created.request, []
     for spec, st in zip(request.users, states, strict=True):
         if not st.exists:
-            problems.append(f"user {spec.name!r} does not exist")
+            problems.append(_("user {name} does not exist").format(name=repr(spec.name)))
             continue
         if st.path != request.path:
-            problems.append(f"user {spec.name!r} has path {st.path}, not {request.path}")
+            problems.append(
+                _("user {name} has path {path}, not {want}").format(
+                    name=repr(spec.name), path=st.path, want=request.path
+                )
+            )
         problems += [
-            f"{spec.name!r} is not in group {g!r}" for g in spec.groups if g not in st.groups
+            _("{name} is not in group {group}").format(name=repr(spec.name), group=repr(g))
+            for g in spec.groups
+            if g not in st.groups
         ]
         have = {k.lower(): v for k, v in st.tags}
         problems += [
-            f"{spec.name!r} lacks tag {k}={v}" for k, v in spec.tags if have.get(k.lower()) != v
+            _("{name} lacks tag {tag}").format(name=repr(spec.name), tag=f"{k}={v}")
+            for k, v in spec.tags
+            if have.get(k.lower()) != v
         ]
         if not request.console_access:
             continue
         if not st.login_profile:
-            problems.append(f"{spec.name!r} has no console password")
+            problems.append(_("{name} has no console password").format(name=repr(spec.name)))
         elif (
             spec.name in created.new_passwords
             and st.reset_required != request.password_reset_required
         ):
-            problems.append(f"{spec.name!r} has PasswordResetRequired={st.reset_required}")
+            problems.append(
+                _("{name} has PasswordResetRequired={value}").format(
+                    name=repr(spec.name), value=st.reset_required
+                )
+            )
         if st.pending:
             problems.append(
-                f"{spec.name!r} still has {MARKER_KEY}={MARKER_PENDING} (Step 8 not done)"
+                _("{name} still has {tag} (Step 8 not done)").format(
+                    name=repr(spec.name), tag=f"{MARKER_KEY}={MARKER_PENDING}"
+                )
             )
     for group in groups:
         if not group.exists:
-            problems.append(f"group {group.name!r} does not exist")
+            problems.append(_("group {name} does not exist").format(name=repr(group.name)))
         elif group.name == request.admin_group and request.policy_arn not in group.policies:
-            problems.append(f"group {group.name!r} lacks {request.policy_arn}")
+            problems.append(
+                _("group {name} lacks {policy}").format(
+                    name=repr(group.name), policy=request.policy_arn
+                )
+            )
     return problems
 
 
@@ -82,12 +101,12 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
     """
     if created.waiting is not None:  # a live notebook: Step 7's Create button makes the writes
         if created.waiting.created is None:
-            return Verified(("Not verified yet: waiting for Step 7 (press Create).",))
+            return Verified((_("Not verified yet: waiting for Step 7 (press Create)."),))
         created = created.waiting.created
     request = created.request
     if not created.applied:
         ctx.record.verified()
-        return Verified(("Plan mode: nothing was changed, so there is nothing to verify.",))
+        return Verified((_("Plan mode: nothing was changed, so there is nothing to verify."),))
     tries = attempts or (1 if ctx.sandbox else 4)
     for attempt in range(tries):
         states = [read_user(ctx.iam, u.name) for u in request.users]
@@ -99,19 +118,24 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
             time.sleep(2)
     if problems:
         raise VerifyFailed(
-            f"Verify found {len(problems)} difference(s): {'; '.join(problems)}. Re-run the "
-            "notebook to converge."
+            _(
+                "Verify found {count} difference(s): {problems}. Re-run the notebook to converge."
+            ).format(count=len(problems), problems="; ".join(problems))
         )
     ctx.record.verified()
     lines = [f"✓ {g!r}" for g in groups]
     for st in states:
-        console = "no console password"
+        console = _("no console password")
         if st.login_profile:
-            reset = "yes" if st.reset_required else "no"
-            console = f"console password (new password at next sign-in: {reset})"
-        tags = ", ".join(f"{k}={v}" for k, v in st.tags) or "none"
+            reset = _("yes") if st.reset_required else _("no")
+            console = _("console password (new password at next sign-in: {reset})").format(
+                reset=reset
+            )
+        tags = ", ".join(f"{k}={v}" for k, v in st.tags) or _("none")
         groups_text = ", ".join(st.groups)
         lines.append(
-            f"✓ user {st.name!r} (path {st.path}): in {groups_text}; {console}; tags: {tags}"
+            _("✓ user {name} (path {path}): in {groups}; {console}; tags: {tags}").format(
+                name=repr(st.name), path=st.path, groups=groups_text, console=console, tags=tags
+            )
         )
     return Verified(tuple(lines))

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook_lib.core import aws, environ
+from runbook_lib.core import aws, environ, reset
 from runbook_lib.core.errors import AwsError, TargetRefused
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord, is_write
@@ -98,6 +98,9 @@ class RunContext:
         return text.format(
             target=self.spec.describe(), account=self.account_id, caller=who, mode=mode, how=how
         )
+
+
+reset.watch("RunContext", RunContext)
 
 
 def _count_calls(record: RunRecord, plan: bool) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.core import environ, sandbox_org
+from runbook_lib.core import environ, reset, sandbox_org
 
 if TYPE_CHECKING:
     import boto3
@@ -236,3 +236,14 @@ def embedded_sandbox() -> str:
     if _EMBEDDED is None:
         _EMBEDDED = Sandbox().start()
     return _EMBEDDED.url
+
+
+def _stop_embedded() -> None:
+    """A pooled kernel's next run must not see this run's embedded sandbox (its accounts)."""
+    global _EMBEDDED
+    if _EMBEDDED is not None:
+        _EMBEDDED.stop()
+        _EMBEDDED = None
+
+
+reset.on_reset("sandbox.embedded", _stop_embedded)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from runbook_lib.core import environ
+from runbook_lib.core import environ, reset
 from runbook_lib.core.errors import BadInput
 
 LEAK_SOCKET_VAR = environ.LEAK_SOCKET
@@ -51,6 +51,15 @@ def fingerprint(value: str | bytes, *, keyed: bool = False) -> str:
     if keyed:
         return "hmac:" + hmac.new(_RUN_KEY, data, hashlib.sha256).hexdigest()[:12]
     return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+def _new_run_key() -> None:
+    """A new key for the next run in this kernel: its keyed fingerprints match none of ours."""
+    global _RUN_KEY
+    _RUN_KEY = os.urandom(32)
+
+
+reset.on_reset("secrets.run_key", _new_run_key)
 
 
 def _b64_forms(data: bytes) -> list[str]:
@@ -158,6 +167,9 @@ class Secret:
 
     def __reduce__(self) -> Any:
         raise TypeError("a Secret cannot be pickled")
+
+
+reset.watch("Secret", Secret)
 
 
 def announce(secret: Secret) -> None:

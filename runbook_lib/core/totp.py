@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyotp
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _, ngettext
 from runbook_lib.core.otpauth import Seed, key_uri, qr_png
 from runbook_lib.core.otpauth import base32_secret as _secret
 
@@ -45,20 +46,28 @@ MIN_REMAINING = 2.0
 MARGIN = 0.5
 
 _CODE = re.compile(r"[0-9]{6}")
-_SWAPPED = (
+_SWAPPED = N_(
     "The codes look swapped: MFA code 1 is the earlier code and MFA code 2 the one the app "
     "shows after it. Type them again in that order."
 )
 #: (code 1 matches some window, code 2 matches some window) -> why the pair was refused
 _MISMATCH = {
-    (True, True): "MFA code 2 is not the code that came right after MFA code 1: type the code "
-    "the app shows now as MFA code 1, wait for the next one, and type that as MFA code 2.",
-    (True, False): "MFA code 1 matches this device but MFA code 2 does not: check code 2 for "
-    "a typo; it must be the code the app shows right after code 1.",
-    (False, True): "MFA code 2 matches this device but MFA code 1 does not: check code 1 for "
-    "a typo; it must be the code the app showed right before code 2.",
-    (False, False): "Neither code matches this device's secret: check you scanned the QR code "
-    "of THIS device (an old entry in the app?) and that the phone's clock is set automatically.",
+    (True, True): N_(
+        "MFA code 2 is not the code that came right after MFA code 1: type the code "
+        "the app shows now as MFA code 1, wait for the next one, and type that as MFA code 2."
+    ),
+    (True, False): N_(
+        "MFA code 1 matches this device but MFA code 2 does not: check code 2 for "
+        "a typo; it must be the code the app shows right after code 1."
+    ),
+    (False, True): N_(
+        "MFA code 2 matches this device but MFA code 1 does not: check code 1 for "
+        "a typo; it must be the code the app showed right before code 2."
+    ),
+    (False, False): N_(
+        "Neither code matches this device's secret: check you scanned the QR code "
+        "of THIS device (an old entry in the app?) and that the phone's clock is set automatically."
+    ),
 }
 
 
@@ -119,16 +128,23 @@ class CodeCheck:
 def _code(raw: str, n: int) -> str:
     code = "".join(raw.split())
     if not _CODE.fullmatch(code):
-        got = f"{len(code)} characters" if len(code) != 6 else "something other than digits"
+        got = (
+            _("{count} characters").format(count=len(code))
+            if len(code) != 6
+            else _("something other than digits")
+        )
         raise BadInput(
-            f"MFA code {n} must be 6 digits (got {got}): type the code exactly as the app shows it."
+            _(
+                "MFA code {n} must be 6 digits (got {got}): type the code exactly as the app "
+                "shows it."
+            ).format(n=n, got=got)
         )
     return code
 
 
 def _minutes(windows: int) -> str:
     n = max(1, round(windows * PERIOD / 60))
-    return f"about {n} minute{'s' if n != 1 else ''}"
+    return ngettext("about {n} minute", "about {n} minutes", n).format(n=n)
 
 
 def check_codes(
@@ -164,8 +180,10 @@ def check_codes(
         raise BadInput("check_codes needs max_drift >= 0 and max_age_windows > max_drift.")
     if c1 == c2:
         raise BadInput(
-            "You typed the same code twice: wait for the app to show the next code (up to 30 "
-            "seconds) and type that as MFA code 2."
+            _(
+                "You typed the same code twice: wait for the app to show the next code (up to 30 "
+                "seconds) and type that as MFA code 2."
+            )
         )
     w_now = window(time.time() if now is None else now)
     wins = range(w_now - max_age_windows, w_now + max_age_windows + 1)
@@ -180,17 +198,21 @@ def check_codes(
             return CodeCheck(first_window=w1, drift_windows=drift, code1=c1, code2=c2)
         if drift < 0:
             raise BadInput(
-                f"These codes are from {_minutes(-drift)} ago: AWS would accept them but the "
-                "device would be out of sync. Generate two fresh codes and submit right away "
-                "(if you did, the phone's clock is behind: set it to automatic time)."
+                _(
+                    "These codes are from {ago} ago: AWS would accept them but the "
+                    "device would be out of sync. Generate two fresh codes and submit right away "
+                    "(if you did, the phone's clock is behind: set it to automatic time)."
+                ).format(ago=_minutes(-drift))
             )
         raise BadInput(
-            f"The phone's clock is ahead by {_minutes(drift)}: set it to automatic time "
-            "(Settings, Date & time, Set automatically), then type two new codes."
+            _(
+                "The phone's clock is ahead by {ahead}: set it to automatic time "
+                "(Settings, Date & time, Set automatically), then type two new codes."
+            ).format(ahead=_minutes(drift))
         )
     if any(w + 1 in first for w in second):
-        raise BadInput(_SWAPPED)
-    raise BadInput(_MISMATCH[bool(first), bool(second)])
+        raise BadInput(_(_SWAPPED))
+    raise BadInput(_(_MISMATCH[bool(first), bool(second)]))
 
 
 def next_two_codes(

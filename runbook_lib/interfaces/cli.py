@@ -21,7 +21,8 @@ from runbook_lib.core.errors import (
     EXIT_OK,
     RunbookError,
 )
-from runbook_lib.interfaces.cli_options import serve_options, target_options
+from runbook_lib.core.i18n import _
+from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
 
 USAGE_EXIT = EXIT_BAD_INPUT
@@ -50,9 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="after 00 runs, show each control's status in RUN_DIR (an earlier 00 run) -> now",
     )
-    run.add_argument(
-        "--lang", choices=("en", "ko"), help="language of the messages (the notebooks' parameter)"
-    )
+    lang_option(run, "language of the messages (the notebooks' parameter)")
     run.add_argument(
         "--log-output",
         action="store_true",
@@ -74,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="render the notebooks to a static offline site")
     docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
+    lang_option(docs, "both languages are always built; the index to open first (default: en)")
 
     refresh = sub.add_parser(
         "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
@@ -94,7 +94,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
     books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
-        print(f"refreshed {path}")
+        print(_("refreshed {path}").format(path=path))
     return EXIT_OK
 
 
@@ -130,14 +130,16 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run import precheck
+    from runbook_lib.run.engine import warm_kernels
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
+    from runbook_lib.run.pool import KernelPool
     from runbook_lib.run.runner import run_notebook
     from runbook_lib.run.summary import compare_lines, report
 
     if bool(args.all) == bool(args.name):
-        raise _usage("give one notebook NAME or --all")
+        raise _usage(_("give one notebook NAME or --all"))
     if args.endpoint_url and args.profile:
-        raise _usage("--endpoint-url and --profile exclude each other")
+        raise _usage(_("--endpoint-url and --profile exclude each other"))
     books = run_order(all_notebooks()) if args.all else [find_notebook(args.name)]
     params = run_parameters(
         args.parameters_file,
@@ -158,27 +160,30 @@ def _run(args: argparse.Namespace) -> int:
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK
-    for book in books:
-        print(f"▶ {book.stem} …", end="", flush=True)
-        started = time.monotonic()
-        try:
-            result = run_notebook(
-                str(book),
-                params,
-                output_dir=args.output_dir,
-                plan=args.plan,
-                log_output=args.log_output,
-            )
-        except RunbookError:
-            print(" refused", flush=True)  # end the progress line; the reason follows
-            raise
-        report(result, time.monotonic() - started)
-        if before is not None and book.stem == precheck.AUDIT:
-            print("\n".join(compare_lines(before, result.record, str(args.compare))))
-        if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
-            return result.exit_code
-        worst = max(worst, result.exit_code)
-    print(f"Run records: {args.output_dir}/")
+    # --all: one warm kernel, reset between notebooks (run.pool); a run that fails, or leaves
+    # a secret alive, gets its kernel discarded
+    with KernelPool(1, prestart=False) as pool, warm_kernels(pool if len(books) > 1 else None):
+        for book in books:
+            print(f"▶ {book.stem} …", end="", flush=True)
+            started = time.monotonic()
+            try:
+                result = run_notebook(
+                    str(book),
+                    params,
+                    output_dir=args.output_dir,
+                    plan=args.plan,
+                    log_output=args.log_output,
+                )
+            except RunbookError:
+                print(" " + _("refused"), flush=True)  # end the progress line; the reason follows
+                raise
+            report(result, time.monotonic() - started)
+            if before is not None and book.stem == precheck.AUDIT:
+                print("\n".join(compare_lines(before, result.record, str(args.compare))))
+            if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
+                return result.exit_code
+            worst = max(worst, result.exit_code)
+    print(_("Run records: {folder}/").format(folder=args.output_dir))
     return worst
 
 
@@ -215,7 +220,9 @@ def _docs(args: argparse.Namespace) -> int:
 
     for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
         folder = args.output_dir if lang == "en" else args.output_dir / lang
-        print(f"{len(pages)} pages → {folder}/index.html")
+        print(_("{count} pages → {folder}/index.html").format(count=len(pages), folder=folder))
+    first = args.output_dir if (args.lang or "en") == "en" else args.output_dir / args.lang
+    print(f"open: {first}/index.html")
     return EXIT_OK
 
 
@@ -250,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
         return USAGE_EXIT
     except RunbookError as err:
-        nothing = " Nothing was changed." if err.exit_code == EXIT_BAD_INPUT else ""
+        nothing = " " + _("Nothing was changed.") if err.exit_code == EXIT_BAD_INPUT else ""
         print(f"runbook: {err}{nothing}", file=sys.stderr)
         return err.exit_code
     return EXIT_FAILED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from runbook_lib.core.i18n import LANGUAGES
 from runbook_lib.interfaces.fanout_cli import member_option
 
 
@@ -32,9 +33,19 @@ def target_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--profile", help="an AWS profile (SSO, keys, roles: boto3's chain)")
 
 
+def lang_option(cmd: argparse.ArgumentParser, help_text: str) -> None:
+    """``--lang en|ko``: the same choices for run, lab, app and docs."""
+    cmd.add_argument("--lang", choices=LANGUAGES, help=help_text)
+
+
 def serve_options(cmd: argparse.ArgumentParser, default_port: int) -> None:
-    """The target options plus what ``lab`` and ``app`` serve: sandbox, seeding, port."""
+    """The target options plus what ``lab`` and ``app`` serve: sandbox, seeding, port, language."""
     target_options(cmd)
+    lang_option(
+        cmd,
+        "ko: serve the Korean notebooks (notebooks/ko/) with language ko; default: the English "
+        "ones (their language parameter, else $RUNBOOK_LANG)",
+    )
     cmd.add_argument(
         "--sandbox",
         action="store_true",

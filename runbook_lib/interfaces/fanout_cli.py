@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from runbook_lib.core.errors import BadInput, RunbookError
+from runbook_lib.core.i18n import _
 
 
 def fanout_options(cmd: argparse.ArgumentParser) -> None:
@@ -70,16 +71,22 @@ def _check(args: argparse.Namespace) -> None:
     if args.all or not args.name:
         raise BadInput("--org/--accounts run one notebook: give NAME, not --all.")
     if args.max_concurrency < 1:
-        raise BadInput(f"--max-concurrency {args.max_concurrency} must be 1 or more.")
+        raise BadInput(
+            _("--max-concurrency {value} must be 1 or more.").format(value=args.max_concurrency)
+        )
     if args.max_errors is not None and args.max_errors < 1:
-        raise BadInput(f"--max-errors {args.max_errors} must be 1 or more (or left out).")
+        raise BadInput(
+            _("--max-errors {value} must be 1 or more (or left out).").format(value=args.max_errors)
+        )
     root = args.root_audit or args.root_delete or args.confirm_root_delete
     if root and "check_root" not in _stem(args):
         raise BadInput("--root-audit/--root-delete belong to 00_check_root_usage: drop them.")
     if args.confirm_root_delete and not args.root_delete:
         raise BadInput("--confirm-root-delete confirms --root-delete: give both, or neither.")
     if args.member_accounts < 0:
-        raise BadInput(f"--member-accounts {args.member_accounts} must be 0 or more.")
+        raise BadInput(
+            _("--member-accounts {value} must be 0 or more.").format(value=args.member_accounts)
+        )
 
 
 def _stem(args: argparse.Namespace) -> str:
@@ -97,7 +104,7 @@ def _root_posture(
 
     sandbox = target.kind == "sandbox"
     features = root_access.org_features(None if sandbox else target.client("iam"))
-    lines = [f"centralized root access: {features['status']}"]
+    lines = [_("centralized root access: {status}").format(status=features["status"])]
     data: dict[str, Any] = {"centralized_root_access": features}
     if not (args.root_audit or args.root_delete):
         return lines, data
@@ -109,23 +116,27 @@ def _root_posture(
     data["members"] = [a.to_dict() for a in audits]
     for audit in audits:
         plan = audit.plan()
-        found = "; ".join(plan) if plan else "no root credentials"
+        found = "; ".join(plan) if plan else _("no root credentials")
         lines.append(
-            f"root of {audit.account_id}: {found if audit.status == 'known' else audit.status}"
+            _("root of {account}: {found}").format(
+                account=audit.account_id, found=found if audit.status == "known" else audit.status
+            )
         )
     if args.root_delete:
         planned = {a.account_id: a.plan() for a in audits if a.plan()}
         data["root_delete"] = {"planned": planned, "confirmed": args.confirm_root_delete}
         if not args.confirm_root_delete:
             lines.append(
-                f"root delete: planned for {len(planned)} account(s), nothing deleted: re-run "
-                "with --confirm-root-delete to delete what is listed above."
+                _(
+                    "root delete: planned for {count} account(s), nothing deleted: re-run "
+                    "with --confirm-root-delete to delete what is listed above."
+                ).format(count=len(planned))
             )
         else:
             iam_for = lambda c: target.client_with("iam", c)  # noqa: E731
             done = {a.account_id: _delete(root_access, sts, iam_for, a) for a in audits if a.plan()}
             data["root_delete"]["done"] = done
-            lines.append(f"root delete: done in {len(done)} account(s)")
+            lines.append(_("root delete: done in {count} account(s)").format(count=len(done)))
     return lines, data
 
 
@@ -134,7 +145,7 @@ def _delete(module: Any, sts: Any, iam_for: Any, audit: Any) -> list[str]:
     try:
         done: list[str] = module.delete_root(sts, iam_for, audit)
     except RunbookError as err:
-        return [f"failed: {err}"]
+        return [_("failed: {error}").format(error=err)]
     return done
 
 
@@ -176,7 +187,12 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
             params, sandbox_url=url, role_name=args.role_name, external_id=args.external_id
         )
         accounts = given or org.org_accounts(target.client("organizations"))
-        print(f"{len(accounts)} accounts, {args.max_concurrency} at a time", flush=True)
+        print(
+            _("{count} accounts, {at_once} at a time").format(
+                count=len(accounts), at_once=args.max_concurrency
+            ),
+            flush=True,
+        )
         done: list[int] = []
 
         def progress(res: fanout.AccountResult) -> None:
@@ -204,5 +220,9 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
             box.stop()
     for line in [*org_summary.table(result), *notes]:
         print(line)
-    print(f"Summary: {result.output_dir}/summary.html (and .json, .csv); exit {code}")
+    print(
+        _("Summary: {folder}/summary.html (and .json, .csv); exit {code}").format(
+            folder=result.output_dir, code=code
+        )
+    )
     return code

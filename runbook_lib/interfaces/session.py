@@ -5,6 +5,8 @@ Each session gets a private folder under ``runs/`` with clean copies of the note
 notebook a person drives (``RUNBOOK_RECORD`` names ``{notebook}``), and, for
 ``--seed-prerequisites``, the headless runs of the runbooks before the app's one. The
 committed ``notebooks/`` are never served, so a session leaves ``git status`` clean.
+With ``--lang ko`` the working copies are the Korean notebooks (``notebooks/ko/``) with
+``language: ko`` injected, and the server's kernels get ``$RUNBOOK_LANG=ko``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core import environ
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunbookError
+from runbook_lib.core.i18n import DEFAULT, set_language
 from runbook_lib.interfaces import apps
 
 #: the run record of each notebook a person drives: ``{notebook}`` is the notebook's stem
@@ -103,14 +107,16 @@ def _checked(args: argparse.Namespace) -> tuple[Path | None, list[Path], dict[st
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_parameters
     from runbook_lib.run.runner import prepare_parameters
 
+    folder = notebook_folder(args)
+
     if args.endpoint_url and args.profile:
         raise ValueError("--endpoint-url and --profile exclude each other")
     if args.sandbox and (args.endpoint_url or args.profile):
         raise ValueError("--sandbox excludes --endpoint-url and --profile")
-    book = find_notebook(args.name) if args.command == "app" else None
+    book = find_notebook(args.name, folder) if args.command == "app" else None
     if args.seed_prerequisites and book is None:
         raise ValueError("--seed-prerequisites is for 'runbook app NAME' (Lab runs them in order)")
-    books = [book] if book is not None else all_notebooks()
+    books = [book] if book is not None else all_notebooks(folder)
     params = run_parameters(
         args.parameters_file,
         args.parameter,
@@ -118,10 +124,22 @@ def _checked(args: argparse.Namespace) -> tuple[Path | None, list[Path], dict[st
         endpoint_url=args.endpoint_url or "",
         profile=args.profile or "",
     )
+    if getattr(args, "lang", None):  # the notebooks' parameter, and this process's lines
+        params["language"] = args.lang
+        set_language(args.lang)
     for each in books:
         prepare_parameters(str(each), params)  # declared types
     precheck.check_parameters(params)
     return book, books, params
+
+
+def notebook_folder(args: argparse.Namespace) -> Path:
+    """The notebooks a session serves: ``notebooks/ko/`` with ``--lang ko``, else the English
+    ones (``notebooks/``)."""
+    from runbook_lib.run.notebooks import notebooks_dir
+
+    lang = getattr(args, "lang", None) or DEFAULT
+    return notebooks_dir() if lang == DEFAULT else notebooks_dir() / lang
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -153,10 +171,11 @@ def serve(args: argparse.Namespace) -> int:
     sandbox_url = running or (box.url if box is not None else "")
     try:
         if book is not None and args.seed_prerequisites:
-            failed = _seed(prerequisites(book, all_notebooks()), params, session, box)
+            earlier = prerequisites(book, all_notebooks(notebook_folder(args)))
+            failed = _seed(earlier, params, session, box)
             if failed:
                 return failed
-        extra: dict[str, str] = {}
+        extra: dict[str, str] = {environ.LANG: args.lang} if getattr(args, "lang", None) else {}
         if book is not None:
             cmd = apps.voila_command(copies[0].resolve(), args.port, browser=not args.no_browser)
             templates = apps.write_voila_template(session / ".voila").resolve()

@@ -13,6 +13,7 @@ from typing import Any
 
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import FindingsFailed, VerifyFailed
+from runbook_lib.core.i18n import _
 from runbook_lib.root_usage import credentials, policies, root
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import AuditReport, CheckResult
@@ -110,14 +111,16 @@ def verify_report(report: AuditReport, *, fail_on_findings: bool = False) -> str
     """
     missing = [c for c in CONTROLS if c not in {r.control for r in report.results}]
     if missing:
-        raise VerifyFailed(f"The report lacks {', '.join(missing)}: this is a bug.")
+        raise VerifyFailed(
+            _("The report lacks {controls}: this is a bug.").format(controls=", ".join(missing))
+        )
     failed = report.failed
     if fail_on_findings and failed:
         what = "; ".join(f"{r.control} {r.title} ({r.advice.rstrip('.')})" for r in failed)
-        raise FindingsFailed(f"The IAM audit failed: {what}. Then re-run.")
+        raise FindingsFailed(_("The IAM audit failed: {what}. Then re-run.").format(what=what))
     accepted = sum(1 for r in report.results if r.accepted and r.status == "FAIL")
     if report.record is not None:
         report.record.verified()
-    return (
-        f"Report complete: {len(report.results)} checks, {len(failed)} failed, {accepted} accepted."
+    return _("Report complete: {checks} checks, {failed} failed, {accepted} accepted.").format(
+        checks=len(report.results), failed=len(failed), accepted=accepted
     )

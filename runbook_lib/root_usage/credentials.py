@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from runbook_lib.core.i18n import _
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import FAIL, NOT_APPLICABLE, PASS, CheckResult
 from runbook_lib.root_usage.sources import AccountFacts, parse_time
 
 
 def _listing(names: list[str]) -> str:
-    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return ", ".join(names[:10]) + (
+        _(" and {count} more").format(count=len(names) - 10) if len(names) > 10 else ""
+    )
 
 
 def _keys(row: dict[str, str]) -> Iterator[tuple[int, datetime | None, datetime | None]]:
@@ -31,8 +34,8 @@ def _result(
 ) -> CheckResult:
     """FAIL naming ``bad`` (arn, words) pairs; else PASS (or NOT_APPLICABLE when ``none``)."""
     if bad:
-        arns = ", ".join(dict.fromkeys(arn for arn, _ in bad))
-        return CheckResult(control, title, FAIL, arns, _listing([w for _, w in bad]), advice)
+        arns = ", ".join(dict.fromkeys(arn for arn, _words in bad))
+        return CheckResult(control, title, FAIL, arns, _listing([w for _arn, w in bad]), advice)
     if none:
         return CheckResult(control, title, NOT_APPLICABLE, "", none)
     return CheckResult(control, title, PASS, "", good)
@@ -44,11 +47,11 @@ def console_mfa(facts: AccountFacts) -> CheckResult:
     bad = [(r["arn"], r["user"]) for r in console if r.get("mfa_active") != "true"]
     return _result(
         "1.10",
-        "MFA for every user with a console password",
-        [(a, f"{u} has a console password and no MFA") for a, u in bad],
-        f"{len(console)} console user(s), all with MFA",
-        "Run 03_enable_virtual_mfa for each of them.",
-        none="" if console else "no IAM user has a console password",
+        _("MFA for every user with a console password"),
+        [(a, _("{user} has a console password and no MFA").format(user=u)) for a, u in bad],
+        _("{count} console user(s), all with MFA").format(count=len(console)),
+        _("Run 03_enable_virtual_mfa for each of them."),
+        none="" if console else _("no IAM user has a console password"),
     )
 
 
@@ -64,14 +67,16 @@ def setup_keys(facts: AccountFacts) -> CheckResult:
                 continue
             when = ""
             if created and rotated and rotated - created < timedelta(minutes=1):
-                when = ", created with the user"
-            bad.append((row["arn"], f"{row['user']} key {n} never used{when}"))
+                when = _(", created with the user")
+            bad.append(
+                (row["arn"], _("{user} key {n} never used").format(user=row["user"], n=n) + when)
+            )
     return _result(
         "1.11",
-        "No access keys created at set-up for console users",
+        _("No access keys created at set-up for console users"),
         bad,
-        "no console user has an unused access key",
-        "Delete access keys that were never used; create one when a tool needs it (02).",
+        _("no console user has an unused access key"),
+        _("Delete access keys that were never used; create one when a tool needs it (02)."),
     )
 
 
@@ -86,31 +91,49 @@ def unused_credentials(facts: AccountFacts, request: AuditRequest, now: datetime
                 row.get("password_last_changed")
             )
             if since is not None and now - since >= limit:
-                bad.append((arn, f"{user} password unused {(now - since).days} days"))
+                bad.append(
+                    (
+                        arn,
+                        _("{user} password unused {days} days").format(
+                            user=user, days=(now - since).days
+                        ),
+                    )
+                )
         for n, rotated, used in _keys(row):
             since = used or rotated
             if since is not None and now - since >= limit:
-                bad.append((arn, f"{user} key {n} unused {(now - since).days} days"))
+                bad.append(
+                    (
+                        arn,
+                        _("{user} key {n} unused {days} days").format(
+                            user=user, n=n, days=(now - since).days
+                        ),
+                    )
+                )
     return _result(
         "1.12",
-        f"Credentials unused for {request.unused_days} days or more are disabled",
+        _("Credentials unused for {days} days or more are disabled").format(
+            days=request.unused_days
+        ),
         bad,
-        f"nothing unused for {request.unused_days} days",
-        "Deactivate those keys and remove those console passwords (02 cleanup mode).",
+        _("nothing unused for {days} days").format(days=request.unused_days),
+        _("Deactivate those keys and remove those console passwords (02 cleanup mode)."),
     )
 
 
 def one_active_key(facts: AccountFacts) -> CheckResult:
     """CIS 1.13: at most one active access key per IAM user."""
     bad = [
-        (r["arn"], f"{r['user']} has 2 active keys") for r in facts.users if len(list(_keys(r))) > 1
+        (r["arn"], _("{user} has 2 active keys").format(user=r["user"]))
+        for r in facts.users
+        if len(list(_keys(r))) > 1
     ]
     return _result(
         "1.13",
-        "At most one active access key per user",
+        _("At most one active access key per user"),
         bad,
-        "no user has two active keys",
-        "Deactivate and delete the key no longer in use (after rotation: 02).",
+        _("no user has two active keys"),
+        _("Deactivate and delete the key no longer in use (after rotation: 02)."),
     )
 
 
@@ -118,15 +141,20 @@ def key_age(facts: AccountFacts, request: AuditRequest, now: datetime) -> CheckR
     """CIS 1.14: active access keys were rotated within ``max_key_age_days``."""
     limit = timedelta(days=request.max_key_age_days)
     bad = [
-        (row["arn"], f"{row['user']} key {n} is {(now - rotated).days} days old")
+        (
+            row["arn"],
+            _("{user} key {n} is {days} days old").format(
+                user=row["user"], n=n, days=(now - rotated).days
+            ),
+        )
         for row in facts.users
-        for n, rotated, _ in _keys(row)
+        for n, rotated, _used in _keys(row)
         if rotated is not None and now - rotated > limit
     ]
     return _result(
         "1.14",
-        f"Access keys rotated within {request.max_key_age_days} days",
+        _("Access keys rotated within {days} days").format(days=request.max_key_age_days),
         bad,
-        f"no active key older than {request.max_key_age_days} days",
-        "Rotate them: 02 with mode rotate-if-older-than.",
+        _("no active key older than {days} days").format(days=request.max_key_age_days),
+        _("Rotate them: 02 with mode rotate-if-older-than."),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import FAIL, PASS, CheckResult
 from runbook_lib.root_usage.sources import AccountFacts, policy_document
@@ -15,13 +16,15 @@ from runbook_lib.root_usage.sources import AccountFacts, policy_document
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SUPPORT_POLICY_ARN = "arn:aws:iam::aws:policy/AWSSupportAccess"
 CLOUDSHELL_POLICY_ARN = "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"
-NO_POLICY = "no account password policy: AWS's default applies (8 characters, no reuse prevention)"
-SET_POLICY = "Run 04_set_password_policy."
-ADMIN_GROUP_REASON = (
+NO_POLICY = N_(
+    "no account password policy: AWS's default applies (8 characters, no reuse prevention)"
+)
+SET_POLICY = N_("Run 04_set_password_policy.")
+ADMIN_GROUP_REASON = N_(
     "the procedure (S1) gives this group AdministratorAccess on purpose: its members are the "
     "account's administrators, so nobody needs root; keep it small and every member on MFA (S3)"
 )
-SETUP_KEY_REASON = (
+SETUP_KEY_REASON = N_(
     "the procedure (S2) gives the administrator an access key on purpose; use it, or delete it "
     "when no tool needs it"
 )
@@ -33,25 +36,32 @@ def _attached(entity: dict[str, Any]) -> set[str]:
 
 def password_length(facts: AccountFacts, request: AuditRequest, account_arn: str) -> CheckResult:
     """CIS 1.8: the password policy requires at least ``min_password_length`` characters."""
-    title = f"Password policy requires at least {request.min_password_length} characters"
+    title = _("Password policy requires at least {count} characters").format(
+        count=request.min_password_length
+    )
     policy = facts.password_policy
     if policy is None:
-        return CheckResult("1.8", title, FAIL, account_arn, NO_POLICY, SET_POLICY)
+        return CheckResult("1.8", title, FAIL, account_arn, _(NO_POLICY), _(SET_POLICY))
     length = int(policy.get("MinimumPasswordLength", 0))
     status = PASS if length >= request.min_password_length else FAIL
-    return CheckResult("1.8", title, status, account_arn, f"minimum length {length}", SET_POLICY)
+    words = _("minimum length {length}").format(length=length)
+    return CheckResult("1.8", title, status, account_arn, words, _(SET_POLICY))
 
 
 def password_reuse(facts: AccountFacts, request: AuditRequest, account_arn: str) -> CheckResult:
     """CIS 1.9: the password policy prevents reuse of the last ``password_reuse`` passwords."""
-    title = f"Password policy prevents reuse of the last {request.password_reuse} passwords"
+    title = _("Password policy prevents reuse of the last {count} passwords").format(
+        count=request.password_reuse
+    )
     policy = facts.password_policy
     if policy is None:
-        return CheckResult("1.9", title, FAIL, account_arn, NO_POLICY, SET_POLICY)
+        return CheckResult("1.9", title, FAIL, account_arn, _(NO_POLICY), _(SET_POLICY))
     reuse = int(policy.get("PasswordReusePrevention", 0))
     status = PASS if reuse >= request.password_reuse else FAIL
-    words = f"remembers {reuse} passwords" if reuse else "no reuse prevention"
-    return CheckResult("1.9", title, status, account_arn, words, SET_POLICY)
+    words = (
+        _("remembers {count} passwords").format(count=reuse) if reuse else _("no reuse prevention")
+    )
+    return CheckResult("1.9", title, status, account_arn, words, _(SET_POLICY))
 
 
 def permissions_through_groups(facts: AccountFacts, account_arn: str) -> CheckResult:
@@ -61,14 +71,17 @@ def permissions_through_groups(facts: AccountFacts, account_arn: str) -> CheckRe
         attached = sorted(p.rsplit("/", 1)[-1] for p in _attached(user))
         inline = sorted(str(p.get("PolicyName")) for p in user.get("UserPolicyList", []))
         if attached or inline:
-            what = ", ".join([f"attached {a}" for a in attached] + [f"inline {i}" for i in inline])
+            what = ", ".join(
+                [_("attached {name}").format(name=a) for a in attached]
+                + [_("inline {name}").format(name=i) for i in inline]
+            )
             bad.append((str(user["Arn"]), f"{user['UserName']}: {what}"))
-    title = "Users get permissions only through groups"
+    title = _("Users get permissions only through groups")
     if not bad:
-        return CheckResult("1.15", title, PASS, account_arn, "no user has its own policies")
+        return CheckResult("1.15", title, PASS, account_arn, _("no user has its own policies"))
     return CheckResult(
-        "1.15", title, FAIL, ", ".join(a for a, _ in bad), "; ".join(w for _, w in bad),
-        "Move those policies to a group and add the user to it; then detach/delete them.",
+        "1.15", title, FAIL, ", ".join(a for a, _w in bad), "; ".join(w for _a, w in bad),
+        _("Move those policies to a group and add the user to it; then detach/delete them."),
     )  # fmt: skip
 
 
@@ -91,27 +104,29 @@ def no_full_admin_policies(facts: AccountFacts, account_arn: str) -> CheckResult
         for v in p.get("PolicyVersionList", [])
         if v.get("IsDefaultVersion") and _grants_everything(policy_document(v.get("Document")))
     ]
-    title = 'No customer managed policy allows "*:*"'
+    title = _('No customer managed policy allows "*:*"')
     if not bad:
         count = len(facts.details["Policies"])
-        return CheckResult("1.16", title, PASS, account_arn, f"{count} customer policies, none")
+        words = _("{count} customer policies, none").format(count=count)
+        return CheckResult("1.16", title, PASS, account_arn, words)
     names = ", ".join(a.rsplit("/", 1)[-1] for a in bad)
     return CheckResult(
-        "1.16", title, FAIL, ", ".join(bad), f"allows everything: {names}",
-        "Narrow them to the actions needed; AdministratorAccess (AWS managed) for admins only.",
+        "1.16", title, FAIL, ", ".join(bad), _("allows everything: {names}").format(names=names),
+        _("Narrow them to the actions needed; AdministratorAccess (AWS managed) for admins only."),
     )  # fmt: skip
 
 
 def support_role(facts: AccountFacts, account_arn: str) -> CheckResult:
     """CIS 1.17: a role with AWSSupportAccess exists to manage incidents with AWS Support."""
     roles = [r for r in facts.details["RoleDetailList"] if SUPPORT_POLICY_ARN in _attached(r)]
-    title = "A support role exists (AWSSupportAccess)"
+    title = _("A support role exists (AWSSupportAccess)")
     if roles:
         names = ", ".join(str(r["RoleName"]) for r in roles)
-        return CheckResult("1.17", title, PASS, str(roles[0]["Arn"]), f"role(s): {names}")
+        words = _("role(s): {names}").format(names=names)
+        return CheckResult("1.17", title, PASS, str(roles[0]["Arn"]), words)
     return CheckResult(
-        "1.17", title, FAIL, account_arn, "no role has AWSSupportAccess",
-        "Create a role that your support staff can assume and attach AWSSupportAccess to it.",
+        "1.17", title, FAIL, account_arn, _("no role has AWSSupportAccess"),
+        _("Create a role that your support staff can assume and attach AWSSupportAccess to it."),
     )  # fmt: skip
 
 
@@ -121,13 +136,13 @@ def no_cloudshell_full_access(facts: AccountFacts, account_arn: str) -> CheckRes
     entities = [(e, name) for key, name in kinds for e in facts.details[key]]
     entities += [(r, "RoleName") for r in facts.details["RoleDetailList"]]
     bad = [(str(e["Arn"]), str(e[n])) for e, n in entities if CLOUDSHELL_POLICY_ARN in _attached(e)]
-    title = "AWSCloudShellFullAccess not attached"
+    title = _("AWSCloudShellFullAccess not attached")
     if not bad:
-        return CheckResult("1.22", title, PASS, account_arn, "attached to nobody")
+        return CheckResult("1.22", title, PASS, account_arn, _("attached to nobody"))
     return CheckResult(
-        "1.22", title, FAIL, ", ".join(a for a, _ in bad),
-        "attached to " + ", ".join(n for _, n in bad),
-        "Detach it; grant CloudShell with a policy that denies file upload/download.",
+        "1.22", title, FAIL, ", ".join(a for a, _n in bad),
+        _("attached to {names}").format(names=", ".join(n for _a, n in bad)),
+        _("Detach it; grant CloudShell with a policy that denies file upload/download."),
     )  # fmt: skip
 
 
@@ -137,16 +152,16 @@ def admin_group(facts: AccountFacts, request: AuditRequest, account_arn: str) ->
     The procedure's own group is an accepted finding (with the reason); any other is a FAIL.
     """
     groups = [g for g in facts.details["GroupDetailList"] if ADMIN_POLICY_ARN in _attached(g)]
-    title = "AdministratorAccess on a group"
+    title = _("AdministratorAccess on a group")
     if not groups:
-        return CheckResult("S0-admin-group", title, PASS, account_arn, "no group has it")
+        return CheckResult("S0-admin-group", title, PASS, account_arn, _("no group has it"))
     names = [str(g["GroupName"]) for g in groups]
     others = [n for n in names if n != request.admin_group]
     return CheckResult(
         "S0-admin-group", title, FAIL, ", ".join(str(g["Arn"]) for g in groups),
-        f"AdministratorAccess on group(s) {', '.join(names)}",
-        "Keep AdministratorAccess to one small group of administrators with MFA.",
-        accepted="" if others else ADMIN_GROUP_REASON,
+        _("AdministratorAccess on group(s) {names}").format(names=", ".join(names)),
+        _("Keep AdministratorAccess to one small group of administrators with MFA."),
+        accepted="" if others else _(ADMIN_GROUP_REASON),
     )  # fmt: skip
 
 
@@ -162,4 +177,4 @@ def accept_setup_keys(
         if request.admin_group in u.get("GroupList", [])
     }
     offenders = set(result.resource.split(", "))
-    return replace(result, accepted=SETUP_KEY_REASON) if offenders <= members else result
+    return replace(result, accepted=_(SETUP_KEY_REASON)) if offenders <= members else result

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.validation import validate_group_name
 
 #: parameter -> (lowest, highest, default)
@@ -34,8 +35,10 @@ def validate_threshold(value: object, param: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
         return value
     raise BadInput(
-        f"{param} {value!r} is not a threshold the audit can use: give a whole number "
-        f"{low}-{high} (default {default})."
+        _(
+            "{param} {value} is not a threshold the audit can use: give a whole number "
+            "{low}-{high} (default {default})."
+        ).format(param=param, value=repr(value), low=low, high=high, default=default)
     )
 
 
@@ -50,11 +53,16 @@ class AuditRequest:
     admin_group: str = ADMIN_GROUP
 
     def __repr__(self) -> str:
-        return (
-            f"Audit thresholds: credentials unused ≥ {self.unused_days} days, keys older than "
-            f"{self.max_key_age_days} days, passwords ≥ {self.min_password_length} characters, "
-            f"reuse prevention {self.password_reuse}; the procedure's admin group: "
-            f"{self.admin_group}"
+        return _(
+            "Audit thresholds: credentials unused ≥ {unused} days, keys older than "
+            "{age} days, passwords ≥ {length} characters, "
+            "reuse prevention {reuse}; the procedure's admin group: {group}"
+        ).format(
+            unused=self.unused_days,
+            age=self.max_key_age_days,
+            length=self.min_password_length,
+            reuse=self.password_reuse,
+            group=self.admin_group,
         )
 
 

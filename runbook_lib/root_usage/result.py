@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
+from runbook_lib.core.i18n import _
 from runbook_lib.core.record import RunRecord
+from runbook_lib.core.wording import pad
 
 PASS, FAIL, NOT_KNOWN, NOT_APPLICABLE = "PASS", "FAIL", "NOT_KNOWN", "NOT_APPLICABLE"
 #: the status column of a FAIL with an accepted reason (counts, tables, comparisons)
@@ -52,7 +54,7 @@ class CheckResult:
     def __repr__(self) -> str:
         line = f"{self.control:<14} {self.shown_status:<14} {self.title}: {self.evidence}"
         if self.accepted:
-            line += f"\n{'':30}accepted: {self.accepted}"
+            line += f"\n{'':30}" + _("accepted: {reason}").format(reason=self.accepted)
         elif self.advice and self.status in (FAIL, NOT_KNOWN):
             line += f"\n{'':30}→ {self.advice}"
         return line
@@ -96,9 +98,12 @@ class AuditReport:
         raise KeyError(control)
 
     def __repr__(self) -> str:
-        head = f"IAM audit of account {self.account_id} ({CIS_VERSION}, section 1 IDs): "
+        head = _("IAM audit of account {account} ({version}, section 1 IDs): ").format(
+            account=self.account_id, version=CIS_VERSION
+        )
         lines = [head + counts(r.shown_status for r in self.results)]
-        lines.append(f"{'control':<14} {'status':<14} check: evidence")
+        columns = (pad(_("control"), 14), pad(_("status"), 14), _("check: evidence"))
+        lines.append(" ".join(columns))
         lines += [repr(r) for r in self.results]
         return "\n".join(lines)
 
@@ -112,7 +117,8 @@ def compare(before: Iterable[Mapping[str, str]], after: Iterable[Mapping[str, st
         control = str(finding.get("control"))
         seen.add(control)
         new = shown_status(finding)
-        was = old.get(control, "(not checked)")
-        lines.append(f"{control} {new} (unchanged)" if was == new else f"{control} {was} -> {new}")
-    lines += [f"{c} {s} -> (not checked)" for c, s in old.items() if c not in seen]
+        was = old.get(control, _("(not checked)"))
+        same = f"{control} {new} " + _("(unchanged)")
+        lines.append(same if was == new else f"{control} {was} -> {new}")
+    lines += [f"{c} {s} -> " + _("(not checked)") for c, s in old.items() if c not in seen]
     return lines

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.root_usage.result import FAIL, NOT_KNOWN, PASS, CheckResult
 from runbook_lib.root_usage.sources import AccountFacts, parse_time
 
 ROOT_TASKS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html"
 #: root used within this many days fails 1.7
 RECENT_ROOT_USE = timedelta(days=30)
-WHY_UNKNOWN = "this target has no <root_account> row and a hard-coded account summary"
+WHY_UNKNOWN = N_("this target has no <root_account> row and a hard-coded account summary")
 
 
 def _root_arn(account_id: str) -> str:
@@ -26,17 +27,17 @@ def _root_arn(account_id: str) -> str:
 
 def caller(ctx: RunContext) -> CheckResult:
     """S0: the audit itself does not run as root."""
-    title = "Caller is not the root user"
+    title = _("Caller is not the root user")
     if ctx.is_root:
         return CheckResult(
             "S0-caller",
             title,
             FAIL,
             ctx.caller_arn,
-            "this notebook runs as the root user",
-            f"Use an IAM user for everyday work; root only for {ROOT_TASKS_URL}",
+            _("this notebook runs as the root user"),
+            _("Use an IAM user for everyday work; root only for {url}").format(url=ROOT_TASKS_URL),
         )
-    return CheckResult("S0-caller", title, PASS, ctx.caller_arn, "not root")
+    return CheckResult("S0-caller", title, PASS, ctx.caller_arn, _("not root"))
 
 
 def _root_flags(facts: AccountFacts) -> tuple[bool | None, bool | None]:
@@ -53,14 +54,14 @@ def _root_flags(facts: AccountFacts) -> tuple[bool | None, bool | None]:
 
 def root_access_keys(facts: AccountFacts, account_id: str) -> CheckResult:
     """CIS 1.4: no access key exists for the root user."""
-    title, (_, keys) = "No root user access key", _root_flags(facts)
-    advice = "Delete the root user's access keys (as root: Security credentials)."
+    title, (_mfa, keys) = _("No root user access key"), _root_flags(facts)
+    advice = _("Delete the root user's access keys (as root: Security credentials).")
     if keys is None:
         return CheckResult(
-            "1.4", title, NOT_KNOWN, _root_arn(account_id), WHY_UNKNOWN,
-            "Check Security credentials as root.",
+            "1.4", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
+            _("Check Security credentials as root."),
         )  # fmt: skip
-    evidence = "the root user has an active access key" if keys else "no root access key"
+    evidence = _("the root user has an active access key") if keys else _("no root access key")
     return CheckResult(
         "1.4", title, FAIL if keys else PASS, _root_arn(account_id), evidence, advice
     )
@@ -68,45 +69,46 @@ def root_access_keys(facts: AccountFacts, account_id: str) -> CheckResult:
 
 def root_mfa(facts: AccountFacts, account_id: str) -> CheckResult:
     """CIS 1.5: MFA is enabled for the root user."""
-    title, (mfa, _) = "MFA enabled for the root user", _root_flags(facts)
+    title, (mfa, _keys) = _("MFA enabled for the root user"), _root_flags(facts)
     if mfa is None:
         return CheckResult(
-            "1.5", title, NOT_KNOWN, _root_arn(account_id), WHY_UNKNOWN,
-            "Check it in the console (IAM → Dashboard).",
+            "1.5", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
+            _("Check it in the console (IAM → Dashboard)."),
         )  # fmt: skip
     return CheckResult(
         "1.5",
         title,
         PASS if mfa else FAIL,
         _root_arn(account_id),
-        "root MFA enabled" if mfa else "root MFA not enabled",
-        "Enable MFA for the root user (IAM → Security recommendations).",
+        _("root MFA enabled") if mfa else _("root MFA not enabled"),
+        _("Enable MFA for the root user (IAM → Security recommendations)."),
     )
 
 
 def root_hardware_mfa(facts: AccountFacts, account_id: str) -> CheckResult:
     """CIS 1.6: the root user's MFA is a hardware device (no virtual device assigned to root)."""
-    title, (mfa, _) = "Hardware MFA for the root user", _root_flags(facts)
-    advice = "Assign a hardware MFA device (FIDO security key or TOTP token) to the root user."
+    title, (mfa, _keys) = _("Hardware MFA for the root user"), _root_flags(facts)
+    advice = _("Assign a hardware MFA device (FIDO security key or TOTP token) to the root user.")
     if mfa is None:
-        return CheckResult("1.6", title, NOT_KNOWN, _root_arn(account_id), WHY_UNKNOWN, advice)
+        return CheckResult("1.6", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN), advice)
     if not mfa:
-        evidence = "root MFA not enabled"
+        evidence = _("root MFA not enabled")
     elif facts.root_virtual_mfa:
-        evidence = "root MFA is a virtual device (root-account-mfa-device)"
+        evidence = _("root MFA is a virtual device (root-account-mfa-device)")
     else:
-        return CheckResult("1.6", title, PASS, _root_arn(account_id), "root MFA is not virtual")
+        return CheckResult("1.6", title, PASS, _root_arn(account_id), _("root MFA is not virtual"))
     return CheckResult("1.6", title, FAIL, _root_arn(account_id), evidence, advice)
 
 
 def root_last_used(facts: AccountFacts, account_id: str, now: datetime) -> CheckResult:
     """CIS 1.7: the root user is not used for everyday tasks (no use in the last 30 days)."""
-    title = "Root user not used recently"
+    title = _("Root user not used recently")
     root = facts.root
     if root is None:
         return CheckResult(
-            "1.7", title, NOT_KNOWN, _root_arn(account_id), "no <root_account> row on this target",
-            "Check the credential report's <root_account> row as an administrator.",
+            "1.7", title, NOT_KNOWN, _root_arn(account_id),
+            _("no <root_account> row on this target"),
+            _("Check the credential report's <root_account> row as an administrator."),
         )  # fmt: skip
     stamps = [
         parse_time(root.get(k))
@@ -123,8 +125,12 @@ def root_last_used(facts: AccountFacts, account_id: str, now: datetime) -> Check
         title,
         FAIL if recent else PASS,
         _root_arn(account_id),
-        f"root last used {used:%Y-%m-%d}" if used else "root never used",
-        f"Root was used in the last {RECENT_ROOT_USE.days} days: keep it for {ROOT_TASKS_URL}",
+        _("root last used {date}").format(date=f"{used:%Y-%m-%d}")
+        if used
+        else _("root never used"),
+        _("Root was used in the last {days} days: keep it for {url}").format(
+            days=RECENT_ROOT_USE.days, url=ROOT_TASKS_URL
+        ),
     )
 
 
@@ -147,7 +153,7 @@ def administrators(facts: AccountFacts) -> list[str]:
 def has_administrators(facts: AccountFacts, account_id: str) -> CheckResult:
     """S0: an IAM user holds AdministratorAccess, so nobody needs root for everyday work."""
     admins = administrators(facts)
-    title = "An IAM administrator exists"
+    title = _("An IAM administrator exists")
     if admins:
         return CheckResult(
             "S0-admins", title, PASS, _root_arn(account_id), f"{len(admins)}: {', '.join(admins)}"
@@ -157,6 +163,6 @@ def has_administrators(facts: AccountFacts, account_id: str) -> CheckResult:
         title,
         FAIL,
         _root_arn(account_id),
-        "no IAM user holds AdministratorAccess",
-        "Run 01_create_admin_user so nobody needs root for everyday work.",
+        _("no IAM user holds AdministratorAccess"),
+        _("Run 01_create_admin_user so nobody needs root for everyday work."),
     )

@@ -18,6 +18,7 @@ from typing import Any
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.i18n import _
 
 ROOT_USER = "<root_account>"
 #: the entity types the audit needs (AWS managed policies are not read: thousands of them)
@@ -63,13 +64,15 @@ def credential_report(
         VerifyFailed: the report did not finish within ``timeout`` seconds.
     """
     iam = ctx.iam
-    what = "Reading the credential report"
-    fix = "The caller needs iam:GenerateCredentialReport and iam:GetCredentialReport."
+    what = _("Reading the credential report")
+    fix = _("The caller needs iam:GenerateCredentialReport and iam:GetCredentialReport.")
     started, pause = clock(), 0.1
     while aws.call(iam.generate_credential_report, what=what, fix=fix)["State"] != "COMPLETE":
         if clock() - started >= timeout:
             raise VerifyFailed(
-                f"The IAM credential report was not ready after {timeout:.0f} s: re-run later."
+                _(
+                    "The IAM credential report was not ready after {seconds} s: re-run later."
+                ).format(seconds=f"{timeout:.0f}")
             )
         sleep(pause)
         pause = min(pause * 2, 2.0)
@@ -98,8 +101,8 @@ def authorization_details(ctx: RunContext) -> dict[str, list[dict[str, Any]]]:
     for page in aws.pages(
         ctx.iam,
         "get_account_authorization_details",
-        what="Reading users, groups, roles and policies",
-        fix="The caller needs iam:GetAccountAuthorizationDetails (SecurityAudit has it).",
+        what=_("Reading users, groups, roles and policies"),
+        fix=_("The caller needs iam:GetAccountAuthorizationDetails (SecurityAudit has it)."),
         Filter=_DETAILS_FILTER,
     ):
         for key in keys:
@@ -110,8 +113,8 @@ def authorization_details(ctx: RunContext) -> dict[str, list[dict[str, Any]]]:
 def _password_policy(ctx: RunContext) -> dict[str, Any] | None:
     answer = aws.call(
         ctx.iam.get_account_password_policy,
-        what="Reading the account password policy",
-        fix="The caller needs iam:GetAccountPasswordPolicy.",
+        what=_("Reading the account password policy"),
+        fix=_("The caller needs iam:GetAccountPasswordPolicy."),
         missing=("NoSuchEntity",),
     )
     return None if answer is None else dict(answer["PasswordPolicy"])
@@ -124,8 +127,8 @@ def _root_virtual_mfa(ctx: RunContext) -> bool:
         ctx.iam,
         "list_virtual_mfa_devices",
         "VirtualMFADevices",
-        what="Listing virtual MFA devices",
-        fix="The caller needs iam:ListVirtualMFADevices.",
+        what=_("Listing virtual MFA devices"),
+        fix=_("The caller needs iam:ListVirtualMFADevices."),
         AssignmentStatus="Assigned",
     )
     return any(
@@ -144,8 +147,8 @@ def gather(ctx: RunContext, **wait: Any) -> AccountFacts:
     rows = credential_report(ctx, **wait)
     summary: dict[str, Any] = aws.call(
         ctx.iam.get_account_summary,
-        what="Reading the account summary",
-        fix="The caller needs iam:GetAccountSummary.",
+        what=_("Reading the account summary"),
+        fix=_("The caller needs iam:GetAccountSummary."),
     )["SummaryMap"]
     return AccountFacts(
         rows=rows,

@@ -16,10 +16,10 @@ account's own Secrets Manager: two accounts never share a file or a secret.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +27,9 @@ from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, RunbookError
 from runbook_lib.run import org
+from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.org_target import FanoutTarget, account_run, resolve_target
+from runbook_lib.run.pool import KernelPool
 from runbook_lib.run.runner import run_notebook
 
 __all__ = [
@@ -111,6 +113,13 @@ def run_account(
     )
 
 
+def _on_kernels(kernels: KernelPool | None, *args: Any, **kwargs: Any) -> AccountResult:
+    """``run_account`` in a worker thread, on the fan-out's warm kernels (per thread: the
+    engine reads the pool from a context variable)."""
+    with warm_kernels(kernels):
+        return run_account(*args, **kwargs)
+
+
 @dataclass
 class FanoutResult:
     """Every account's result, in the order the accounts were given."""
@@ -145,6 +154,7 @@ def run_fanout(
     plan: bool = False,
     on_done: Callable[[AccountResult], None] | None = None,
     extra_env: Callable[[str], Mapping[str, str]] | None = None,
+    warm: bool = True,
 ) -> FanoutResult:
     """Run ``name`` in every account, ``max_concurrency`` at a time.
 
@@ -152,6 +162,9 @@ def run_fanout(
         max_errors: once this many accounts failed (exit 1 or 2), no new account starts.
         on_done: called (in this thread) with each account's result as it finishes.
         extra_env: per-account kernel variables (tests).
+        warm: run on ``max_concurrency`` warm kernels (``run.pool``), reset between accounts
+            (no account's names, credentials or secrets reach the next one; a kernel whose run
+            failed, or that still holds a secret, is replaced); ``False``: a kernel per account.
 
     Returns:
         The results, in the order of ``accounts``.
@@ -165,9 +178,9 @@ def run_fanout(
     running: dict[Future[AccountResult], str] = {}
     failures = 0
     cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
-    lock = threading.Lock()
+    warm_pool = KernelPool(max(1, max_concurrency)) if warm else nullcontext()
     try:
-        with ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
+        with warm_pool as kernels, ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
             while True:
                 stop = max_errors is not None and failures >= max_errors
                 while not stop and len(running) < max(1, max_concurrency):
@@ -176,7 +189,8 @@ def run_fanout(
                         break
                     env = dict(extra_env(account)) if extra_env else {}
                     future = pool.submit(
-                        run_account,
+                        _on_kernels,
+                        kernels,
                         str(path),
                         account,
                         params,
@@ -191,8 +205,7 @@ def run_fanout(
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     res = future.result()
-                    with lock:
-                        results[running.pop(future)] = res
+                    results[running.pop(future)] = res  # this thread only: no lock
                     failures += res.exit_code in FAILED_CODES
                     if on_done:
                         on_done(res)

@@ -27,6 +27,8 @@ from runbook_lib.core.errors import (
     EXIT_MANUAL_PENDING,
     EXIT_OK,
 )
+from runbook_lib.core.i18n import _
+from runbook_lib.core.wording import pad
 from runbook_lib.root_usage.result import COUNT_ORDER, shown_status
 
 if TYPE_CHECKING:
@@ -176,16 +178,16 @@ def progress_line(result: AccountResult, done: int, total: int) -> str:
     """The line printed as each account finishes."""
     rec = result.record
     code = "-" if result.exit_code is None else str(result.exit_code)
-    line = (
-        f"[{done}/{total}] {result.account_id} {result.status} (exit {code}, "
-        f"{rec.get('writes', 0)} writes) in {result.seconds:.1f} s"
-    )
+    line = f"[{done}/{total}] {result.account_id} {result.status} " + _(
+        "(exit {code}, {writes} writes) in {seconds} s"
+    ).format(code=code, writes=rec.get("writes", 0), seconds=f"{result.seconds:.1f}")
     return f"{line}: {result.message}" if result.exit_code in (1, 2) else line
 
 
 def table(fanout: FanoutResult) -> list[str]:
     """The terminal table at the end of a fan-out run."""
-    lines = [f"{'account':<14}{'status':<22}{'exit':<6}{'writes':<8}findings / pending"]
+    head = ((_("account"), 14), (_("status"), 22), (_("exit"), 6), (_("writes"), 8))
+    lines = ["".join(pad(text, width) for text, width in head) + _("findings / pending")]
     for res in fanout.results:
         r = row(res, fanout.output_dir)
         counts = ", ".join(

@@ -19,6 +19,7 @@ from pathlib import Path
 from runbook_lib.core import aws, totp
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa import lease
@@ -38,6 +39,7 @@ from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
 from runbook_lib.widgets.live import LiveRepr
 
 SCAN_STEP = "S3.7"
+SCAN_TITLE = N_("Scan the QR code with an authenticator app")
 
 
 @dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
@@ -60,7 +62,7 @@ class LiveStepOutcome(LiveRepr, StepOutcome):
 
 
 def _scan_done(ctx: RunContext, how: str) -> None:
-    ctx.record.manual(SCAN_STEP, "Add the device to an authenticator app", done=True, how=how)
+    ctx.record.manual(SCAN_STEP, _("Add the device to an authenticator app"), done=True, how=how)
 
 
 def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
@@ -82,26 +84,30 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
     """
     setup = device.setup
     if setup.has_mfa or setup.action == "resync":
-        return StepOutcome(SCAN_STEP, "nothing to scan: the app already has this device")
+        return StepOutcome(SCAN_STEP, N_("nothing to scan: the app already has this device"))
     if ctx.plan:
         if setup.codes_from == NOBODY:
-            return StepOutcome(SCAN_STEP, "would wait for a person to scan the QR code")
-        return StepOutcome(SCAN_STEP, f"would add the device to an app ({setup.codes_from})")
+            return StepOutcome(SCAN_STEP, N_("would wait for a person to scan the QR code"))
+        return StepOutcome(
+            SCAN_STEP,
+            _("would add the device to an app ({source})").format(source=setup.codes_from),
+        )
     if setup.codes_from == NOBODY:
-        how = (
+        how = _(
             "a person must scan the QR code: open this notebook in JupyterLab, or choose "
             "seed_destination file/secretsmanager for a seed kept in a vault; nothing was created"
         )
-        ctx.record.manual(
-            SCAN_STEP, "Scan the QR code with an authenticator app", done=False, how=how
-        )
-        return StepOutcome(SCAN_STEP, f"pending: {how}")
+        ctx.record.manual(SCAN_STEP, _(SCAN_TITLE), done=False, how=how)
+        return StepOutcome(SCAN_STEP, _("pending: {how}").format(how=how))
     if setup.codes_from == STORED_SEED:
-        _scan_done(ctx, f"the seed is kept in {setup.seed_destination}: its holder makes codes")
-        return StepOutcome(SCAN_STEP, "the stored seed stands in for the phone")
+        where = setup.seed_destination
+        _scan_done(
+            ctx, _("the seed is kept in {where}: its holder makes codes").format(where=where)
+        )
+        return StepOutcome(SCAN_STEP, N_("the stored seed stands in for the phone"))
     if setup.codes_from != PERSON:
-        _scan_done(ctx, "sandbox: the virtual authenticator plays the phone (simulated)")
-        return StepOutcome(SCAN_STEP, "sandbox: the virtual authenticator plays the phone")
+        _scan_done(ctx, _("sandbox: the virtual authenticator plays the phone (simulated)"))
+        return StepOutcome(SCAN_STEP, N_("sandbox: the virtual authenticator plays the phone"))
     from runbook_lib import widgets
 
     seed = _seed(device)
@@ -112,7 +118,8 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
     )
     qr = Secret("qr-png", totp.qr_png(uri.text()), setup.user_name)
     device.secrets.extend([uri, qr])
-    panel = widgets.QrPanel(qr, seed, f"Virtual MFA device of {setup.user_name}")
+    title = _("Virtual MFA device of {user}").format(user=setup.user_name)
+    panel = widgets.QrPanel(qr, seed, title)
     device.on_forget.append(panel.clear)
     widgets.show(panel)
     if ctx.sandbox and setup.virtual_authenticator:
@@ -121,24 +128,28 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepOutcome:
         widgets.show(phone)
     ctx.record.manual(
         SCAN_STEP,
-        "Scan the QR code with an authenticator app",
+        _(SCAN_TITLE),
         done=False,
-        how="scan the QR code (or type the secret key), then type two codes in Step 8",
+        how=_("scan the QR code (or type the secret key), then type two codes in Step 8"),
     )
     return LiveStepOutcome(
         SCAN_STEP,
-        "scan the QR code above with the app (or type its secret key), then type two codes in "
-        "Step 8",
+        N_(
+            "scan the QR code above with the app (or type its secret key), then type two codes "
+            "in Step 8"
+        ),
         ctx.record,
-        "the app has the device (its codes matched); the QR code is gone from the page",
+        N_("the app has the device (its codes matched); the QR code is gone from the page"),
     )
 
 
 def _seed(device: VirtualDevice) -> Secret:
     if device.seed is None or device.seed.dropped:
         raise BadInput(
-            "The device's seed is no longer in this kernel: run the notebook again from Step 3 "
-            "(an unassigned device is replaced)."
+            _(
+                "The device's seed is no longer in this kernel: run the notebook again from "
+                "Step 3 (an unassigned device is replaced)."
+            )
         )
     return device.seed
 
@@ -168,7 +179,7 @@ def enable_with_codes(
     try:
         aws.call(
             ctx.iam.enable_mfa_device,
-            what=f"Assigning MFA device {device.serial}",
+            what=_("Assigning MFA device {serial}").format(serial=device.serial),
             fix=PERMISSIONS_FIX,
             fixes=FIXES,
             UserName=setup.user_name,
@@ -182,10 +193,13 @@ def enable_with_codes(
     ctx.record.change("enable-mfa-device", device.serial)
     lease.after_enable(ctx, device)
     if any(m.step == SCAN_STEP for m in ctx.record.pending):
-        _scan_done(ctx, "confirmed: the codes matched the device")
-    ctx.record.manual(ASSIGN_STEP, "Type two codes and assign", done=True, how="assigned")
+        _scan_done(ctx, _("confirmed: the codes matched the device"))
+    ctx.record.manual(ASSIGN_STEP, _("Type two codes and assign"), done=True, how=_("assigned"))
     device.forget()
-    return StepOutcome(ASSIGN_STEP, f"assigned {device.serial} to '{setup.user_name}'")
+    return StepOutcome(
+        ASSIGN_STEP,
+        _("assigned {serial} to '{user}'").format(serial=device.serial, user=setup.user_name),
+    )
 
 
 def _stored_seed(ctx: RunContext, device: VirtualDevice) -> Secret:
@@ -198,8 +212,14 @@ def _stored_seed(ctx: RunContext, device: VirtualDevice) -> Secret:
         found = stored_seed_in_secrets_manager(ctx, setup.seed_location, device.serial)
     if found is None:
         raise BadInput(
-            f"No seed of {device.serial} in {setup.seed_destination} {setup.seed_location}: "
-            "resync it in JupyterLab with two codes from the app."
+            _(
+                "No seed of {serial} in {destination} {location}: "
+                "resync it in JupyterLab with two codes from the app."
+            ).format(
+                serial=device.serial,
+                destination=setup.seed_destination,
+                location=setup.seed_location,
+            )
         )
     return found
 
@@ -233,15 +253,20 @@ def assign(
     setup = device.setup
     verb = "resync" if setup.action == "resync" else "assign"
     if setup.has_mfa:
-        return StepOutcome(ASSIGN_STEP, "nothing to assign: the user already has MFA")
+        return StepOutcome(ASSIGN_STEP, N_("nothing to assign: the user already has MFA"))
     if ctx.plan:
-        return StepOutcome(ASSIGN_STEP, f"would {verb} with two codes from the {setup.codes_from}")
+        would = (
+            _("would resync with two codes from the {source}")
+            if verb == "resync"
+            else _("would assign with two codes from the {source}")
+        )
+        return StepOutcome(ASSIGN_STEP, would.format(source=setup.codes_from))
     if setup.codes_from == NOBODY:
         if setup.action == "resync":
-            how = "type two new codes in JupyterLab, or keep the seed in a seed_destination"
-            ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=False, how=how)
-            return StepOutcome(ASSIGN_STEP, f"pending: {how}")
-        return StepOutcome(ASSIGN_STEP, "not assigned: Step 6-7 is waiting for a person")
+            how = _("type two new codes in JupyterLab, or keep the seed in a seed_destination")
+            ctx.record.manual(ASSIGN_STEP, _("Type two codes and resync"), done=False, how=how)
+            return StepOutcome(ASSIGN_STEP, _("pending: {how}").format(how=how))
+        return StepOutcome(ASSIGN_STEP, N_("not assigned: Step 6-7 is waiting for a person"))
     if setup.codes_from == PERSON:
         from runbook_lib import widgets
 
@@ -250,15 +275,20 @@ def assign(
                 return repr(resync_with_codes(ctx, device, code1, code2))
             return repr(enable_with_codes(ctx, device, code1, code2))
 
-        label = "Resync MFA" if setup.action == "resync" else "Assign MFA"
+        resync = setup.action == "resync"
+        label = _("Resync MFA") if resync else _("Assign MFA")
         widgets.show(widgets.CodeForm(f"{label}: {device.serial}", submit, label))
-        how = f"type two consecutive codes in Step 8's form and press {label}"
-        ctx.record.manual(ASSIGN_STEP, f"Type two codes and {verb}", done=False, how=how)
+        how = _("type two consecutive codes in Step 8's form and press {label}").format(label=label)
+        title = _("Type two codes and resync") if resync else _("Type two codes and assign")
+        ctx.record.manual(ASSIGN_STEP, title, done=False, how=how)
+        done = _("resynced {serial} to '{user}'") if resync else _("assigned {serial} to '{user}'")
         return LiveStepOutcome(
             ASSIGN_STEP,
-            f"waiting: type two consecutive codes in the form above and press {label}",
+            _("waiting: type two consecutive codes in the form above and press {label}").format(
+                label=label
+            ),
             ctx.record,
-            f"{verb}ed {device.serial} to '{setup.user_name}'",
+            done.format(serial=device.serial, user=setup.user_name),
         )
     seed = _stored_seed(ctx, device)
     code1, code2 = recent_two_codes(seed, clock=clock, sleep=sleep)

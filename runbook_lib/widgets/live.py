@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from runbook_lib.core import environ
+from runbook_lib.core import environ, reset
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.core.record import RunRecord
 
@@ -32,6 +32,18 @@ T = TypeVar("T")
 
 #: the live cells of this kernel: key → (how to compute it, its display handle)
 _LIVE: dict[str, tuple[Callable[[], Any], Any]] = {}
+
+
+def _forget_widgets() -> None:
+    """Before a pooled kernel's next run: no live cell, and every widget closed (ipywidgets
+    keeps each open widget, and the callbacks and values it holds, in a registry)."""
+    _LIVE.clear()
+    import ipywidgets as w
+
+    w.Widget.close_all()
+
+
+reset.on_reset("widgets", _forget_widgets)
 
 
 def _interactive() -> bool:

@@ -11,12 +11,13 @@ from typing import Any
 import ipywidgets as w
 
 from runbook_lib.core.errors import RunbookError, TargetRefused
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.totp import PERIOD, current_code
 from runbook_lib.widgets.base import MASK, SafeBox, code_tag
 from runbook_lib.widgets.live import refresh_live
 
-_PRESS_SHOW = "Press Show codes to see the current code (live notebook only)."
+_PRESS_SHOW = N_("Press Show codes to see the current code (live notebook only).")
 
 
 def _group4(text: str) -> str:
@@ -46,17 +47,21 @@ class QrPanel(SafeBox):
             value=b"", format="png", layout=w.Layout(align_self="flex-start", display="none")
         )
         self.qr_button = w.Button(
-            description="Show QR code", icon="qrcode", tooltip="Show it to the authenticator app"
+            description=_("Show QR code"),
+            icon="qrcode",
+            tooltip=_("Show it to the authenticator app"),
         )
         self.qr_button.on_click(self._toggle_qr)
         self.key_html = w.HTML(value=self._masked())
         self.reveal_button = w.Button(
-            description="Reveal secret key", icon="eye", tooltip="For typing into the app"
+            description=_("Reveal secret key"), icon="eye", tooltip=_("For typing into the app")
         )
         self.reveal_button.on_click(self._toggle)
         self.status = w.HTML(
-            value="Open the authenticator app, add an account, press Show QR code and scan it "
-            "(or reveal the secret key and type it). Then type two consecutive codes in Step 8."
+            value=_(
+                "Open the authenticator app, add an account, press Show QR code and scan it "
+                "(or reveal the secret key and type it). Then type two consecutive codes in Step 8."
+            )
         )
         super().__init__(
             [
@@ -66,7 +71,9 @@ class QrPanel(SafeBox):
                 w.HBox([self.reveal_button, self.key_html]),
                 self.status,
             ],
-            safe_text=f"{title}: QR code and secret key (live notebook only; never saved)",
+            safe_text=_("{title}: QR code and secret key (live notebook only; never saved)").format(
+                title=title
+            ),
         )
         self.add_class("runbook-qr-panel")
 
@@ -81,40 +88,43 @@ class QrPanel(SafeBox):
     @property
     def revealed(self) -> bool:
         """Whether the secret key is on the page now."""
-        return bool(self.reveal_button.description == "Hide secret key")
+        return bool(self.reveal_button.description == _("Hide secret key"))
 
-    def _toggle_qr(self, _: Any = None) -> None:
+    def _toggle_qr(self, _click: Any = None) -> None:
         if self.seed.dropped or self.qr_png.dropped:
             return
         if self.qr_shown:
             self.image.value = b""
             self.image.layout.display = "none"
-            self.qr_button.description = "Show QR code"
+            self.qr_button.description = _("Show QR code")
         else:
             png = self.qr_png.reveal()
             self.image.value = png if isinstance(png, bytes) else png.encode()
             self.image.layout.display = None
-            self.qr_button.description = "Hide QR code"
+            self.qr_button.description = _("Hide QR code")
 
-    def _toggle(self, _: Any = None) -> None:
+    def _toggle(self, _click: Any = None) -> None:
         if self.seed.dropped:
             return
         if self.revealed:
             self.key_html.value = self._masked()
-            self.reveal_button.description, self.reveal_button.icon = "Reveal secret key", "eye"
+            self.reveal_button.description, self.reveal_button.icon = _("Reveal secret key"), "eye"
         else:
             self.key_html.value = code_tag(_group4(self.seed.text()))
-            self.reveal_button.description, self.reveal_button.icon = "Hide secret key", "eye-slash"
+            self.reveal_button.description = _("Hide secret key")
+            self.reveal_button.icon = "eye-slash"
 
     def clear(self) -> None:
         """Remove the QR code and the key from the page (after the device is assigned)."""
         self.image.value = b""
         self.image.layout.display = "none"
-        self.qr_button.description, self.qr_button.disabled = "Show QR code", True
-        self.key_html.value = code_tag("(removed)")
-        self.reveal_button.description, self.reveal_button.icon = "Reveal secret key", "eye"
+        self.qr_button.description, self.qr_button.disabled = _("Show QR code"), True
+        self.key_html.value = code_tag(_("(removed)"))
+        self.reveal_button.description, self.reveal_button.icon = _("Reveal secret key"), "eye"
         self.reveal_button.disabled = True
-        self.status.value = "Assigned: the QR code and the key are gone from this page and kernel."
+        self.status.value = _(
+            "Assigned: the QR code and the key are gone from this page and kernel."
+        )
 
 
 class CodeForm(SafeBox):
@@ -127,16 +137,17 @@ class CodeForm(SafeBox):
         button: the button's label.
     """
 
-    def __init__(
-        self, title: str, on_submit: Callable[[str, str], str], button: str = "Assign MFA"
-    ) -> None:
+    def __init__(self, title: str, on_submit: Callable[[str, str], str], button: str = "") -> None:
         self._on_submit = on_submit
-        self.code1 = w.Text(description="MFA code 1", placeholder="6 digits")
-        self.code2 = w.Text(description="MFA code 2", placeholder="the next code")
+        button = button or _("Assign MFA")
+        self.code1 = w.Text(description=_("MFA code 1"), placeholder=_("6 digits"))
+        self.code2 = w.Text(description=_("MFA code 2"), placeholder=_("the next code"))
         self.button = w.Button(description=button, button_style="primary", icon="lock")
         self.status = w.HTML(
-            value="Type the code the app shows now, wait for the next one (up to 30 s), type "
-            f"it, then press {html.escape(button)} at once."
+            value=_(
+                "Type the code the app shows now, wait for the next one (up to 30 s), type "
+                "it, then press {button} at once."
+            ).format(button=html.escape(button))
         )
         self.button.on_click(self.submit)
         super().__init__(
@@ -147,24 +158,26 @@ class CodeForm(SafeBox):
                 self.button,
                 self.status,
             ],
-            safe_text=f"{title} (form in the live notebook)",
+            safe_text=_("{title} (form in the live notebook)").format(title=title),
         )
         self.add_class("runbook-code-form")
 
-    def submit(self, _: Any = None) -> None:
+    def submit(self, _click: Any = None) -> None:
         """Send the two codes to the library and show its answer."""
         self.button.disabled = True
         try:
             result = self._on_submit(self.code1.value, self.code2.value)
         except RunbookError as err:
             self.status.value = (
-                f"<span style='color:#b00'>Not done: {html.escape(err.message)}</span>"
+                "<span style='color:#b00'>"
+                + _("Not done: {message}").format(message=html.escape(err.message))
+                + "</span>"
             )
             self.button.disabled = False
             return
         self.code1.value = self.code2.value = ""
         self.code1.disabled = self.code2.disabled = True
-        self.status.value = f"Done: {html.escape(result)}"
+        self.status.value = _("Done: {result}").format(result=html.escape(result))
         refresh_live()
 
 
@@ -197,40 +210,49 @@ class VirtualAuthenticator(SafeBox):
     ) -> None:
         if not getattr(ctx, "sandbox", False):
             raise TargetRefused(
-                "The virtual authenticator runs only on the sandbox: on a real account, scan "
-                "the QR code with the user's own authenticator app."
+                _(
+                    "The virtual authenticator runs only on the sandbox: on a real account, scan "
+                    "the QR code with the user's own authenticator app."
+                )
             )
         self.seed, self._clock, self._run_seconds = seed, clock, run_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.code_html = w.HTML(value=_PRESS_SHOW)
-        self.refresh_button = w.Button(description="Show codes", icon="refresh")
+        self.code_html = w.HTML(value=_(_PRESS_SHOW))
+        self.refresh_button = w.Button(description=_("Show codes"), icon="refresh")
         self.refresh_button.on_click(lambda _: self.start())
         super().__init__(
             [
-                w.HTML(value=f"<b>Sandbox virtual authenticator</b> — {html.escape(label)}"),
+                w.HTML(
+                    value="<b>"
+                    + _("Sandbox virtual authenticator")
+                    + f"</b> — {html.escape(label)}"
+                ),
                 self.code_html,
                 self.refresh_button,
             ],
-            safe_text=f"Sandbox virtual authenticator for {label} (live notebook only)",
+            safe_text=_("Sandbox virtual authenticator for {label} (live notebook only)").format(
+                label=label
+            ),
         )
         self.add_class("runbook-virtual-authenticator")
 
     def refresh(self) -> None:
         """Show the current code and the seconds left in its 30-second window."""
         if self.seed.dropped:
-            self.code_html.value = "Stopped: the device is assigned and its seed is forgotten."
+            self.code_html.value = _("Stopped: the device is assigned and its seed is forgotten.")
             return
         now = self._clock()
         left = PERIOD - int(now) % PERIOD
         code = current_code(self.seed.text(), now)
-        self.code_html.value = f"{code_tag(code[:3] + ' ' + code[3:])} <small>{left} s left</small>"
+        left_text = _("{seconds} s left").format(seconds=left)
+        self.code_html.value = f"{code_tag(code[:3] + ' ' + code[3:])} <small>{left_text}</small>"
 
     def start(self) -> None:
         """Show the code and tick once a second, in the background, for ``run_seconds`` (the
         button's callback: a person asked for the codes)."""
         self.stop()
-        self.refresh_button.description = "Refresh"
+        self.refresh_button.description = _("Refresh")
         self.refresh()
         self._stop = threading.Event()
         stop, end = self._stop, self._clock() + self._run_seconds

@@ -11,6 +11,7 @@ import ipywidgets as w
 from traitlets import Unicode
 
 from runbook_lib.core.errors import BadInput, RunbookError
+from runbook_lib.core.i18n import _
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.base import MASK, SafeBox, code_tag, pre_tag
 from runbook_lib.widgets.live import refresh_live
@@ -36,11 +37,15 @@ class ShownOnce(SafeBox):
         self.secret = secret
         self._on_stored = on_stored
         self.value_html = w.HTML(value=self._masked(), layout=w.Layout(min_width="30em"))
-        self.reveal_button = w.Button(description="Reveal", icon="eye", tooltip="Show the value")
-        self.stored_button = w.Button(
-            description="I have stored it", button_style="warning", icon="check"
+        self.reveal_button = w.Button(
+            description=_("Reveal"), icon="eye", tooltip=_("Show the value")
         )
-        self.status = w.HTML(value="It is shown once: after you confirm, it cannot be shown again.")
+        self.stored_button = w.Button(
+            description=_("I have stored it"), button_style="warning", icon="check"
+        )
+        self.status = w.HTML(
+            value=_("It is shown once: after you confirm, it cannot be shown again.")
+        )
         self.reveal_button.on_click(self._toggle)
         self.stored_button.on_click(self._stored)
         header = w.HTML(value=f"<b>{html.escape(title)}</b> {html.escape(extra)}")
@@ -51,7 +56,9 @@ class ShownOnce(SafeBox):
                 w.HBox([self.reveal_button, self.stored_button]),
                 self.status,
             ],
-            safe_text=f"{title}: {secret!r} (shown once in the live notebook; never saved)",
+            safe_text=_("{title}: {secret} (shown once in the live notebook; never saved)").format(
+                title=title, secret=repr(secret)
+            ),
         )
         self.add_class("runbook-shown-once")
 
@@ -61,25 +68,25 @@ class ShownOnce(SafeBox):
     @property
     def revealed(self) -> bool:
         """Whether the value is on the page now."""
-        return bool(self.reveal_button.description == "Hide")
+        return bool(self.reveal_button.description == _("Hide"))
 
-    def _toggle(self, _: Any = None) -> None:
+    def _toggle(self, _click: Any = None) -> None:
         if self.secret.dropped:
             return
         if self.revealed:
             self.value_html.value = self._masked()
-            self.reveal_button.description, self.reveal_button.icon = "Reveal", "eye"
+            self.reveal_button.description, self.reveal_button.icon = _("Reveal"), "eye"
         else:
             self.value_html.value = code_tag(self.secret.text())
-            self.reveal_button.description, self.reveal_button.icon = "Hide", "eye-slash"
+            self.reveal_button.description, self.reveal_button.icon = _("Hide"), "eye-slash"
 
-    def _stored(self, _: Any = None) -> None:
+    def _stored(self, _click: Any = None) -> None:
         self.secret.drop()
         self.value_html.value = f"{code_tag('(removed)')} <small>{self.secret.fingerprint}</small>"
-        self.reveal_button.description, self.reveal_button.icon = "Reveal", "eye"
+        self.reveal_button.description, self.reveal_button.icon = _("Reveal"), "eye"
         self.reveal_button.disabled = True
         self.stored_button.disabled = True
-        self.status.value = "Stored by you. The value is gone from this page and this kernel."
+        self.status.value = _("Stored by you. The value is gone from this page and this kernel.")
         if self._on_stored is not None:
             self._on_stored()
         refresh_live()
@@ -104,9 +111,9 @@ class ConfirmStep(SafeBox):
     ) -> None:
         self._on_confirm = on_confirm
         self.button = w.Button(
-            description="I have done this", button_style="primary", icon="check", disabled=done
+            description=_("I have done this"), button_style="primary", icon="check", disabled=done
         )
-        self.status = w.HTML(value="Done." if done else "Waiting for you.")
+        self.status = w.HTML(value=_("Done.") if done else _("Waiting for you."))
         self.button.on_click(self._confirm)
         super().__init__(
             [
@@ -114,13 +121,15 @@ class ConfirmStep(SafeBox):
                 w.HTML(value=instructions_html),
                 w.HBox([self.button, self.status]),
             ],
-            safe_text=f"Manual step: {title} ({'done' if done else 'waiting for confirmation'})",
+            safe_text=_("Manual step: {title} ({state})").format(
+                title=title, state=_("done") if done else _("waiting for confirmation")
+            ),
         )
         self.add_class("runbook-confirm-step")
 
-    def _confirm(self, _: Any = None) -> None:
+    def _confirm(self, _click: Any = None) -> None:
         self.button.disabled = True
-        self.status.value = "Done: recorded in the run record."
+        self.status.value = _("Done: recorded in the run record.")
         self._on_confirm()
         refresh_live()
 
@@ -158,27 +167,34 @@ class ApplyForm(SafeBox):
         review: str,
         on_apply: Callable[[str], str],
         password_title: str = "",
-        button: str = "Create",
+        button: str = "",
     ) -> None:
         self._on_apply = on_apply
+        button = button or _("Create")
         self.field = MaskedField(
-            placeholder="empty: a generated password",
+            placeholder=_("empty: a generated password"),
             continuous_update=False,  # sent once, not per keystroke
             layout=w.Layout(width="24em"),
         )
         self.button = w.Button(description=button, button_style="primary", icon="check")
-        self.status = w.HTML(value=f"Nothing is changed until you press {html.escape(button)}.")
+        self.status = w.HTML(
+            value=_("Nothing is changed until you press {button}.").format(
+                button=html.escape(button)
+            )
+        )
         self.button.on_click(self.submit)
         children = [w.HTML(value=f"<b>{html.escape(title)}</b>"), w.HTML(value=pre_tag(review))]
         if password_title:
             children += [w.HTML(value=html.escape(password_title)), self.field]
         super().__init__(
             [*children, self.button, self.status],
-            safe_text=f"{title} (form in the live notebook; a typed password is never saved)",
+            safe_text=_(
+                "{title} (form in the live notebook; a typed password is never saved)"
+            ).format(title=title),
         )
         self.add_class("runbook-apply-form")
 
-    def submit(self, _: Any = None) -> None:
+    def submit(self, _click: Any = None) -> None:
         """Hand the typed password (and the go-ahead) to the library and show its answer."""
         typed, self.field.value = str(self.field.value), ""
         self.button.disabled = True
@@ -186,17 +202,21 @@ class ApplyForm(SafeBox):
             result = self._on_apply(typed)
         except BadInput as err:
             self.status.value = (
-                f"<span style='color:#b00'>Not done: {html.escape(err.message)}</span>"
+                "<span style='color:#b00'>"
+                + _("Not done: {message}").format(message=html.escape(err.message))
+                + "</span>"
             )
             self.button.disabled = False
             return
         except RunbookError as err:
             self.status.value = (
-                f"<span style='color:#b00'>Stopped: {html.escape(err.message)}</span>"
+                "<span style='color:#b00'>"
+                + _("Stopped: {message}").format(message=html.escape(err.message))
+                + "</span>"
             )
             return
         finally:
             del typed
         self.field.disabled = True
-        self.status.value = f"Done:{pre_tag(result)}"
+        self.status.value = _("Done:") + pre_tag(result)
         refresh_live()

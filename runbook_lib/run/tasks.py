@@ -1,0 +1,265 @@
+"""A fan-out as scheduler tasks: JSON-safe steps that an Airflow DAG maps over accounts.
+
+``dags/iam_runbooks.py`` calls these three steps (no Airflow import here, so they are tested
+in-process like the rest of the runner):
+
+- ``plan_run``: check the settings and parameters (``BadInput`` before any account runs),
+  make the run's folder (``run_folder``: one per scheduler run, so retries land in it) and
+  list the accounts (the Organization's ACTIVE accounts, as ``--org`` does, or the ones given);
+- ``run_one``: one account's run (``fanout.run_account``); its result goes to
+  ``<folder>/<account>/task.json`` and, without the message, to the scheduler (XCom): account,
+  status, exit code, counts and run folder, nothing else;
+- ``summarize``: ``summary.json``/``.csv``/``.html`` of the whole run with the CLI's code
+  (``org_summary``), read from those files, so an account whose task failed or never ran still
+  has its row.
+
+Headless runs save nothing a widget shows: a runbook whose secret would go to a widget is
+refused. Secrets go to per-account destinations (``org_target.account_run``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
+from runbook_lib.core.sandbox import running_sandbox_url
+from runbook_lib.run import fanout, org, org_summary, precheck, root_access
+from runbook_lib.run.notebooks import find_notebook
+from runbook_lib.run.runner import prepare_parameters
+
+#: exit codes that fail a task by default (Airflow retries and alerts); 0, 3, 4 succeed
+DEFAULT_FAIL_ON = (EXIT_FAILED, EXIT_BAD_INPUT)
+RESULT_FILE = "task.json"
+#: what a task returns to the scheduler (XCom): never a message, a parameter or a credential
+XCOM_KEYS = (
+    "account_id",
+    "status",
+    "exit_code",
+    "writes",
+    "reads",
+    "findings",
+    "pending",
+    "run_dir",
+    "seconds",
+)
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """One scheduled fan-out: where, how, and which exit codes fail a task."""
+
+    notebook: str = "00"
+    target: str = "sandbox"
+    profile: str = ""
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    role_name: str = org.DEFAULT_ROLE
+    external_id: str = field(default="", repr=False)
+    output_dir: str = "runs"
+    secrets_dir: str = ""
+    accounts: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    plan: bool = False
+    fail_on: tuple[int, ...] = DEFAULT_FAIL_ON
+
+    def run_params(self) -> dict[str, Any]:
+        """The notebook parameters of every account's run (as ``-f``/``-p`` give them)."""
+        params: dict[str, Any] = dict(self.parameters)
+        params.update(target=self.target, region=self.region)
+        for name in ("profile", "endpoint_url", "secrets_dir"):
+            if value := getattr(self, name):
+                params[name] = value
+        return params
+
+
+SETTINGS = tuple(TaskSettings.__dataclass_fields__)
+
+
+def _ints(name: str, value: Any) -> tuple[int, ...]:
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,\s]+", str(value))
+    try:
+        return tuple(int(v) for v in items if str(v).strip())
+    except ValueError:
+        raise BadInput(f"{name} '{value}' is not a list of exit codes: give e.g. 1,2.") from None
+
+
+def _mapping(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    try:
+        data = json.loads(str(value) or "{}")
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise BadInput(f'{name} is not a JSON object: give e.g. {{"user_name": "Ops"}}.')
+    return data
+
+
+def settings_from(values: Mapping[str, Any]) -> TaskSettings:
+    """Settings from DAG params / Airflow Variables (strings or typed; ``None``/"": default).
+
+    Raises:
+        BadInput: an unknown setting or a value of the wrong kind, named, with the fix.
+    """
+    unknown = sorted(set(values) - set(SETTINGS))
+    if unknown:
+        raise BadInput(f"unknown setting {unknown[0]}: use one of {', '.join(SETTINGS)}.")
+    given = {k: v for k, v in values.items() if v is not None and v != ""}
+    kw: dict[str, Any] = {k: str(v) for k, v in given.items()}
+    if "accounts" in given:
+        raw = given["accounts"]
+        text = ",".join(raw) if isinstance(raw, (list, tuple)) else str(raw)
+        kw["accounts"] = tuple(org.parse_accounts(text)) if text.strip() else ()
+    if "parameters" in given:
+        kw["parameters"] = _mapping("parameters", given["parameters"])
+    if "fail_on" in given:
+        kw["fail_on"] = _ints("fail_on", given["fail_on"])
+    if "plan" in given:
+        kw["plan"] = str(given["plan"]).lower() in ("1", "true", "yes")
+    return TaskSettings(**kw)
+
+
+def check_headless_secrets(params: Mapping[str, Any]) -> None:
+    """Refuse a secret destination that only a live notebook has (a widget).
+
+    Raises:
+        BadInput: naming the parameter and the destinations that work in a scheduled run.
+    """
+    for name, value in params.items():
+        if name.endswith("destination") and str(value) == "widget":
+            raise BadInput(
+                f"{name}=widget: a scheduled run has no one to show the secret to: choose "
+                "file (a 0600 file per account) or secretsmanager."
+            )
+
+
+def _target(settings: TaskSettings) -> fanout.FanoutTarget:
+    url = running_sandbox_url() if settings.target == "sandbox" else ""
+    if settings.target == "sandbox" and not url:
+        raise BadInput(
+            "target=sandbox needs a running sandbox: start `runbook sandbox --member-accounts N`"
+            " and give the workers its RUNBOOK_SANDBOX_URL, or set target to profile/endpoint."
+        )
+    return fanout.resolve_target(
+        settings.run_params(),
+        sandbox_url=url,
+        role_name=settings.role_name,
+        external_id=settings.external_id,
+    )
+
+
+def run_folder(settings: TaskSettings, run_id: str) -> Path:
+    """The folder of one scheduled run: the same for every task and retry of that run."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+    stem = find_notebook(settings.notebook).stem
+    return Path(os.path.abspath(settings.output_dir)) / f"{safe}-{stem}-airflow"
+
+
+def plan_run(settings: TaskSettings, run_id: str) -> list[str]:
+    """Check everything, make the run's folder, and return the accounts to run in.
+
+    Raises:
+        BadInput: a bad setting or parameter, a widget destination (nothing has run).
+        AwsError: the Organization's accounts could not be listed.
+    """
+    params = settings.run_params()
+    prepare_parameters(settings.notebook, params, plan=settings.plan)
+    precheck.check_parameters(params)
+    check_headless_secrets(params)
+    target = _target(settings)
+    accounts = list(settings.accounts) or org.org_accounts(target.client("organizations"))
+    run_folder(settings, run_id).mkdir(parents=True, exist_ok=True)
+    return accounts
+
+
+def _xcom(result: fanout.AccountResult, folder: Path) -> dict[str, Any]:
+    r = org_summary.row(result, folder)
+    findings = {k[9:]: v for k, v in r.items() if k.startswith("findings_") and v}
+    out = {k: r.get(k) for k in XCOM_KEYS}
+    out.update(findings=findings, pending=r["pending_manual_steps"])
+    return out
+
+
+def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, Any]:
+    """One account's run; its JSON-safe result (for XCom: no message, no parameter).
+
+    The full result (with the message) is also written to ``<folder>/<account>/task.json``
+    for ``summarize``. Every failure (a refused role, a failing cell) is in the result.
+    """
+    base = run_folder(settings, run_id)
+    cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
+    try:
+        result = fanout.run_account(
+            settings.notebook,
+            account_id,
+            settings.run_params(),
+            target=_target(settings),
+            output_dir=base,
+            plan=settings.plan,
+        )
+    except RunbookError as err:  # the target itself was refused: this account's result
+        result = fanout.AccountResult(account_id, "failed", err.exit_code, str(err))
+    finally:
+        os.chdir(cwd)
+    out = _xcom(result, base)
+    (base / account_id).mkdir(parents=True, exist_ok=True)
+    full = {**out, "message": result.message}
+    (base / account_id / RESULT_FILE).write_text(json.dumps(full, indent=2) + "\n", "utf-8")
+    return out
+
+
+def _load(folder: Path, account_id: str) -> fanout.AccountResult:
+    path = folder / account_id / RESULT_FILE
+    if not path.is_file():
+        return fanout.AccountResult(account_id)
+    data = json.loads(path.read_text("utf-8"))
+    run_dir = folder / data["run_dir"] if data.get("run_dir") else None
+    record_file = run_dir / "run.json" if run_dir else None
+    record: dict[str, Any] = {}
+    if record_file and record_file.is_file():
+        record = json.loads(record_file.read_text("utf-8"))
+    return fanout.AccountResult(
+        account_id,
+        data["status"],
+        data["exit_code"],
+        data.get("message", ""),
+        run_dir,
+        record,
+        float(data.get("seconds") or 0),
+    )
+
+
+def summarize(settings: TaskSettings, run_id: str, accounts: Sequence[str]) -> dict[str, Any]:
+    """Write the run's summary with the CLI's code; return its counts (JSON-safe).
+
+    An account without a result (its task failed before writing one, or never ran) is
+    ``not started`` and counts as exit 1, as in the CLI.
+    """
+    base = run_folder(settings, run_id)
+    results = [_load(base, a) for a in accounts]
+    stem = find_notebook(settings.notebook).stem
+    stopped = any(r.status == fanout.NOT_STARTED for r in results)
+    run = fanout.FanoutResult(stem, base, results, stopped)
+    notes = [f"scheduled run, fail_on={list(settings.fail_on)}"]
+    root: dict[str, Any] = {}
+    if "check_root" in stem:  # S0 over an Organization: its root-access posture, as the CLI
+        iam = None if settings.target == "sandbox" else _target(settings).client("iam")
+        root = {"centralized_root_access": root_access.org_features(iam)}
+        notes.append(f"centralized root access: {root['centralized_root_access']['status']}")
+    code = org_summary.write_summary(run, notes, root)
+    by_code: dict[str, list[str]] = {}
+    for res in results:
+        by_code.setdefault(str(res.exit_code), []).append(res.account_id)
+    return {
+        "exit_code": code,
+        "accounts": len(results),
+        "by_exit_code": by_code,
+        "summary": str(base / "summary.json"),
+        "failed": code in settings.fail_on,
+    }
