@@ -98,3 +98,15 @@ def test_no_committed_file_holds_papermill_parameters() -> None:
     for path in NOTEBOOKS:
         assert "injected-parameters" not in path.read_text(encoding="utf-8")
         json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    NOTEBOOKS + sorted((Path(__file__).parent.parent / "notebooks" / "ko").glob("[0-9]*.ipynb")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+def test_committed_outputs_name_no_temporary_folder(path: Path) -> None:
+    """``runbook refresh`` writes the default secrets folder, not its scratch folder (a new
+    name every refresh: churn in every commit, and a path no reader has)."""
+    text = path.read_text(encoding="utf-8")
+    assert "/tmp/" not in text and "runbook-refresh-" not in text, path.name

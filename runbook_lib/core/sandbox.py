@@ -167,6 +167,9 @@ class Sandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto's backends are per process: a second sandbox in this process (refresh's Korean
+        # pass, a test) would otherwise start with the first one's users, keys and devices
+        _post(f"{self.url}/moto-api/reset")
         self._seed_and_warm_up()
         return self
 
