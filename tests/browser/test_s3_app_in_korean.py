@@ -36,6 +36,8 @@ def app_03_ko(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         (tmp_path / name.lower()).mkdir()
         env[name] = str(tmp_path / name.lower())
     env.pop("JUPYTER_PATH", None)
+    # its own secrets folder: another browser test may have seeded the same user already
+    env["RUNBOOK_SECRETS_DIR"] = str(tmp_path / "secrets")
     env.pop("RUNBOOK_LANG", None)  # --lang alone makes it Korean
     port = apps.free_port()
     runs = tmp_path / "runs"
