@@ -6,9 +6,17 @@ introspection would print both strings of a plain ``assert secret not in text``.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from runbook_lib.interfaces import apps
 
 
 def assert_absent(secret: str, text: str, where: str) -> None:
@@ -61,3 +69,50 @@ def wait_text(page: Any, selector: str, text: str, timeout: float = 30_000) -> N
 def wait_dom_text(page: Any, text: str, timeout: float = 60_000) -> None:
     """Wait until ``text`` is in the DOM (``textContent``: off-screen cells count too)."""
     page.wait_for_function("t => document.body.textContent.includes(t)", arg=text, timeout=timeout)
+
+
+def oathtool(seed: str, at: int) -> str:
+    """The TOTP code of ``seed`` at UNIX time ``at``, from an independent checker (oathtool)."""
+    out = subprocess.run(
+        ["oathtool", "--totp", "-b", seed, "-N", f"@{at}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, "oathtool refused the revealed secret key"
+    return out.stdout.strip()
+
+
+@contextmanager
+def cli_app(
+    tmp_path: Path, *args: str, env_drop: tuple[str, ...] = ()
+) -> Iterator[tuple[str, Path]]:
+    """``runbook app ARGS --no-browser`` in a subprocess with its own Jupyter folders and
+    secrets folder (another browser test may have seeded the same user already); yields
+    (page URL, session folder) once Voila runs, and stops the server after."""
+    env = dict(os.environ)
+    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        (tmp_path / name.lower()).mkdir()
+        env[name] = str(tmp_path / name.lower())
+    for name in ("JUPYTER_PATH", *env_drop):
+        env.pop(name, None)
+    env["RUNBOOK_SECRETS_DIR"] = str(tmp_path / "secrets")
+    runs, log = tmp_path / "runs", tmp_path / "app.log"
+    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", "app", *args]
+    cmd += ["--no-browser", "--port", str(apps.free_port()), "--output-dir", str(runs)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        url = None
+        while time.monotonic() < deadline and url is None:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            url = re.search(r"open: (\S+)", log.read_text())
+            time.sleep(0.3)
+        assert url, "no 'open:' line in time"
+        while "Voilà is running" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        (session,) = runs.iterdir()
+        yield url[1], session
+    finally:
+        apps.stop_server(proc)  # type: ignore[arg-type]

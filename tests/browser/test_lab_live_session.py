@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import assert_absent, run_all, wait_dom_text, wait_kernel_idle, wait_text
+from browser_pages import (
+    assert_absent,
+    oathtool,
+    run_all,
+    wait_dom_text,
+    wait_kernel_idle,
+    wait_text,
+)
 
 from runbook_lib.core import environ
 from runbook_lib.interfaces import apps
@@ -109,14 +116,6 @@ def _record(session: Path, notebook: str) -> dict[str, Any]:
     return data
 
 
-def _oathtool(seed: str, at: int) -> str:
-    out = subprocess.run(
-        ["oathtool", "--totp", "-b", seed, "-N", f"@{at}"], capture_output=True, text=True
-    )
-    assert out.returncode == 0, "oathtool refused the revealed secret key"
-    return out.stdout.strip()
-
-
 def test_lab_s1_create_and_s3_assign_leave_no_stale_line_and_a_done_record(
     lab: tuple[str, Path, Path], page: Any
 ) -> None:
@@ -159,8 +158,8 @@ def test_lab_s1_create_and_s3_assign_leave_no_stale_line_and_a_done_record(
     seed = "".join(panel.locator("code").inner_text().split())
     now = int(time.time())
     window = now - now % 30
-    form.locator("input").nth(0).fill(_oathtool(seed, window - 30))
-    form.locator("input").nth(1).fill(_oathtool(seed, window))
+    form.locator("input").nth(0).fill(oathtool(seed, window - 30))
+    form.locator("input").nth(1).fill(oathtool(seed, window))
     form.get_by_role("button", name="Assign MFA").click()
     wait_text(page, CODES, "Done:", timeout=60_000)
     page.wait_for_function(

@@ -8,20 +8,15 @@ assign the device, and the page's Verify shows it. The run record keeps codes an
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import assert_absent, page_text, wait_text
+from browser_pages import assert_absent, cli_app, oathtool, page_text, wait_text
 
 from runbook_lib.core import totp
-from runbook_lib.interfaces import apps
 
 FORM, QR, PHONE = ".runbook-code-form", ".runbook-qr-panel", ".runbook-virtual-authenticator"
 SERIAL = "arn:aws:iam::123456789012:mfa/Administrator"
@@ -31,52 +26,16 @@ NONE_YET = "'Administrator'의 MFA 디바이스: 없음"
 @pytest.fixture
 def app_03_ko(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The CLI's Korean app on 03 with its prerequisites seeded; (page URL, session folder)."""
-    env = dict(os.environ)
-    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        (tmp_path / name.lower()).mkdir()
-        env[name] = str(tmp_path / name.lower())
-    env.pop("JUPYTER_PATH", None)
-    # its own secrets folder: another browser test may have seeded the same user already
-    env["RUNBOOK_SECRETS_DIR"] = str(tmp_path / "secrets")
-    env.pop("RUNBOOK_LANG", None)  # --lang alone makes it Korean
-    port = apps.free_port()
-    runs = tmp_path / "runs"
-    log = tmp_path / "app.log"
-    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", "app", "03", "--sandbox"]
-    cmd += ["--seed-prerequisites", "--lang", "ko", "--no-browser", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--output-dir", str(runs)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        url = None
-        while time.monotonic() < deadline and url is None:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            url = re.search(r"open: (\S+)", log.read_text())
-            time.sleep(0.3)
-        assert url, "no 'open:' line in time"
-        while "Voilà is running" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.3)
-        (session,) = runs.iterdir()
-        yield url[1], session
-    finally:
-        apps.stop_server(proc)  # type: ignore[arg-type]
-
-
-def _oathtool(seed: str, at: int) -> str:
-    out = subprocess.run(
-        ["oathtool", "--totp", "-b", seed, "-N", f"@{at}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, "oathtool refused the revealed secret key"
-    return out.stdout.strip()
+    with cli_app(
+        tmp_path,
+        "03",
+        "--sandbox",
+        "--seed-prerequisites",
+        "--lang",
+        "ko",
+        env_drop=("RUNBOOK_LANG",),
+    ) as started:
+        yield started
 
 
 def _wrong_codes(seed: str) -> tuple[str, str]:
@@ -127,8 +86,8 @@ def test_korean_app_03_labels_errors_and_assign(
     # the previous and the current window's codes, as a person types them
     now = int(time.time())
     window = now - now % 30
-    form.locator("input").nth(0).fill(_oathtool(seed, window - 30))
-    form.locator("input").nth(1).fill(_oathtool(seed, window))
+    form.locator("input").nth(0).fill(oathtool(seed, window - 30))
+    form.locator("input").nth(1).fill(oathtool(seed, window))
     form.get_by_role("button", name="MFA 할당").click()
     wait_text(page, FORM, "완료:")
     assert f"{SERIAL}을(를) 'Administrator'에 할당함" in form.inner_text()

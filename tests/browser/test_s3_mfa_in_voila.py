@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from browser_pages import assert_absent, page_text, wait_text
+from browser_pages import assert_absent, oathtool, page_text, wait_text
 from support.aws import ACCOUNT
 
 from runbook_lib.core import totp
@@ -41,17 +41,6 @@ def iam(sandbox: Sandbox) -> Any:
     client = boto3.client("iam", endpoint_url=sandbox.url, region_name="us-east-1")
     client.create_user(UserName=USER)
     return client
-
-
-def _oathtool(seed: str, at: int) -> str:
-    out = subprocess.run(
-        ["oathtool", "--totp", "-b", seed, "-N", f"@{at}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, "oathtool refused the revealed secret key"
-    return out.stdout.strip()
 
 
 def _decode_qr(png: Path) -> str:
@@ -115,7 +104,7 @@ def test_voila_qr_decodes_to_the_key_uri_and_good_codes_assign_the_device(
     wait_text(page, PHONE, "s left")
     now = int(time.time())
     shown = "".join(page.locator(f"{PHONE} code").inner_text().split())
-    nearby = {_oathtool(seed, now + 30 * k) for k in (-1, 0, 1)}
+    nearby = {oathtool(seed, now + 30 * k) for k in (-1, 0, 1)}
     assert shown in nearby, "the virtual authenticator's code is not this device's"
 
     # wrong codes: the plain-words error, and nothing is assigned
@@ -134,8 +123,8 @@ def test_voila_qr_decodes_to_the_key_uri_and_good_codes_assign_the_device(
     # the previous and the current window's codes (as a person types them 30 s apart)
     now = int(time.time())
     window = now - now % 30
-    form.locator("input").nth(0).fill(_oathtool(seed, window - 30))
-    form.locator("input").nth(1).fill(_oathtool(seed, window))
+    form.locator("input").nth(0).fill(oathtool(seed, window - 30))
+    form.locator("input").nth(1).fill(oathtool(seed, window))
     form.get_by_role("button", name="Assign MFA").click()
     wait_text(page, FORM, "Done:")
     assert f"assigned {SERIAL} to '{USER}'" in form.inner_text()
