@@ -84,12 +84,13 @@ def oathtool(seed: str, at: int) -> str:
 
 
 @contextmanager
-def cli_app(
-    tmp_path: Path, *args: str, env_drop: tuple[str, ...] = ()
+def cli_server(
+    tmp_path: Path, *args: str, ready: str, env_drop: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, Path]]:
-    """``runbook app ARGS --no-browser`` in a subprocess with its own Jupyter folders and
-    secrets folder (another browser test may have seeded the same user already); yields
-    (page URL, session folder) once Voila runs, and stops the server after."""
+    """``runbook ARGS --no-browser`` (``lab`` or ``app NAME``) in a subprocess with its own
+    Jupyter folders and secrets folder (another browser test may have seeded the same user
+    already); yields (page URL, session folder) once the log says ``ready``, and stops the
+    server after."""
     env = dict(os.environ)
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         (tmp_path / name.lower()).mkdir()
@@ -97,8 +98,8 @@ def cli_app(
     for name in ("JUPYTER_PATH", *env_drop):
         env.pop(name, None)
     env["RUNBOOK_SECRETS_DIR"] = str(tmp_path / "secrets")
-    runs, log = tmp_path / "runs", tmp_path / "app.log"
-    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", "app", *args]
+    runs, log = tmp_path / "runs", tmp_path / "server.log"
+    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", *args]
     cmd += ["--no-browser", "--port", str(apps.free_port()), "--output-dir", str(runs)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
@@ -110,7 +111,8 @@ def cli_app(
             url = re.search(r"open: (\S+)", log.read_text())
             time.sleep(0.3)
         assert url, "no 'open:' line in time"
-        while "Voilà is running" not in log.read_text() and time.monotonic() < deadline:
+        while ready not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-3000:]
             time.sleep(0.3)
         (session,) = runs.iterdir()
         yield url[1], session

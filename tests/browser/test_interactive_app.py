@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import cli_app, oathtool, page_text, wait_text
+from browser_pages import cli_server, oathtool, page_text, wait_text
 
 FORM, QR = ".runbook-code-form", ".runbook-qr-panel"
 SERIAL = "arn:aws:iam::123456789012:mfa/Administrator"
@@ -20,7 +20,9 @@ SERIAL = "arn:aws:iam::123456789012:mfa/Administrator"
 @pytest.fixture
 def app_03(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The CLI's app on 03 with its prerequisites seeded; (page URL, session folder)."""
-    with cli_app(tmp_path, "03", "--sandbox", "--seed-prerequisites") as started:
+    with cli_server(
+        tmp_path, "app", "03", "--sandbox", "--seed-prerequisites", ready="Voilà is running"
+    ) as started:
         yield started
 
 

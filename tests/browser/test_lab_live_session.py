@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 import pytest
 from browser_pages import (
     assert_absent,
+    cli_server,
     oathtool,
     run_all,
     wait_dom_text,
@@ -27,7 +25,6 @@ from browser_pages import (
 )
 
 from runbook_lib.core import environ
-from runbook_lib.interfaces import apps
 
 ROOT = Path(__file__).parents[2]
 CONFIRM, FORM = ".runbook-confirm-step", ".runbook-apply-form"
@@ -56,37 +53,9 @@ def _git_status() -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """The CLI's ``runbook lab --sandbox``; (base URL with token, session folder, secrets)."""
-    env = dict(os.environ)
-    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        (tmp_path / name.lower()).mkdir()
-        env[name] = str(tmp_path / name.lower())
-    env.pop("JUPYTER_PATH", None)
-    env.pop(environ.SANDBOX_URL, None)  # a fresh sandbox of its own, as a person gets
-    env[environ.SECRETS_DIR] = str(tmp_path / "secrets")
-    port = apps.free_port()
-    runs = tmp_path / "runs"
-    log = tmp_path / "lab.log"
-    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", "lab", "--sandbox"]
-    cmd += ["--no-browser", "--port", str(port), "--output-dir", str(runs)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 120
-        url = None
-        while time.monotonic() < deadline and url is None:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            url = re.search(r"open: (\S+)", log.read_text())
-            time.sleep(0.3)
-        assert url, "no 'open:' line in time"
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            if "is running at" in log.read_text():
-                break
-            time.sleep(0.3)
-        (session,) = runs.iterdir()
-        yield url[1], session, tmp_path / "secrets"
-    finally:
-        apps.stop_server(proc)  # type: ignore[arg-type]
+    drop = (environ.SANDBOX_URL,)  # a fresh sandbox of its own, as a person gets
+    with cli_server(tmp_path, "lab", "--sandbox", ready="is running at", env_drop=drop) as found:
+        yield (*found, tmp_path / "secrets")
 
 
 def _open(page: Any, url: str, notebook: str) -> None:

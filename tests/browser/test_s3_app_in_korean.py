@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import assert_absent, cli_app, oathtool, page_text, wait_text
+from browser_pages import assert_absent, cli_server, oathtool, page_text, wait_text
 
 from runbook_lib.core import totp
 
@@ -26,13 +26,15 @@ NONE_YET = "'Administrator'의 MFA 디바이스: 없음"
 @pytest.fixture
 def app_03_ko(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The CLI's Korean app on 03 with its prerequisites seeded; (page URL, session folder)."""
-    with cli_app(
+    with cli_server(
         tmp_path,
+        "app",
         "03",
         "--sandbox",
         "--seed-prerequisites",
         "--lang",
         "ko",
+        ready="Voilà is running",
         env_drop=("RUNBOOK_LANG",),
     ) as started:
         yield started
