@@ -5,6 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# pip as every set-up step calls it: the locked files only, quiet, no version nag
+PIP := $(PY) -m pip -q --disable-pip-version-check
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.10 --no-header -q
 SYS_STAMP := $(VENV)/.system-stamp
 # Airflow in a venv of its own (the DAG's test drives its binaries from the project's pytest)
 AIRFLOW_VENV ?= .venv-airflow
@@ -14,15 +17,23 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 APT_PACKAGES := oathtool zbar-tools chromium awscli
 
 .PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test \
-	refresh docs bench lab clean messages translate
+	refresh docs bench lab clean messages translate lock
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[lab,test]'
+	$(PIP) install --require-hashes --no-deps -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
+	$(PIP) check
 	touch $(STAMP)
+
+# regenerate both locks from pyproject.toml and deploy/airflow-requirements.txt (newest versions
+# that fit; every platform and Python >= 3.10, with hashes); `make setup` installs exactly them
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra lab --extra test $(LOCK_FLAGS) -o requirements.lock
+	printf 'setuptools>=68\n' | $(BIN)/uv pip compile pyproject.toml deploy/airflow-requirements.txt - \
+	  $(LOCK_FLAGS) -o deploy/airflow.lock
 
 system: $(SYS_STAMP)
 
@@ -71,14 +82,14 @@ bench: setup system
 browser: setup system
 	$(BIN)/pytest -q --durations=15 tests/browser
 
-# apache-airflow (deploy/airflow-requirements.txt) and this project in .venv-airflow
+# apache-airflow (deploy/airflow.lock, from deploy/airflow-requirements.txt) and this project in .venv-airflow
 airflow-setup: $(AIRFLOW_STAMP)
 
-$(AIRFLOW_STAMP): pyproject.toml deploy/airflow-requirements.txt
+$(AIRFLOW_STAMP): pyproject.toml deploy/airflow.lock
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check -r deploy/airflow-requirements.txt
-	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e .
+	$(AIRFLOW_VENV)/bin/python -m pip -q --disable-pip-version-check install --require-hashes --no-deps -r deploy/airflow.lock
+	$(AIRFLOW_VENV)/bin/python -m pip -q --disable-pip-version-check install --no-deps --no-build-isolation \
+	  --config-settings editable_mode=compat -e .
 	$(AIRFLOW_VENV)/bin/python -m pip check
 	touch $(AIRFLOW_STAMP)
 

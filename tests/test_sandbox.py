@@ -58,10 +58,30 @@ def test_reset_empties_the_sandbox_and_repeats_the_first_ids(session_sandbox: Sa
     before = first_ids()
     iam.create_user(UserName="left-over")
     session_sandbox.reset()
-    after = first_ids()  # first: every response (even a read) draws from the seeded generator
+    after = first_ids()
 
     assert after == before
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["Administrator"]
+
+
+@pytest.mark.parametrize("extra_reads", [1, 7])
+def test_generated_ids_do_not_depend_on_how_many_requests_came_before(
+    session_sandbox: Sandbox, extra_reads: int
+) -> None:
+    """Reads draw nothing from the seed: a probe, a retry or another client before a
+    ``CreateAccessKey`` leaves the key (and every later ID) as it would have been."""
+    iam = boto3.client("iam", endpoint_url=session_sandbox.url)
+
+    def first_ids(reads: int) -> tuple[str, str, str]:
+        session_sandbox.reset()
+        for _ in range(reads):
+            iam.list_users()
+        user = iam.create_user(UserName="Administrator")["User"]
+        boto3.client("sts", endpoint_url=session_sandbox.url).get_caller_identity()
+        key = iam.create_access_key(UserName="Administrator")["AccessKey"]
+        return user["UserId"], key["AccessKeyId"], key["SecretAccessKey"]
+
+    assert first_ids(extra_reads) == first_ids(0)
 
 
 def test_strip_real_credentials_removes_every_way_to_a_real_account() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import string
 import urllib.request
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -126,6 +128,33 @@ def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=region, **_session_credentials())
 
 
+def _request_ids_off_the_seed() -> None:
+    """Draw moto's response request IDs from a generator of their own, not the seeded one.
+
+    moto draws a 52-character request ID for every response from the same seeded generator
+    that makes user IDs, access keys and MFA seeds, so one read more or less before a
+    ``CreateAccessKey`` (a probe, a retry, another client) changed that key and every later ID:
+    outputs made on one machine did not repeat on another. With request IDs drawn elsewhere, the
+    seeded IDs depend only on what was created, in which order. Request IDs stay random (AWS's
+    are); nothing compares them.
+    """
+    import moto.core.responses as responses
+
+    if getattr(responses.gen_amzn_requestid_long, "_off_the_seed", False):
+        return
+    draw = random.Random()  # noqa: S311 - request IDs are not secrets
+    alphabet = string.ascii_uppercase + string.digits
+
+    def request_id(headerdict: dict[str, Any] | None = None) -> str:
+        req_id = "".join(draw.choices(alphabet, k=52))
+        if headerdict is not None:
+            headerdict["x-amzn-requestid"] = req_id
+        return req_id
+
+    request_id._off_the_seed = True  # type: ignore[attr-defined]
+    responses.gen_amzn_requestid_long = request_id
+
+
 def _post(url: str) -> bytes:
     """POST to the sandbox (a reset rebuilds every account it has seen: give it time)."""
     req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
@@ -163,6 +192,7 @@ class Sandbox:
         sandbox_org.parse_managed_policies_once()
         from moto.server import ThreadedMotoServer
 
+        _request_ids_off_the_seed()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()

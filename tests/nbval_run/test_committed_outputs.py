@@ -43,6 +43,9 @@ class NbvalRun:
 
 #: the folder of each language's committed notebooks
 FOLDERS = {"en": ROOT / "notebooks", "ko": ROOT / "notebooks" / "ko"}
+#: reads made on the sandbox before nbval starts: the committed outputs must not depend on how
+#: many requests the sandbox answered before (moto once drew every request ID from the seed)
+EXTRA_REQUESTS = {"en": 1, "ko": 7}
 
 
 @pytest.fixture(scope="module", params=sorted(FOLDERS))
@@ -50,10 +53,12 @@ def nbval_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NbvalRun]:
     """``pytest --nbval`` in a subprocess on the committed notebooks of one language, on a
-    freshly seeded sandbox (as ``runbook refresh`` had it), with its secret files in a folder
-    of ours."""
+    freshly seeded sandbox (as ``runbook refresh`` had it, then a few extra reads that refresh
+    did not make), with its secret files in a folder of ours."""
     lang = str(request.param)
     reset_sandbox()
+    for _ in range(EXTRA_REQUESTS[lang]):
+        client("iam").list_users()
     folder = tmp_path_factory.mktemp(f"nbval-{lang}")
     copies = folder / "notebooks"
     copies.mkdir()
