@@ -44,4 +44,4 @@ def test_the_lock_holds_the_floors_the_tests_need() -> None:
 
     moto = tuple(int(part) for part in pins["moto"].split(".")[:3])
     assert moto >= (5, 2, 4), "Identity Center reads (IsMemberInGroups) need moto 5.2.4"
-    assert 'moto[iam,sts]>=5.2.4' in (ROOT / "pyproject.toml").read_text("utf-8")
+    assert "moto[iam,sts]>=5.2.4" in (ROOT / "pyproject.toml").read_text("utf-8")
