@@ -15,10 +15,10 @@ from runbook_lib.access_key.cleanup import (
     judge,
     record_credential,
 )
-from runbook_lib.access_key.live import StepResult
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
+from runbook_lib.core.result import StepResult
 
 _FIX = "The caller needs iam:UpdateAccessKey and iam:DeleteLoginProfile."
 

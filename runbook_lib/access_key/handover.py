@@ -15,7 +15,6 @@ from runbook_lib.access_key.destination import SECRET_KIND, deliver
 from runbook_lib.access_key.live import (
     STORE_STEP,
     LiveStepResult,
-    StepResult,
     proof_at_store,
     prove_at_store,
     stored,
@@ -28,6 +27,7 @@ from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DELIVERED
+from runbook_lib.core.result import StepResult
 from runbook_lib.core.secrets import Secret
 
 STORE_TITLE = N_("Store the new access key")

@@ -21,22 +21,13 @@ from runbook_lib.access_key.state import KeyPlan, NewKey
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import _
+from runbook_lib.core.result import StepResult
 from runbook_lib.widgets.live import LiveRepr
 
 STORE_STEP = "S2.6"
 
 #: (run ID, key ID) → (proven, the line Verify shows): the proofs "I have stored it" made
 _PROOFS: dict[tuple[str, str], tuple[bool, str]] = {}
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What a step did, as one or more lines (its repr is the cell output)."""
-
-    text: str
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 @dataclass(frozen=True, repr=False)  # keeps the parent\'s repr

@@ -26,13 +26,13 @@ from datetime import datetime
 from runbook_lib.access_key import handover, request, steps
 from runbook_lib.access_key.cleanup import DEFAULT_UNUSED_DAYS, CleanupPlan, check_cleanup
 from runbook_lib.access_key.cleanup_apply import apply_cleanup, verify_cleanup
-from runbook_lib.access_key.live import StepResult
 from runbook_lib.access_key.rotation import ROTATE_IF_OLDER, validate_days
 from runbook_lib.access_key.state import KeyPlan, NewKey, read_keys
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput, VerifyFailed
 from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DEFAULT_LEASE
+from runbook_lib.core.result import StepResult
 from runbook_lib.core.validation import validate_choice
 
 Plan = KeyPlan | CleanupPlan

@@ -6,12 +6,13 @@ import time
 from collections.abc import Callable
 
 from runbook_lib.access_key.destination import read_back
-from runbook_lib.access_key.live import LiveStepResult, StepResult, proof_at_store, waits_for_store
+from runbook_lib.access_key.live import LiveStepResult, proof_at_store, waits_for_store
 from runbook_lib.access_key.proof import prove_key
 from runbook_lib.access_key.state import KeyPlan, NewKey, read_keys
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import RunbookError, VerifyFailed
 from runbook_lib.core.i18n import _
+from runbook_lib.core.result import StepResult
 from runbook_lib.core.secrets import Secret
 
 

@@ -140,7 +140,8 @@ def _request_ids_off_the_seed() -> None:
     """
     import moto.core.responses as responses
 
-    if getattr(responses.gen_amzn_requestid_long, "_off_the_seed", False):
+    name = "gen_amzn_requestid_long"  # imported by name into moto's responses module
+    if getattr(getattr(responses, name), "_off_the_seed", False):
         return
     draw = random.Random()  # noqa: S311 - request IDs are not secrets
     alphabet = string.ascii_uppercase + string.digits
@@ -152,7 +153,7 @@ def _request_ids_off_the_seed() -> None:
         return req_id
 
     request_id._off_the_seed = True  # type: ignore[attr-defined]
-    responses.gen_amzn_requestid_long = request_id
+    setattr(responses, name, request_id)  # noqa: B010 - moto does not re-export the name
 
 
 def _post(url: str) -> bytes:
