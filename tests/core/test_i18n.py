@@ -29,7 +29,7 @@ from runbook_lib.core.wording import width
 from runbook_lib.password_policy.plan import SETTINGS, PolicyPlan
 from runbook_lib.run.summary import summary_lines
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "runbook_lib" / "locale"
 PO = LOCALE / "ko" / "LC_MESSAGES" / "runbook.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}

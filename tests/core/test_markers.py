@@ -205,7 +205,7 @@ def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
 
 
 def test_s3_names_a_concurrent_device_creation(ctx: RunContext, user: str) -> None:
-    """Issue 11: S3's EntityAlreadyExists from a concurrent run gets its own message."""
+    """S3's EntityAlreadyExists from a concurrent run gets its own message."""
     from runbook_lib import virtual_mfa
     from runbook_lib.core.errors import AwsError
 

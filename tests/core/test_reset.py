@@ -1,6 +1,6 @@
 """``core.reset.reset_kernel_state`` in this process (no kernel): what one reset forgets.
 
-The kernel-level proof (two accounts, one kernel) is ``tests/test_pool.py``; these check the
+The kernel-level proof (two accounts, one kernel) is ``tests/run/test_pool.py``; these check the
 pieces cheaply. Each test puts ``os.environ``, the working folder and the garbage collector
 back as they were (the reset changes them for the whole process).
 """

@@ -39,7 +39,7 @@ from runbook_lib.core.secrets import Secret
 from runbook_lib.interfaces import cli
 from runbook_lib.testing.faults import FAULT_ROOT_CALLER_VAR
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: prefixes of home folders and of the developers' checkouts (spelled in parts, so that this
 #: file does not name them itself)
 FORBIDDEN = tuple("/" + part + "/" for part in ("work", "root", "home"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 #: shapes of secrets that must never be in a committed file
 SECRET_SHAPES = {
@@ -102,7 +102,7 @@ def test_no_committed_file_holds_papermill_parameters() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    NOTEBOOKS + sorted((Path(__file__).parent.parent / "notebooks" / "ko").glob("[0-9]*.ipynb")),
+    NOTEBOOKS + sorted((Path(__file__).parents[2] / "notebooks" / "ko").glob("[0-9]*.ipynb")),
     ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
 def test_committed_outputs_name_no_temporary_folder(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""No secret through the executors people use without ``runbook`` (issue 11, "Done when").
+"""No secret through the executors people use without ``runbook``.
 
 Each test runs one notebook as a new user would, in a real process: papermill's CLI, ``jupyter
 nbconvert --execute`` (to a notebook and to HTML), ``jupyter execute``, and nbclient with

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GLOSSARY = yaml.safe_load((ROOT / "docs" / "ko" / "glossary.yaml").read_text("utf-8"))
 TERMS: dict[str, dict[str, Any]] = GLOSSARY["terms"]
 PO = ROOT / "runbook_lib" / "locale" / "ko" / "LC_MESSAGES" / "runbook.po"

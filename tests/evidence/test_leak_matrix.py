@@ -6,7 +6,7 @@ run's actual secrets, read back from their destinations.
 The kernel runs are the session's cached scenarios (``support.catalog``), shared with the other
 test files; plan mode runs the notebooks' cells in-process (no secret may exist in it at all).
 The other half (widgets driven in a live kernel, ``runbook docs``, test failure output) is
-``test_leak_matrix_kernels.py``; nbval's is ``tests/nbval_run/``.
+``test_leak_matrix_kernels.py``; nbval's is ``tests/evidence/nbval/``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The leak matrix, live half: the widgets driven in a real kernel (as a person in JupyterLab),
 and the output of a failing test (nbval over the committed notebooks and ``runbook docs`` of
-them are in ``tests/nbval_run/``: the ``make nbval`` target).
+them are in ``tests/evidence/nbval/``: the ``make nbval`` target).
 
 Every artifact is scanned for the actual secret values of its run (``leak_scan``); a failure
 names the artifact and the kind, never the value.
@@ -35,7 +35,7 @@ from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.run.notebooks import find_notebook, notebooks_dir
 from runbook_lib.run.runner import export_html, ipc_kernel_manager
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TYPED_VAR = "LEAK_TEST_TYPED_PASSWORD"
 
 #: a driver cell's helper: the live widget of a runbook_lib.widgets class (what a person sees)

@@ -1,4 +1,4 @@
-"""Secrets where a user's settings or an executor could expose them (issue 11 items 3, 4, 6, 9):
+"""Secrets where a user's settings or an executor could expose them:
 IPython's ``%xmode Verbose`` tracebacks of failed deliveries, HTML-escaped forms for the leak
 guard, keyed fingerprints of typed passwords, and credential calls that are reads.
 

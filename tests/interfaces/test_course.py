@@ -21,7 +21,7 @@ from runbook_lib.interfaces.course import COURSE_DIR
 from runbook_lib.interfaces.docs import build_site
 from runbook_lib.run.notebooks import all_notebooks
 
-FIXTURE = Path(__file__).parent / "browser" / "notebooks" / "widgets_fixture.ipynb"
+FIXTURE = Path(__file__).parents[1] / "browser" / "notebooks" / "widgets_fixture.ipynb"
 #: a resource the browser fetches by itself (an <a href> is a link, not a load)
 RESOURCE = re.compile(
     r"<(?:script|link|img|image|iframe|source|video|audio|embed|object|use)\b[^>]*"

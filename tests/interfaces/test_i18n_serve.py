@@ -12,7 +12,7 @@ from runbook_lib.core import environ, i18n
 from runbook_lib.interfaces import apps
 from runbook_lib.interfaces.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Server:

@@ -1,4 +1,4 @@
-"""Interactive runs (issue 12): ``runbook lab``/``runbook app`` take the target options, serve
+"""Interactive runs: ``runbook lab``/``runbook app`` take the target options, serve
 clean working copies in a session folder, seed the earlier runbooks, and each kernel's record
 lands in that folder. The servers themselves are replaced by a stub here (the browser tests
 start real ones)."""

@@ -18,7 +18,7 @@ import yaml
 
 from runbook_lib.interfaces import translate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EN = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 GLOSSARY = yaml.safe_load((ROOT / "docs" / "ko" / "glossary.yaml").read_text("utf-8"))
 

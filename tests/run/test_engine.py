@@ -23,7 +23,7 @@ from runbook_lib.run.kernels import kernel_environ
 from runbook_lib.run.refresh import refresh_notebooks
 from runbook_lib.run.runner import RunResult, run_notebook
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "notebooks" / "95_kernel_environ.ipynb"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks" / "95_kernel_environ.ipynb"
 PROBE = "ENGINE_PROBE"
 MARK = "KERNEL-ENV "
 

@@ -1,4 +1,4 @@
-"""`--plan` through a role profile (issue 11 item 9): how member accounts are reached.
+"""`--plan` through a role profile: how member accounts are reached.
 
 A profile with ``role_arn`` + ``source_profile`` makes botocore call STS ``AssumeRole`` before
 the runbook's first call. A credential call is not a change to the account: plan mode allows

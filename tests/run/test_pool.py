@@ -30,7 +30,7 @@ from runbook_lib.run.kernels import kernel_environ
 from runbook_lib.run.pool import KernelPool, WarmKernel, neutral_environ
 from runbook_lib.run.runner import run_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 S1 = ROOT / "notebooks" / "01_create_admin_user.ipynb"
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
 PROBE = FIXTURES / "96_pool_probe.ipynb"

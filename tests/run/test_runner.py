@@ -30,8 +30,8 @@ from runbook_lib.core.secrets import fingerprint
 from runbook_lib.interfaces.cli import main
 from runbook_lib.run.runner import RunResult, run_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 SANDBOX_PARAMS = ROOT / "parameters" / "sandbox.yaml"
 S0 = "00_check_root_usage"
 
@@ -244,7 +244,7 @@ def test_runbook_command_exits_2_on_a_bad_target_and_says_nothing_changed(tmp_pa
     assert done.returncode == 2
     assert "target 'production' is not known" in done.stderr
     assert "Nothing was changed." in done.stderr
-    assert not output.exists()  # refused before a kernel (tests/test_cli_terminal.py: in-kernel)
+    assert not output.exists()  # refused before a kernel (tests/interfaces/test_cli.py: in-kernel)
 
 
 # --- fixture notebooks: failure, manual step, secrets -----------------------------------------

@@ -1,4 +1,4 @@
-"""Live notebooks (issue 12): a button's result replaces every line that depended on it, the
+"""Live notebooks: a button's result replaces every line that depended on it, the
 wording points at where things are, and the run record of an interactive run says whether
 Verify ran.
 

@@ -26,7 +26,7 @@ from support.leak_scan import Secrets, access_key, assert_clean, destination_sec
 
 from runbook_lib.core import environ
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -71,7 +71,7 @@ def nbval_run(
     env[environ.HEADLESS] = "1"
     env[environ.LANG] = lang
     cmd = [sys.executable, "-m", "pytest", "-v", "-l", "--nbval", str(copies)]
-    cmd += ["--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
+    cmd += ["--nbval-sanitize-with", str(Path(__file__).resolve().with_name("nbval_sanitize.cfg"))]
     try:
         proc = subprocess.run(
             cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from evidence.test_faults_every_write import diff, end_state
 from support.aws import client, moto_iam, snapshot
 from support.inprocess import InProcessRun, run_in_process
 from support.leak_scan import Secrets, assert_clean
 from support.scenarios import Scenario, ScenarioCache
-from test_faults_every_write import diff, end_state
 
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 

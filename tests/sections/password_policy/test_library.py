@@ -34,7 +34,7 @@ from runbook_lib.run.runner import RunResult
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR, InjectedFault
 
 ACCOUNT = SANDBOX_ACCOUNT_ID
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[3]
 #: what a run with the defaults leaves in the account (GetAccountPasswordPolicy, moto's shape)
 CIS_POLICY = {
     "MinimumPasswordLength": 14,

@@ -1,7 +1,7 @@
 """One headless run of notebooks/04_set_password_policy.ipynb through the runner, on the sandbox.
 
 The bad-input, fault, plan-mode and second-run matrices run in-process
-(``test_password_policy.py``); a kernel start is slow, so this is the one real run: exit code,
+(``test_library.py``); a kernel start is slow, so this is the one real run: exit code,
 run record, end state in IAM, and the run folder scanned for anything secret-shaped.
 """
 

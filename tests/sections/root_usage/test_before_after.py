@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from support.aws import client, reset_sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 RUNBOOK = Path(sys.executable).parent / "runbook"
 SANDBOX_YAML = ROOT / "parameters" / "sandbox.yaml"
 S0 = "00_check_root_usage"

@@ -128,7 +128,7 @@ def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box:
 
 
 def test_root_caller_is_refused_by_the_notebook() -> None:
-    source = Path(__file__).parents[1] / "notebooks" / "03_enable_virtual_mfa.ipynb"
+    source = Path(__file__).parents[3] / "notebooks" / "03_enable_virtual_mfa.ipynb"
     cells = json.loads(source.read_text())["cells"]
     assert any("allow_root=False" in "".join(c["source"]) for c in cells)
 
