@@ -64,12 +64,12 @@ typecheck: setup
 # everything but nbval and the browser, in 2 pytest-xdist workers (a sandbox each); the
 # terminal summary says how many notebook kernels started
 unit: setup system
-	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/nbval_run --ignore=tests/airflow
+	$(BIN)/pytest -q -n 2 --durations=15 --ignore=tests/browser --ignore=tests/evidence/nbval --ignore=tests/airflow
 
 # the committed notebooks' outputs, compared cell by cell on a fresh sandbox (nbval, in a
 # subprocess), and scanned for the secrets of that run with what `runbook docs` makes of them
 nbval: setup
-	$(BIN)/pytest -q --durations=15 tests/nbval_run
+	$(BIN)/pytest -q --durations=15 tests/evidence/nbval
 
 refresh: setup
 	$(BIN)/runbook refresh
@@ -93,9 +93,9 @@ $(AIRFLOW_STAMP): pyproject.toml deploy/airflow.lock
 	$(AIRFLOW_VENV)/bin/python -m pip check
 	touch $(AIRFLOW_STAMP)
 
-# dags/iam_runbooks.py: lint, mypy against .venv-airflow's Airflow, its task functions
-# in-process, then two `airflow dags test` runs against a sandbox Organization (SQLite, a
-# throw-away AIRFLOW_HOME); the project's pytest drives .venv-airflow's `airflow`
+# dags/iam_runbooks.py: lint, mypy against .venv-airflow's Airflow, then two `airflow dags
+# test` runs against a sandbox Organization (SQLite, a throw-away AIRFLOW_HOME); the project's
+# pytest drives .venv-airflow's `airflow` (the task functions in-process: `unit`, tests/org/)
 airflow-test: setup airflow-setup
 	$(BIN)/ruff check dags
 	$(BIN)/ruff format --check dags

@@ -1,5 +1,5 @@
 """The library's layout keeps its promises: no import circle, lower layers never import higher
-ones, small modules and functions, one mechanism per idea (issue 10 §3).
+ones, small modules and functions, one mechanism per idea.
 
 Everything here reads source with ``ast``; nothing is imported or executed.
 """
@@ -24,7 +24,7 @@ FORBIDDEN = {
     "widgets": ("run", "interfaces", "testing", "manual", *SECTIONS),
     "manual": ("run", "interfaces", "testing", *SECTIONS),
 }
-#: modules another change is splitting (issue 10): reported as expected failures until then
+#: modules another change is splitting: reported as expected failures until then
 NOT_YET: dict[str, str] = {}
 #: the one module each idea lives in (botocore's errors, paginators, secret files)
 ONLY_IN = {

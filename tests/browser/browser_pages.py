@@ -1,4 +1,4 @@
-"""Page helpers shared by the browser tests (import as ``from browser_pages import ...``).
+"""Page helpers shared by the browser tests (``from browser.browser_pages import ...``).
 
 Failure messages name where a secret was found, never the secret: pytest's assertion
 introspection would print both strings of a plain ``assert secret not in text``.

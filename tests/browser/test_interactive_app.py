@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import cli_server, oathtool, page_text, wait_text
+from browser.browser_pages import cli_server, oathtool, page_text, wait_text
 
 FORM, QR = ".runbook-code-form", ".runbook-qr-panel"
 SERIAL = "arn:aws:iam::123456789012:mfa/Administrator"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import (
+from browser.browser_pages import (
     assert_absent,
     cli_server,
     oathtool,

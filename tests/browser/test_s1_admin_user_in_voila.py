@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from browser_pages import assert_absent, page_text, wait_dom_text, wait_text
+from browser.browser_pages import assert_absent, page_text, wait_dom_text, wait_text
 
 from runbook_lib.core.sandbox import Sandbox
 

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import nbformat
 import pytest
-from browser_pages import (
+from browser.browser_pages import (
     assert_absent,
     page_text,
     run_all,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_pages import assert_absent, cli_server, oathtool, page_text, wait_text
+from browser.browser_pages import assert_absent, cli_server, oathtool, page_text, wait_text
 
 from runbook_lib.core import totp
 

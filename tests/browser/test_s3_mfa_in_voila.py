@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from browser_pages import assert_absent, oathtool, page_text, wait_text
+from browser.browser_pages import assert_absent, oathtool, page_text, wait_text
 from support.aws import ACCOUNT
 
 from runbook_lib.core import totp

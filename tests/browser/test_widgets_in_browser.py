@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from browser_pages import assert_absent, page_text, run_all, save_and_wait, wait_kernel_idle
+from browser.browser_pages import assert_absent, page_text, run_all, save_and_wait, wait_kernel_idle
 
 SHOWN_ONCE = ".runbook-shown-once"
 CONFIRM = ".runbook-confirm-step"

@@ -1,6 +1,6 @@
 """The bad-input table: ``runbook run`` command lines that must exit 2 with one line.
 
-Rows are run three ways by ``tests/test_bad_input.py``: refused by the CLI before any notebook
+Rows are run three ways by ``evidence/test_bad_input.py``: refused by the CLI before any notebook
 starts (``cli.main`` in-process: no kernel), the notebook's cells in-process with the parameters
 the CLI would pass (no kernel), and a few rows through a real ``runbook`` process (a kernel each:
 the scenarios ``row.scenario()``, cached, which the leak matrix scans too).
