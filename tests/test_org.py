@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import boto3
@@ -27,7 +28,7 @@ from runbook_lib.interfaces.cli import main
 from runbook_lib.org import accounts
 from runbook_lib.org.summary import EXIT_SEVERITY, worst_exit
 from runbook_lib.org.target import FanoutTarget, account_run
-from runbook_lib.run.notebooks import declared, find_notebook
+from runbook_lib.run.notebooks import all_notebooks, declared, find_notebook
 
 ROLE = "OrganizationAccountAccessRole"
 SM = "secretsmanager"
@@ -214,3 +215,14 @@ def test_worst_exit_follows_the_documented_order() -> None:
     assert worst_exit([1, 2, 0]) == 2
     assert worst_exit([0, None]) == 1  # never started: its work was not done
     assert worst_exit([]) == 0
+
+
+# ---- what a notebook declares ---------------------------------------------------------------
+def test_every_notebook_declares_its_section_and_the_korean_one_the_same() -> None:
+    books = all_notebooks()
+    for book in books:
+        title = json.loads(book.read_text("utf-8"))["cells"][0]["source"][0]
+        meta = declared(book)
+        assert title.startswith(f"# {meta.section} — "), book.name
+        assert declared(book.parent / "ko" / book.name) == meta
+    assert [b.stem for b in books if declared(b).org_root_access] == ["00_check_root_usage"]
