@@ -85,8 +85,9 @@ def org_rounds(
 def warm_vs_cold_org(box: Any, scratch: Path, rounds: int = 2) -> dict[str, list[float]]:
     """In this process: ``run_fanout`` of 00 over a 10-member Organization, 2 at a time, on
     warm kernels and on a kernel per account, paired; seconds per ``warm``/``cold``."""
-    from runbook_lib.run import org
-    from runbook_lib.run.fanout import resolve_target, run_fanout
+    from runbook_lib.org.accounts import org_accounts
+    from runbook_lib.org.fanout import run_fanout
+    from runbook_lib.org.target import resolve_target
     from runbook_lib.run.notebooks import find_notebook, run_parameters
 
     params = run_parameters([ROOT / "parameters" / "sandbox.yaml"], [], [find_notebook("00")])
@@ -97,7 +98,7 @@ def warm_vs_cold_org(box: Any, scratch: Path, rounds: int = 2) -> dict[str, list
             os.environ["RUNBOOK_SECRETS_DIR"] = tempfile.mkdtemp(dir=scratch)
             start = time.perf_counter()
             target = resolve_target(params, sandbox_url=box.url)
-            accounts = org.org_accounts(target.client("organizations"))
+            accounts = org_accounts(target.client("organizations"))
             result = run_fanout(
                 "00",
                 accounts,

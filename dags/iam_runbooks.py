@@ -2,9 +2,9 @@
 
 ``iam_runbooks_s0`` runs daily: ``plan`` lists the accounts (Organizations ``ListAccounts``, as
 ``runbook run 00 --org`` does, or the ``accounts`` given) and makes the run's folder; ``run``
-is mapped over them (one task per account, ``.expand``), each calling the runner's Python API
-(``runbook_lib.run.tasks.run_one`` -> ``fanout.run_account``: AssumeRole into the account, the
-notebook with that account's credentials in its kernel only); ``summary`` writes
+is mapped over them (one task per account, ``.expand``), each calling the Airflow adapter
+(``runbook_lib.interfaces.airflow.run_one`` -> ``org.fanout.run_account``: AssumeRole into the
+account, the notebook with that account's credentials in its kernel only); ``summary`` writes
 ``summary.json``/``.csv``/``.html`` with the CLI's code, whatever the accounts' outcome.
 
 Settings (each: the DAG param of a triggered run, else that key of the Airflow Variable
@@ -37,7 +37,13 @@ from airflow.exceptions import AirflowException, AirflowFailException
 from airflow.sdk import Param, TriggerRule, Variable, dag, get_current_context, task
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, RunbookError
-from runbook_lib.run import tasks
+from runbook_lib.interfaces.airflow import (
+    TaskSettings,
+    plan_run,
+    run_one,
+    settings_from,
+    summarize,
+)
 
 MAX_ACTIVE = int(os.environ.get("IAM_RUNBOOKS_MAX_ACTIVE", "2"))
 RETRIES = int(os.environ.get("IAM_RUNBOOKS_RETRIES", "1"))
@@ -66,7 +72,7 @@ PARAMS = {
 }
 
 
-def _settings(notebook: str, defaults: Mapping[str, Any]) -> tasks.TaskSettings:
+def _settings(notebook: str, defaults: Mapping[str, Any]) -> TaskSettings:
     """This run's settings: the DAG param, else the Variable ``iam_runbooks``, else default;
     the notebook's parameters over the DAG's ``defaults``."""
     shared = Variable.get(VARIABLE, default={}, deserialize_json=True)
@@ -77,7 +83,7 @@ def _settings(notebook: str, defaults: Mapping[str, Any]) -> tasks.TaskSettings:
     values.update({k: v for k, v in params.items() if v is not None and v != ""})
     values.pop("notebook", None)  # the DAG's, not a setting
     try:
-        settings = tasks.settings_from(values)
+        settings = settings_from(values)
     except RunbookError as err:
         raise _refused(err) from None
     return replace(settings, notebook=notebook, parameters={**defaults, **settings.parameters})
@@ -115,14 +121,14 @@ def make_dag(
         @task(retries=0)
         def plan() -> list[str]:
             try:
-                return tasks.plan_run(_settings(notebook, base), _run_id())
+                return plan_run(_settings(notebook, base), _run_id())
             except RunbookError as err:  # bad settings: one line, nothing ran
                 raise _refused(err) from None
 
         @task(max_active_tis_per_dag=MAX_ACTIVE, multiple_outputs=False)
         def run(account_id: str) -> dict[str, Any]:
             settings = _settings(notebook, base)
-            result = tasks.run_one(settings, account_id, _run_id())
+            result = run_one(settings, account_id, _run_id())
             code = result["exit_code"]
             line = f"{account_id}: {result['status']} (exit {code}), run folder {result['run_dir']}"
             print(line)
@@ -135,7 +141,7 @@ def make_dag(
         @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, multiple_outputs=False)
         def summary(accounts: list[str]) -> dict[str, Any]:
             settings = _settings(notebook, base)
-            out = tasks.summarize(settings, _run_id(), accounts)
+            out = summarize(settings, _run_id(), accounts)
             print(f"summary: {out['summary']} (worst exit {out['exit_code']})")
             for code, ids in sorted(out["by_exit_code"].items()):
                 print(f"exit {code}: {len(ids)} account(s): {' '.join(ids)}")

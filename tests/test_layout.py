@@ -19,10 +19,12 @@ MAX_FUNCTION_LINES = 60
 SECTIONS = ("root_usage", "admin_user", "access_key", "virtual_mfa", "password_policy")
 #: package -> the runbook_lib packages it must never import
 FORBIDDEN = {
-    "core": ("widgets", "run", "interfaces", "testing", "manual", *SECTIONS),
-    **{s: ("run", "interfaces", "testing") for s in SECTIONS},
-    "widgets": ("run", "interfaces", "testing", "manual", *SECTIONS),
-    "manual": ("run", "interfaces", "testing", *SECTIONS),
+    "core": ("widgets", "run", "org", "interfaces", "testing", "manual", *SECTIONS),
+    **{s: ("run", "org", "interfaces", "testing") for s in SECTIONS},
+    "widgets": ("run", "org", "interfaces", "testing", "manual", *SECTIONS),
+    "manual": ("run", "org", "interfaces", "testing", *SECTIONS),
+    "run": ("org", "interfaces"),
+    "org": ("interfaces",),
 }
 #: modules another change is splitting: reported as expected failures until then
 NOT_YET: dict[str, str] = {}
@@ -135,7 +137,8 @@ def layering_violations() -> list[str]:
 
 
 def test_lower_layers_never_import_higher_ones() -> None:
-    """core ← sections ← run/interfaces; widgets and manual steps sit beside the sections."""
+    """core ← sections ← run ← org ← interfaces; widgets and manual steps sit beside the
+    sections."""
     assert layering_violations() == []
 
 

@@ -129,7 +129,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runbook_lib.run import precheck
+    from runbook_lib.run import notebooks, precheck
     from runbook_lib.run.engine import warm_kernels
     from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
     from runbook_lib.run.pool import KernelPool
@@ -178,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(" " + _("refused"), flush=True)  # end the progress line; the reason follows
                 raise
             report(result, time.monotonic() - started)
-            if before is not None and book.stem == precheck.AUDIT:
+            if before is not None and notebooks.declared(book).kind == "audit":
                 print("\n".join(compare_lines(before, result.record, str(args.compare))))
             if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
                 return result.exit_code

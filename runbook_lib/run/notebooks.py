@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,43 @@ def notebooks_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
 
 
-#: runbooks that ``run --all`` runs right after S0 and before S1: account-wide settings that
-#: the first console password S1 sets must already meet (04: the account password policy)
-BEFORE_S1 = ("04_set_password_policy",)
+@dataclass(frozen=True)
+class Declared:
+    """What a runbook notebook declares it is: its top-level ``runbook`` metadata.
+
+    Host code reads these instead of a notebook's name or number.
+    """
+
+    section: str = ""
+    #: ``audit`` (reads and reports findings: ``--compare`` compares its runs) or ``change``
+    kind: str = "change"
+    #: it creates its ``user_name``: a run that includes it needs no user beforehand
+    creates_user: bool = False
+    #: it acts on an existing ``user_name`` (default ``Administrator``)
+    needs_user: bool = False
+    #: ``run --all`` runs it right before this section (``S1``), not in its number's place
+    runs_before: str = ""
+    #: over an Organization, it reports centralized root access (``--root-audit``...)
+    org_root_access: bool = False
+    #: destination parameter -> a fan-out account's Secrets Manager name, formatted with
+    #: ``account``, ``user_name`` and ``device_name``
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+def declared(book: Path) -> Declared:
+    """What ``book`` declares in its ``runbook`` metadata (nothing declared: a ``change``).
+
+    A bare file name (``00_check_root_usage.ipynb``) that is not a file here is the project's
+    notebook of that name.
+    """
+    path = book if book.is_file() else notebooks_dir() / book.name
+    return _declared(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@cache
+def _declared(path: str, mtime_ns: int) -> Declared:
+    meta = json.loads(Path(path).read_text("utf-8")).get("metadata", {}).get("runbook", {})
+    return Declared(**meta)
 
 
 def all_notebooks(folder: Path | None = None) -> list[Path]:
@@ -34,7 +71,8 @@ def all_notebooks(folder: Path | None = None) -> list[Path]:
 
 
 def run_order(books: Sequence[Path]) -> list[Path]:
-    """The order ``runbook run --all`` runs ``books`` in: by number, except ``BEFORE_S1``.
+    """The order ``runbook run --all`` runs ``books`` in: by number, except a runbook that
+    declares ``runs_before`` a section (04, the account password policy, before S1).
 
     S0 first (it reports the account as found), then the account password policy (04), then
     S1-S3: S1 generates its passwords to meet the policy in force, checks a typed one against
@@ -42,8 +80,9 @@ def run_order(books: Sequence[Path]) -> list[Path]:
     """
 
     def key(book: Path) -> tuple[float, str]:
-        number = float(book.stem.split("_", 1)[0])
-        return (0.5 if book.stem in BEFORE_S1 else number, book.stem)
+        before = declared(book).runs_before.removeprefix("S")
+        number = float(before) - 0.5 if before else float(book.stem.split("_", 1)[0])
+        return (number, book.stem)
 
     return sorted(books, key=key)
 

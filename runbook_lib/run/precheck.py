@@ -30,11 +30,8 @@ from runbook_lib.core.validation import (
     validate_user_name,
 )
 from runbook_lib.root_usage.request import LIMITS, validate_threshold
+from runbook_lib.run.notebooks import all_notebooks, declared
 
-#: runbooks that create their user: a run that includes one does not need the user beforehand
-CREATES_USER = ("01_create_admin_user",)
-#: runbooks that act on an existing user (``user_name``, default ``Administrator``)
-NEEDS_USER = ("02_create_access_key", "03_enable_virtual_mfa")
 DEFAULT_USER = "Administrator"
 
 
@@ -65,29 +62,31 @@ RULES: dict[str, Callable[[Any], Any]] = {
         if name != "unused_days"
     },
 }
-#: the runbook whose findings ``--compare`` compares
-AUDIT = "00_check_root_usage"
 
 
 def load_compare(run_dir: Path, books: Iterable[Path]) -> dict[str, Any]:
-    """The run record ``--compare RUN_DIR`` names: an earlier S0 run with findings.
+    """The run record ``--compare RUN_DIR`` names: an earlier audit (S0) run with findings.
 
     Raises:
-        BadInput: the run is not going to run S0, or RUN_DIR holds no S0 run record.
+        BadInput: the run is not going to run the audit, or RUN_DIR holds no audit run record.
     """
-    if AUDIT not in [b.stem for b in books]:
-        raise BadInput(f"--compare compares {AUDIT} runs: run 00 (or --all) with it.")
+    audits = [b.stem for b in books if declared(b).kind == "audit"]
+    if not audits:
+        audit = next(b.stem for b in all_notebooks() if declared(b).kind == "audit")
+        number = audit.split("_", 1)[0]
+        raise BadInput(f"--compare compares {audit} runs: run {number} (or --all) with it.")
+    audit = audits[0]
     try:
         record = json.loads((Path(run_dir) / "run.json").read_text("utf-8"))
     except (OSError, ValueError) as err:
         raise BadInput(
             f"--compare {run_dir}: no readable run.json there ({type(err).__name__}); give the "
-            f"folder of an earlier {AUDIT} run (runs/…-{AUDIT}-…)."
+            f"folder of an earlier {audit} run (runs/…-{audit}-…)."
         ) from None
     if not isinstance(record, dict) or not record.get("findings"):
         raise BadInput(
             f"--compare {run_dir}: that run recorded no findings; give the folder of an "
-            f"earlier {AUDIT} run."
+            f"earlier {audit} run."
         )
     return record
 
@@ -123,11 +122,11 @@ def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:
     """The user that must exist before ``books`` run, or ``""`` (none, or an earlier book
     creates it)."""
     for book in books:
-        if book.stem in CREATES_USER:
+        if declared(book).creates_user:
             return ""
-        if book.stem in NEEDS_USER and params.get("cleanup_scope") == "account":
+        if declared(book).needs_user and params.get("cleanup_scope") == "account":
             continue  # S2 cleanup of every user: no one user is needed
-        if book.stem in NEEDS_USER:
+        if declared(book).needs_user:
             user = str(params.get("user_name") or DEFAULT_USER)
             # a name for the root user: the runbook's own refusal says why, not "no such user"
             return "" if "root" in user.lower() else user

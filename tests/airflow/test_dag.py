@@ -23,7 +23,7 @@ from support.aws import reset_sandbox
 from support.leak_scan import assert_no_secret
 
 from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID
-from runbook_lib.run.tasks import XCOM_KEYS
+from runbook_lib.interfaces.airflow import XCOM_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"

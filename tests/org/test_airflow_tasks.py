@@ -1,4 +1,4 @@
-"""The DAG's task functions (``runbook_lib.run.tasks``) in-process: no Airflow, no kernel.
+"""The DAG's task functions (``runbook_lib.interfaces.airflow``) in-process: no Airflow, no kernel.
 
 Bad settings are one line before anything runs; a widget destination is refused; a task's
 XCom result carries counts and folders only; the summary has a row for an account whose task
@@ -16,7 +16,7 @@ from support.aws import reset_sandbox
 from runbook_lib.core import environ
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID
-from runbook_lib.run import tasks
+from runbook_lib.interfaces import airflow
 
 RUN_ID = "scheduled__2026-12-01T00:00:00+00:00"
 
@@ -37,25 +37,25 @@ def members() -> list[str]:
 )
 def test_a_bad_setting_is_one_line_naming_it(values: dict[str, str], named: str) -> None:
     with pytest.raises(BadInput) as err:
-        tasks.settings_from(values)
+        airflow.settings_from(values)
     assert named in str(err.value) and "\n" not in str(err.value)
 
 
 def test_settings_from_variables_and_params_take_strings_or_values() -> None:
-    s = tasks.settings_from(
+    s = airflow.settings_from(
         {"accounts": "111122223333, 444455556666", "fail_on": "1,2,4", "plan": "true"}
     )
     assert s.accounts == ("111122223333", "444455556666") and s.fail_on == (1, 2, 4) and s.plan
-    s = tasks.settings_from({"parameters": {"user_name": "Ops"}, "profile": "", "target": None})
+    s = airflow.settings_from({"parameters": {"user_name": "Ops"}, "profile": "", "target": None})
     assert s.parameters == {"user_name": "Ops"} and s.target == "sandbox"
 
 
 def test_a_widget_destination_is_refused_before_anything_runs(tmp_path: Path) -> None:
-    settings = tasks.TaskSettings(
+    settings = airflow.TaskSettings(
         notebook="02", output_dir=str(tmp_path), parameters={"destination": "widget"}
     )
     with pytest.raises(BadInput, match="destination=widget"):
-        tasks.plan_run(settings, RUN_ID)
+        airflow.plan_run(settings, RUN_ID)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -64,55 +64,55 @@ def test_the_sandbox_target_needs_a_running_sandbox(
 ) -> None:
     monkeypatch.delenv(environ.SANDBOX_URL)
     with pytest.raises(BadInput, match="needs a running sandbox"):
-        tasks.plan_run(tasks.TaskSettings(output_dir=str(tmp_path)), RUN_ID)
+        airflow.plan_run(airflow.TaskSettings(output_dir=str(tmp_path)), RUN_ID)
 
 
 def test_plan_lists_the_organizations_accounts_and_makes_one_folder(
     members: list[str], tmp_path: Path
 ) -> None:
-    settings = tasks.TaskSettings(output_dir=str(tmp_path))
-    accounts = tasks.plan_run(settings, RUN_ID)
+    settings = airflow.TaskSettings(output_dir=str(tmp_path))
+    accounts = airflow.plan_run(settings, RUN_ID)
     assert sorted(accounts) == sorted([SANDBOX_ACCOUNT_ID, *members])
-    assert [p.name for p in tmp_path.iterdir()] == [tasks.run_folder(settings, RUN_ID).name]
-    given = tasks.TaskSettings(output_dir=str(tmp_path), accounts=(members[0],))
-    assert tasks.plan_run(given, RUN_ID) == [members[0]]
+    assert [p.name for p in tmp_path.iterdir()] == [airflow.run_folder(settings, RUN_ID).name]
+    given = airflow.TaskSettings(output_dir=str(tmp_path), accounts=(members[0],))
+    assert airflow.plan_run(given, RUN_ID) == [members[0]]
 
 
 def test_a_refused_account_is_its_own_result_and_xcom_has_no_message(
     members: list[str], tmp_path: Path
 ) -> None:
     params = {"expected_account_id": members[1]}  # set per account: refused, nothing runs
-    settings = tasks.TaskSettings(output_dir=str(tmp_path), parameters=params)
-    result = tasks.run_one(settings, members[0], RUN_ID)
-    assert result["exit_code"] == 2 and sorted(result) == sorted(tasks.XCOM_KEYS)
-    written = tasks.run_folder(settings, RUN_ID) / members[0] / tasks.RESULT_FILE
+    settings = airflow.TaskSettings(output_dir=str(tmp_path), parameters=params)
+    result = airflow.run_one(settings, members[0], RUN_ID)
+    assert result["exit_code"] == 2 and sorted(result) == sorted(airflow.XCOM_KEYS)
+    written = airflow.run_folder(settings, RUN_ID) / members[0] / airflow.RESULT_FILE
     assert "expected_account_id" in json.loads(written.read_text("utf-8"))["message"]
 
 
 def _result(folder: Path, account: str, code: int, status: str) -> None:
     (folder / account).mkdir(parents=True)
     data = {"account_id": account, "status": status, "exit_code": code, "run_dir": ""}
-    (folder / account / tasks.RESULT_FILE).write_text(json.dumps(data), "utf-8")
+    (folder / account / airflow.RESULT_FILE).write_text(json.dumps(data), "utf-8")
 
 
 def test_summary_marks_3_and_4_and_fails_only_on_fail_on(tmp_path: Path) -> None:
     accounts = ["111122223333", "444455556666"]
-    settings = tasks.TaskSettings(output_dir=str(tmp_path))
-    folder = tasks.run_folder(settings, RUN_ID)
+    settings = airflow.TaskSettings(output_dir=str(tmp_path))
+    folder = airflow.run_folder(settings, RUN_ID)
     _result(folder, accounts[0], 0, "done")
     _result(folder, accounts[1], 4, "findings failed")
-    out = tasks.summarize(settings, RUN_ID, accounts)
+    out = airflow.summarize(settings, RUN_ID, accounts)
     assert out["exit_code"] == 4 and not out["failed"]
     assert out["by_exit_code"] == {"0": [accounts[0]], "4": [accounts[1]]}
-    strict = tasks.TaskSettings(output_dir=str(tmp_path), fail_on=(1, 2, 4))
-    assert tasks.summarize(strict, RUN_ID, accounts)["failed"]
+    strict = airflow.TaskSettings(output_dir=str(tmp_path), fail_on=(1, 2, 4))
+    assert airflow.summarize(strict, RUN_ID, accounts)["failed"]
 
 
 def test_an_account_without_a_result_is_a_not_started_row(tmp_path: Path) -> None:
-    settings = tasks.TaskSettings(output_dir=str(tmp_path))
-    folder = tasks.run_folder(settings, RUN_ID)
+    settings = airflow.TaskSettings(output_dir=str(tmp_path))
+    folder = airflow.run_folder(settings, RUN_ID)
     _result(folder, "111122223333", 0, "done")
-    out = tasks.summarize(settings, RUN_ID, ["111122223333", "444455556666"])
+    out = airflow.summarize(settings, RUN_ID, ["111122223333", "444455556666"])
     assert out["exit_code"] == 1 and out["failed"]
     rows = json.loads((folder / "summary.json").read_text("utf-8"))["rows"]
     assert [r["status"] for r in rows] == ["done", "not started"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import boto3
@@ -24,8 +25,10 @@ from runbook_lib.core.sandbox import (
     sandbox_session,
 )
 from runbook_lib.interfaces.cli import main
-from runbook_lib.run import fanout, org
-from runbook_lib.run.org_summary import EXIT_SEVERITY, worst_exit
+from runbook_lib.org import accounts
+from runbook_lib.org.summary import EXIT_SEVERITY, worst_exit
+from runbook_lib.org.target import FanoutTarget, account_run
+from runbook_lib.run.notebooks import all_notebooks, declared, find_notebook
 
 ROLE = "OrganizationAccountAccessRole"
 SM = "secretsmanager"
@@ -40,13 +43,13 @@ def stubbed(service: str) -> tuple[object, Stubber]:
 
 # ---- the account list ---------------------------------------------------------------------
 def test_accounts_are_parsed_from_a_list_and_a_file(tmp_path: Path) -> None:
-    assert org.parse_accounts("111111111111, 222222222222,111111111111") == [
+    assert accounts.parse_accounts("111111111111, 222222222222,111111111111") == [
         "111111111111",
         "222222222222",
     ]
     listing = tmp_path / "accounts.txt"
     listing.write_text("# members\n333333333333\n444444444444  # prod\n\n", "utf-8")
-    assert org.parse_accounts(str(listing)) == ["333333333333", "444444444444"]
+    assert accounts.parse_accounts(str(listing)) == ["333333333333", "444444444444"]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,7 @@ def test_accounts_are_parsed_from_a_list_and_a_file(tmp_path: Path) -> None:
 )
 def test_a_bad_account_list_is_refused_in_one_line(text: str, named: str) -> None:
     with pytest.raises(BadInput, match=named):
-        org.parse_accounts(text)
+        accounts.parse_accounts(text)
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -104,7 +107,7 @@ def test_org_accounts_reads_every_page_and_keeps_active_accounts() -> None:
     stub.add_response("list_accounts", {"Accounts": page1, "NextToken": "t"}, {})
     stub.add_response("list_accounts", {"Accounts": page2}, {"NextToken": "t"})
     with stub:
-        assert org.org_accounts(client) == ["111111111111", "333333333333"]
+        assert accounts.org_accounts(client) == ["111111111111", "333333333333"]
     stub.assert_no_pending_responses()
 
 
@@ -112,7 +115,7 @@ def test_org_accounts_refused_says_to_use_the_management_account() -> None:
     client, stub = stubbed("organizations")
     stub.add_client_error("list_accounts", "AccessDeniedException", "not the management")
     with stub, pytest.raises(AwsError, match="management account"):
-        org.org_accounts(client)
+        accounts.org_accounts(client)
 
 
 def test_assume_role_passes_the_external_id_and_hides_the_credentials() -> None:
@@ -124,27 +127,27 @@ def test_assume_role_passes_the_external_id_and_hides_the_credentials() -> None:
         "Expiration": "2030-01-01T00:00:00Z",
     }
     arn = f"arn:aws:iam::222222222222:role/{ROLE}"
-    expected = {"RoleArn": arn, "RoleSessionName": org.SESSION_NAME, "ExternalId": "ext-1"}
+    expected = {"RoleArn": arn, "RoleSessionName": accounts.SESSION_NAME, "ExternalId": "ext-1"}
     stub.add_response("assume_role", {"Credentials": creds}, expected)
     with stub:
-        access = org.account_access(client, "222222222222", "111111111111", ROLE, "ext-1")
+        access = accounts.account_access(client, "222222222222", "111111111111", ROLE, "ext-1")
     assert access.credentials["SessionToken"] == "t" * 60
     assert "t" * 60 not in repr(access) and "s" * 40 not in repr(access)
-    assert org.account_access(client, "111111111111", "111111111111", ROLE).credentials == {}
+    assert accounts.account_access(client, "111111111111", "111111111111", ROLE).credentials == {}
 
 
 def test_a_role_that_cannot_be_assumed_fails_that_account_with_the_fix() -> None:
     client, stub = stubbed("sts")
     stub.add_client_error("assume_role", "AccessDenied", "not authorized to perform")
     with stub, pytest.raises(AwsError, match="--role-name"):
-        org.account_access(client, "222222222222", "111111111111", ROLE)
+        accounts.account_access(client, "222222222222", "111111111111", ROLE)
 
 
 def test_profile_target_kernel_gets_the_accounts_credentials_and_no_profile() -> None:
-    target = fanout.FanoutTarget("profile", {"target": "profile", "profile": "mgmt"}, "1" * 12)
+    target = FanoutTarget("profile", {"target": "profile", "profile": "mgmt"}, "1" * 12)
     creds = {"AccessKeyId": "ASIA1", "SecretAccessKey": "sk", "SessionToken": "tok"}
-    params, env = fanout.account_run(
-        target, org.Access("2" * 12, "arn", creds), {"target": "profile", "profile": "mgmt"}
+    params, env = account_run(
+        target, accounts.Access("2" * 12, "arn", creds), {"target": "profile", "profile": "mgmt"}
     )
     assert params["target"] == "profile" and "profile" not in params
     assert params["expected_account_id"] == "2" * 12
@@ -165,16 +168,17 @@ def test_default_secret_names_carry_the_account(
     stem: str, given: dict[str, str], name: str | None
 ) -> None:
     acct = "333333333333"
-    target = fanout.FanoutTarget("sandbox", {}, SANDBOX_ACCOUNT_ID, secrets_dir="/x")
-    params, _ = fanout.account_run(target, org.Access(acct), given, stem)
+    target = FanoutTarget("sandbox", {}, SANDBOX_ACCOUNT_ID, secrets_dir="/x")
+    secrets = declared(find_notebook(stem)).secrets
+    params, _ = account_run(target, accounts.Access(acct), given, secrets)
     assert params.get("secret_name") == (name.replace("/A/", f"/{acct}/") if name else None)
 
 
 def test_secret_names_and_folders_are_per_account(tmp_path: Path) -> None:
-    target = fanout.FanoutTarget("sandbox", {}, SANDBOX_ACCOUNT_ID, secrets_dir=str(tmp_path))
+    target = FanoutTarget("sandbox", {}, SANDBOX_ACCOUNT_ID, secrets_dir=str(tmp_path))
     given = {"secrets_dir": "x", "secret_name": "team/key"}
     for acct in ("111111111111", "222222222222"):
-        params, env = fanout.account_run(target, org.Access(acct), given)
+        params, env = account_run(target, accounts.Access(acct), given)
         assert params["secrets_dir"] == str(tmp_path / acct) == env[environ.SECRETS_DIR]
         assert params["secret_name"] == f"team/key/{acct}"
 
@@ -190,7 +194,7 @@ def test_sandbox_members_repeat_and_act_in_their_own_account(
     assert again.accounts == first and len(set(first)) == 3
     assert SANDBOX_ACCOUNT_ID not in first
     sts = sandbox_session().client("sts", endpoint_url=box.url)
-    access = org.account_access(sts, first[1], SANDBOX_ACCOUNT_ID, ROLE)
+    access = accounts.account_access(sts, first[1], SANDBOX_ACCOUNT_ID, ROLE)
     for key, value in member_environ(first[1], access.credentials).items():
         monkeypatch.setenv(key, value)
     member = sandbox_session()
@@ -211,3 +215,14 @@ def test_worst_exit_follows_the_documented_order() -> None:
     assert worst_exit([1, 2, 0]) == 2
     assert worst_exit([0, None]) == 1  # never started: its work was not done
     assert worst_exit([]) == 0
+
+
+# ---- what a notebook declares ---------------------------------------------------------------
+def test_every_notebook_declares_its_section_and_the_korean_one_the_same() -> None:
+    books = all_notebooks()
+    for book in books:
+        title = json.loads(book.read_text("utf-8"))["cells"][0]["source"][0]
+        meta = declared(book)
+        assert title.startswith(f"# {meta.section} — "), book.name
+        assert declared(book.parent / "ko" / book.name) == meta
+    assert [b.stem for b in books if declared(b).org_root_access] == ["00_check_root_usage"]

@@ -24,7 +24,9 @@ from support.leak_scan import assert_no_secret
 
 from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, sandbox_session
 from runbook_lib.interfaces.cli import main
-from runbook_lib.run import fanout, org
+from runbook_lib.org import fanout
+from runbook_lib.org.accounts import Access, account_access
+from runbook_lib.org.target import FanoutTarget, resolve_target
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 
 S0 = "00_check_root_usage"
@@ -193,7 +195,7 @@ def test_s2_over_the_org_names_each_secret_after_its_account(
         )
         if acct == SANDBOX_ACCOUNT_ID:
             continue
-        access = org.account_access(sts, acct, SANDBOX_ACCOUNT_ID, ROLE)
+        access = account_access(sts, acct, SANDBOX_ACCOUNT_ID, ROLE)
         session = boto3.Session(
             aws_access_key_id=access.credentials["AccessKeyId"],
             aws_secret_access_key=access.credentials["SecretAccessKey"],
@@ -211,8 +213,8 @@ def _record(folder: Path, row: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _target() -> fanout.FanoutTarget:
-    return fanout.resolve_target({}, sandbox_url=sandbox_url())
+def _target() -> FanoutTarget:
+    return resolve_target({}, sandbox_url=sandbox_url())
 
 
 def test_max_errors_stops_starting_accounts_and_running_ones_finish(
@@ -242,14 +244,14 @@ def test_max_concurrency_runs_accounts_side_by_side_and_failures_stay_in_their_a
     accounts = [SANDBOX_ACCOUNT_ID, *members]
     broken = {members[0]: {FAULT_AT_WRITE_VAR: "1"}}  # S1's first write fails there only
     params = {"billing_access_confirmed": True, "user_name": "Operator"}
-    issued: list[org.Access] = []
-    assume = org.account_access
+    issued: list[Access] = []
+    assume = account_access
 
-    def record(*args: Any, **kwargs: Any) -> org.Access:
+    def record(*args: Any, **kwargs: Any) -> Access:
         issued.append(assume(*args, **kwargs))
         return issued[-1]
 
-    monkeypatch.setattr(org, "account_access", record)
+    monkeypatch.setattr("runbook_lib.org.accounts.account_access", record)
     started = time.monotonic()
     result = fanout.run_fanout(
         S1, accounts, params, target=_target(), output_dir=tmp_path, max_concurrency=2,

@@ -16,7 +16,7 @@ from botocore.stub import ANY, Stubber
 from support.aws import reset_sandbox
 
 from runbook_lib.interfaces.cli import main
-from runbook_lib.run import root_access
+from runbook_lib.root_usage import org_posture
 
 MEMBER = "222222222222"
 CERT = "CERT" * 6  # IAM certificate IDs are at least 24 characters
@@ -56,15 +56,15 @@ def test_org_features_reports_centralized_root_access(features: list[str], statu
             {"OrganizationId": "o-abcdefghij", "EnabledFeatures": features},
             {},
         )
-        assert root_access.org_features(iam) == {"status": status, "features": features}
+        assert org_posture.org_features(iam) == {"status": status, "features": features}
 
 
 def test_org_features_refused_is_not_known_with_the_code() -> None:
     iam = client("iam")
     with Stubber(iam) as stub:
         stub.add_client_error("list_organizations_features", "AccessDenied")
-        assert root_access.org_features(iam)["status"] == "not known (AccessDenied)"
-    assert root_access.org_features(None)["status"] == root_access.SANDBOX_FEATURES
+        assert org_posture.org_features(iam)["status"] == "not known (AccessDenied)"
+    assert org_posture.org_features(None)["status"] == org_posture.SANDBOX_FEATURES
 
 
 def test_audit_reads_root_credentials_in_an_audit_session() -> None:
@@ -76,7 +76,7 @@ def test_audit_reads_root_credentials_in_an_audit_session() -> None:
         return iam
 
     with Stubber(sts) as s_stub, Stubber(iam) as i_stub:
-        assume_root(s_stub, root_access.AUDIT_TASK)
+        assume_root(s_stub, org_posture.AUDIT_TASK)
         i_stub.add_response("get_login_profile", {"LoginProfile": {
             "UserName": "root", "CreateDate": "2020-01-01T00:00:00Z"}}, {})  # fmt: skip
         key = {"AccessKeyId": "AKIAROOTKEY000000001", "Status": "Active"}
@@ -84,7 +84,7 @@ def test_audit_reads_root_credentials_in_an_audit_session() -> None:
         mfa = {"SerialNumber": f"arn:aws:iam::{MEMBER}:mfa/root", "EnableDate": "2020-01-01"}
         i_stub.add_response("list_mfa_devices", {"MFADevices": [{**mfa, "UserName": "root"}]}, {})
         i_stub.add_response("list_signing_certificates", {"Certificates": []}, {})
-        found = root_access.audit_root(sts, iam_for, MEMBER)
+        found = org_posture.audit_root(sts, iam_for, MEMBER)
     assert seen[0]["SessionToken"] == CREDS["SessionToken"]
     assert found.login_profile is True
     assert found.access_keys == ["AKIAROOTKEY000000001"]
@@ -100,26 +100,26 @@ def test_audit_without_root_sessions_is_not_known() -> None:
     sts = client("sts")
     with Stubber(sts) as stub:
         stub.add_client_error("assume_root", "AccessDenied", "root sessions are not enabled")
-        found = root_access.audit_root(sts, lambda c: None, MEMBER)
+        found = org_posture.audit_root(sts, lambda c: None, MEMBER)
     assert found.status == "not known (AccessDenied)" and found.plan() == []
-    assert root_access.audit_root(None, lambda c: None, MEMBER).status == (
+    assert org_posture.audit_root(None, lambda c: None, MEMBER).status == (
         "not known (the sandbox has no AssumeRoot)"
     )
 
 
 def test_delete_uses_the_delete_task_policy_and_calls_without_user_name() -> None:
     sts, iam = client("sts"), client("iam")
-    found = root_access.RootCredentials(
+    found = org_posture.RootCredentials(
         MEMBER, login_profile=True, access_keys=["AKIAROOTKEY000000001"],
         mfa_devices=[f"arn:aws:iam::{MEMBER}:mfa/root"], signing_certificates=[CERT],
     )  # fmt: skip
     with Stubber(sts) as s_stub, Stubber(iam) as i_stub:
-        assume_root(s_stub, root_access.DELETE_TASK)
+        assume_root(s_stub, org_posture.DELETE_TASK)
         i_stub.add_response("delete_access_key", {}, {"AccessKeyId": "AKIAROOTKEY000000001"})
         i_stub.add_response("delete_signing_certificate", {}, {"CertificateId": CERT})
         i_stub.add_response("delete_login_profile", {}, {})
         i_stub.add_response("deactivate_mfa_device", {}, {"SerialNumber": ANY})
-        done = root_access.delete_root(sts, lambda c: iam, found)
+        done = org_posture.delete_root(sts, lambda c: iam, found)
         i_stub.assert_no_pending_responses()
     assert done == found.plan()
 
@@ -154,8 +154,8 @@ def test_sandbox_root_posture_is_not_known_and_nothing_is_deleted(tmp_path: Path
     (folder,) = list(tmp_path.iterdir())
     data = json.loads((folder / "summary.json").read_text("utf-8"))
     posture = data["root_access"]
-    assert posture["centralized_root_access"]["status"] == root_access.SANDBOX_FEATURES
-    assert [m["status"] for m in posture["members"]] == [root_access.SANDBOX_ROOT]
+    assert posture["centralized_root_access"]["status"] == org_posture.SANDBOX_FEATURES
+    assert [m["status"] for m in posture["members"]] == [org_posture.SANDBOX_ROOT]
     assert posture["root_delete"] == {"planned": {}, "confirmed": False}
     assert "not known (the sandbox has no AssumeRoot)" in out
     assert "not known" in (folder / "summary.html").read_text("utf-8")

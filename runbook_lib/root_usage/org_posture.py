@@ -1,12 +1,12 @@
-"""The Organization's root-access posture, for S0 over an Organization (host side).
+"""The Organization's root-access posture, for S0 over an Organization (``org.posture`` calls it).
 
 - ``org_features``: is centralized root access enabled (``iam:ListOrganizationsFeatures``:
   ``RootCredentialsManagement``, ``RootSessions``)?
 - ``audit_root``: a member's root credentials (login profile, access keys, MFA devices, signing
   certificates) through ``sts:AssumeRoot`` with the ``IAMAuditRootUserCredentials`` task policy.
 - ``delete_root``: the same session with ``IAMDeleteRootUserCredentials``, deleting what an
-  audit found; the CLI calls it only after printing the plan and with an explicit
-  confirmation (``--root-delete --confirm-root-delete``).
+  audit found; called only after the plan is printed and with an explicit confirmation
+  (``--root-delete --confirm-root-delete``).
 
 The sandbox (moto) implements none of these calls: on it every answer is "not known (the
 sandbox has no ...)", never an invented result. The AWS path is tested with botocore's Stubber.

@@ -1,14 +1,17 @@
 """Fan-out: one notebook over many accounts, a run folder per account and one summary.
 
+``plan_fanout`` turns a checked ``FanoutRequest`` into the management session and the accounts;
+``run_plan`` runs them all (the CLI); a scheduler runs ``run_account`` once per account task.
+
 ``run_account`` is one account's run as a Python call (a scheduler's task or a kernel pool
-calls it the same way): it assumes the role in that account (``org.account_access``), then
+calls it the same way): it assumes the role in that account (``accounts.account_access``), then
 runs the notebook with that account's credentials in the kernel's environment only and
 ``expected_account_id`` set to it, so the kernel's preflight stops if the credentials reach any
 other account. ``run_fanout`` runs the accounts ``max_concurrency`` at a time and stops
 starting new ones once ``max_errors`` have failed (running ones finish; the rest are "not
 started"), as SSM Automation does.
 
-Secrets of a fan-out run go to per-account destinations (``org_target.account_run``): files in
+Secrets of a fan-out run go to per-account destinations (``target.account_run``): files in
 ``<secrets_dir>/<account_id>/``, Secrets Manager names with the account ID in them, in that
 account's own Secrets Manager: two accounts never share a file or a secret.
 """
@@ -26,21 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, RunbookError
-from runbook_lib.run import org
+from runbook_lib.org import accounts
+from runbook_lib.org.request import FanoutRequest
+from runbook_lib.org.target import FanoutTarget, account_run, resolve_target
 from runbook_lib.run.engine import warm_kernels
-from runbook_lib.run.org_target import FanoutTarget, account_run, resolve_target
+from runbook_lib.run.notebooks import declared, find_notebook
 from runbook_lib.run.pool import KernelPool
-from runbook_lib.run.runner import run_notebook
-
-__all__ = [
-    "AccountResult",
-    "FanoutResult",
-    "FanoutTarget",
-    "account_run",
-    "resolve_target",
-    "run_account",
-    "run_fanout",
-]
+from runbook_lib.run.runner import prepare_parameters, run_notebook
 
 #: exit codes that count as an account's failure for ``max_errors``
 FAILED_CODES = (EXIT_FAILED, EXIT_BAD_INPUT)
@@ -86,14 +81,14 @@ def run_account(
     """
     started = time.monotonic()
     try:
-        access = org.account_access(
+        access = accounts.account_access(
             target.client("sts"),
             account_id,
             target.caller_account,
             target.role_name,
             target.external_id,
         )
-        p, env = account_run(target, access, params, Path(name).stem)
+        p, env = account_run(target, access, params, declared(find_notebook(name)).secrets)
         env.update(extra_env or {})
         result = run_notebook(
             name, p, output_dir=output_dir / account_id, plan=plan, kernel_env=env
@@ -144,7 +139,7 @@ def fanout_dir(output_dir: Path, stem: str) -> Path:
 
 def run_fanout(
     name: str,
-    accounts: Sequence[str],
+    account_ids: Sequence[str],
     params: Mapping[str, Any],
     *,
     target: FanoutTarget,
@@ -167,14 +162,12 @@ def run_fanout(
             failed, or that still holds a secret, is replaced); ``False``: a kernel per account.
 
     Returns:
-        The results, in the order of ``accounts``.
+        The results, in the order of ``account_ids``.
     """
-    from runbook_lib.run.runner import prepare_parameters
-
     path, _ = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
     folder = fanout_dir(output_dir, path.stem)
-    results = {a: AccountResult(a) for a in accounts}
-    queue: Iterator[str] = iter(accounts)
+    results = {a: AccountResult(a) for a in account_ids}
+    queue: Iterator[str] = iter(account_ids)
     running: dict[Future[AccountResult], str] = {}
     failures = 0
     cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
@@ -211,6 +204,54 @@ def run_fanout(
                         on_done(res)
     finally:
         os.chdir(cwd)
-    ordered = [results[a] for a in accounts]
+    ordered = [results[a] for a in account_ids]
     stopped = any(r.status == NOT_STARTED for r in ordered)
     return FanoutResult(path.stem, folder, ordered, stopped)
+
+
+@dataclass(frozen=True)
+class FanoutPlan:
+    """A checked request, its management session and the accounts it runs in."""
+
+    request: FanoutRequest
+    target: FanoutTarget
+    account_ids: list[str]
+
+
+def plan_fanout(request: FanoutRequest, *, sandbox_url: str = "") -> FanoutPlan:
+    """The management session and the accounts of a request (``check_request`` first).
+
+    Args:
+        sandbox_url: the running sandbox a ``sandbox`` target uses.
+
+    Raises:
+        BadInput: bad role name or external ID, ``expected_account_id`` given.
+        TargetRefused: no or refused management credentials.
+        AwsError: the Organization's accounts could not be listed.
+    """
+    target = resolve_target(
+        request.parameters,
+        sandbox_url=sandbox_url,
+        role_name=request.role_name,
+        external_id=request.external_id,
+    )
+    ids = list(request.accounts) or accounts.org_accounts(target.client("organizations"))
+    return FanoutPlan(request, target, ids)
+
+
+def run_plan(
+    plan: FanoutPlan, on_done: Callable[[AccountResult], None] | None = None
+) -> FanoutResult:
+    """Run the plan's notebook in all its accounts, as the request says (``run_fanout``)."""
+    req = plan.request
+    return run_fanout(
+        req.notebook,
+        plan.account_ids,
+        req.parameters,
+        target=plan.target,
+        output_dir=req.output_dir,
+        max_concurrency=req.max_concurrency,
+        max_errors=req.max_errors,
+        plan=req.plan,
+        on_done=on_done,
+    )

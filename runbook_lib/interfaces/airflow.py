@@ -1,7 +1,9 @@
-"""A fan-out as scheduler tasks: JSON-safe steps that an Airflow DAG maps over accounts.
+"""The Airflow adapter: a fan-out as JSON-safe scheduler steps that a DAG maps over accounts.
 
 ``dags/iam_runbooks.py`` calls these three steps (no Airflow import here, so they are tested
-in-process like the rest of the runner):
+in-process like the rest of the runner). Each turns its settings into ``org``'s
+``FanoutRequest`` and takes the CLI's path (``check_request`` → ``plan_fanout`` →
+``run_account`` per task → ``summarize``):
 
 - ``plan_run``: check the settings and parameters (``BadInput`` before any account runs),
   make the run's folder (``run_folder``: one per scheduler run, so retries land in it) and
@@ -10,11 +12,11 @@ in-process like the rest of the runner):
   ``<folder>/<account>/task.json`` and, without the message, to the scheduler (XCom): account,
   status, exit code, counts and run folder, nothing else;
 - ``summarize``: ``summary.json``/``.csv``/``.html`` of the whole run with the CLI's code
-  (``org_summary``), read from those files, so an account whose task failed or never ran still
+  (``org.summary``), read from those files, so an account whose task failed or never ran still
   has its row.
 
 Headless runs save nothing a widget shows: a runbook whose secret would go to a widget is
-refused. Secrets go to per-account destinations (``org_target.account_run``).
+refused. Secrets go to per-account destinations (``org.target.account_run``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
 from runbook_lib.core.sandbox import running_sandbox_url
-from runbook_lib.run import fanout, org, org_summary, precheck, root_access
+from runbook_lib.org import fanout, summary
+from runbook_lib.org.accounts import DEFAULT_ROLE, parse_accounts
+from runbook_lib.org.request import FanoutRequest, check_request
+from runbook_lib.org.target import FanoutTarget
 from runbook_lib.run.notebooks import find_notebook
-from runbook_lib.run.runner import prepare_parameters
 
 #: exit codes that fail a task by default (Airflow retries and alerts); 0, 3, 4 succeed
 DEFAULT_FAIL_ON = (EXIT_FAILED, EXIT_BAD_INPUT)
@@ -59,7 +63,7 @@ class TaskSettings:
     profile: str = ""
     endpoint_url: str = ""
     region: str = "us-east-1"
-    role_name: str = org.DEFAULT_ROLE
+    role_name: str = DEFAULT_ROLE
     external_id: str = field(default="", repr=False)
     output_dir: str = "runs"
     secrets_dir: str = ""
@@ -76,6 +80,19 @@ class TaskSettings:
             if value := getattr(self, name):
                 params[name] = value
         return params
+
+    def request(self, accounts: Sequence[str] = ()) -> FanoutRequest:
+        """The fan-out request of these settings (``accounts``: these, not the settings')."""
+        return FanoutRequest(
+            notebook=self.notebook,
+            parameters=self.run_params(),
+            accounts=tuple(accounts or self.accounts),
+            role_name=self.role_name,
+            external_id=self.external_id,
+            output_dir=Path(self.output_dir),
+            plan=self.plan,
+            headless=True,
+        )
 
 
 SETTINGS = tuple(TaskSettings.__dataclass_fields__)
@@ -115,7 +132,7 @@ def settings_from(values: Mapping[str, Any]) -> TaskSettings:
     if "accounts" in given:
         raw = given["accounts"]
         text = ",".join(raw) if isinstance(raw, (list, tuple)) else str(raw)
-        kw["accounts"] = tuple(org.parse_accounts(text)) if text.strip() else ()
+        kw["accounts"] = tuple(parse_accounts(text)) if text.strip() else ()
     if "parameters" in given:
         kw["parameters"] = _mapping("parameters", given["parameters"])
     if "fail_on" in given:
@@ -125,33 +142,24 @@ def settings_from(values: Mapping[str, Any]) -> TaskSettings:
     return TaskSettings(**kw)
 
 
-def check_headless_secrets(params: Mapping[str, Any]) -> None:
-    """Refuse a secret destination that only a live notebook has (a widget).
+def _sandbox_url(settings: TaskSettings) -> str:
+    """The running sandbox a ``sandbox`` target uses (a worker never starts one).
 
     Raises:
-        BadInput: naming the parameter and the destinations that work in a scheduled run.
+        BadInput: target=sandbox and no sandbox is running.
     """
-    for name, value in params.items():
-        if name.endswith("destination") and str(value) == "widget":
-            raise BadInput(
-                f"{name}=widget: a scheduled run has no one to show the secret to: choose "
-                "file (a 0600 file per account) or secretsmanager."
-            )
-
-
-def _target(settings: TaskSettings) -> fanout.FanoutTarget:
     url = running_sandbox_url() if settings.target == "sandbox" else ""
     if settings.target == "sandbox" and not url:
         raise BadInput(
             "target=sandbox needs a running sandbox: start `runbook sandbox --member-accounts N`"
             " and give the workers its RUNBOOK_SANDBOX_URL, or set target to profile/endpoint."
         )
-    return fanout.resolve_target(
-        settings.run_params(),
-        sandbox_url=url,
-        role_name=settings.role_name,
-        external_id=settings.external_id,
-    )
+    return url
+
+
+def _plan(settings: TaskSettings, accounts: Sequence[str] = ()) -> fanout.FanoutPlan:
+    """The management session and the accounts (``accounts`` given: no ListAccounts call)."""
+    return fanout.plan_fanout(settings.request(accounts), sandbox_url=_sandbox_url(settings))
 
 
 def run_folder(settings: TaskSettings, run_id: str) -> Path:
@@ -168,18 +176,14 @@ def plan_run(settings: TaskSettings, run_id: str) -> list[str]:
         BadInput: a bad setting or parameter, a widget destination (nothing has run).
         AwsError: the Organization's accounts could not be listed.
     """
-    params = settings.run_params()
-    prepare_parameters(settings.notebook, params, plan=settings.plan)
-    precheck.check_parameters(params)
-    check_headless_secrets(params)
-    target = _target(settings)
-    accounts = list(settings.accounts) or org.org_accounts(target.client("organizations"))
+    check_request(settings.request())
+    plan = _plan(settings)
     run_folder(settings, run_id).mkdir(parents=True, exist_ok=True)
-    return accounts
+    return plan.account_ids
 
 
 def _xcom(result: fanout.AccountResult, folder: Path) -> dict[str, Any]:
-    r = org_summary.row(result, folder)
+    r = summary.row(result, folder)
     findings = {k[9:]: v for k, v in r.items() if k.startswith("findings_") and v}
     out = {k: r.get(k) for k in XCOM_KEYS}
     out.update(findings=findings, pending=r["pending_manual_steps"])
@@ -199,7 +203,7 @@ def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, A
             settings.notebook,
             account_id,
             settings.run_params(),
-            target=_target(settings),
+            target=_plan(settings, [account_id]).target,
             output_dir=base,
             plan=settings.plan,
         )
@@ -247,12 +251,11 @@ def summarize(settings: TaskSettings, run_id: str, accounts: Sequence[str]) -> d
     stopped = any(r.status == fanout.NOT_STARTED for r in results)
     run = fanout.FanoutResult(stem, base, results, stopped)
     notes = [f"scheduled run, fail_on={list(settings.fail_on)}"]
-    root: dict[str, Any] = {}
-    if "check_root" in stem:  # S0 over an Organization: its root-access posture, as the CLI
-        iam = None if settings.target == "sandbox" else _target(settings).client("iam")
-        root = {"centralized_root_access": root_access.org_features(iam)}
-        notes.append(f"centralized root access: {root['centralized_root_access']['status']}")
-    code = org_summary.write_summary(run, notes, root)
+
+    def target() -> FanoutTarget:  # asked for only off the sandbox
+        return _plan(settings, accounts).target
+
+    code, _ = summary.summarize(settings.request(accounts), run, target, notes)
     by_code: dict[str, list[str]] = {}
     for res in results:
         by_code.setdefault(str(res.exit_code), []).append(res.account_id)

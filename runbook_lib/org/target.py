@@ -20,7 +20,7 @@ from runbook_lib.core.errors import BadInput
 from runbook_lib.core.sandbox import member_environ, sandbox_session
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.target import TargetSpec, connect
-from runbook_lib.run import org
+from runbook_lib.org import accounts
 from runbook_lib.run.kernels import sandbox_secrets_dir
 
 #: a kernel on a profile/endpoint target finds an account's credentials here, not in a profile
@@ -35,7 +35,7 @@ class FanoutTarget:
     params: Mapping[str, Any]
     caller_account: str
     sandbox_url: str = ""
-    role_name: str = org.DEFAULT_ROLE
+    role_name: str = accounts.DEFAULT_ROLE
     external_id: str = field(default="", repr=False)
     start_dir: str = field(default_factory=os.getcwd)
     secrets_dir: str = ""
@@ -73,7 +73,7 @@ def resolve_target(
     params: Mapping[str, Any],
     *,
     sandbox_url: str = "",
-    role_name: str = org.DEFAULT_ROLE,
+    role_name: str = accounts.DEFAULT_ROLE,
     external_id: str = "",
 ) -> FanoutTarget:
     """The management session of a fan-out run: its caller's account, asked from STS.
@@ -83,7 +83,7 @@ def resolve_target(
             run sets its own).
         TargetRefused: no or refused credentials.
     """
-    org.check_role(role_name, external_id)
+    accounts.check_role(role_name, external_id)
     if params.get("expected_account_id"):
         raise BadInput(
             "expected_account_id is set per account by --org/--accounts: drop it from the "
@@ -109,26 +109,29 @@ def resolve_target(
     )
 
 
-def _secret_name(stem: str, p: Mapping[str, Any], acct: str) -> str:
+def _secret_name(secrets: Mapping[str, str], p: Mapping[str, Any], acct: str) -> str:
     """The Secrets Manager name of one account's secret: the account ID is always in it (the
-    runbooks' own defaults, as their parameters document them, with the account added)."""
+    names the notebook declares, its own defaults with the account added)."""
     if p.get("secret_name"):
         return f"{p['secret_name']}/{acct}"
     user = str(p.get("user_name") or "Administrator")
-    if stem.startswith("02") and p.get("destination") == "secretsmanager":
-        return f"iam-runbooks/{acct}/{user}/access-key"
-    if stem.startswith("03") and p.get("seed_destination") == "secretsmanager":
-        return f"iam-runbooks/{acct}/mfa/{p.get('device_name') or user}"
+    device = str(p.get("device_name") or user)
+    for destination, name in secrets.items():
+        if p.get(destination) == "secretsmanager":
+            return name.format(account=acct, user_name=user, device_name=device)
     return ""
 
 
 def account_run(
-    target: FanoutTarget, access: org.Access, params: Mapping[str, Any], stem: str = ""
+    target: FanoutTarget,
+    access: accounts.Access,
+    params: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str | None]]:
     """The parameters and kernel variables of one account's run (no AWS call).
 
     Args:
-        stem: the notebook's stem (``02_create_access_key``): its default secret names.
+        secrets: the notebook's declared Secrets Manager names (``Declared.secrets``).
     """
     acct = access.account_id
     p = dict(params)
@@ -139,7 +142,7 @@ def account_run(
     }
     if p.get("secrets_dir"):
         p["secrets_dir"] = env[environ.SECRETS_DIR]
-    if name := _secret_name(stem, p, acct):
+    if name := _secret_name(secrets or {}, p, acct):
         p["secret_name"] = name
     if access.credentials and target.kind == "sandbox":
         env.update(member_environ(acct, access.credentials))

@@ -16,7 +16,7 @@ import csv
 import html
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +29,14 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.core.wording import pad
+from runbook_lib.org.posture import root_posture
+from runbook_lib.org.request import FanoutRequest
+from runbook_lib.org.target import FanoutTarget
 from runbook_lib.root_usage.result import COUNT_ORDER, shown_status
+from runbook_lib.run.notebooks import declared, find_notebook
 
 if TYPE_CHECKING:
-    from runbook_lib.run.fanout import AccountResult, FanoutResult
+    from runbook_lib.org.fanout import AccountResult, FanoutResult
 
 
 def _slug(status: str) -> str:
@@ -172,6 +176,30 @@ def write_summary(
     (folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
     (folder / "summary.html").write_text(to_html(fanout, code, extra), encoding="utf-8")
     return code
+
+
+def summarize(
+    request: FanoutRequest,
+    fanout: FanoutResult,
+    target: Callable[[], FanoutTarget],
+    notes: Sequence[str] = (),
+) -> tuple[int, list[str]]:
+    """The summary of a fan-out run, the same for every front end: ``notes``, then (for a
+    runbook that declares ``org_root_access``) the Organization's root-access posture.
+
+    Args:
+        target: the management session (``posture.root_posture`` asks only when it needs it).
+
+    Returns:
+        The run's exit code (the worst account's) and the lines above the table.
+    """
+    lines = list(notes)
+    root: dict[str, Any] = {}
+    if declared(find_notebook(request.notebook)).org_root_access:
+        account_ids = [r.account_id for r in fanout.results]
+        more, root = root_posture(request, target, account_ids)
+        lines += more
+    return write_summary(fanout, lines, root), lines
 
 
 def progress_line(result: AccountResult, done: int, total: int) -> str:
