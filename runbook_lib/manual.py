@@ -16,32 +16,27 @@ from dataclasses import dataclass, field
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord
+from runbook_lib.core.result import StepResult
 from runbook_lib.widgets.live import LiveRepr
 
 #: the pending line of a live step: the button is in the same cell, just above this line
 PRESS = N_("press this step's 'I have done this' button once done")
 
 
-@dataclass(frozen=True)
-class ManualStepResult:
-    """The state of a manual step after its cell ran."""
-
-    step: str
-    title: str
-    status: str
-    how: str
-
-    def __repr__(self) -> str:
-        return _("Manual step {step} — {title}: {status} ({how})").format(
-            step=self.step, title=self.title, status=_(self.status), how=_(self.how)
-        )
+def _line(step: str, title: str, status: str, how: str) -> str:
+    """A manual step's one line (``status`` and ``how`` in the run's language)."""
+    return _("Manual step {step} — {title}: {status} ({how})").format(
+        step=step, title=title, status=_(status), how=_(how)
+    )
 
 
-@dataclass(frozen=True, repr=False)  # keeps the parent\'s repr
-class LiveManualStepResult(LiveRepr, ManualStepResult):
+@dataclass(frozen=True, repr=False)  # keeps the parent's repr
+class LiveManualStepResult(LiveRepr, StepResult):
     """A manual step in a live notebook: its line follows the record, so "I have done this"
     turns "pending until confirmed" into the confirmed line in place."""
 
+    step: str = field(default="", compare=False)
+    title: str = field(default="", compare=False)
     record: RunRecord = field(repr=False, compare=False, default_factory=RunRecord)
 
     @property
@@ -53,7 +48,7 @@ class LiveManualStepResult(LiveRepr, ManualStepResult):
         """The step as the record has it now."""
         for entry in self.record.manual_steps:
             if entry.step == self.step and entry.status == "done":
-                return repr(ManualStepResult(self.step, self.title, "done", entry.how))
+                return _line(self.step, self.title, "done", entry.how)
         return repr(self)
 
 
@@ -65,7 +60,7 @@ def manual_step(
     *,
     confirmed: bool = False,
     confirm_param: str = "",
-) -> ManualStepResult:
+) -> StepResult:
     """Track a manual step in the run record, with a confirmation widget when interactive.
 
     Args:
@@ -88,7 +83,7 @@ def manual_step(
         if ctx.sandbox:
             how += _(" (sandbox: simulated)")
         ctx.record.manual(step, title, done=True, how=how)
-        return ManualStepResult(step, title, N_("done"), how)
+        return StepResult(_line(step, title, N_("done"), how))
     if ctx.interactive:
         from runbook_lib import widgets
 
@@ -99,7 +94,8 @@ def manual_step(
 
         widgets.show(widgets.ConfirmStep(title, instructions_html, confirm))
         ctx.record.manual(step, title, done=False, how=_("waiting for 'I have done this'"))
-        return LiveManualStepResult(step, title, N_("pending until confirmed"), PRESS, ctx.record)
+        line = _line(step, title, N_("pending until confirmed"), PRESS)
+        return LiveManualStepResult(line, step, title, ctx.record)
     hint = (
         _("re-run with {name}: true once done").format(name=confirm_param)
         if confirm_param
@@ -107,4 +103,4 @@ def manual_step(
     )
     how = _("a person must do this; {hint}").format(hint=hint)
     ctx.record.manual(step, title, done=False, how=how)
-    return ManualStepResult(step, title, N_("pending"), how)
+    return StepResult(_line(step, title, N_("pending"), how))

@@ -16,6 +16,7 @@ from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
+from runbook_lib.core.layouts import Layout
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.validation import validate_choice
@@ -24,7 +25,7 @@ DESTINATIONS = ("file", "secretsmanager", "widget")
 #: the console's ``Access key ID,Secret access key`` plus the column ``aws configure import`` needs
 CSV_HEADER = ("User name", "Access key ID", "Secret access key")
 SECRET_KIND = "secret-access-key"
-KEY_LAYOUT = sinks.Layout(
+KEY_LAYOUT = Layout(
     SECRET_KIND,
     CSV_HEADER,
     "Secret access key",

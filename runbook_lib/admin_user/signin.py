@@ -16,6 +16,7 @@ from runbook_lib.admin_user.state import MARKER_KEY
 from runbook_lib.core import aws, markers, sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.layouts import Layout
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.live import LiveRepr
@@ -36,7 +37,7 @@ __all__ = [
 
 CSV_HEADER = ("User name", "Password", "Console sign-in URL")
 SECRET_KIND = "console-password"
-SIGNIN_LAYOUT = sinks.Layout(SECRET_KIND, CSV_HEADER, "Password")
+SIGNIN_LAYOUT = Layout(SECRET_KIND, CSV_HEADER, "Password")
 WAITING_NOTE = N_(
     "Waiting for Step 7: press Create there. The sign-in CSV is written right after the "
     "changes; where it went and the sign-in instructions are shown under the button."

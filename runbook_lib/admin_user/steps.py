@@ -31,7 +31,8 @@ from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DEFAULT_LEASE, check_lease
-from runbook_lib.manual import ManualStepResult, manual_step
+from runbook_lib.core.result import StepResult
+from runbook_lib.manual import manual_step
 
 __all__ = [
     "GroupsFound",
@@ -65,7 +66,7 @@ PROWLER_NOTE = N_(
 )
 
 
-def billing_access(ctx: RunContext, *, confirmed: bool) -> ManualStepResult:
+def billing_access(ctx: RunContext, *, confirmed: bool) -> StepResult:
     """Step 2: the root-only, console-only billing switch, tracked as a manual step.
 
     Headless it stays pending (exit code 3) unless ``billing_access_confirmed`` is true.

@@ -27,29 +27,9 @@ from typing import Any, Protocol
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.layouts import Layout, Row, csv_text
-from runbook_lib.core.secret_files import (
-    check_file_destination,
-    read_text,
-    write_secret_file,
-    write_secret_text,
-)
+from runbook_lib.core.layouts import Layout, Row
+from runbook_lib.core.secret_files import check_file_destination, read_text, write_secret_text
 from runbook_lib.core.secrets import Secret, hidden_frames
-
-__all__ = [
-    "Destination",
-    "Layout",
-    "Row",
-    "check",
-    "check_file_destination",
-    "csv_text",
-    "read_back",
-    "register",
-    "store_in_secrets_manager",
-    "unusable_file",
-    "write",
-    "write_secret_file",
-]
 
 _SM_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 

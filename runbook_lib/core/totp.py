@@ -1,10 +1,10 @@
 """TOTP for virtual MFA devices (S3): codes, and checks on the two codes a person types.
 
 Everything here is local: no AWS calls and no widgets (the Key URI and its QR code are in
-``otpauth``). ``check_codes`` runs *before*
-``EnableMFADevice`` so that a swapped, repeated, stale or mistyped pair of codes is refused in
-plain words instead of as ``InvalidAuthenticationCode``, or worse, accepted by AWS and leaving
-the device out of sync. TOTP here is what AWS uses: SHA1, 6 digits, 30-second windows.
+``otpauth``). ``check_codes`` runs *before* ``EnableMFADevice`` so that a swapped, repeated,
+stale or mistyped pair of codes is refused in plain words instead of as
+``InvalidAuthenticationCode``, or worse, accepted by AWS and leaving the device out of sync.
+TOTP here is what AWS uses: SHA1, 6 digits, 30-second windows.
 """
 
 from __future__ import annotations
@@ -20,23 +20,7 @@ import pyotp
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _, ngettext
-from runbook_lib.core.otpauth import Seed, key_uri, qr_png
-from runbook_lib.core.otpauth import base32_secret as _secret
-
-__all__ = [
-    "MARGIN",
-    "MIN_REMAINING",
-    "PERIOD",
-    "CodeCheck",
-    "Seed",
-    "check_codes",
-    "current_code",
-    "key_uri",
-    "next_two_codes",
-    "qr_png",
-    "seed_fingerprint",
-    "window",
-]
+from runbook_lib.core.otpauth import Seed, base32_secret
 
 #: seconds per TOTP window (AWS virtual MFA)
 PERIOD = 30
@@ -100,7 +84,7 @@ def current_code(seed: Seed, at: float) -> str:
     Raises:
         BadInput: the seed is not base32.
     """
-    return _code_at(_secret(seed), window(at))
+    return _code_at(base32_secret(seed), window(at))
 
 
 @dataclass(frozen=True)
@@ -174,7 +158,7 @@ def check_codes(
         BadInput: the seed is not base32, or the codes are malformed, repeated, swapped, not
             consecutive, stale, from a clock that is ahead, or do not match this seed.
     """
-    secret = _secret(seed)
+    secret = base32_secret(seed)
     c1, c2 = _code(code1, 1), _code(code2, 2)
     if max_drift < 0 or max_age_windows <= max_drift:
         raise BadInput("check_codes needs max_drift >= 0 and max_age_windows > max_drift.")
@@ -238,7 +222,7 @@ def next_two_codes(
     Raises:
         BadInput: the seed is not base32.
     """
-    secret = _secret(seed)
+    secret = base32_secret(seed)
 
     def wait_until(t: float) -> None:
         while (left := t - clock()) > 0:
@@ -265,4 +249,4 @@ def seed_fingerprint(seed: Seed) -> str:
     Raises:
         BadInput: the seed is not base32.
     """
-    return "sha256:" + hashlib.sha256(_secret(seed).encode("ascii")).hexdigest()[:8]
+    return "sha256:" + hashlib.sha256(base32_secret(seed).encode("ascii")).hexdigest()[:8]

@@ -1,34 +1,28 @@
-"""S3 Steps 4-5 and Verify: create the virtual MFA device (storing its seed first), read it back.
+"""S3 Steps 4-5: create the virtual MFA device, storing its seed first.
 
 An unassigned device left by an earlier run that stopped before EnableMFADevice is deleted and
 replaced (its seed is lost), or kept when that run stored its seed in the chosen seed file. The
 user's ``iam-runbooks:S3`` marker keeps two runs at once from replacing each other's device
 (``virtual_mfa.lease``). The seed and the otpauth URI exist only as ``Secret`` values; moto's
 ``QRCodePNG`` (random bytes) is never used: the QR code is built locally from the seed
-(``mfa_assign``).
+(``live``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core import aws, totp
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import RunInProgress, VerifyFailed
+from runbook_lib.core.errors import RunInProgress
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.otpauth import key_uri
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.virtual_mfa import lease
 from runbook_lib.virtual_mfa.seed import store_seed, stored_seed_in_file
-from runbook_lib.virtual_mfa.setup import (
-    NOBODY,
-    PERMISSIONS_FIX,
-    SIGN_IN_URL,
-    MfaSetup,
-)
-from runbook_lib.virtual_mfa.state import VirtualDevice
+from runbook_lib.virtual_mfa.state import NOBODY, PERMISSIONS_FIX, MfaSetup, VirtualDevice
 
 
 def _claim(ctx: RunContext, setup: MfaSetup) -> None:
@@ -106,7 +100,7 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
 
     Args:
         ctx: the run context.
-        setup: the result of ``prepare``.
+        setup: the result of ``check_request``.
 
     Returns:
         The device, holding its seed and otpauth URI as ``Secret`` values when created here.
@@ -135,7 +129,7 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
         return VirtualDevice(setup, setup.serial, f"{first}would create it (plan mode)")
     if setup.leftover == "reuse":
         seed = stored_seed_in_file(Path(setup.seed_location), setup.serial, setup.user_name)
-        assert seed is not None  # prepare found it
+        assert seed is not None  # check_request found it
         ctx.record.repair(
             "finish-virtual-mfa-device",
             setup.serial,
@@ -146,7 +140,7 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
     serial, seed = _create(ctx, setup)
     uri = Secret(
         "otpauth-uri",
-        totp.key_uri(seed.text(), setup.user_name, setup.account_id, setup.issuer),
+        key_uri(seed.text(), setup.user_name, setup.account_id, setup.issuer),
         setup.user_name,
     )
     stored = ""
@@ -163,68 +157,3 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
     replaced = N_("replaced the unassigned leftover")
     status = replaced if setup.leftover == "replace" else N_("created")
     return VirtualDevice(setup, serial, status, seed, uri, stored, marked=True)
-
-
-@dataclass(frozen=True)
-class MfaVerified:
-    """The end state read back from IAM."""
-
-    user_name: str
-    devices: tuple[str, ...]
-    note: str
-
-    def __repr__(self) -> str:
-        found = ", ".join(self.devices) or _("none")
-        return _("MFA devices of '{user_name}': {found}\n{note}").format(
-            user_name=self.user_name, found=found, note=self.note
-        )
-
-
-def verify_mfa(ctx: RunContext, device: VirtualDevice) -> MfaVerified:
-    """Read the user's MFA devices back (ListMFADevices) and give the sign-in note.
-
-    Args:
-        ctx: the run context.
-        device: the result of ``ensure_virtual_device``.
-
-    Returns:
-        The devices found; a plan run or a run waiting for a person says so instead.
-
-    Raises:
-        VerifyFailed: the device is not on the user.
-        AwsError: IAM refused the read.
-    """
-    setup = device.setup
-    devices = aws.items(
-        ctx.iam,
-        "list_mfa_devices",
-        "MFADevices",
-        what=_("Listing the MFA devices of '{user_name}'").format(user_name=setup.user_name),
-        fix=PERMISSIONS_FIX,
-        UserName=setup.user_name,
-    )
-    found = tuple(sorted(str(d["SerialNumber"]) for d in devices))
-    url = SIGN_IN_URL.format(account=setup.account_id)
-    if device.serial in found:
-        note = _(
-            "Sign-in: at {url}, '{user}' is now asked for an MFA code after the password (the "
-            "app's entry '{entry}')."
-        ).format(
-            url=url,
-            user=setup.user_name,
-            entry=f"{setup.issuer}:{setup.user_name}@{setup.account_id}",
-        )
-        return MfaVerified(setup.user_name, found, note)
-    if ctx.plan:
-        return MfaVerified(setup.user_name, found, _("Plan mode: nothing was changed."))
-    if ctx.record.pending:
-        steps = ", ".join(f"{m.step} ({m.how})" for m in ctx.record.pending)
-        return MfaVerified(
-            setup.user_name, found, _("Not verified yet: waiting for {steps}.").format(steps=steps)
-        )
-    raise VerifyFailed(
-        _(
-            "User '{user_name}' does not have MFA device {serial} (ListMFADevices): "
-            "re-run this runbook; it replaces an unassigned device."
-        ).format(user_name=setup.user_name, serial=device.serial)
-    )

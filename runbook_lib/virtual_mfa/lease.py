@@ -7,9 +7,9 @@ the one marker scheme of ``core.markers``: the user tag ``iam-runbooks:S3``.
 
 The protocol, for the create/replace path (the only one that writes to a device):
 
-1. Step 3 (``prepare``) reads the marker *before* listing the devices; another run's
-   ``pending`` marker younger than the lease (and whose process is not gone) stops this run
-   with ``RunInProgress`` before any write.
+1. Step 3 (``check_request``) reads the marker *before* listing the devices; another
+   run's ``pending`` marker younger than the lease (and whose process is not gone) stops this
+   run with ``RunInProgress`` before any write.
 2. Just before the first device write, ``claim`` reads the marker again and applies the same
    lease check, then writes this run's own ``pending`` marker (TagUser). In the replace path it
    then lists the device once more: only a device still unassigned is deleted.
@@ -39,8 +39,8 @@ A run whose device was deleted by another one anyway (a third run, a person) fin
 Assign: AWS refuses its codes (``InvalidAuthenticationCode``), the marker is not its own, and
 ``stale_seed`` moves the seed file aside (kept, never looking valid) before it stops.
 
-The lease (default 15 minutes, ``lease_minutes`` of ``prepare``) is not renewed while a live
-notebook waits for a person: there is no code running to renew it. A person who takes longer
+The lease (default 15 minutes, ``lease_minutes`` of ``check_request``) is not renewed while a
+live notebook waits for a person: there is no code running to renew it. A person who takes longer
 than the lease may see another run replace the device; Assign then fails as above and says to
 run the notebook again from Step 3. A marker of a process that is gone on this host, or of this
 very kernel (a re-run), never stops a run: its leftover is replaced as before.

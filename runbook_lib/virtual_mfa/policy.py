@@ -80,7 +80,7 @@ def self_manage_mfa_document() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class PolicyOutcome:
+class SelfManagePolicyOutcome:
     """The self-manage-MFA policy and its group after the step."""
 
     arn: str
@@ -142,7 +142,7 @@ def _warnings(ctx: RunContext, group: str) -> tuple[str, ...]:
     return tuple(texts)
 
 
-def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome:
+def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> SelfManagePolicyOutcome:
     """Create (if missing) the self-manage-MFA policy and attach it to ``setup.policy_group``.
 
     An existing policy of that name is kept as it is; if its document differs from AWS's, a
@@ -150,7 +150,7 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
 
     Args:
         ctx: the run context.
-        setup: the result of ``mfa.prepare`` (``policy_group`` empty: nothing to do).
+        setup: the result of ``check_request`` (``policy_group`` empty: nothing to do).
 
     Returns:
         What was found or changed, with the warnings the operator must read.
@@ -161,7 +161,9 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
     group = setup.policy_group
     arn = ctx.arn("policy", POLICY_NAME)
     if not group:
-        return PolicyOutcome(arn, "", N_("not requested (attach_self_manage_policy is false)"))
+        return SelfManagePolicyOutcome(
+            arn, "", N_("not requested (attach_self_manage_policy is false)")
+        )
     iam = ctx.iam
     what = _WHAT.format(group=group)
     done: list[str] = []
@@ -201,7 +203,7 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> PolicyOutcome
         done.append("attached")
     warnings = _warnings(ctx, group)
     if not done:
-        return PolicyOutcome(arn, group, "already in place (no change)", warnings)
+        return SelfManagePolicyOutcome(arn, group, "already in place (no change)", warnings)
     status = ", ".join(done)
     status = f"would be {status} (plan mode)" if ctx.plan else status
-    return PolicyOutcome(arn, group, status, warnings)
+    return SelfManagePolicyOutcome(arn, group, status, warnings)

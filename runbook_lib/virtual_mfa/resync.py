@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import re
 
-from runbook_lib.core import aws, totp
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, BadInput
 from runbook_lib.core.i18n import _
+from runbook_lib.core.result import StepResult
 from runbook_lib.core.secrets import Secret
-from runbook_lib.virtual_mfa.setup import PERMISSIONS_FIX
-from runbook_lib.virtual_mfa.state import StepOutcome, VirtualDevice
+from runbook_lib.core.totp import check_codes
+from runbook_lib.virtual_mfa.state import (
+    ASSIGN_STEP,
+    FIXES,
+    PERMISSIONS_FIX,
+    VirtualDevice,
+    step_result,
+)
 
-ASSIGN_STEP = "S3.8"
-_SIX_DIGITS = re.compile(r"[0-9]{6}")
-#: the next action for the IAM errors a person can cause when assigning a device
-FIXES = {
-    "InvalidAuthenticationCode": (
-        "AWS did not accept the two codes: type two fresh consecutive codes from the app's "
-        "entry for this device and submit at once (headless: sync this computer's clock)."
-    ),
-    "EntityAlreadyExists": "The user already has this device: re-run; the user is then left alone.",
-}
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 
 
@@ -37,12 +34,12 @@ def resync_with_codes(
     *,
     seed: Secret | None = None,
     now: float | None = None,
-) -> StepOutcome:
+) -> StepResult:
     """Resynchronise the user's device with two new consecutive codes (ResyncMFADevice).
 
     Args:
         ctx: the run context.
-        device: the device from ``mfa_device.ensure_virtual_device``.
+        device: the device from ``device.ensure_virtual_device``.
         code1: the code the app shows now.
         code2: the code after it.
         seed: the stored seed, if known: the codes are then checked against it first.
@@ -56,7 +53,7 @@ def resync_with_codes(
         AwsError: IAM refused, or the target does not implement ResyncMFADevice (moto).
     """
     if seed is not None:
-        checked = totp.check_codes(seed.text(), code1, code2, now=now)
+        checked = check_codes(seed.text(), code1, code2, now=now)
         code1, code2 = checked.code1, checked.code2
     else:
         code1, code2 = "".join(code1.split()), "".join(code2.split())
@@ -90,4 +87,4 @@ def resync_with_codes(
     )
     ctx.record.change("resync-mfa-device", serial)
     ctx.record.manual(ASSIGN_STEP, "Type two codes and resync", done=True, how="resynchronised")
-    return StepOutcome(ASSIGN_STEP, f"resynchronised {serial}")
+    return step_result(ASSIGN_STEP, f"resynchronised {serial}")

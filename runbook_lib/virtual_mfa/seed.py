@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runbook_lib.core import sinks, totp
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.layouts import Layout
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.secrets import Secret
 
@@ -21,7 +22,7 @@ SEED_DESTINATIONS = ("none", "file", "secretsmanager")
 SEED_KIND = "mfa-seed"
 #: the seed file: two comment lines, then ``serial_number=``, ``otpauth_uri=``, ``seed=``;
 #: the Secrets Manager secret: the same fields and ``user_name`` as JSON
-SEED_LAYOUT = sinks.Layout(
+SEED_LAYOUT = Layout(
     SEED_KIND,
     ("user_name", "serial_number", "otpauth_uri", "seed"),
     "seed",

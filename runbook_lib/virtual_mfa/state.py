@@ -1,6 +1,8 @@
-"""S3's state: what a run does for one user (decided in Step 3), and the device it holds.
+"""S3's state: what a run does for one user (decided in Step 3), the device it holds, and the
+reads of Step 3 (the user, their MFA devices, the policy group).
 
-Plain data; ``setup`` decides it, ``device``, ``assign`` and ``policy`` act on it.
+``request`` decides the run from these reads; ``device``, ``live``, ``apply`` and ``policy``
+act on it.
 """
 
 from __future__ import annotations
@@ -9,9 +11,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from runbook_lib.core.i18n import _
+from runbook_lib.core import aws
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DEFAULT_LEASE, Marker
+from runbook_lib.core.result import StepResult
 from runbook_lib.core.secrets import Secret
+
+#: the steps a person may have to do (or the run record tracks as pending)
+SCAN_STEP = "S3.7"
+ASSIGN_STEP = "S3.8"
+#: the next action when IAM refuses a call of S3
+PERMISSIONS_FIX = "Check the caller's IAM permissions, then re-run."
+#: the next action for the IAM errors a person can cause when assigning a device
+FIXES = {
+    "InvalidAuthenticationCode": (
+        "AWS did not accept the two codes: type two fresh consecutive codes from the app's "
+        "entry for this device and submit at once (headless: sync this computer's clock)."
+    ),
+    "EntityAlreadyExists": "The user already has this device: re-run; the user is then left alone.",
+}
+SIGN_IN_URL = "https://{account}.signin.aws.amazon.com/console"
+#: who types the two codes: a person in JupyterLab, the holder of the stored seed, the
+#: sandbox's virtual authenticator, or nobody (a headless run that cannot scan a QR code)
+PERSON, STORED_SEED, VIRTUAL, NOBODY = (
+    N_("person"),
+    N_("stored seed"),
+    N_("virtual authenticator"),
+    N_("nobody"),
+)
+
+
+def step_result(step: str, status: str) -> StepResult:
+    """A step's one line: ``S3.7: <status>`` (``status`` in the run's language)."""
+    return StepResult(_("{step}: {status}").format(step=step, status=_(status)))
 
 
 @dataclass(frozen=True)
@@ -117,6 +151,21 @@ class VirtualDevice:
     #: the user carries an ``iam-runbooks:S3`` marker that EnableMFADevice makes obsolete
     marked: bool = field(default=False, repr=False, compare=False)
 
+    def held_seed(self) -> Secret:
+        """The seed this kernel holds.
+
+        Raises:
+            BadInput: the device's seed is no longer in this kernel (re-run from Step 3).
+        """
+        if self.seed is None or self.seed.dropped:
+            raise BadInput(
+                _(
+                    "The device's seed is no longer in this kernel: run the notebook again from "
+                    "Step 3 (an unassigned device is replaced)."
+                )
+            )
+        return self.seed
+
     def forget(self) -> None:
         """Drop the seed, URI and QR code from this kernel and clear the widgets showing them."""
         for secret in (self.seed, self.uri, *self.secrets):
@@ -136,12 +185,81 @@ class VirtualDevice:
         )
 
 
-@dataclass(frozen=True)
-class StepOutcome:
-    """What a step did, in one line."""
+# ---- the reads of Step 3 --------------------------------------------------------------------
+def read_user(ctx: RunContext, user_name: str) -> None:
+    """Read the user (GetUser).
 
-    step: str
-    status: str
+    Raises:
+        BadInput: the user does not exist.
+        AwsError: IAM refused the read.
+    """
+    aws.call(
+        ctx.iam.get_user,
+        what=_("Reading user '{user_name}'").format(user_name=user_name),
+        fix=PERMISSIONS_FIX,
+        errors={
+            "NoSuchEntity": BadInput(
+                _(
+                    "IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it "
+                    "with 01_create_admin_user, or fix user_name."
+                ).format(user_name=user_name)
+            )
+        },
+        UserName=user_name,
+    )
 
-    def __repr__(self) -> str:
-        return _("{step}: {status}").format(step=self.step, status=_(self.status))
+
+def read_devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The user's MFA serials, and every virtual device's serial -> owner ('' = unassigned).
+
+    Raises:
+        AwsError: IAM refused a read.
+    """
+    iam = ctx.iam
+    listing = f"Listing the MFA devices of '{user_name}'"
+    mine = [
+        str(d["SerialNumber"])
+        for d in aws.items(
+            iam,
+            "list_mfa_devices",
+            "MFADevices",
+            what=listing,
+            fix=PERMISSIONS_FIX,
+            UserName=user_name,
+        )
+    ]
+    owners: dict[str, str] = {}
+    for d in aws.items(
+        iam,
+        "list_virtual_mfa_devices",
+        "VirtualMFADevices",
+        what=listing,
+        fix=PERMISSIONS_FIX,
+        AssignmentStatus="Any",
+    ):  # never touch its other fields (moto: the seed)
+        owners[str(d["SerialNumber"])] = str(d.get("User", {}).get("UserName", ""))
+    return tuple(sorted(mine)), owners
+
+
+def check_group(ctx: RunContext, group: str) -> None:
+    """Read the policy group (GetGroup).
+
+    Raises:
+        BadInput: the group does not exist.
+        AwsError: IAM refused the read.
+    """
+    aws.call(
+        ctx.iam.get_group,
+        what=_("Reading group '{group}'").format(group=group),
+        fix=PERMISSIONS_FIX,
+        errors={
+            "NoSuchEntity": BadInput(
+                _(
+                    "Group '{group}' does not exist (IAM NoSuchEntity): create it "
+                    "(01_create_admin_user makes Administrators) or fix policy_group."
+                ).format(group=group)
+            )
+        },
+        GroupName=group,
+        MaxItems=1,
+    )

@@ -16,9 +16,11 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import AwsError, BadInput, Secret
+from runbook_lib.core.layouts import csv_text
 from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.core.secret_files import write_secret_file
 from runbook_lib.core.secrets import default_secrets_dir, fingerprint
-from runbook_lib.core.sinks import csv_text, store_in_secrets_manager, write_secret_file
+from runbook_lib.core.sinks import store_in_secrets_manager
 
 VALUE = "Tr0ub4dor&3-correct-horse"
 

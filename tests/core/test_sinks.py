@@ -17,9 +17,10 @@ from support.aws import reset_sandbox
 
 from runbook_lib import BadInput, RunContext, Secret, preflight
 from runbook_lib.core import secret_files, sinks
+from runbook_lib.core.layouts import Layout
 from runbook_lib.core.sandbox import Sandbox
 
-LAYOUT = sinks.Layout(
+LAYOUT = Layout(
     "secret-access-key",
     ("User name", "Access key ID", "Secret access key"),
     "Secret access key",

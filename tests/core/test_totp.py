@@ -11,14 +11,13 @@ from support.aws import ACCOUNT
 from support.clock import FakeClock
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.otpauth import key_uri, qr_png
 from runbook_lib.core.totp import (
     MARGIN,
     CodeCheck,
     check_codes,
     current_code,
-    key_uri,
     next_two_codes,
-    qr_png,
     seed_fingerprint,
     window,
 )

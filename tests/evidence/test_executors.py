@@ -31,7 +31,7 @@ import pytest
 from support.leak_scan import ACCOUNT, Secrets, access_key, seed_file, signin_password
 from support.plugin import install_kernel_counter
 
-from runbook_lib.core import environ, totp
+from runbook_lib.core import environ, otpauth, totp
 from runbook_lib.core.sandbox import Sandbox, sandbox_session
 from runbook_lib.core.secrets import secret_forms
 from runbook_lib.run.leaks import LeakGuard
@@ -361,7 +361,7 @@ def test_the_scan_finds_a_qr_code_and_a_seed_when_they_are_there(tmp_path: Path)
     and an HTML page holding the seed HTML-escaped are both caught."""
     found = Secrets()
     uri = found.add_mfa("JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU", "x")
-    png = totp.qr_png(uri)
+    png = otpauth.qr_png(uri)
     out = tmp_path / "out"
     out.mkdir()
     nb = nbformat.v4.new_notebook()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.core import totp
+from runbook_lib.core import otpauth
 from support.aws import ACCOUNT
 
 
@@ -54,10 +54,10 @@ class Secrets:
 
     def add_mfa(self, seed: str, user: str, issuer: str = "AWS") -> str:
         """The seed, its otpauth URI and the QR PNG the library would draw; returns the URI."""
-        uri = totp.key_uri(seed, user, ACCOUNT, issuer)
+        uri = otpauth.key_uri(seed, user, ACCOUNT, issuer)
         self.add("mfa-seed", seed)
         self.add("otpauth-uri", uri)
-        self.add("qr-png", totp.qr_png(uri))
+        self.add("qr-png", otpauth.qr_png(uri))
         return uri
 
     def extend(self, other: Secrets) -> None:

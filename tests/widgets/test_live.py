@@ -29,8 +29,9 @@ from runbook_lib.core.context import RunContext
 from runbook_lib.core.record import DONE, INCOMPLETE, RunRecord
 from runbook_lib.core.totp import current_code
 from runbook_lib.manual import manual_step
-from runbook_lib.virtual_mfa import assign as mfa_assign
-from runbook_lib.virtual_mfa import setup as mfa
+from runbook_lib.virtual_mfa.apply import ensure_assigned
+from runbook_lib.virtual_mfa.live import show_device
+from runbook_lib.virtual_mfa.request import check_request
 from runbook_lib.widgets import live
 
 #: words of a line that waits for a button (stale once the button did its work)
@@ -163,10 +164,10 @@ def test_s3_assign_replaces_the_scan_assign_and_verify_lines(page: Page) -> None
     box = reset_sandbox()
     ctx = _live(preflight("test_s3_live", target="sandbox"))
     ctx.iam.create_user(UserName="live-mfa")
-    setup = mfa.prepare(ctx, user_name="live-mfa")
+    setup = check_request(ctx, user_name="live-mfa")
     device = virtual_mfa.ensure_virtual_device(ctx, setup)
-    page.show(mfa_assign.show_device(ctx, device))
-    page.show(mfa_assign.assign(ctx, device))
+    page.show(show_device(ctx, device))
+    page.show(ensure_assigned(ctx, device))
     page.show(virtual_mfa.verify(ctx, device))
     before = page.text()
     assert "scan the QR code above" in before and "in the form above" in before

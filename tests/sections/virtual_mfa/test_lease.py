@@ -24,11 +24,12 @@ from runbook_lib.core.errors import AwsError, BadInput, RunInProgress
 from runbook_lib.core.markers import PENDING, Marker, utc_now
 from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.core.totp import current_code
-from runbook_lib.virtual_mfa import assign as mfa_assign
-from runbook_lib.virtual_mfa import device as mfa_device
 from runbook_lib.virtual_mfa import lease
-from runbook_lib.virtual_mfa import setup as mfa
+from runbook_lib.virtual_mfa.apply import enable_with_codes, ensure_assigned
+from runbook_lib.virtual_mfa.device import ensure_virtual_device
 from runbook_lib.virtual_mfa.lease import MARKER_TAG
+from runbook_lib.virtual_mfa.request import check_request
+from runbook_lib.virtual_mfa.state import VirtualDevice
 
 _USERS = itertools.count(1)
 
@@ -77,15 +78,15 @@ def mark(box: Sandbox, user: str, marker: Marker) -> None:
     iam(box).tag_user(UserName=user, Tags=[{"Key": MARKER_TAG, "Value": marker.value()}])
 
 
-def assign(ctx: RunContext, device: mfa.VirtualDevice) -> None:
+def assign(ctx: RunContext, device: VirtualDevice) -> None:
     clock = FakeClock(MID)
-    mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
+    ensure_assigned(ctx, device, clock=clock, sleep=clock.sleep)
 
 
 def test_marker_is_written_before_the_device_and_removed_after_enable(
     ctx: RunContext, user: str, box: Sandbox
 ) -> None:
-    device = mfa_device.ensure_virtual_device(ctx, mfa.prepare(ctx, user_name=user))
+    device = ensure_virtual_device(ctx, check_request(ctx, user_name=user))
     assert tags(box, user)[MARKER_TAG].startswith("pending:")  # held while unassigned
     assign(ctx, device)
     assert [c["action"] for c in ctx.record.changes] == [
@@ -102,7 +103,7 @@ def test_another_live_runs_marker_stops_step_3_before_any_write(
 ) -> None:
     mark(box, user, other_run())
     with pytest.raises(RunInProgress) as err:
-        mfa.prepare(ctx, user_name=user)
+        check_request(ctx, user_name=user)
     message = str(err.value)
     assert "S3 on" in message and "re-run after it ends" in message
     assert "Nothing was changed." in message and "\n" not in message
@@ -115,11 +116,11 @@ def test_marker_written_after_step_3_stops_the_replace_before_any_device_write(
     """The race that lost a seed: run A creates its device and marks the user after run B's
     Step 3 read no marker; B would have deleted A's device as a leftover."""
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)  # looks like a leftover
-    setup = mfa.prepare(ctx, user_name=user)
+    setup = check_request(ctx, user_name=user)
     assert setup.leftover == "replace"
     mark(box, user, other_run(0))  # run A: marked before it created the device
     with pytest.raises(RunInProgress):
-        mfa_device.ensure_virtual_device(ctx, setup)
+        ensure_virtual_device(ctx, setup)
     assert ctx.record.writes == 0 and serial(user) in unassigned(box)  # A's device is intact
 
 
@@ -128,7 +129,7 @@ def test_a_crashed_runs_old_marker_lets_the_leftover_be_replaced(
 ) -> None:
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)
     mark(box, user, other_run(minutes_ago=16))  # older than the 15-minute lease
-    device = mfa_device.ensure_virtual_device(ctx, mfa.prepare(ctx, user_name=user))
+    device = ensure_virtual_device(ctx, check_request(ctx, user_name=user))
     assign(ctx, device)
     assert ctx.record.repairs[0]["action"] == "delete-virtual-mfa-device"
     assert serial(user) not in unassigned(box) and MARKER_TAG not in tags(box, user)
@@ -139,17 +140,17 @@ def test_a_shorter_lease_takes_a_marker_for_a_crashed_runs_sooner(
 ) -> None:
     mark(box, user, other_run(minutes_ago=3))
     with pytest.raises(RunInProgress):
-        mfa.prepare(ctx, user_name=user)
-    assert mfa.prepare(ctx, user_name=user, lease_minutes=2).action == "enable"
+        check_request(ctx, user_name=user)
+    assert check_request(ctx, user_name=user, lease_minutes=2).action == "enable"
     with pytest.raises(BadInput, match="lease_minutes"):
-        mfa.prepare(ctx, user_name=user, lease_minutes=-1)
+        check_request(ctx, user_name=user, lease_minutes=-1)
 
 
 def test_leftover_assigned_since_step_3_is_not_deleted(
     ctx: RunContext, user: str, box: Sandbox
 ) -> None:
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)
-    setup = mfa.prepare(ctx, user_name=user)
+    setup = check_request(ctx, user_name=user)
     iam(box).enable_mfa_device(  # another run finished it (and removed its marker)
         UserName=user,
         SerialNumber=serial(user),
@@ -157,13 +158,13 @@ def test_leftover_assigned_since_step_3_is_not_deleted(
         AuthenticationCode2="654321",
     )
     with pytest.raises(RunInProgress, match="changed since Step 3"):
-        mfa_device.ensure_virtual_device(ctx, setup)
+        ensure_virtual_device(ctx, setup)
     assert ctx.record.calls.get("iam:DeleteVirtualMFADevice") is None
     assert iam(box).list_mfa_devices(UserName=user)["MFADevices"]
     assert MARKER_TAG not in tags(box, user)  # this run's marker taken back
 
 
-def _codes(device: mfa.VirtualDevice) -> tuple[str, str]:
+def _codes(device: VirtualDevice) -> tuple[str, str]:
     assert device.seed is not None
     return (
         current_code(device.seed.text(), (WINDOW - 1) * 30),
@@ -184,8 +185,8 @@ def test_aws_refusing_codes_after_another_run_replaced_the_device_sets_the_seed_
     ctx: RunContext, user: str, box: Sandbox, secrets_dir: Path
 ) -> None:
     """AWS checks the codes (moto does not): another run deleted and re-created the device."""
-    setup = mfa.prepare(ctx, user_name=user, seed_destination="file")
-    device = mfa_device.ensure_virtual_device(ctx, setup)
+    setup = check_request(ctx, user_name=user, seed_destination="file")
+    device = ensure_virtual_device(ctx, setup)
     seed_file = Path(setup.seed_location)
     assert seed_file.is_file()
     taken = other_run(0)
@@ -194,7 +195,7 @@ def test_aws_refusing_codes_after_another_run_replaced_the_device_sets_the_seed_
         _refused(stub)
         stub.add_response("list_user_tags", {"Tags": [{"Key": MARKER_TAG, "Value": taken.value()}]})
         with pytest.raises(RunInProgress) as err:
-            mfa_assign.enable_with_codes(ctx, device, c1, c2, now=MID)
+            enable_with_codes(ctx, device, c1, c2, now=MID)
     message = str(err.value)
     assert "InvalidAuthenticationCode" in message and "another run" in message
     assert "from Step 3" in message and c1 not in message
@@ -208,15 +209,15 @@ def test_aws_refusing_codes_after_another_run_replaced_the_device_sets_the_seed_
 def test_aws_refusing_codes_of_this_runs_own_device_keeps_the_seed_file(
     ctx: RunContext, user: str, box: Sandbox, secrets_dir: Path
 ) -> None:
-    setup = mfa.prepare(ctx, user_name=user, seed_destination="file")
-    device = mfa_device.ensure_virtual_device(ctx, setup)
+    setup = check_request(ctx, user_name=user, seed_destination="file")
+    device = ensure_virtual_device(ctx, setup)
     own = tags(box, user)[MARKER_TAG]
     c1, c2 = _codes(device)
     with Stubber(ctx.iam) as stub:
         _refused(stub)
         stub.add_response("list_user_tags", {"Tags": [{"Key": MARKER_TAG, "Value": own}]})
         with pytest.raises(AwsError, match="fresh consecutive codes"):
-            mfa_assign.enable_with_codes(ctx, device, c1, c2, now=MID)
+            enable_with_codes(ctx, device, c1, c2, now=MID)
     assert Path(setup.seed_location).is_file()  # a clock or typing problem: the seed is good
 
 
@@ -224,11 +225,11 @@ def test_a_run_that_lost_the_name_leaves_the_winners_device_alone(
     ctx: RunContext, user: str, box: Sandbox
 ) -> None:
     """Both passed Step 3 with no device; the other run created it first."""
-    setup = mfa.prepare(ctx, user_name=user)
+    setup = check_request(ctx, user_name=user)
     assert setup.leftover == ""
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)  # the winner
     with pytest.raises(AwsError, match="EntityAlreadyExists"):
-        mfa_device.ensure_virtual_device(ctx, setup)
+        ensure_virtual_device(ctx, setup)
     assert ctx.record.calls.get("iam:DeleteVirtualMFADevice") is None
     assert serial(user) in unassigned(box)
 
@@ -239,7 +240,7 @@ def test_of_two_runs_replacing_one_leftover_only_the_last_to_mark_deletes_it(
     """Both found a crashed run's leftover and passed their second read before either marked:
     the other run marks while this one waits ``SETTLE``, then deletes and re-creates."""
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)  # a crashed run's
-    setup = mfa.prepare(ctx, user_name=user)
+    setup = check_request(ctx, user_name=user)
     assert setup.leftover == "replace"
     waited: list[float] = []
 
@@ -249,7 +250,7 @@ def test_of_two_runs_replacing_one_leftover_only_the_last_to_mark_deletes_it(
 
     monkeypatch.setattr(lease.time, "sleep", other_run_marks)
     with pytest.raises(RunInProgress):
-        mfa_device.ensure_virtual_device(ctx, setup)
+        ensure_virtual_device(ctx, setup)
     assert waited == [lease.SETTLE] and ctx.record.writes == 1  # its marker only
     assert ctx.record.calls.get("iam:DeleteVirtualMFADevice") is None
     assert serial(user) in unassigned(box)

@@ -1,5 +1,5 @@
-"""Tests for S3's library: mfa (Step 3), mfa_device (Steps 4-5, Verify), mfa_assign (Steps 6-8),
-mfa_seed (seed destinations, codes) and mfa_policy, against the sandbox; moto's gaps
+"""Tests for S3's library: request (Step 3), device (Steps 4-5), live and apply (Steps 6-8),
+resync, seed (seed destinations, codes), policy and verify, against the sandbox; moto's gaps
 (ResyncMFADevice, codes accepted blindly) with botocore's Stubber."""
 
 from __future__ import annotations
@@ -24,11 +24,15 @@ from runbook_lib.core.errors import AwsError, BadInput, TargetRefused, VerifyFai
 from runbook_lib.core.sandbox import Sandbox
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.totp import MARGIN, current_code, window
-from runbook_lib.virtual_mfa import assign as mfa_assign
-from runbook_lib.virtual_mfa import device as mfa_device
-from runbook_lib.virtual_mfa import policy as mfa_policy
-from runbook_lib.virtual_mfa import setup as mfa
+from runbook_lib.virtual_mfa.apply import enable_with_codes, ensure_assigned
+from runbook_lib.virtual_mfa.device import ensure_virtual_device
+from runbook_lib.virtual_mfa.live import show_device
+from runbook_lib.virtual_mfa.policy import ensure_self_manage_policy, self_manage_mfa_document
+from runbook_lib.virtual_mfa.request import check_request
+from runbook_lib.virtual_mfa.resync import resync_with_codes
 from runbook_lib.virtual_mfa.seed import recent_two_codes
+from runbook_lib.virtual_mfa.state import MfaSetup, VirtualDevice
+from runbook_lib.virtual_mfa.verify import verify_mfa
 
 W = WINDOW  # MID is 12 s into window W
 
@@ -71,15 +75,15 @@ def user_devices(box: Sandbox, user: str) -> list[str]:
     return [d["SerialNumber"] for d in iam(box).list_mfa_devices(UserName=user)["MFADevices"]]
 
 
-def prepare(ctx: RunContext, user: str, **kw: Any) -> mfa.MfaSetup:
-    return mfa.prepare(ctx, user_name=user, **kw)
+def new_setup(ctx: RunContext, user: str, **kw: Any) -> MfaSetup:
+    return check_request(ctx, user_name=user, **kw)
 
 
-def new_device(ctx: RunContext, user: str, **kw: Any) -> mfa.VirtualDevice:
-    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, user, **kw))
+def new_device(ctx: RunContext, user: str, **kw: Any) -> VirtualDevice:
+    return ensure_virtual_device(ctx, new_setup(ctx, user, **kw))
 
 
-def seed_codes(device: mfa.VirtualDevice, w: int) -> tuple[str, str]:
+def seed_codes(device: VirtualDevice, w: int) -> tuple[str, str]:
     assert device.seed is not None
     seed = device.seed.text()
     return current_code(seed, (w - 1) * 30 + 1), current_code(seed, w * 30 + 1)
@@ -104,13 +108,13 @@ def test_bad_input_is_refused_before_any_write(
     ctx: RunContext, user: str, kw: dict[str, Any], words: str
 ) -> None:
     with pytest.raises(BadInput, match=words):
-        prepare(ctx, user, **kw)
+        new_setup(ctx, user, **kw)
     assert ctx.record.writes == 0
 
 
 def test_missing_user_is_refused_with_the_runbook_to_run(ctx: RunContext) -> None:
     with pytest.raises(BadInput, match="01_create_admin_user"):
-        prepare(ctx, "nobody-here")
+        new_setup(ctx, "nobody-here")
 
 
 def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box: Sandbox) -> None:
@@ -124,7 +128,7 @@ def test_device_name_of_another_user_is_refused(ctx: RunContext, user: str, box:
         AuthenticationCode2="654321",
     )
     with pytest.raises(BadInput, match="belongs to user 'Other'"):
-        prepare(ctx, user, device_name="Shared")
+        new_setup(ctx, user, device_name="Shared")
 
 
 def test_root_caller_is_refused_by_the_notebook() -> None:
@@ -138,14 +142,14 @@ def test_root_caller_is_refused_by_the_notebook() -> None:
 
 def test_virtual_authenticator_enables_the_device(ctx: RunContext, user: str, box: Sandbox) -> None:
     device = new_device(ctx, user)
-    assert mfa_assign.show_device(ctx, device).status.startswith("sandbox")
+    assert show_device(ctx, device).text.startswith("S3.7: sandbox")
     clock = FakeClock(MID)
-    outcome = mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
-    assert "assigned" in outcome.status and clock.slept == []
+    outcome = ensure_assigned(ctx, device, clock=clock, sleep=clock.sleep)
+    assert "assigned" in outcome.text and clock.slept == []
     assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
     assert ctx.record.writes == 4 and device.seed is not None and device.seed.dropped
     assert not iam(box).list_user_tags(UserName=user)["Tags"]  # the S3 marker is gone
-    verified = mfa_device.verify_mfa(ctx, device)
+    verified = verify_mfa(ctx, device)
     assert "asked for an MFA code" in repr(verified)
 
 
@@ -153,35 +157,35 @@ def test_user_with_mfa_is_left_alone_with_zero_writes(
     ctx: RunContext, user: str, box: Sandbox
 ) -> None:
     device = new_device(ctx, user)
-    mfa_assign.assign(ctx, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
+    ensure_assigned(ctx, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
     again = preflight("test", target="sandbox")
-    setup = mfa.prepare(again, user_name=user)
-    device2 = mfa_device.ensure_virtual_device(again, setup)
-    mfa_assign.show_device(again, device2)
-    mfa_assign.assign(again, device2)
-    mfa_policy.ensure_self_manage_policy(again, setup)
-    mfa_device.verify_mfa(again, device2)
+    setup = check_request(again, user_name=user)
+    device2 = ensure_virtual_device(again, setup)
+    show_device(again, device2)
+    ensure_assigned(again, device2)
+    ensure_self_manage_policy(again, setup)
+    verify_mfa(again, device2)
     assert setup.has_mfa and "left alone" in repr(device2)
     assert again.record.writes == 0
 
 
 def test_plan_mode_makes_no_writes(box: Sandbox, user: str) -> None:
     ctx = preflight("test", target="sandbox", plan=True)
-    setup = prepare(ctx, user)
-    device = mfa_device.ensure_virtual_device(ctx, setup)
+    setup = new_setup(ctx, user)
+    device = ensure_virtual_device(ctx, setup)
     assert "would create" in repr(device)
-    assert "would assign" in repr(mfa_assign.assign(ctx, device))
-    assert "Plan mode" in repr(mfa_device.verify_mfa(ctx, device))
+    assert "would assign" in repr(ensure_assigned(ctx, device))
+    assert "Plan mode" in repr(verify_mfa(ctx, device))
     assert ctx.record.writes == 0 and serial(user) not in unassigned(box)
 
 
 def test_headless_real_account_without_destination_creates_nothing(box: Sandbox, user: str) -> None:
     ctx = preflight("test", target="endpoint", endpoint_url=box.url)  # not "the sandbox"
-    setup = prepare(ctx, user)
-    device = mfa_device.ensure_virtual_device(ctx, setup)
-    assert "pending" in repr(mfa_assign.show_device(ctx, device))
-    mfa_assign.assign(ctx, device)
-    assert "Not verified yet" in repr(mfa_device.verify_mfa(ctx, device))
+    setup = new_setup(ctx, user)
+    device = ensure_virtual_device(ctx, setup)
+    assert "pending" in repr(show_device(ctx, device))
+    ensure_assigned(ctx, device)
+    assert "Not verified yet" in repr(verify_mfa(ctx, device))
     assert [m.step for m in ctx.record.pending] == ["S3.7"]
     assert ctx.record.writes == 0 and serial(user) not in unassigned(box)
 
@@ -205,7 +209,7 @@ def test_bad_codes_are_refused_before_any_call(
     c1, c2 = seed_codes(device, W)
     stale = seed_codes(device, W - 10)
     with pytest.raises(BadInput, match=reason):
-        mfa_assign.enable_with_codes(ctx, device, *pick(c1, c2, stale), now=MID)
+        enable_with_codes(ctx, device, *pick(c1, c2, stale), now=MID)
     assert ctx.record.writes == writes and user_devices(box, user) == []
 
 
@@ -224,7 +228,7 @@ def test_invalid_authentication_code_from_aws_is_explained(
         own = iam(box).list_user_tags(UserName=user)["Tags"]  # this run's S3 marker
         stub.add_response("list_user_tags", {"Tags": own})
         with pytest.raises(AwsError) as err:
-            mfa_assign.enable_with_codes(ctx, device, c1, c2, now=MID)
+            enable_with_codes(ctx, device, c1, c2, now=MID)
     message = str(err.value)
     assert "InvalidAuthenticationCode" in message and "fresh consecutive codes" in message
     assert c1 not in message and device.seed is not None and device.seed.text() not in message
@@ -233,7 +237,7 @@ def test_invalid_authentication_code_from_aws_is_explained(
 # ---- resync (moto does not implement it: Stubber) -------------------------------------------
 
 
-def resync_device(ctx: RunContext, box: Sandbox, user: str) -> mfa.VirtualDevice:
+def resync_device(ctx: RunContext, box: Sandbox, user: str) -> VirtualDevice:
     iam(box).create_virtual_mfa_device(VirtualMFADeviceName=user)
     iam(box).enable_mfa_device(
         UserName=user,
@@ -241,7 +245,7 @@ def resync_device(ctx: RunContext, box: Sandbox, user: str) -> mfa.VirtualDevice
         AuthenticationCode1="123456",
         AuthenticationCode2="654321",
     )
-    return mfa_device.ensure_virtual_device(ctx, prepare(ctx, user, action="resync"))
+    return ensure_virtual_device(ctx, new_setup(ctx, user, action="resync"))
 
 
 def test_resync_sends_two_new_codes(ctx: RunContext, user: str, box: Sandbox) -> None:
@@ -256,7 +260,7 @@ def test_resync_sends_two_new_codes(ctx: RunContext, user: str, box: Sandbox) ->
             "AuthenticationCode2": c2,
         }
         stub.add_response("resync_mfa_device", {}, expected)
-        outcome = mfa_assign.resync_with_codes(ctx, device, c1, c2, seed=seed, now=MID)
+        outcome = resync_with_codes(ctx, device, c1, c2, seed=seed, now=MID)
         stub.assert_no_pending_responses()
     assert "resynchronised" in repr(outcome)
     assert ctx.record.changes == [{"action": "resync-mfa-device", "resource": serial(user)}]
@@ -267,7 +271,7 @@ def test_resync_refuses_repeated_codes_before_any_call(
 ) -> None:
     device = resync_device(ctx, box, user)
     with Stubber(ctx.iam) as stub, pytest.raises(BadInput, match="same code twice"):
-        mfa_assign.resync_with_codes(ctx, device, "123456", "123 456")
+        resync_with_codes(ctx, device, "123456", "123 456")
     stub.assert_no_pending_responses()
     assert ctx.record.writes == 0
 
@@ -276,7 +280,7 @@ def test_resync_without_a_stored_seed_headless_is_a_pending_step(
     ctx: RunContext, user: str, box: Sandbox
 ) -> None:
     device = resync_device(ctx, box, user)
-    assert "pending" in repr(mfa_assign.assign(ctx, device))
+    assert "pending" in repr(ensure_assigned(ctx, device))
     assert [m.step for m in ctx.record.pending] == ["S3.8"] and ctx.record.writes == 0
 
 
@@ -285,7 +289,7 @@ def test_resync_on_a_target_without_it_fails_in_plain_words(
 ) -> None:
     device = resync_device(ctx, box, user)
     with pytest.raises(AwsError, match="does not implement it"):
-        mfa_assign.resync_with_codes(ctx, device, "123456", "654321")
+        resync_with_codes(ctx, device, "123456", "654321")
 
 
 # ---- seed destinations and runs that stopped half-way ---------------------------------------
@@ -311,7 +315,7 @@ def test_existing_seed_file_of_another_device_is_refused(
     secrets_dir.mkdir()
     (secrets_dir / f"{user}_virtual_mfa.txt").write_text("serial_number=other\n")
     with pytest.raises(BadInput, match="never overwritten"):
-        prepare(ctx, user, seed_destination="file")
+        new_setup(ctx, user, seed_destination="file")
     assert ctx.record.writes == 0
 
 
@@ -324,10 +328,10 @@ def test_secretsmanager_destination_keeps_seed_then_resync_reads_it(
     assert device.seed is not None and stored["seed"] == device.seed.text()
     assert stored["serial_number"] == serial(user)
     clock = FakeClock(MID)
-    mfa_assign.assign(ctx, device, clock=clock, sleep=clock.sleep)
+    ensure_assigned(ctx, device, clock=clock, sleep=clock.sleep)
     ctx2 = preflight("test", target="sandbox")
-    again = mfa_device.ensure_virtual_device(
-        ctx2, prepare(ctx2, user, action="resync", seed_destination="secretsmanager")
+    again = ensure_virtual_device(
+        ctx2, new_setup(ctx2, user, action="resync", seed_destination="secretsmanager")
     )
     with Stubber(ctx2.iam) as stub:
         c1, c2 = current_code(stored["seed"], MID - 30), current_code(stored["seed"], MID)
@@ -335,7 +339,7 @@ def test_secretsmanager_destination_keeps_seed_then_resync_reads_it(
             "UserName": user, "SerialNumber": serial(user),
             "AuthenticationCode1": c1, "AuthenticationCode2": c2,
         })  # fmt: skip
-        mfa_assign.assign(ctx2, again, clock=clock, sleep=clock.sleep)
+        ensure_assigned(ctx2, again, clock=clock, sleep=clock.sleep)
 
 
 def test_leftover_unassigned_device_is_replaced_and_recorded(
@@ -343,10 +347,10 @@ def test_leftover_unassigned_device_is_replaced_and_recorded(
 ) -> None:
     new_device(ctx, user)  # a run that stopped here: its seed is lost
     ctx2 = preflight("test", target="sandbox")
-    setup = prepare(ctx2, user)
+    setup = new_setup(ctx2, user)
     assert setup.leftover == "replace"
-    device = mfa_device.ensure_virtual_device(ctx2, setup)
-    mfa_assign.assign(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
+    device = ensure_virtual_device(ctx2, setup)
+    ensure_assigned(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
     assert ctx2.record.repairs[0]["resource"] == serial(user)
     assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
 
@@ -356,10 +360,10 @@ def test_leftover_whose_seed_is_in_the_file_is_finished_with_it(
 ) -> None:
     new_device(ctx, user, seed_destination="file")
     ctx2 = preflight("test", target="sandbox")
-    setup = prepare(ctx2, user, seed_destination="file")
+    setup = new_setup(ctx2, user, seed_destination="file")
     assert setup.leftover == "reuse"
-    device = mfa_device.ensure_virtual_device(ctx2, setup)
-    mfa_assign.assign(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
+    device = ensure_virtual_device(ctx2, setup)
+    ensure_assigned(ctx2, device, clock=FakeClock(MID), sleep=FakeClock(MID).sleep)
     assert ctx2.record.calls.get("iam:CreateVirtualMFADevice") is None
     assert user_devices(box, user) == [serial(user)] and serial(user) not in unassigned(box)
 
@@ -367,7 +371,7 @@ def test_leftover_whose_seed_is_in_the_file_is_finished_with_it(
 def test_verify_fails_when_the_device_is_not_on_the_user(ctx: RunContext, user: str) -> None:
     device = new_device(ctx, user)
     with pytest.raises(VerifyFailed, match="does not have MFA device"):
-        mfa_device.verify_mfa(ctx, device)
+        verify_mfa(ctx, device)
 
 
 # ---- codes without waiting -------------------------------------------------------------------
@@ -395,13 +399,13 @@ def test_codes_are_previous_and_current_window_with_at_most_a_short_wait(
 
 def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, box: Sandbox) -> None:
     iam(box).create_group(GroupName="Administrators")
-    setup = prepare(ctx, user, policy_group="Administrators")
-    first = mfa_policy.ensure_self_manage_policy(ctx, setup)
+    setup = new_setup(ctx, user, policy_group="Administrators")
+    first = ensure_self_manage_policy(ctx, setup)
     assert first.status == "created, attached" and "password" in repr(first)
     arn = f"arn:aws:iam::{ACCOUNT}:policy/SelfManageMFA"
     attached = iam(box).list_attached_group_policies(GroupName="Administrators")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [arn]
-    doc = mfa_policy.self_manage_mfa_document()
+    doc = self_manage_mfa_document()
     assert [s["Sid"] for s in doc["Statement"]] == [
         "AllowViewAccountInfo",
         "AllowManageOwnVirtualMFADevice",
@@ -409,9 +413,7 @@ def test_policy_is_created_once_and_attached(ctx: RunContext, user: str, box: Sa
         "DenyAllExceptListedIfNoMFA",
     ]
     ctx2 = preflight("test", target="sandbox")
-    second = mfa_policy.ensure_self_manage_policy(
-        ctx2, prepare(ctx2, user, policy_group="Administrators")
-    )
+    second = ensure_self_manage_policy(ctx2, new_setup(ctx2, user, policy_group="Administrators"))
     assert second.status == "already in place (no change)" and ctx2.record.writes == 0
     assert not any("differs" in w for w in ctx2.record.warnings)
 
@@ -456,9 +458,7 @@ def test_code_form_shows_the_reason_and_makes_no_call(
 
     device = new_device(ctx, user)
     writes = ctx.record.writes
-    form = widgets.CodeForm(
-        "Assign", lambda a, b: repr(mfa_assign.enable_with_codes(ctx, device, a, b))
-    )
+    form = widgets.CodeForm("Assign", lambda a, b: repr(enable_with_codes(ctx, device, a, b)))
     form.code1.value, form.code2.value = "111111", "111111"
     form.submit()
     assert "same code twice" in form.status.value and not form.button.disabled
@@ -470,11 +470,11 @@ def test_qr_panel_saves_a_fixed_sentence_and_decodes_to_the_key_uri(tmp_path: Pa
     import subprocess
 
     from runbook_lib import widgets
-    from runbook_lib.core import totp
+    from runbook_lib.core.otpauth import key_uri, qr_png
 
     seed = Secret("mfa-seed", "JBSWY3DPEHPK3PXPMZXW6YTBOI4DKNZU")
-    uri = totp.key_uri(seed.text(), "Administrator", ACCOUNT)
-    panel = widgets.QrPanel(Secret("qr-png", totp.qr_png(uri)), seed, "Device of x")
+    uri = key_uri(seed.text(), "Administrator", ACCOUNT)
+    panel = widgets.QrPanel(Secret("qr-png", qr_png(uri)), seed, "Device of x")
     assert seed.text() not in panel._repr_mimebundle_()["text/plain"]
     assert panel.image.value == b"", "no QR code before a person presses Show QR code"
     panel.qr_button.click()
@@ -505,10 +505,10 @@ def test_interactive_flow_shows_qr_and_assigns_from_the_form(
     monkeypatch.setattr(widgets, "show", shown.append)
     ctx.interactive = True
     device = new_device(ctx, user)
-    mfa_assign.show_device(ctx, device)
+    show_device(ctx, device)
     panel, phone = shown
     assert isinstance(panel, widgets.QrPanel) and isinstance(phone, widgets.VirtualAuthenticator)
-    assert "waiting" in repr(mfa_assign.assign(ctx, device))
+    assert "waiting" in repr(ensure_assigned(ctx, device))
     form = shown[-1]
     assert isinstance(form, widgets.CodeForm)
     assert device.seed is not None

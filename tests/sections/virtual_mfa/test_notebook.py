@@ -19,7 +19,7 @@ from support.inprocess import InProcessRun, run_in_process
 from support.leak_scan import assert_no_secret
 from support.scenarios import ScenarioCache, ScenarioRun
 
-from runbook_lib.core import totp
+from runbook_lib.core import otpauth
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 
 NOTEBOOK = "03"
@@ -87,8 +87,8 @@ def test_no_seed_qr_or_uri_in_any_artifact(run_all: ScenarioRun) -> None:
     assert stat.S_IMODE(seed_file.stat().st_mode) == 0o600
     fields = dict(line.split("=", 1) for line in seed_file.read_text().splitlines() if "=" in line)
     seed, uri = fields["seed"], fields["otpauth_uri"]
-    assert uri == totp.key_uri(seed, ALL_USER, ACCOUNT)
-    qr = base64.b64encode(totp.qr_png(uri)).decode()
+    assert uri == otpauth.key_uri(seed, ALL_USER, ACCOUNT)
+    qr = base64.b64encode(otpauth.qr_png(uri)).decode()
     values = [seed, uri, uri.replace("/", "\\/"), qr]
     assert_no_secret(run_all.artifacts, values)
     record = next(r for r in run_all.records if r["notebook"][:2] == "03")

@@ -1,10 +1,10 @@
-"""S3: a virtual MFA device for an IAM user. Step 3 here: check every input, read the state.
+"""S3 Step 3: check every input and read the user's MFA state; no change.
 
-``prepare`` decides, before any write, what the run does: a user who already has an MFA device
-is reported and left alone; an unassigned device of the same name left by an earlier run is
-replaced or finished; who types the two codes (a person, a stored seed, the sandbox's virtual
-authenticator, or nobody). Steps 4-5 and Verify: ``mfa_device``; Steps 6-8: ``mfa_assign``;
-the optional self-manage-MFA policy: ``mfa_policy``.
+``check_request`` decides, before any write, what the run does: a user who already has an MFA
+device is reported and left alone; an unassigned device of the same name left by an earlier run
+is replaced or finished; who types the two codes (a person, a stored seed, the sandbox's virtual
+authenticator, or nobody). Steps 4-5: ``device``; Steps 6-8: ``live`` and ``apply``; the
+optional self-manage-MFA policy: ``policy``; Verify: ``verify``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runbook_lib.core import aws, markers
+from runbook_lib.core import markers
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.i18n import _
 from runbook_lib.core.validation import validate_choice, validate_group_name, validate_user_name
-from runbook_lib.virtual_mfa import lease as s3_lease
+from runbook_lib.virtual_mfa import lease
 from runbook_lib.virtual_mfa.seed import (
     SEED_DESTINATIONS,
     check_seed_file,
@@ -26,24 +26,19 @@ from runbook_lib.virtual_mfa.seed import (
     stored_seed_in_file,
     unusable_seed_file,
 )
-from runbook_lib.virtual_mfa.state import MfaSetup, VirtualDevice
-
-#: the next action when IAM refuses a call of S3
-PERMISSIONS_FIX = "Check the caller's IAM permissions, then re-run."
-
-__all__ = ["NOBODY", "PERSON", "STORED_SEED", "VIRTUAL", "MfaSetup", "VirtualDevice", "prepare"]
+from runbook_lib.virtual_mfa.state import (
+    NOBODY,
+    PERSON,
+    STORED_SEED,
+    VIRTUAL,
+    MfaSetup,
+    check_group,
+    read_devices,
+    read_user,
+)
 
 ACTIONS = ("enable", "resync")
-#: who types the two codes: a person in JupyterLab, the holder of the stored seed, the
-#: sandbox's virtual authenticator, or nobody (a headless run that cannot scan a QR code)
-PERSON, STORED_SEED, VIRTUAL, NOBODY = (
-    N_("person"),
-    N_("stored seed"),
-    N_("virtual authenticator"),
-    N_("nobody"),
-)
 _DEVICE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,226}")
-SIGN_IN_URL = "https://{account}.signin.aws.amazon.com/console"
 
 
 def _validate(
@@ -81,71 +76,6 @@ def _codes_from(ctx: RunContext, action: str, destination: str, virtual: bool) -
         return STORED_SEED
     # resync needs the seed, which AWS never returns again: only a stored seed will do
     return VIRTUAL if ctx.sandbox and virtual and action == "enable" else NOBODY
-
-
-def _read_user(ctx: RunContext, user_name: str) -> None:
-    """Raises BadInput: the user does not exist."""
-    aws.call(
-        ctx.iam.get_user,
-        what=_("Reading user '{user_name}'").format(user_name=user_name),
-        fix=PERMISSIONS_FIX,
-        errors={
-            "NoSuchEntity": BadInput(
-                _(
-                    "IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it "
-                    "with 01_create_admin_user, or fix user_name."
-                ).format(user_name=user_name)
-            )
-        },
-        UserName=user_name,
-    )
-
-
-def _devices(ctx: RunContext, user_name: str) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The user's MFA serials, and every virtual device's serial -> owner ('' = unassigned)."""
-    iam = ctx.iam
-    listing = f"Listing the MFA devices of '{user_name}'"
-    mine = [
-        str(d["SerialNumber"])
-        for d in aws.items(
-            iam,
-            "list_mfa_devices",
-            "MFADevices",
-            what=listing,
-            fix=PERMISSIONS_FIX,
-            UserName=user_name,
-        )
-    ]
-    owners: dict[str, str] = {}
-    for d in aws.items(
-        iam,
-        "list_virtual_mfa_devices",
-        "VirtualMFADevices",
-        what=listing,
-        fix=PERMISSIONS_FIX,
-        AssignmentStatus="Any",
-    ):  # never touch its other fields (moto: the seed)
-        owners[str(d["SerialNumber"])] = str(d.get("User", {}).get("UserName", ""))
-    return tuple(sorted(mine)), owners
-
-
-def _check_group(ctx: RunContext, group: str) -> None:
-    """Raises BadInput: the group does not exist."""
-    aws.call(
-        ctx.iam.get_group,
-        what=_("Reading group '{group}'").format(group=group),
-        fix=PERMISSIONS_FIX,
-        errors={
-            "NoSuchEntity": BadInput(
-                _(
-                    "Group '{group}' does not exist (IAM NoSuchEntity): create it "
-                    "(01_create_admin_user makes Administrators) or fix policy_group."
-                ).format(group=group)
-            )
-        },
-        GroupName=group,
-        MaxItems=1,
-    )
 
 
 def _leftover(
@@ -192,7 +122,7 @@ def _leftover(
     return leftover
 
 
-def prepare(
+def check_request(
     ctx: RunContext,
     *,
     user_name: str,
@@ -245,16 +175,16 @@ def prepare(
     elif seed_destination == "secretsmanager":
         location = secret_name_for(secret_name, device)
     serial = ctx.arn("mfa", device)
-    lease = markers.lease_of(lease_minutes)
-    _read_user(ctx, user_name)
-    marker, tag_count = s3_lease.read(ctx, user_name)  # before the devices: see virtual_mfa.lease
-    markers.check_lease(ctx, marker, what=s3_lease.what(user_name), lease=lease)
-    existing, owners = _devices(ctx, user_name)
+    span = markers.lease_of(lease_minutes)
+    read_user(ctx, user_name)
+    marker, tag_count = lease.read(ctx, user_name)  # before the devices: see virtual_mfa.lease
+    markers.check_lease(ctx, marker, what=lease.what(user_name), lease=span)
+    existing, owners = read_devices(ctx, user_name)
     leftover = _leftover(user_name, action, serial, existing, owners, seed_destination, location)
     if policy_group:
-        _check_group(ctx, policy_group)
+        check_group(ctx, policy_group)
     if action == "enable" and not existing:
-        markers.check_tag_room(user_name, s3_lease.MARKER_TAG, marker, tag_count)
+        markers.check_tag_room(user_name, lease.MARKER_TAG, marker, tag_count)
     aside = ""
     if leftover == "replace" and seed_destination == "file" and unusable_seed_file(Path(location)):
         aside = location  # an earlier run's empty or cut-short seed file: kept, moved aside
@@ -274,5 +204,5 @@ def prepare(
         account_id=ctx.account_id,
         set_aside=aside,
         marker=marker,
-        lease=lease,
+        lease=span,
     )
