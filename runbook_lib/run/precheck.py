@@ -34,7 +34,7 @@ from runbook_lib.root_usage.request import LIMITS, validate_threshold
 #: runbooks that create their user: a run that includes one does not need the user beforehand
 CREATES_USER = ("01_create_admin_user",)
 #: runbooks that act on an existing user (``user_name``, default ``Administrator``)
-NEEDS_USER = ("02_create_access_key", "03_enable_virtual_mfa")
+NEEDS_USER = ("02_create_access_key", "03_enable_virtual_mfa", "05_clean_up_unused_credentials")
 DEFAULT_USER = "Administrator"
 
 
