@@ -1,4 +1,5 @@
-"""S5, the cleanup of unused credentials, on AWS's answers (botocore Stubber): last use that moto never reports.
+"""S5, the cleanup of unused credentials, on AWS's answers (botocore Stubber): last use that
+moto never reports.
 
 moto reports no ``LastUsedDate`` for a key nobody signed with and never a ``PasswordLastUsed``
 (FACTS.md), so the decisions that hang on them are tested here on IAM's own response shapes:
@@ -16,8 +17,8 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import RunContext, preflight
-from runbook_lib.unused_credentials import check_request, ensure_disabled, request, verify
 from runbook_lib.root_usage.result import shown_status
+from runbook_lib.unused_credentials import check_request, ensure_disabled, request, verify
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 ACCOUNT = "111122223333"
