@@ -16,7 +16,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "runbook_lib"
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
-SECTIONS = ("root_usage", "admin_user", "access_key", "virtual_mfa", "password_policy")
+SECTIONS = (
+    "root_usage",
+    "admin_user",
+    "access_key",
+    "virtual_mfa",
+    "password_policy",
+    "unused_credentials",
+)
 #: package -> the runbook_lib packages it must never import
 FORBIDDEN = {
     "core": ("widgets", "run", "org", "interfaces", "testing", "manual", *SECTIONS),

@@ -1,30 +1,20 @@
-"""S2 Steps 5–7: show the new key once, deliver it, retire the old key (Verify: ``verify``).
+"""S2 Steps 5–6: hand the new key over once: show it (live only), deliver it to its destination.
 
-Order matters for a rotation: the new key is delivered, then proven with STS using the secret
-read back from its destination, and only then is the old key deactivated (deleted only with
-``delete_old``). Any failure before that leaves the old key Active. With ``destination:
-widget`` in a live notebook, "I have stored it" delivers the key and proves it (``live``).
+The secret leaves the kernel only here: to the person through a shown-once widget, or to the
+destination the run chose (``destination``); then the user's marker says ``delivered``. With
+``destination: widget`` in a live notebook, "I have stored it" delivers the key and proves it
+(``live``). Step 7, the old key's retirement, is ``rotation``'s.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from runbook_lib.access_key.destination import SECRET_KIND, deliver
-from runbook_lib.access_key.live import (
-    STORE_STEP,
-    LiveStepResult,
-    proof_at_store,
-    prove_at_store,
-    stored,
-)
-from runbook_lib.access_key.proof import prove_key
-from runbook_lib.access_key.state import KeyInfo, KeyPlan, NewKey, run_marker, write_marker
-from runbook_lib.access_key.verify import read_delivered, verify_access_key
-from runbook_lib.core import aws
+from runbook_lib.access_key.live import STORE_STEP, LiveStepResult, prove_at_store, stored
+from runbook_lib.access_key.marker import run_marker, write_marker
+from runbook_lib.access_key.state import KeyPlan, NewKey
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DELIVERED
 from runbook_lib.core.result import StepResult
@@ -35,8 +25,6 @@ ADVICE = N_(
     "Keep it confidential: never e-mail an access key or share it outside your organisation; "
     "AWS never asks for your secret access key."
 )
-
-__all__ = ["deliver_key", "retire_old_key", "show_key", "verify_access_key"]
 
 
 def _mark_delivered(ctx: RunContext, plan: KeyPlan, key_id: str) -> None:
@@ -149,96 +137,3 @@ def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
     )
     delivered = _("Delivered {key_id} to {where}.").format(key_id=key.key_id, where=dest.describe())
     return StepResult(f"{delivered}\n{hint}\n{_(ADVICE)}")
-
-
-def _retire(ctx: RunContext, plan: KeyPlan, k: KeyInfo) -> list[str]:
-    """Deactivate (and with ``delete_old`` delete) one old key; what was done, as lines."""
-    lines: list[str] = []
-    where = f"{plan.user_arn} access key {k.key_id}"  # the record's change: language-neutral
-    what = _("Retiring the old key {key_id}").format(key_id=k.key_id)
-    fix = _("The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already.")
-    gone = _("The old key {key_id} is gone already (another run retired it).").format(
-        key_id=k.key_id
-    )
-    if k.status == "Active":
-        done = aws.call(
-            ctx.iam.update_access_key,
-            what=what,
-            fix=fix,
-            missing=("NoSuchEntity",),
-            UserName=plan.user_name,
-            AccessKeyId=k.key_id,
-            Status="Inactive",
-        )
-        if done is None:
-            lines.append(gone)
-            return lines
-        ctx.record.change("deactivate-access-key", where)
-        lines.append(_("Deactivated the old key {key_id}.").format(key_id=k.key_id))
-    if plan.delete_old:
-        done = aws.call(
-            ctx.iam.delete_access_key,
-            what=what,
-            fix=fix,
-            missing=("NoSuchEntity",),
-            UserName=plan.user_name,
-            AccessKeyId=k.key_id,
-        )
-        if done is None:
-            lines.append(gone)
-            return lines
-        ctx.record.change("delete-access-key", where)
-        lines.append(_("Deleted the old key {key_id} (delete_old).").format(key_id=k.key_id))
-    return lines
-
-
-def retire_old_key(
-    ctx: RunContext,
-    plan: KeyPlan,
-    key: NewKey,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> StepResult:
-    """Step 7: a new key is Active at once; a rotation proves it, then retires the old key.
-
-    Raises:
-        VerifyFailed: the new key did not authenticate; the old key was left Active.
-        AwsError: IAM refused to deactivate or delete the old key.
-    """
-    if plan.mode != "rotate" or plan.action == "none":
-        return StepResult(_("The key is Active and usable now; nothing to retire (mode create)."))
-    old = plan.old_keys
-    verb = "delete" if plan.delete_old else "deactivate"
-    if ctx.plan:
-        names = ", ".join(k.key_id for k in old) or _("no old key")
-        would = (
-            _("Plan mode: would prove the new key with STS, then delete {names}.")
-            if verb == "delete"
-            else _("Plan mode: would prove the new key with STS, then deactivate {names}.")
-        )
-        return StepResult(would.format(names=names))
-    secret = read_delivered(ctx, plan, key)
-    at_store = proof_at_store(ctx, key.key_id) if secret is None else None
-    if secret is None and at_store is None:
-        raise VerifyFailed(
-            _(
-                "The secret of {key_id} is not at {where}: the old key was "
-                "left Active; check the destination and re-run."
-            ).format(key_id=key.key_id, where=plan.destination.describe())
-        )
-    if secret is not None:
-        proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
-        at_store = _("Proven: {proof}.").format(proof=proof)
-    lines = [str(at_store)]
-    for k in old:
-        lines += _retire(ctx, plan, k)
-    if old and not plan.delete_old:
-        lines.append(
-            _(
-                "The old key is Inactive, not deleted: once nothing breaks, delete it (re-run "
-                "with delete_old) or re-activate it to roll back."
-            )
-        )
-    if not old:
-        lines.append(_("There was no old key to retire."))
-    return StepResult("\n".join(lines))

@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from runbook_lib.access_key.destination import read_back
+from runbook_lib.access_key.state import KeyPlan, NewKey
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
@@ -98,3 +100,15 @@ def prove_key(
             "minute and re-run; the old key was left as it was."
         ).format(key_id=key_id, last=last, attempts=attempts)
     )
+
+
+def read_delivered(ctx: RunContext, plan: KeyPlan, key: NewKey) -> Secret | None:
+    """The secret this run delivered: the kernel's copy while it has one, else read back from
+    the destination (``None``: not there).
+
+    Raises:
+        AwsError: the destination could not be read.
+    """
+    if key.secret is not None and not key.secret.dropped:
+        return key.secret
+    return read_back(ctx, plan.destination, key.key_id)

@@ -17,22 +17,20 @@ from runbook_lib.access_key.destination import (
     resolve_destination,
     unusable_file,
 )
+from runbook_lib.access_key.marker import (
+    check_tag_room,
+    could_have_made,
+    marker_destination,
+    marker_keys,
+    read_marker,
+)
 from runbook_lib.access_key.rotation import (
     ROTATE_IF_OLDER,
     rotation_due,
     unfinished_rotation,
     validate_days,
 )
-from runbook_lib.access_key.state import (
-    KeyInfo,
-    KeyPlan,
-    check_tag_room,
-    could_have_made,
-    marker_destination,
-    marker_keys,
-    read_keys,
-    read_marker,
-)
+from runbook_lib.access_key.state import KeyInfo, KeyPlan, read_keys
 from runbook_lib.core import aws
 from runbook_lib.core.context import S0_ADVICE, RunContext
 from runbook_lib.core.errors import BadInput, TargetRefused
@@ -47,8 +45,10 @@ from runbook_lib.core.markers import (
 )
 from runbook_lib.core.validation import validate_choice, validate_user_name
 
-#: every mode of the notebook; ``cleanup`` is planned by ``access_key.cleanup``
-MODES = ("create", "rotate", ROTATE_IF_OLDER, "cleanup")
+#: every mode of the notebook (the cleanup of unused credentials is runbook 05's)
+MODES = ("create", "rotate", ROTATE_IF_OLDER)
+#: the runbook that deactivates and removes unused credentials (once this notebook's mode)
+CLEANUP_RUNBOOK = "05_clean_up_unused_credentials"
 #: modes that replace a key (the safe rotation: new key, delivered, proven, old one retired)
 ROTATING = ("rotate", ROTATE_IF_OLDER)
 DEFAULT_MAX_AGE_DAYS = 90
@@ -154,7 +154,8 @@ def check_request(
         ctx: the run context.
         user_name: the IAM user who gets the key (never root).
         mode: ``create`` (one key, once), ``rotate`` (new key, prove it, retire the old) or
-            ``rotate-if-older-than`` (rotate only when the active key is ``max_age_days`` old).
+            ``rotate-if-older-than`` (rotate only when the active key is ``max_age_days`` old);
+            the cleanup of unused credentials is runbook 05's.
         delete_old: rotating modes only: delete the old key instead of leaving it Inactive.
         destination: ``file``, ``secretsmanager`` or ``widget`` (interactive only).
         secrets_dir: folder for the CSV (empty: the default secrets folder).
@@ -170,7 +171,8 @@ def check_request(
 
     Raises:
         TargetRefused: ``user_name`` names the root user.
-        BadInput: a bad parameter, an unknown user, an unusable destination, two keys already.
+        BadInput: a bad parameter (mode ``cleanup``: runbook 05), an unknown user, an unusable
+            destination, two keys already.
         RunInProgress: another run of S2 on this user is working now (nothing was changed).
     """
     _check_mode(mode, delete_old, max_age_days)
@@ -192,7 +194,7 @@ def check_request(
     keys = read_keys(ctx, user_name)
     marker, tag_count = read_marker(ctx, user_name)
     check_lease(ctx, marker, what=f"S2 on '{user_name}'", lease=lease, now=now)
-    kind = "rotate" if rotating else mode  # what the later steps do (handover knows these two)
+    kind = "rotate" if rotating else mode  # what the later steps do (Step 7 knows these two)
     plan = KeyPlan(
         user_name, user_arn, kind, delete_old, dest, tuple(keys), console, "create", marker, now=now
     )
@@ -223,13 +225,18 @@ def _check_mode(mode: str, delete_old: bool, max_age_days: int) -> None:
     """Refuse a mode this function does not plan, or a parameter the mode cannot use.
 
     Raises:
-        BadInput: an unknown mode, ``cleanup``, ``delete_old`` without a rotation, a bad age.
+        BadInput: an unknown mode, ``cleanup`` (runbook 05 now), ``delete_old`` without a
+            rotation, a bad age.
     """
-    validate_choice(mode, MODES, "mode")
     if mode == "cleanup":
-        raise BadInput("mode cleanup is planned by access_key.check_request, not this function.")
-    if mode == ROTATE_IF_OLDER:
-        validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
+        raise BadInput(
+            _(
+                "mode cleanup is a runbook of its own now: run {runbook} (runbook run 05) "
+                "with the same user_name; unused_days and cleanup_scope are its parameters."
+            ).format(runbook=CLEANUP_RUNBOOK)
+        )
+    validate_choice(mode, MODES, "mode")
+    validate_days(max_age_days, "max_age_days", DEFAULT_MAX_AGE_DAYS)
     if delete_old and mode not in ROTATING:
         raise BadInput(
             _(

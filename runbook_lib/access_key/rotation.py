@@ -1,4 +1,5 @@
-"""Which rotation a run does: finish an unfinished one, or rotate a key once it is due.
+"""S2's rotation: which one a run does (finish an unfinished one, or rotate a key once it is
+due), and Step 7, which retires the old key once the new one is proven.
 
 ``mode: rotate-if-older-than`` rotates (the same safe rotation as ``mode: rotate``: new key,
 delivered, proven, old key retired) only when the user's oldest active key is at least
@@ -6,17 +7,29 @@ delivered, proven, old key retired) only when the user's oldest active key is at
 no write and says how old the key is and when it is due, so a daily scheduled run rotates on
 exactly the day the key comes due. The age is counted from the run's clock (``KeyPlan.now``,
 which tests set), never from the wall clock inside this module.
+
+Order matters for a rotation: the new key is delivered, then proven with STS using the secret
+read back from its destination, and only then is the old key deactivated (deleted only with
+``delete_old``). Any failure before that leaves the old key Active.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from runbook_lib.access_key.state import KeyInfo, marker_keys
-from runbook_lib.core.errors import BadInput
+from runbook_lib.access_key.live import proof_at_store
+from runbook_lib.access_key.marker import marker_keys
+from runbook_lib.access_key.proof import prove_key, read_delivered
+from runbook_lib.access_key.state import KeyInfo, KeyPlan, NewKey
+from runbook_lib.core import aws
+from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import BadInput, VerifyFailed
 from runbook_lib.core.i18n import _, ngettext
 from runbook_lib.core.markers import DELIVERED, Marker
+from runbook_lib.core.result import StepResult
 
 ROTATE_IF_OLDER = "rotate-if-older-than"
 #: the longest threshold accepted: ten years (a larger one is a typo, not a policy)
@@ -110,3 +123,98 @@ def unfinished_rotation(
         if k is not new and (delete_old or k.status == "Active") and k.created <= new.created
     ]
     return new if older else None
+
+
+def _retire(ctx: RunContext, plan: KeyPlan, k: KeyInfo) -> list[str]:
+    """Deactivate (and with ``delete_old`` delete) one old key; what was done, as lines."""
+    lines: list[str] = []
+    where = f"{plan.user_arn} access key {k.key_id}"  # the record's change: language-neutral
+    what = _("Retiring the old key {key_id}").format(key_id=k.key_id)
+    fix = _("The caller needs iam:UpdateAccessKey/DeleteAccessKey; the new key works already.")
+    gone = _("The old key {key_id} is gone already (another run retired it).").format(
+        key_id=k.key_id
+    )
+    if k.status == "Active":
+        done = aws.call(
+            ctx.iam.update_access_key,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            UserName=plan.user_name,
+            AccessKeyId=k.key_id,
+            Status="Inactive",
+        )
+        if done is None:
+            lines.append(gone)
+            return lines
+        ctx.record.change("deactivate-access-key", where)
+        lines.append(_("Deactivated the old key {key_id}.").format(key_id=k.key_id))
+    if plan.delete_old:
+        done = aws.call(
+            ctx.iam.delete_access_key,
+            what=what,
+            fix=fix,
+            missing=("NoSuchEntity",),
+            UserName=plan.user_name,
+            AccessKeyId=k.key_id,
+        )
+        if done is None:
+            lines.append(gone)
+            return lines
+        ctx.record.change("delete-access-key", where)
+        lines.append(_("Deleted the old key {key_id} (delete_old).").format(key_id=k.key_id))
+    return lines
+
+
+def retire_old_key(
+    ctx: RunContext,
+    plan: KeyPlan,
+    key: NewKey,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StepResult:
+    """Step 7: a new key is Active at once; a rotation proves it, then retires the old key.
+
+    Raises:
+        VerifyFailed: the new key did not authenticate; the old key was left Active.
+        AwsError: IAM refused to deactivate or delete the old key.
+    """
+    if plan.mode == ROTATE_IF_OLDER:  # not due: the plan says why
+        return StepResult(_("Not due: {reason}; nothing to retire.").format(reason=plan.reason))
+    if plan.mode != "rotate" or plan.action == "none":
+        return StepResult(_("The key is Active and usable now; nothing to retire (mode create)."))
+    old = plan.old_keys
+    verb = "delete" if plan.delete_old else "deactivate"
+    if ctx.plan:
+        names = ", ".join(k.key_id for k in old) or _("no old key")
+        would = (
+            _("Plan mode: would prove the new key with STS, then delete {names}.")
+            if verb == "delete"
+            else _("Plan mode: would prove the new key with STS, then deactivate {names}.")
+        )
+        return StepResult(would.format(names=names))
+    secret = read_delivered(ctx, plan, key)
+    at_store = proof_at_store(ctx, key.key_id) if secret is None else None
+    if secret is None and at_store is None:
+        raise VerifyFailed(
+            _(
+                "The secret of {key_id} is not at {where}: the old key was "
+                "left Active; check the destination and re-run."
+            ).format(key_id=key.key_id, where=plan.destination.describe())
+        )
+    if secret is not None:
+        proof = prove_key(ctx, plan.user_arn, key.key_id, secret, sleep=sleep)
+        at_store = _("Proven: {proof}.").format(proof=proof)
+    lines = [str(at_store)]
+    for k in old:
+        lines += _retire(ctx, plan, k)
+    if old and not plan.delete_old:
+        lines.append(
+            _(
+                "The old key is Inactive, not deleted: once nothing breaks, delete it (re-run "
+                "with delete_old) or re-activate it to roll back."
+            )
+        )
+    if not old:
+        lines.append(_("There was no old key to retire."))
+    return StepResult("\n".join(lines))

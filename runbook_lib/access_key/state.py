@@ -1,55 +1,21 @@
-"""A user's access keys as read from IAM, and the marker that makes key creation crash-safe.
+"""A user's access keys as read from IAM (never a secret), and the plan Steps 1–3 make of them.
 
-IAM shows a secret access key only in the CreateAccessKey response. A run that dies between
-that response and the delivery of the secret leaves a key whose secret nobody holds. To tell
-such a key apart from one somebody created elsewhere, the runbook tags the user *before*
-CreateAccessKey with the marker (``core.markers``) ``iam-runbooks:access-key = pending:<UTC
-time>:<run>:<caller>:<keys present>:<destination>`` and replaces it with ``delivered:…:<key
-ID>:<destination>`` once the secret is at its destination. A later run that finds ``pending``
-treats a key that was not present before, was created within minutes of the marker, was never
-used and whose secret is not at the destination as an orphan of the dead run: it is deleted,
-and the run record says so.
+``KeyPlan`` is what ``check_request`` decides; ``NewKey`` is what Step 4 created or found. The
+marker tag that makes key creation crash-safe is ``marker``'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from runbook_lib.access_key.destination import Destination
-from runbook_lib.core import aws, markers
+from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
-from runbook_lib.core.markers import DELIVERED, PENDING, Marker, new_marker, utc_now
+from runbook_lib.core.markers import DELIVERED, Marker, utc_now
 from runbook_lib.core.secrets import Secret
-
-__all__ = [
-    "CONSOLE_USER_WARNING",
-    "DELIVERED",
-    "MARKER_TAG",
-    "PENDING",
-    "KeyInfo",
-    "KeyPlan",
-    "Marker",
-    "NewKey",
-    "check_tag_room",
-    "could_have_made",
-    "key_marker",
-    "marker_destination",
-    "marker_keys",
-    "read_keys",
-    "read_marker",
-    "run_marker",
-    "utc_now",
-    "write_marker",
-]
-
-MARKER_TAG = "iam-runbooks:access-key"
-#: how far a key's CreateDate may lie from the marker's time and still be the dead run's key
-#: (AWS refuses requests signed with a clock more than 5 minutes off)
-ORPHAN_BEFORE = timedelta(minutes=5)
-ORPHAN_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -77,44 +43,6 @@ class KeyInfo:
         )
         old = _("{days} days old").format(days=self.age_days(now))
         return f"{self.key_id} {self.status}, {old}, {used}"
-
-
-def key_marker(
-    state: str,
-    moment: datetime,
-    keys: tuple[str, ...],
-    destination: str,
-    run_id: str = "",
-    by: str = "",
-) -> Marker:
-    """An S2 marker: its fields are the keys present before and the destination's kind."""
-    return Marker(state, moment, run_id, by, ("+".join(keys) or "none", destination))
-
-
-def run_marker(ctx: RunContext, state: str, keys: tuple[str, ...], destination: str) -> Marker:
-    """An S2 marker of this run (now, its run ID and caller)."""
-    return new_marker(ctx, state, "+".join(keys) or "none", destination)
-
-
-def marker_keys(marker: Marker) -> tuple[str, ...]:
-    """The keys the user had when the marker was written."""
-    keys = marker.fields[0] if marker.fields else "none"
-    return () if keys == "none" else tuple(keys.split("+"))
-
-
-def marker_destination(marker: Marker) -> str:
-    """The destination kind the marked run was delivering to."""
-    return marker.fields[1] if len(marker.fields) > 1 else ""
-
-
-def could_have_made(marker: Marker, key: KeyInfo) -> bool:
-    """Whether ``key`` may be the one the run that wrote this pending marker created."""
-    return (
-        marker.state == PENDING
-        and marker.moment is not None
-        and key.key_id not in marker_keys(marker)
-        and marker.moment - ORPHAN_BEFORE <= key.created <= marker.moment + ORPHAN_AFTER
-    )
 
 
 def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
@@ -150,40 +78,6 @@ def read_keys(ctx: RunContext, user_name: str) -> list[KeyInfo]:
             )
         )
     return sorted(keys, key=lambda k: k.created)
-
-
-def read_marker(ctx: RunContext, user_name: str) -> tuple[Marker | None, int]:
-    """The user's S2 marker (if any) and how many tags the user has.
-
-    Raises:
-        AwsError: IAM refused the read.
-    """
-    return markers.read_marker(ctx, user_name, MARKER_TAG, 2)
-
-
-def write_marker(ctx: RunContext, user_name: str, user_arn: str, marker: Marker | None) -> None:
-    """Set (or, with ``None``, remove) the user's S2 marker tag; one IAM write.
-
-    Raises:
-        AwsError: IAM refused.
-    """
-    why = "the tag makes key creation crash-safe"
-    if marker is None:
-        fix = f"The caller needs iam:TagUser and iam:UntagUser ({why})."
-        what = f"Tagging '{user_name}' with {MARKER_TAG}"
-        markers.clear_marker(ctx, user_name, MARKER_TAG, what=what, fix=fix)
-        ctx.record.change("clear-access-key-marker", user_arn)
-    else:
-        markers.write_marker(ctx, user_name, MARKER_TAG, marker, resource=user_arn, why=why)
-
-
-def check_tag_room(user_name: str, marker: Marker | None, tag_count: int) -> None:
-    """Refuse before any write when the marker tag would exceed IAM's 50 tags per user.
-
-    Raises:
-        BadInput: the user has 50 tags and none is the marker.
-    """
-    markers.check_tag_room(user_name, MARKER_TAG, marker, tag_count)
 
 
 CONSOLE_USER_WARNING = N_(

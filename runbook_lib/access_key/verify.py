@@ -1,25 +1,52 @@
-"""S2 Verify: the new key is Active and the user's, and the delivered secret authenticates."""
+"""S2 Verify: the new key is Active and the user's, and the delivered secret authenticates.
+
+``rotate-if-older-than`` when the key was not due: the key found is still Active.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from runbook_lib.access_key.destination import read_back
 from runbook_lib.access_key.live import LiveStepResult, proof_at_store, waits_for_store
-from runbook_lib.access_key.proof import prove_key
+from runbook_lib.access_key.proof import prove_key, read_delivered
+from runbook_lib.access_key.rotation import ROTATE_IF_OLDER
 from runbook_lib.access_key.state import KeyPlan, NewKey, read_keys
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import RunbookError, VerifyFailed
 from runbook_lib.core.i18n import _
 from runbook_lib.core.result import StepResult
-from runbook_lib.core.secrets import Secret
 
 
-def read_delivered(ctx: RunContext, plan: KeyPlan, key: NewKey) -> Secret | None:
-    if key.secret is not None and not key.secret.dropped:
-        return key.secret
-    return read_back(ctx, plan.destination, key.key_id)
+def verify(
+    ctx: RunContext, plan: KeyPlan, key: NewKey, *, sleep: Callable[[float], None] = time.sleep
+) -> StepResult:
+    """Verify: the key is Active and works (not due: the key found is still Active).
+
+    Raises:
+        VerifyFailed: the end state read back from IAM is not what this run made.
+    """
+    if plan.mode == ROTATE_IF_OLDER:
+        return _verify_not_due(ctx, plan, key)
+    return verify_access_key(ctx, plan, key, sleep=sleep)
+
+
+def _verify_not_due(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
+    if ctx.plan or not key.key_id:
+        return StepResult(
+            _("No change was due ({reason}); nothing to verify.").format(reason=plan.reason)
+        )
+    status = {k.key_id: k.status for k in read_keys(ctx, plan.user_name)}.get(key.key_id)
+    if status != "Active":
+        raise VerifyFailed(
+            _(
+                "Access key {key_id} of '{user}' is {status}, not "
+                "Active: it changed during this run; check the user's keys, then re-run."
+            ).format(key_id=key.key_id, user=plan.user_name, status=status or _("missing"))
+        )
+    return StepResult(
+        _("{key_id} is Active and not due: {reason}.").format(key_id=key.key_id, reason=plan.reason)
+    )
 
 
 def verify_access_key(

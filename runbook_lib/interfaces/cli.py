@@ -131,7 +131,12 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run import notebooks, precheck
     from runbook_lib.run.engine import warm_kernels
-    from runbook_lib.run.notebooks import all_notebooks, find_notebook, run_order, run_parameters
+    from runbook_lib.run.notebooks import (
+        find_notebook,
+        procedure_notebooks,
+        run_order,
+        run_parameters,
+    )
     from runbook_lib.run.pool import KernelPool
     from runbook_lib.run.runner import run_notebook
     from runbook_lib.run.summary import compare_lines, report
@@ -140,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         raise _usage(_("give one notebook NAME or --all"))
     if args.endpoint_url and args.profile:
         raise _usage(_("--endpoint-url and --profile exclude each other"))
-    books = run_order(all_notebooks()) if args.all else [find_notebook(args.name)]
+    books = run_order(procedure_notebooks()) if args.all else [find_notebook(args.name)]
     params = run_parameters(
         args.parameters_file,
         args.parameter,

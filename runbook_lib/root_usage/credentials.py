@@ -117,7 +117,7 @@ def unused_credentials(facts: AccountFacts, request: AuditRequest, now: datetime
         ),
         bad,
         _("nothing unused for {days} days").format(days=request.unused_days),
-        _("Deactivate those keys and remove those console passwords (02 cleanup mode)."),
+        _("Deactivate those keys, remove those passwords: run 05_clean_up_unused_credentials."),
     )
 
 

@@ -39,6 +39,8 @@ class Declared:
     creates_user: bool = False
     #: it acts on an existing ``user_name`` (default ``Administrator``)
     needs_user: bool = False
+    #: ``run --all`` runs it (false: a runbook a person picks on purpose, such as a cleanup)
+    in_all: bool = True
     #: ``run --all`` runs it right before this section (``S1``), not in its number's place
     runs_before: str = ""
     #: over an Organization, it reports centralized root access (``--root-audit``...)
@@ -62,6 +64,11 @@ def declared(book: Path) -> Declared:
 def _declared(path: str, mtime_ns: int) -> Declared:
     meta = json.loads(Path(path).read_text("utf-8")).get("metadata", {}).get("runbook", {})
     return Declared(**meta)
+
+
+def procedure_notebooks(folder: Path | None = None) -> list[Path]:
+    """The runbooks ``run --all`` runs (those that do not declare ``in_all: false``)."""
+    return [book for book in all_notebooks(folder) if declared(book).in_all]
 
 
 def all_notebooks(folder: Path | None = None) -> list[Path]:

@@ -14,8 +14,9 @@ import pytest
 from support.aws import reset_sandbox
 
 from runbook_lib import BadInput, RunContext, preflight
-from runbook_lib.access_key import steps as access_keys
-from runbook_lib.access_key.state import MARKER_TAG, key_marker, write_marker
+from runbook_lib.access_key.apply import ensure_access_key
+from runbook_lib.access_key.marker import MARKER_TAG, key_marker, write_marker
+from runbook_lib.access_key.request import check_request
 from runbook_lib.core.errors import RunInProgress
 from runbook_lib.core.markers import (
     DELIVERED,
@@ -135,7 +136,7 @@ def test_another_live_run_stops_s2_before_any_write(
     theirs = dead_run_left_a_key(ctx, user, other_run(alive=True), timedelta(minutes=1))
     run = preflight("test", target="sandbox")
     with pytest.raises(RunInProgress) as caught:
-        access_keys.check_request(run, user)
+        check_request(run, user)
     assert "started at" in str(caught.value) and "user/alice" in str(caught.value)
     assert "Nothing was changed" in str(caught.value)
     assert run.record.writes == 0 and keys_of(ctx, user) == [theirs]
@@ -147,11 +148,11 @@ def test_a_marker_older_than_the_lease_is_repaired(
 ) -> None:
     theirs = dead_run_left_a_key(ctx, user, other_run(alive=True), timedelta(minutes=20))
     run = preflight("test", target="sandbox")
-    plan = access_keys.check_request(run, user, lease_minutes=15)  # no RunInProgress
+    plan = check_request(run, user, lease_minutes=15)  # no RunInProgress
     assert plan.marker is not None and plan.marker.run_id.startswith("rother0000")
     # the key is younger than the dead run's window allows: left alone, never deleted
     assert plan.orphans == () and plan.action == "none" and theirs in plan.kept[0]
-    access_keys.ensure_access_key(run, plan)
+    ensure_access_key(run, plan)
     assert keys_of(ctx, user) == [theirs] and marker_value(ctx, user) == ""
 
 
@@ -160,16 +161,16 @@ def test_a_young_marker_of_a_process_that_is_gone_is_repaired_at_once(
 ) -> None:
     orphan = dead_run_left_a_key(ctx, user, other_run(alive=False), timedelta(minutes=1))
     run = preflight("test", target="sandbox")
-    plan = access_keys.check_request(run, user)
+    plan = check_request(run, user)
     assert [k.key_id for k in plan.orphans] == [orphan]
-    access_keys.ensure_access_key(run, plan)
+    ensure_access_key(run, plan)
     assert orphan not in keys_of(ctx, user) and len(keys_of(ctx, user)) == 1
     assert marker_value(ctx, user).startswith("pending:")
 
 
 def test_lease_zero_never_waits(ctx: RunContext, user: str, secrets_dir: Path) -> None:
     orphan = dead_run_left_a_key(ctx, user, other_run(alive=True), timedelta(seconds=5))
-    plan = access_keys.check_request(preflight("test", target="sandbox"), user, lease_minutes=0)
+    plan = check_request(preflight("test", target="sandbox"), user, lease_minutes=0)
     assert [k.key_id for k in plan.orphans] == [orphan]
 
 
@@ -177,7 +178,7 @@ def test_lease_zero_never_waits(ctx: RunContext, user: str, secrets_dir: Path) -
 def test_a_bad_lease_is_bad_input(user: str, bad: object) -> None:
     run = preflight("test", target="sandbox")
     with pytest.raises(BadInput, match="lease_minutes"):
-        access_keys.check_request(run, user, lease_minutes=bad)  # type: ignore[arg-type]
+        check_request(run, user, lease_minutes=bad)  # type: ignore[arg-type]
     assert run.record.writes == 0
 
 
@@ -187,7 +188,7 @@ def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
     """Two runs passed Step 3 together and both made a key: the marker's owner keeps its key,
     the other run deletes its own and yields."""
     run = preflight("test", target="sandbox")
-    plan = access_keys.check_request(run, user)
+    plan = check_request(run, user)
     theirs = key_marker(PENDING, utc_now(), (), "file", run_id=other_run(alive=True), by="user/bob")
     made: list[str] = []
 
@@ -199,7 +200,7 @@ def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
         "after-call.iam.CreateAccessKey", other_run_marks_the_user_and_makes_a_key
     )
     with pytest.raises(RunInProgress, match="deleted the key it had just made"):
-        access_keys.ensure_access_key(run, plan)
+        ensure_access_key(run, plan)
     assert keys_of(ctx, user) == made and marker_value(ctx, user) == theirs.value()
     assert not list(secrets_dir.glob(f"{user}_*")), "nothing was delivered"
 

@@ -132,9 +132,9 @@ def s2_aged(*params: str) -> tuple[str, ...]:
     return nb("02", "-p", "user_name", "Keyless", "-p", "mode", "rotate-if-older-than", *params)
 
 
-def s2_cleanup(*params: str) -> tuple[str, ...]:
-    """02 in mode cleanup for TwoKeys, then ``params``."""
-    return nb("02", "-p", "user_name", "TwoKeys", "-p", "mode", "cleanup", *params)
+def s5(*params: str) -> tuple[str, ...]:
+    """05 (the cleanup of unused credentials) for TwoKeys, then ``params``."""
+    return ("05", "-f", "{sandbox_yaml}", "-p", "user_name", "TwoKeys", *params)
 
 
 _NO_CREDS = (
@@ -214,23 +214,23 @@ ROWS = [
         "mode 'rotat' is not one of the choices",
     ),
     Row("s2-user-is-root", nb("02", "-p", "user_name", "root"), "names the root user"),
-    # S2's age-driven modes: rotate-if-older-than (max_age_days) and cleanup (unused_days, scope)
+    # S2's age-driven mode rotate-if-older-than (max_age_days); S5's unused_days and scope
     Row("s2-max-age-days-zero", s2_aged("-p", "max_age_days", "0"), "max_age_days 0 is not a"),
     Row("s2-max-age-days-negative", s2_aged("-p", "max_age_days", "-5"), "max_age_days -5 is"),
     Row("s2-max-age-days-text", s2_aged("-p", "max_age_days", "ninety"), "must be int", False),
     Row("s2-mode-mistyped-new", s2_aged("-p", "mode", "rotate-if-older"), "is not one of the"),
     Row("s2-rotate-if-due-without-a-key", s2_aged(), "has no active access key"),
-    Row("s2-unused-days-zero", s2_cleanup("-p", "unused_days", "0"), "unused_days 0 is not a"),
-    Row("s2-unused-days-text", s2_cleanup("-p", "unused_days", "soon"), "must be int", False),
+    Row("s5-unused-days-zero", s5("-p", "unused_days", "0"), "unused_days 0 is not a"),
+    Row("s5-unused-days-text", s5("-p", "unused_days", "soon"), "must be int", False),
     Row(
-        "s2-cleanup-scope-mistyped",
-        s2_cleanup("-p", "cleanup_scope", "everyone"),
+        "s5-cleanup-scope-mistyped",
+        s5("-p", "cleanup_scope", "everyone"),
         "cleanup_scope 'everyone' is not one of the choices",
     ),
     Row(
-        "s2-delete-old-with-cleanup",
-        s2_cleanup("-p", "delete_old", "true"),
-        "delete_old applies to modes rotate and rotate-if-older-than, not cleanup",
+        "s2-mode-cleanup-is-runbook-05",
+        nb("02", "-p", "user_name", "TwoKeys", "-p", "mode", "cleanup"),
+        "mode cleanup is a runbook of its own now: run 05_clean_up_unused_credentials",
     ),
     Row(
         "s2-delete-old-with-create",
@@ -238,8 +238,8 @@ ROWS = [
         "delete_old applies to modes rotate and rotate-if-older-than only, not create",
     ),
     Row(
-        "s2-cleanup-unknown-user",
-        nb("02", "-p", "user_name", "Nobody", "-p", "mode", "cleanup"),
+        "s5-unknown-user",
+        ("05", "-f", "{sandbox_yaml}", "-p", "user_name", "Nobody"),
         "does not exist",
     ),
     Row(
@@ -307,7 +307,7 @@ ROWS = [
     Row(
         "parameter-of-the-wrong-type",
         "s2-max-age-days-text",
-        "s2-unused-days-text",
+        "s5-unused-days-text",
         s1("-p", "password_reset_required", "maybe"),
         "must be bool",
         False,
@@ -348,9 +348,9 @@ CLI_CHECKS_FIRST = frozenset(
         "s2-unknown-user",
         "s2-max-age-days-zero",
         "s2-max-age-days-negative",
-        "s2-unused-days-zero",
-        "s2-cleanup-scope-mistyped",
-        "s2-cleanup-unknown-user",
+        "s5-unused-days-zero",
+        "s5-cleanup-scope-mistyped",
+        "s5-unknown-user",
         "s3-unknown-user",
         "s0-wrong-expected-account-id",
         "wrong-expected-account-id",
@@ -367,7 +367,7 @@ COMMAND_LINE_ONLY = frozenset(
         "mistyped-parameter-name",
         "parameter-of-the-wrong-type",
         "s2-max-age-days-text",
-        "s2-unused-days-text",
+        "s5-unused-days-text",
         "mistyped-parameter-in-yaml",
         "malformed-yaml",
         "yaml-not-a-mapping",

@@ -22,7 +22,11 @@ from support.s1_flow import new_ctx, params
 
 from runbook_lib import preflight, widgets
 from runbook_lib.access_key import live as key_live
-from runbook_lib.access_key import steps as access_keys
+from runbook_lib.access_key import request as key_request
+from runbook_lib.access_key.apply import ensure_access_key
+from runbook_lib.access_key.handover import deliver_key, show_key
+from runbook_lib.access_key.rotation import retire_old_key
+from runbook_lib.access_key.verify import verify_access_key
 from runbook_lib.admin_user import steps as admin_steps
 from runbook_lib.core import environ
 from runbook_lib.core.context import RunContext
@@ -194,12 +198,12 @@ def test_s2_stored_proves_the_key_before_dropping_it_and_refreshes_verify(page: 
     reset_sandbox()
     ctx = _live(preflight("test_s2_live", target="sandbox"))
     ctx.iam.create_user(UserName="live-key")
-    plan = access_keys.check_request(ctx, "live-key", destination="widget")
-    key = access_keys.ensure_access_key(ctx, plan)
-    page.show(access_keys.show_key(ctx, plan, key))
-    page.show(access_keys.deliver_key(ctx, plan, key))
-    page.show(access_keys.retire_old_key(ctx, plan, key, sleep=_no_sleep))
-    page.show(access_keys.verify_access_key(ctx, plan, key, sleep=_no_sleep))
+    plan = key_request.check_request(ctx, "live-key", destination="widget")
+    key = ensure_access_key(ctx, plan)
+    page.show(show_key(ctx, plan, key))
+    page.show(deliver_key(ctx, plan, key))
+    page.show(retire_old_key(ctx, plan, key, sleep=_no_sleep))
+    page.show(verify_access_key(ctx, plan, key, sleep=_no_sleep))
     before = page.text()
     assert "Not verified yet: waiting for 'I have stored it'" in before
     assert key.secret is not None and not key.secret.dropped  # kept for the proof
@@ -215,7 +219,7 @@ def test_s2_stored_proves_the_key_before_dropping_it_and_refreshes_verify(page: 
     assert ctx.record.to_dict()["status"] == DONE
     # Lab: running the Verify cell again gives the same answer from the proof
     assert "The secret you stored authenticates" in repr(
-        access_keys.verify_access_key(ctx, plan, key, sleep=_no_sleep)
+        verify_access_key(ctx, plan, key, sleep=_no_sleep)
     )
 
 
@@ -227,15 +231,15 @@ def test_s2_a_failed_proof_at_store_fails_the_refreshed_verify(
     reset_sandbox()
     ctx = _live(preflight("test_s2_live", target="sandbox"))
     ctx.iam.create_user(UserName="live-key-2")
-    plan = access_keys.check_request(ctx, "live-key-2", destination="widget")
-    key = access_keys.ensure_access_key(ctx, plan)
-    access_keys.show_key(ctx, plan, key)
+    plan = check_request(ctx, "live-key-2", destination="widget")
+    key = ensure_access_key(ctx, plan)
+    show_key(ctx, plan, key)
 
     def refused(*_: Any, **__: Any) -> str:
         raise VerifyFailed("Access key did not authenticate (test)")
 
     monkeypatch.setattr(key_live, "prove_key", refused)
-    page.show(access_keys.verify_access_key(ctx, plan, key, sleep=_no_sleep))
+    page.show(verify_access_key(ctx, plan, key, sleep=_no_sleep))
     (box,) = page.widgets
     box._stored()
     assert "VerifyFailed: Access key did not authenticate (test)" in page.text(), page.cells

@@ -30,9 +30,15 @@ from runbook_lib import (
     widgets,
 )
 from runbook_lib.access_key import proof as key_checks
-from runbook_lib.access_key import steps as access_keys
-from runbook_lib.access_key.state import MARKER_TAG, PENDING, key_marker, utc_now, write_marker
+from runbook_lib.access_key.apply import ensure_access_key
+from runbook_lib.access_key.handover import deliver_key, show_key
+from runbook_lib.access_key.marker import MARKER_TAG, key_marker, write_marker
+from runbook_lib.access_key.request import check_request
+from runbook_lib.access_key.rotation import retire_old_key
+from runbook_lib.access_key.state import KeyPlan, NewKey
+from runbook_lib.access_key.verify import verify_access_key
 from runbook_lib.core.errors import AwsError
+from runbook_lib.core.markers import PENDING, utc_now
 from runbook_lib.core.sandbox import Sandbox
 
 USER = "Administrator"
@@ -47,16 +53,14 @@ def fresh_ctx(**kwargs: Any) -> RunContext:
     return preflight("test", target="sandbox", **kwargs)
 
 
-def run_all(
-    ctx: RunContext, user: str, **params: Any
-) -> tuple[access_keys.KeyPlan, access_keys.NewKey]:
+def run_all(ctx: RunContext, user: str, **params: Any) -> tuple[KeyPlan, NewKey]:
     """Every step of the notebook, in order (as the headless runner would run them)."""
-    plan = access_keys.check_request(ctx, user, **params)
-    key = access_keys.ensure_access_key(ctx, plan)
-    access_keys.show_key(ctx, plan, key)
-    access_keys.deliver_key(ctx, plan, key)
-    access_keys.retire_old_key(ctx, plan, key, sleep=no_sleep)
-    access_keys.verify_access_key(ctx, plan, key, sleep=no_sleep)
+    plan = check_request(ctx, user, **params)
+    key = ensure_access_key(ctx, plan)
+    show_key(ctx, plan, key)
+    deliver_key(ctx, plan, key)
+    retire_old_key(ctx, plan, key, sleep=no_sleep)
+    verify_access_key(ctx, plan, key, sleep=no_sleep)
     return plan, key
 
 
@@ -167,11 +171,11 @@ def test_second_create_run_makes_no_writes(ctx: RunContext, user: str, secrets_d
 
 def test_plan_mode_makes_no_writes_and_says_what_it_would_do(user: str, secrets_dir: Path) -> None:
     ctx = fresh_ctx(plan=True)
-    plan = access_keys.check_request(ctx, user)
-    key = access_keys.ensure_access_key(ctx, plan)
+    plan = check_request(ctx, user)
+    key = ensure_access_key(ctx, plan)
     assert "would create an access key" in repr(key)
-    assert "would deliver" in repr(access_keys.deliver_key(ctx, plan, key))
-    access_keys.verify_access_key(ctx, plan, key)
+    assert "would deliver" in repr(deliver_key(ctx, plan, key))
+    verify_access_key(ctx, plan, key)
     assert ctx.record.writes == 0 and keys_of(ctx, user) == {}
 
 
@@ -213,7 +217,7 @@ def test_bad_input_changes_nothing(
 ) -> None:
     run = fresh_ctx()
     with pytest.raises(BadInput, match=words) as err:
-        access_keys.check_request(run, params.pop("user_name", user), **params)
+        check_request(run, params.pop("user_name", user), **params)
     assert err.value.exit_code == 2 and "\n" not in str(err.value)
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
@@ -221,7 +225,7 @@ def test_bad_input_changes_nothing(
 @pytest.mark.parametrize("name", ["root", "<root_account>", "ROOT", f"arn:aws:iam::{ACCOUNT}:root"])
 def test_root_user_name_is_refused_with_the_s0_advice(ctx: RunContext, name: str) -> None:
     with pytest.raises(TargetRefused, match="S0: do not use the root user"):
-        access_keys.check_request(ctx, name)
+        check_request(ctx, name)
     assert ctx.record.writes == 0
 
 
@@ -232,7 +236,7 @@ def test_existing_csv_is_refused_before_create_access_key(
     (secrets_dir / f"{user}_accessKeys.csv").write_text("keep me")
     run = fresh_ctx()
     with pytest.raises(BadInput, match="already exists"):
-        access_keys.check_request(run, user)
+        check_request(run, user)
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
     assert (secrets_dir / f"{user}_accessKeys.csv").read_text() == "keep me"
 
@@ -244,7 +248,7 @@ def test_unwritable_secrets_folder_is_refused_before_any_write(
     blocker.write_text("")
     run = fresh_ctx()
     with pytest.raises(BadInput, match="not a writable folder"):
-        access_keys.check_request(run, user, secrets_dir=str(blocker / "secrets"))
+        check_request(run, user, secrets_dir=str(blocker / "secrets"))
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
 
 
@@ -257,7 +261,7 @@ def test_third_key_is_refused_naming_both_keys(
     ctx.iam.update_access_key(UserName=user, AccessKeyId=first, Status="Inactive")
     run = fresh_ctx()
     with pytest.raises(BadInput) as err:
-        access_keys.check_request(run, user, mode="rotate")
+        check_request(run, user, mode="rotate")
     text = str(err.value)
     assert first in text and second in text and "LimitExceeded" in text
     assert f"e.g. {first} (inactive)" in text and "delete-access-key" in text
@@ -269,10 +273,10 @@ def test_limit_exceeded_in_a_race_is_translated_and_the_marker_undone(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
     ctx.iam.create_access_key(UserName=user)
-    plan = access_keys.check_request(ctx, user, mode="rotate")
+    plan = check_request(ctx, user, mode="rotate")
     ctx.iam.create_access_key(UserName=user)  # someone else, between plan and create
     with pytest.raises(AwsError, match="already has 2 access keys") as err:
-        access_keys.ensure_access_key(ctx, plan)
+        ensure_access_key(ctx, plan)
     assert err.value.aws_code == "LimitExceeded"
     assert marker_of(ctx, user) == ""  # no pending marker that could later condemn their key
 
@@ -311,11 +315,11 @@ def test_rotate_keeps_the_old_key_active_when_the_new_key_fails_sts(
     stub.activate()
     monkeypatch.setattr(key_checks, "sts_client_for", lambda *_: sts)
     run = fresh_ctx()
-    plan = access_keys.check_request(run, user, mode="rotate")
-    key = access_keys.ensure_access_key(run, plan)
-    access_keys.deliver_key(run, plan, key)
+    plan = check_request(run, user, mode="rotate")
+    key = ensure_access_key(run, plan)
+    deliver_key(run, plan, key)
     with pytest.raises(VerifyFailed, match="old key was left as it was"):
-        access_keys.retire_old_key(run, plan, key, sleep=no_sleep)
+        retire_old_key(run, plan, key, sleep=no_sleep)
     assert keys_of(ctx, user) == {old.key_id: "Active", key.key_id: "Active"}
     assert "iam:UpdateAccessKey" not in run.record.calls
 
@@ -340,8 +344,8 @@ def test_proof_retries_while_the_new_key_propagates(ctx: RunContext, user: str) 
 def test_crash_after_create_access_key_is_repaired_on_rerun(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    dead = access_keys.check_request(ctx, user)
-    orphan = access_keys.ensure_access_key(ctx, dead)  # the run dies here: secret never delivered
+    dead = check_request(ctx, user)
+    orphan = ensure_access_key(ctx, dead)  # the run dies here: secret never delivered
     assert marker_of(ctx, user).startswith("pending:")
     run = fresh_ctx()
     plan, key = run_all(run, user)
@@ -358,8 +362,8 @@ def test_crash_after_delivery_keeps_the_delivered_key(
 ) -> None:
     from runbook_lib.access_key.destination import deliver
 
-    dead = access_keys.check_request(ctx, user)
-    made = access_keys.ensure_access_key(ctx, dead)
+    dead = check_request(ctx, user)
+    made = ensure_access_key(ctx, dead)
     assert made.secret is not None
     deliver(ctx, dead.destination, made.key_id, made.secret)  # dies before marking it delivered
     run = fresh_ctx()
@@ -387,11 +391,11 @@ def test_keys_made_elsewhere_are_never_taken_for_orphans(
 def test_a_dead_run_for_another_destination_must_be_finished_there(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
-    dead = access_keys.check_request(ctx, user, destination="secretsmanager")
-    access_keys.ensure_access_key(ctx, dead)
+    dead = check_request(ctx, user, destination="secretsmanager")
+    ensure_access_key(ctx, dead)
     run = fresh_ctx()
     with pytest.raises(BadInput, match="re-run with destination secretsmanager"):
-        access_keys.check_request(run, user)
+        check_request(run, user)
     assert run.record.writes == 0
 
 
@@ -402,13 +406,13 @@ def test_widget_shows_the_key_once_and_marks_it_delivered_when_stored(
     shown: list[Any] = []
     monkeypatch.setattr(widgets, "show", shown.append)
     ctx.interactive = True
-    plan = access_keys.check_request(ctx, user, destination="widget")
-    key = access_keys.ensure_access_key(ctx, plan)
-    result = access_keys.show_key(ctx, plan, key)
+    plan = check_request(ctx, user, destination="widget")
+    key = ensure_access_key(ctx, plan)
+    result = show_key(ctx, plan, key)
     (box,) = shown
     assert isinstance(box, widgets.ShownOnce)
     assert key.secret is not None and key.secret.text() not in repr(box) + repr(result)
-    access_keys.deliver_key(ctx, plan, key)
+    deliver_key(ctx, plan, key)
     assert ctx.record.manual_steps[-1].status == "pending"
     assert marker_of(ctx, user).startswith("pending:")
     box._toggle()  # revealed, then stored
@@ -418,4 +422,4 @@ def test_widget_shows_the_key_once_and_marks_it_delivered_when_stored(
         "a stored secret's widget offers to hide a value that is gone"
     )
     assert ctx.record.manual_steps[-1].status == "done"
-    access_keys.verify_access_key(ctx, plan, key, sleep=no_sleep)
+    verify_access_key(ctx, plan, key, sleep=no_sleep)

@@ -1,4 +1,5 @@
-"""S2's age-driven modes on the sandbox: ``rotate-if-older-than`` and ``cleanup``.
+"""S2's age-driven mode on the sandbox: ``rotate-if-older-than`` (the cleanup of unused
+credentials is runbook 05's: ``test_unused_credentials``).
 
 The verbs run in this process against moto, in the notebook's order (``access_key``'s public
 verbs, which decide by mode). Ages come from the run's clock (``now=``, days after a fixed
@@ -24,8 +25,6 @@ from runbook_lib.access_key import (
     show_key,
     verify,
 )
-from runbook_lib.access_key import cleanup as cleanup_mod
-from runbook_lib.access_key.cleanup import CleanupPlan
 from runbook_lib.access_key.rotation import short_id
 
 #: the day the scheduled runs start (any fixed time works: ages are relative to it)
@@ -166,76 +165,6 @@ def test_two_keys_with_one_due_name_both_and_change_nothing(iam: Any, user: str)
         check_request(fresh_ctx(), user, mode="rotate-if-older-than", now=DAY0 + timedelta(days=95))
 
 
-# ---- cleanup ------------------------------------------------------------------------------
-def test_cleanup_deactivates_unused_keys_and_removes_unused_passwords(
-    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    unused = old_key(iam, user)
-    recent = old_key(iam, user, DAY0 + timedelta(days=40))
-    iam.create_login_profile(UserName=user, Password="Unused-Passw0rd!x")
-    age_user(user, DAY0)
-    now = DAY0 + timedelta(days=50)
-    ctx = fresh_ctx(plan=True)
-    plan, said = run_all(ctx, user, mode="cleanup", now=now)
-    assert isinstance(plan, CleanupPlan) and ctx.record.writes == 0
-    assert (
-        f"{user} access key {unused}: would deactivate: never used, created 50 days" in said["plan"]
-    )
-    assert f"{user} access key {recent}: keep: in use: never used, created 10 days" in said["plan"]
-    assert f"{user} console password: would remove" in said["plan"]
-    assert iam.get_login_profile(UserName=user)
-    ctx = fresh_ctx()
-    _, said = run_all(ctx, user, mode="cleanup", now=now)
-    assert keys_of(iam, user) == {unused: "Inactive", recent: "Active"}
-    with pytest.raises(iam.exceptions.NoSuchEntityException):
-        iam.get_login_profile(UserName=user)
-    assert [c["action"] for c in ctx.record.changes] == [
-        "deactivate-access-key",
-        "delete-login-profile",
-    ]
-    findings = {f["title"]: f for f in ctx.record.findings}
-    assert findings[f"unused credential: {user} access key {unused}"]["status"] == "PASS"
-    assert (
-        "deactivated by this run"
-        in findings[f"unused credential: {user} access key {unused}"]["evidence"]
-    )
-    assert "none is usable any more" in said["verify"]
-    again = fresh_ctx()
-    _, said = run_all(again, user, mode="cleanup", now=now)
-    assert again.record.writes == 0, again.record.calls
-    assert "already Inactive" in said["plan"]
-
-
-def test_cleanup_never_touches_the_key_this_run_signs_with(
-    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    own = old_key(iam, user)
-    monkeypatch.setattr(cleanup_mod, "key_in_use", lambda _ctx: own)
-    ctx = fresh_ctx()
-    _, said = run_all(ctx, user, mode="cleanup", now=DAY0 + timedelta(days=200))
-    assert ctx.record.writes == 0
-    assert "the caller's own key" in said["plan"]
-    (finding,) = ctx.record.findings
-    assert finding["status"] == "FAIL" and "caller's own" in finding["accepted"]
-    assert keys_of(iam, user) == {own: "Active"}
-
-
-def test_cleanup_scope_account_covers_every_user(
-    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    other = f"{user}-b"
-    iam.create_user(UserName=other)
-    mine, theirs = old_key(iam, user), old_key(iam, other)
-    ctx = fresh_ctx(plan=True)
-    plan = check_request(
-        ctx, "ignored", mode="cleanup", cleanup_scope="account", now=DAY0 + timedelta(days=46)
-    )
-    assert isinstance(plan, CleanupPlan)
-    acted = {c.key_id for c in plan.to_change}
-    assert {mine, theirs} <= acted
-    assert "every IAM user" in repr(plan) and ctx.record.writes == 0
-
-
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
@@ -243,15 +172,12 @@ def test_cleanup_scope_account_covers_every_user(
         ({"mode": "rotate-if-older-than", "max_age_days": -5}, "max_age_days -5 is not a number"),
         ({"mode": "rotate-if-older-than", "max_age_days": "90"}, "max_age_days '90' is not a"),
         ({"mode": "rotate-if-older-than", "max_age_days": True}, "max_age_days True is not a"),
-        ({"mode": "cleanup", "unused_days": 0}, "unused_days 0 is not a number of days"),
-        ({"mode": "cleanup", "unused_days": 4000}, "unused_days 4000 is not a number"),
-        ({"mode": "cleanup", "cleanup_scope": "org"}, "cleanup_scope 'org' is not one of"),
-        ({"mode": "cleanup", "delete_old": True}, "delete_old applies to modes rotate and"),
+        ({"mode": "cleanup"}, "mode cleanup is a runbook of its own now: run 05_clean_up"),
         ({"mode": "create", "delete_old": True}, "delete_old applies to modes rotate and"),
         ({"mode": "rotate_if_older_than"}, "is not one of the choices"),
     ],
 )
-def test_bad_parameters_of_the_new_modes_are_refused_with_one_line(
+def test_bad_parameters_of_the_modes_are_refused_with_one_line(
     iam: Any, user: str, params: dict[str, Any], fragment: str
 ) -> None:
     ctx = fresh_ctx()
@@ -259,16 +185,3 @@ def test_bad_parameters_of_the_new_modes_are_refused_with_one_line(
         check_request(ctx, user, **params)
     assert fragment in str(err.value) and "\n" not in str(err.value)
     assert ctx.record.writes == 0
-
-
-def test_a_caller_on_temporary_credentials_keeps_every_key_of_its_own_user(
-    iam: Any, user: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first, second = old_key(iam, user), old_key(iam, user)
-    monkeypatch.setattr(cleanup_mod, "key_in_use", lambda _ctx: "ASIAEXAMPLESESSION01")
-    ctx = fresh_ctx()
-    ctx.caller_arn = f"arn:aws:iam::{ctx.account_id}:user/{user}"
-    _, said = run_all(ctx, user, mode="cleanup", now=DAY0 + timedelta(days=100))
-    assert ctx.record.writes == 0
-    assert said["plan"].count("the key behind them cannot be told") == 2
-    assert keys_of(iam, user) == {first: "Active", second: "Active"}

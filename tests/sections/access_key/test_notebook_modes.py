@@ -1,7 +1,9 @@
-"""S2's new modes through the notebook's own cells: a fault at every write, plan mode, re-runs,
-and one kernel run of a due ``rotate-if-older-than`` scanned for its new secret.
+"""S2's age-driven mode and S5's cleanup through the notebooks' own cells: a fault at every
+write, plan mode, re-runs, and one kernel run of a due ``rotate-if-older-than`` scanned for its
+new secret.
 
-The in-process runs (``support.inprocess``) execute notebook 02's code cells as a kernel would;
+The in-process runs (``support.inprocess``) execute notebook 02's (and 05's) code cells as a
+kernel would;
 keys and users are made old by back-dating them in moto (the sandbox server runs in this
 process), so the runs use the real clock as a scheduled run would. The fault loop is
 ``test_faults_every_write``'s: for each write N of a clean run, a run failing at write N then a
@@ -28,7 +30,6 @@ from support.scenarios import Scenario, ScenarioCache
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 
 ROTATE = {"mode": "rotate-if-older-than"}
-CLEANUP = {"mode": "cleanup"}
 
 
 def backdate(user: str, days: int, key_id: str = "") -> None:
@@ -57,10 +58,11 @@ def user_to_clean(iam: Any, user: str) -> None:
     backdate(user, 100)
 
 
-CASES: dict[str, tuple[dict[str, Any], Callable[[Any, str], None]]] = {
-    "rotate-if-older-than": (ROTATE, user_with_old_key),
-    "rotate-if-older-than-delete-old": ({**ROTATE, "delete_old": True}, user_with_old_key),
-    "cleanup": (CLEANUP, user_to_clean),
+#: case -> (notebook, parameters, the user's state before the run)
+CASES: dict[str, tuple[str, dict[str, Any], Callable[[Any, str], None]]] = {
+    "rotate-if-older-than": ("02", ROTATE, user_with_old_key),
+    "rotate-if-older-than-delete-old": ("02", {**ROTATE, "delete_old": True}, user_with_old_key),
+    "cleanup": ("05", {}, user_to_clean),
 }
 
 
@@ -68,12 +70,14 @@ CASES: dict[str, tuple[dict[str, Any], Callable[[Any, str], None]]] = {
 def test_a_rerun_after_a_fault_at_any_write_ends_like_a_clean_run(
     case: str, iam: Any, user_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    extra, prepare = CASES[case]
+    book, extra, prepare = CASES[case]
     secrets_dir = tmp_path / "secrets"
 
     def run(user: str) -> InProcessRun:
-        params = {"user_name": user, "secrets_dir": str(secrets_dir), **extra}
-        return run_in_process("02", params)
+        params = {"user_name": user, **extra}
+        if book == "02":
+            params["secrets_dir"] = str(secrets_dir)
+        return run_in_process(book, params)
 
     started = time.monotonic()
     clean_user = f"{user_name}-clean"
@@ -111,17 +115,19 @@ def test_a_rerun_after_a_fault_at_any_write_ends_like_a_clean_run(
 def test_plan_mode_makes_no_write_and_a_second_run_none(
     case: str, iam: Any, user_name: str, tmp_path: Path
 ) -> None:
-    extra, prepare = CASES[case]
+    book, extra, prepare = CASES[case]
     prepare(iam, user_name)
-    params = {"user_name": user_name, "secrets_dir": str(tmp_path / "secrets"), **extra}
+    params = {"user_name": user_name, **extra}
+    if book == "02":
+        params["secrets_dir"] = str(tmp_path / "secrets")
     before = snapshot([user_name])
-    planned = run_in_process("02", params, plan=True)
+    planned = run_in_process(book, params, plan=True)
     assert planned.exit_code == 0, planned.message
     assert planned.record["writes"] == 0 and planned.record["secrets"] == []
     assert snapshot([user_name]) == before and not (tmp_path / "secrets").exists()
-    first = run_in_process("02", params)
+    first = run_in_process(book, params)
     assert first.exit_code == 0 and first.record["writes"] > 0, first.message
-    second = run_in_process("02", params)
+    second = run_in_process(book, params)
     assert second.exit_code == 0, second.message
     assert second.record["writes"] == 0, second.record["calls"]
 

@@ -359,13 +359,14 @@ def test_s1_checks_a_typed_password_against_the_policy_04_set(
 
 def test_run_all_sets_the_policy_after_s0_and_before_s1() -> None:
     books = all_notebooks()
-    assert [b.stem[:2] for b in books] == ["00", "01", "02", "03", "04"], "course/nbval order"
+    assert [b.stem[:2] for b in books] == ["00", "01", "02", "03", "04", "05"], "course order"
     assert [b.stem for b in run_order(books)] == [
         "00_check_root_usage",
         "04_set_password_policy",
         "01_create_admin_user",
         "02_create_access_key",
         "03_enable_virtual_mfa",
+        "05_clean_up_unused_credentials",
     ]
 
 
@@ -383,7 +384,7 @@ def test_cli_run_all_runs_04_before_s1(
     monkeypatch.setattr(runner, "run_notebook", fake_run)
     assert cli.main(["run", "--all", "-f", str(PROJECT / "parameters" / "sandbox.yaml")]) == 0
     assert ran == [b.stem for b in run_order(all_notebooks())]
-    assert capsys.readouterr().out.count(" done (") == 5
+    assert capsys.readouterr().out.count(" done (") == 6
 
 
 def test_generated_s1_passwords_meet_any_policy_s4_accepts() -> None:

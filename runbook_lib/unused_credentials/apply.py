@@ -1,4 +1,4 @@
-"""S2 ``mode: cleanup``, Step 7 and Verify: deactivate unused keys, remove unused passwords.
+"""S5 Step 4, the writes: deactivate unused access keys, remove unused console passwords.
 
 Each write stands alone and is safe to repeat: a run that dies after some of them is finished
 by a re-run, which finds the done ones Inactive (or gone) and leaves them be. Just before each
@@ -7,23 +7,16 @@ write the credential's last use is read again, so a key used since Step 3 is kep
 
 from __future__ import annotations
 
-from runbook_lib.access_key.cleanup import (
-    DEACTIVATE,
-    KEY,
-    CleanupPlan,
-    Credential,
-    judge,
-    record_credential,
-)
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.result import StepResult
+from runbook_lib.unused_credentials.findings import record_credential
+from runbook_lib.unused_credentials.state import DEACTIVATE, KEY, CleanupPlan, Credential, judge
 
 _FIX = "The caller needs iam:UpdateAccessKey and iam:DeleteLoginProfile."
 
 
-def _used_since(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
+def used_since(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
     """Evidence that the credential was used within ``unused_days`` since Step 3, or ``""``."""
     if cred.kind == KEY:
         found = aws.call(
@@ -51,7 +44,7 @@ def _used_since(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
 
 def _act(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
     """Deactivate the key or remove the password; what was done, in words."""
-    recent = _used_since(ctx, plan, cred)
+    recent = used_since(ctx, plan, cred)
     if recent:
         return f"Kept {cred.name}: {recent}."
     if cred.action == DEACTIVATE:
@@ -81,8 +74,8 @@ def _act(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
     return f"{verb} {cred.name}: {cred.why}."
 
 
-def apply_cleanup(ctx: RunContext, plan: CleanupPlan) -> StepResult:
-    """Step 7 (cleanup): deactivate each unused key, remove each unused console password.
+def ensure_disabled(ctx: RunContext, plan: CleanupPlan) -> StepResult:
+    """Step 4: deactivate each unused key, remove each unused console password; safe to re-run.
 
     Raises:
         AwsError: IAM refused a write (the ones before it are done; a re-run finishes).
@@ -101,49 +94,3 @@ def apply_cleanup(ctx: RunContext, plan: CleanupPlan) -> StepResult:
         "--status Active); a removed password is gone: S1 sets a new one."
     )
     return StepResult("\n".join(lines))
-
-
-def verify_cleanup(ctx: RunContext, plan: CleanupPlan) -> StepResult:
-    """Verify (cleanup): no credential the plan marked unused is still usable.
-
-    Raises:
-        VerifyFailed: a key to deactivate is still Active, or a password still exists.
-    """
-    if ctx.plan:
-        return StepResult("Plan mode: nothing was changed, so there is nothing to verify.")
-    users = sorted({c.user_name for c in plan.to_change})
-    for user in users:
-        active = {
-            k["AccessKeyId"]
-            for k in aws.items(
-                ctx.iam,
-                "list_access_keys",
-                "AccessKeyMetadata",
-                what=f"Reading the access keys of '{user}'",
-                fix="The caller needs iam:ListAccessKeys.",
-                UserName=user,
-            )
-            if k["Status"] == "Active"
-        }
-        profile = aws.call(
-            ctx.iam.get_login_profile,
-            what=f"Reading the login profile of '{user}'",
-            fix="The caller needs iam:GetLoginProfile.",
-            missing=("NoSuchEntity",),
-            UserName=user,
-        )
-        for cred in (c for c in plan.to_change if c.user_name == user):
-            still = cred.key_id in active if cred.kind == KEY else profile is not None
-            if still and _used_since(ctx, plan, cred):
-                continue  # kept in Step 7: used since the plan
-            if still:
-                raise VerifyFailed(
-                    f"{cred.name} is still usable although unused ({cred.why}): re-run mode "
-                    "cleanup (Step 7 repeats only what is left)."
-                )
-    n = len(plan.to_change)
-    return StepResult(
-        f"{n} unused credential(s) checked: none is usable any more."
-        if n
-        else "Nothing was to change; nothing to verify."
-    )

@@ -1,8 +1,10 @@
-"""S2 Step 4: repair what an unfinished run left, then create a key unless one is active.
+"""S2 Step 4, the key's writes: repair what an unfinished run left, then create a key unless
+one is active.
 
-Steps 1-3 (``check_request``) are in ``request``; Steps 5-7 and Verify in ``handover``. A key
-is created only after the user carries a ``pending`` marker (``core.markers``), so a run that
-dies before the secret is delivered is cleaned up by the next one. Never for the root user.
+Steps 1-3 (``check_request``) are ``request``'s; Steps 5-6 ``handover``'s, Step 7
+``rotation``'s, Verify ``verify``'s. A key is created only after the user carries a ``pending``
+marker (``marker``), so a run that dies before the secret is delivered is cleaned up by the
+next one. Never for the root user.
 """
 
 from __future__ import annotations
@@ -12,17 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runbook_lib.access_key.destination import SECRET_KIND
-from runbook_lib.access_key.handover import deliver_key, retire_old_key, show_key, verify_access_key
-from runbook_lib.access_key.request import check_request, two_keys_message
-from runbook_lib.access_key.state import (
-    CONSOLE_USER_WARNING,
-    KeyPlan,
-    NewKey,
-    read_keys,
-    read_marker,
-    run_marker,
-    write_marker,
-)
+from runbook_lib.access_key.marker import read_marker, run_marker, write_marker
+from runbook_lib.access_key.request import two_keys_message
+from runbook_lib.access_key.state import CONSOLE_USER_WARNING, KeyPlan, NewKey, read_keys
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, RunInProgress
@@ -33,17 +27,6 @@ from runbook_lib.core.secrets import Secret
 
 #: how long a run that made a key waits for another run that made one at the same moment
 RACE_WAIT, RACE_POLL = 10.0, 0.2
-
-__all__ = [
-    "KeyPlan",
-    "NewKey",
-    "check_request",
-    "deliver_key",
-    "ensure_access_key",
-    "retire_old_key",
-    "show_key",
-    "verify_access_key",
-]
 
 
 def _repair(ctx: RunContext, plan: KeyPlan) -> None:

@@ -1,4 +1,5 @@
-"""S2 ``mode: cleanup``: find access keys and console passwords unused for ``unused_days``.
+"""S5 Steps 1–3, the reads: every access key and console password in scope, its last use and
+what Step 4 does with it.
 
 CIS AWS Foundations 1.12 (v3.0/v4.0 numbering): credentials unused for 45 days or more are
 disabled. A credential's last activity is the later of its creation and its last use
@@ -11,25 +12,22 @@ Never touched: the key this run signs with (the caller's own, compared with the 
 use; a caller signing with temporary credentials keeps every key of its own user, as the key
 behind them cannot be told), the caller's own console password, a key already Inactive, and
 any credential used within ``unused_days``. Scope: ``user`` (``user_name``) or ``account``
-(every IAM user). This module reads and plans; ``cleanup_apply`` writes and verifies.
+(every IAM user). This module reads and decides; ``request`` checks the input and makes the
+plan, ``apply`` writes, ``verify`` reads the end state back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from runbook_lib.access_key.rotation import validate_days
 from runbook_lib.access_key.state import read_keys
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.markers import utc_now
-from runbook_lib.core.validation import validate_choice, validate_user_name
 
-SCOPES = ("user", "account")
-DEFAULT_UNUSED_DAYS = 45
 KEY, PASSWORD = "access key", "console password"
 DEACTIVATE, REMOVE, KEEP = "deactivate", "remove", "keep"
 
@@ -69,7 +67,7 @@ class Credential:
 
 @dataclass(frozen=True)
 class CleanupPlan:
-    """Steps 1–3 of a cleanup: every credential in scope and its action (read-only)."""
+    """Steps 1–3: every credential in scope and its action (read-only)."""
 
     scope: str
     user_name: str  # the user (scope user), or "" (scope account)
@@ -77,7 +75,6 @@ class CleanupPlan:
     credentials: tuple[Credential, ...]
     plan: bool = False
     now: datetime = field(default_factory=utc_now, repr=False, compare=False)
-    mode: str = "cleanup"
 
     @property
     def to_change(self) -> tuple[Credential, ...]:
@@ -88,7 +85,7 @@ class CleanupPlan:
         where = f"user {self.user_name}" if self.scope == "user" else "every IAM user"
         n = len(self.to_change)
         head = (
-            f"Mode cleanup ({where}): credentials unused for {self.unused_days} days or more "
+            f"Scope {where}: credentials unused for {self.unused_days} days or more "
             f"(CIS 1.12): {len(self.credentials)} found, {n} to deactivate or remove"
         )
         lines = [head] + [f"  {c.describe(self.plan)}" for c in self.credentials]
@@ -127,9 +124,14 @@ def judge(
     return idle >= unused_days, said
 
 
-def _user_credentials(
+def user_credentials(
     ctx: RunContext, user: dict[str, Any], plan: CleanupPlan, in_use: str
 ) -> list[Credential]:
+    """The user's access keys and console password, each with its action and the evidence.
+
+    Raises:
+        AwsError: IAM refused a read.
+    """
     name, arn = str(user["UserName"]), str(user["Arn"])
     mine = name == _caller_user(ctx)
     found: list[Credential] = []
@@ -163,7 +165,13 @@ def _user_credentials(
     return found
 
 
-def _users(ctx: RunContext, scope: str, user_name: str) -> list[dict[str, Any]]:
+def read_users(ctx: RunContext, scope: str, user_name: str) -> list[dict[str, Any]]:
+    """The users in scope: ``user_name`` (scope ``user``) or every IAM user (``account``).
+
+    Raises:
+        BadInput: ``user_name`` does not exist.
+        AwsError: IAM refused a read.
+    """
     what, fix = "Reading the IAM users", "The caller needs iam:ListUsers and iam:GetUser."
     if scope == "account":
         return aws.items(ctx.iam, "list_users", "Users", what=what, fix=fix)
@@ -180,73 +188,3 @@ def _users(ctx: RunContext, scope: str, user_name: str) -> list[dict[str, Any]]:
         UserName=user_name,
     )
     return [user["User"]]
-
-
-def check_cleanup(
-    ctx: RunContext,
-    user_name: str,
-    *,
-    scope: str = "user",
-    unused_days: int = DEFAULT_UNUSED_DAYS,
-    now: datetime | None = None,
-) -> CleanupPlan:
-    """Steps 1–3 of a cleanup: read every credential in scope and decide; makes no change.
-
-    Args:
-        ctx: the run context.
-        user_name: the user whose credentials are checked (scope ``user``).
-        scope: ``user`` or ``account`` (every IAM user; ``user_name`` is not used).
-        unused_days: a credential idle this many whole days or more is unused.
-        now: the run's time (default: now, UTC); tests pass a fixed one.
-
-    Returns:
-        The plan: each credential with its action and the evidence.
-
-    Raises:
-        BadInput: a bad parameter or an unknown user.
-        AwsError: IAM refused a read.
-    """
-    validate_choice(scope, SCOPES, "cleanup_scope")
-    validate_days(unused_days, "unused_days", DEFAULT_UNUSED_DAYS)
-    if scope == "user":
-        validate_user_name(user_name)
-    who = user_name if scope == "user" else ""
-    plan = CleanupPlan(scope, who, unused_days, (), ctx.plan, now or utc_now())
-    in_use = key_in_use(ctx)
-    found: list[Credential] = []
-    for user in _users(ctx, scope, user_name):
-        found += _user_credentials(ctx, user, plan, in_use)
-    plan = replace(plan, credentials=tuple(found))
-    for cred in plan.credentials:
-        record_credential(ctx, cred, done=False)
-    return plan
-
-
-def record_credential(ctx: RunContext, cred: Credential, *, done: bool, note: str = "") -> None:
-    """Record one credential in the run record's ``findings`` (one entry per credential).
-
-    The shape is S0's (control ``1.12``): ``PASS``: in use, already inactive, or
-    deactivated/removed by this run; ``FAIL``: unused and still usable (plan mode, or before
-    Step 7); a FAIL with ``accepted``: unused but the caller's own, which cleanup never touches.
-    """
-    accepted = ""
-    if cred.action == KEEP:
-        status, detail = ("FAIL" if cred.unused else "PASS"), f"kept: {cred.why}"
-        if cred.unused:
-            accepted = "the caller's own credential: cleanup never touches it"
-    elif done:
-        status, detail = "PASS", f"{note or cred.action + 'd'} by this run: {cred.why}"
-    else:
-        status, detail = "FAIL", f"{cred.action} (unused): {cred.why}"
-    advice = "" if status == "PASS" else f"Run 02 with mode cleanup to {cred.action} it."
-    if accepted:
-        advice = "Check it is still needed, and retire it from another identity if not."
-    ctx.record.finding(
-        "1.12",
-        f"unused credential: {cred.name}",
-        status,
-        resource=cred.user_arn,
-        evidence=detail,
-        advice=advice,
-        accepted=accepted,
-    )

@@ -1,4 +1,5 @@
-"""S2 ``mode: cleanup`` on AWS's answers (botocore Stubber): last use that moto never reports.
+"""S5, the cleanup of unused credentials, on AWS's answers (botocore Stubber): last use that
+moto never reports.
 
 moto reports no ``LastUsedDate`` for a key nobody signed with and never a ``PasswordLastUsed``
 (FACTS.md), so the decisions that hang on them are tested here on IAM's own response shapes:
@@ -16,16 +17,8 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import RunContext, preflight
-from runbook_lib.access_key import (
-    check_request,
-    deliver_key,
-    ensure_access_key,
-    retire_old_key,
-    show_key,
-    verify,
-)
-from runbook_lib.access_key import cleanup as cleanup_mod
 from runbook_lib.root_usage.result import shown_status
+from runbook_lib.unused_credentials import check_request, ensure_disabled, request, verify
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 ACCOUNT = "111122223333"
@@ -134,7 +127,7 @@ def aws_ctx(monkeypatch: pytest.MonkeyPatch) -> RunContext:
     """A run whose IAM answers come from the stub; the caller is Admin, signing with K_OWN."""
     ctx = preflight("test", target="sandbox")
     ctx.account_id, ctx.caller_arn = ACCOUNT, arn("Admin")
-    monkeypatch.setattr(cleanup_mod, "key_in_use", lambda _ctx: K_OWN)
+    monkeypatch.setattr(request, "key_in_use", lambda _ctx: K_OWN)
     return ctx
 
 
@@ -147,12 +140,9 @@ def test_cleanup_on_aws_keeps_recent_and_own_keys_and_disables_the_unused(
     stub_writes(stub)
     stub_verify(stub)
     with stub:
-        plan = check_request(ctx, "Admin", mode="cleanup", cleanup_scope="account", now=NOW)
-        key_ = ensure_access_key(ctx, plan)
-        show_key(ctx, plan, key_)
-        deliver_key(ctx, plan, key_)
-        done = retire_old_key(ctx, plan, key_)
-        checked = verify(ctx, plan, key_)
+        plan = check_request(ctx, "Admin", cleanup_scope="account", now=NOW)
+        done = ensure_disabled(ctx, plan)
+        checked = verify(ctx, plan)
         stub.assert_no_pending_responses()
     shown = repr(plan)
     assert (
@@ -191,10 +181,9 @@ def test_cleanup_plan_on_aws_makes_no_write_and_records_each_credential(
     stub = Stubber(ctx.iam)
     stub_reads(stub)
     with stub:
-        plan = check_request(ctx, "Admin", mode="cleanup", cleanup_scope="account", now=NOW)
-        key_ = ensure_access_key(ctx, plan)
-        said = retire_old_key(ctx, plan, key_)
-        verify(ctx, plan, key_)
+        plan = check_request(ctx, "Admin", cleanup_scope="account", now=NOW)
+        said = ensure_disabled(ctx, plan)
+        verify(ctx, plan)
         stub.assert_no_pending_responses()
     assert not ctx.record.changes  # no write is stubbed: any write would have failed the run
     assert "would deactivate: last used 60 days ago" in repr(said)
@@ -214,8 +203,8 @@ def test_a_key_used_after_the_plan_is_kept(aws_ctx: RunContext) -> None:
         "update_access_key", {}, {"UserName": "Bob", "AccessKeyId": K_NEVER, "Status": "Inactive"}
     )
     with stub:
-        plan = check_request(ctx, "Admin", mode="cleanup", cleanup_scope="account", now=NOW)
-        said = retire_old_key(ctx, plan, ensure_access_key(ctx, plan))
+        plan = check_request(ctx, "Admin", cleanup_scope="account", now=NOW)
+        said = ensure_disabled(ctx, plan)
         stub.assert_no_pending_responses()
     assert f"Kept Alice access key {K60}: used since the plan" in repr(said)
     assert [c["action"] for c in ctx.record.changes] == [
