@@ -23,6 +23,7 @@ from support.s1_flow import new_ctx, params
 from runbook_lib import preflight, widgets
 from runbook_lib.access_key import live as key_live
 from runbook_lib.access_key import steps as access_keys
+from runbook_lib.admin_user.billing import BILLING_STEP, BILLING_TITLE
 from runbook_lib.core import environ
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.record import DONE, INCOMPLETE, RunRecord
@@ -149,7 +150,7 @@ def test_s1_create_and_billing_leave_no_stale_line(
     record = ctx.record.to_dict()
     assert record["status"] == DONE
     assert record["steps_done"] == [
-        f"{billing.BILLING_STEP} {billing.BILLING_TITLE}",
+        f"{BILLING_STEP} {BILLING_TITLE}",
         "S1.7 Review the plan and press Create",
         "Verify",
     ]
