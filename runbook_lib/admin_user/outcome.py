@@ -2,8 +2,8 @@
 
 Plain data whose ``repr`` is the cell output, and no AWS call. They live together because they
 refer to each other: a live Step 7 (``Waiting``) holds the ``Created`` that Create made and the
-``SignIn`` that Step 8 then delivered; ``apply``, ``live``, ``signin`` and ``verify`` all use
-them without importing each other.
+``SignIn`` that Step 8 then delivered. ``apply``, ``live``, ``signin`` and ``verify`` all use
+them; this module imports none of those.
 """
 
 from __future__ import annotations
