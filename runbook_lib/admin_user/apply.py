@@ -1,251 +1,75 @@
-"""S1 steps 7 and 8: the review plan, the writes it needs, and the sign-in CSV.
+"""S1 Step 7: review the plan, then make the writes (``actions``), or wait for Create.
 
-Crash safety: a new console password exists in exactly one place, the sign-in CSV. Between
-``CreateLoginProfile`` and the CSV it exists only in this process, so the runbook marks the user
-first with the marker (``core.markers``) ``iam-runbooks:console-password=pending:<time>:<run>:
-<caller>`` (in ``CreateUser`` itself for a new user) and removes the tag only after the CSV is
-written. A later run that finds the marker, a login profile and no usable CSV (no row for the
-user with a password) knows that nobody holds that password: it sets a new one (with
-``UpdateLoginProfile`` *and* the password) and records a repair. A login profile without the tag
-was set by someone else, or delivered already: it is never touched.
+The plan is checked before the first write: another live run's delivery marker stops this run
+(``core.markers``), and every sign-in CSV destination must be writable. Plan mode stops after
+the plan; a live notebook waits for a person to press Create (``live``); a headless run
+generates the new console passwords and makes the writes at once. Step 8 (``signin``) then
+delivers the passwords. Re-running converges: a second run makes no writes, and a run that
+stopped half-way is completed (``actions`` explains the one case that needs a repair).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from runbook_lib.admin_user.outcome import Action, Created
-from runbook_lib.admin_user.request import Request
-from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING, GroupState, UserState
-from runbook_lib.core import aws
+from runbook_lib.admin_user.actions import apply_actions, plan_actions
+from runbook_lib.admin_user.live import offer_create
+from runbook_lib.admin_user.outcome import Created
+from runbook_lib.admin_user.passwords import new_password
+from runbook_lib.admin_user.signin import (
+    csv_delivered,
+    csv_path,
+    set_aside_unusable,
+    signin_destination,
+)
+from runbook_lib.admin_user.state import GroupsFound, UsersFound
+from runbook_lib.core import sinks
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import _
-from runbook_lib.core.markers import as_tag, new_marker
-from runbook_lib.core.secrets import Secret, hidden_frames
-
-__all__ = ["Action", "Created", "apply_actions", "plan_actions", "set_console_password"]
+from runbook_lib.core.markers import check_lease
 
 
-def plan_actions(
-    request: Request,
-    users: tuple[UserState, ...],
-    groups: tuple[GroupState, ...],
-    csv_delivered: Callable[[str], bool],
-) -> tuple[Action, ...]:
-    """The writes that take the account from ``users``/``groups`` to ``request`` (pure).
+def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -> Created:
+    """Step 7: show the plan, check the CSV destinations, then make the writes.
 
-    Args:
-        request: what the operator asked for.
-        users: the requested users as IAM has them, in request order.
-        groups: the requested groups as IAM has them.
-        csv_delivered: whether a user's sign-in CSV exists and holds a usable row (by name).
-
-    Returns:
-        The actions, in the order they must run; empty when nothing is to do.
-    """
-    actions: list[Action] = []
-    policy = request.policy_arn.rsplit("/", 1)[-1]
-    for group in groups:
-        if not group.exists:
-            actions.append(Action("create-group", group.name))
-        if group.name == request.admin_group and request.policy_arn not in group.policies:
-            actions.append(Action("attach-policy", group.name, policy))
-    reset = _("(new password at first sign-in)") if request.password_reset_required else ""
-    for spec, state in zip(request.users, users, strict=True):
-        if not state.exists:
-            tags = ", ".join(f"{k}={v}" for k, v in spec.tags)
-            actions.append(Action("create-user", spec.name, f"with tags {tags}" if tags else ""))
-        else:
-            have = {k.lower(): v for k, v in state.tags}
-            missing = [f"{k}={v}" for k, v in spec.tags if have.get(k.lower()) != v]
-            if missing:
-                actions.append(Action("tag-user", spec.name, ", ".join(missing)))
-        for group_name in spec.groups:
-            if group_name not in state.groups:
-                actions.append(Action("add-to-group", spec.name, group_name))
-        if not request.console_access:
-            continue
-        if not state.login_profile:
-            if state.exists and not state.pending:
-                actions.append(Action("mark-pending", spec.name))
-            actions.append(Action("create-login-profile", spec.name, reset))
-        elif state.pending and csv_delivered(spec.name):
-            actions.append(Action("finish-delivery", spec.name, "(its CSV exists already)"))
-        elif state.pending:
-            actions.append(
-                Action("reset-lost-password", spec.name, "(an earlier run stopped before its CSV)")
-            )
-    return tuple(actions)
-
-
-def _login_profile(iam: Any, user_name: str, sleep: Callable[[float], None]) -> dict[str, Any]:
-    """Read a login profile just written (IAM is eventually consistent: retry briefly).
+    In plan mode it stops after the plan, with zero writes. In a live notebook it writes
+    nothing yet: the plan waits for a person to press Create (and optionally type the main
+    user's console password; see ``live``).
 
     Raises:
-        AwsError: IAM refused, or the profile is still not visible after 5 reads.
+        BadInput: a sign-in CSV exists already or cannot be written (before the first write).
+        RunInProgress: another run of S1 is delivering a password to one of the users now.
+        AwsError: IAM refused a write; a re-run completes what is missing.
     """
-    what = f"Setting the console password of {user_name!r}"
-    fix = "Re-run: the runbook sets a new password and delivers it."
-    for attempt in range(4):
-        found = aws.call(
-            iam.get_login_profile, what=what, fix=fix, missing=("NoSuchEntity",), UserName=user_name
-        )
-        if found is not None:
-            return dict(found["LoginProfile"])
-        sleep(0.5 * 2**attempt)
-    return dict(
-        aws.call(iam.get_login_profile, what=what, fix=fix, UserName=user_name)["LoginProfile"]
-    )
-
-
-def set_console_password(
-    iam: Any,
-    user_name: str,
-    password: Secret,
-    reset_required: bool,
-    *,
-    create: bool,
-    sleep: Callable[[float], None] = time.sleep,
-) -> bool:
-    """Create (or replace) a console password and make sure the reset flag is right.
-
-    AWS honours ``PasswordResetRequired`` on ``CreateLoginProfile``; moto ignores it, and moto's
-    ``UpdateLoginProfile`` without ``Password`` deletes the password. So the flag is read back,
-    and only if it is wrong it is set again *with the same password*: one write on AWS, the
-    right end state on both.
-
-    Returns:
-        Whether the flag had to be set again (moto: always on create; AWS: never).
-
-    Raises:
-        AwsError: IAM refused (e.g. ``PasswordPolicyViolation``); re-running completes the set-up.
-    """
-    what = f"Setting the console password of {user_name!r}"
-    fix = "Re-run: the runbook sets a new password and delivers it."
-    first = iam.create_login_profile if create else iam.update_login_profile
-    # a failure is cut at ``hidden_frames``: the frames below (aws.call's parameters, botocore's
-    # request body) never reach a verbose traceback; this frame holds only the ``Secret``
-    with hidden_frames():
-        aws.call(
-            first,
-            what=what,
-            fix=fix,
-            fixes={"EntityAlreadyExists": CONCURRENT_FIX},
-            UserName=user_name,
-            Password=password.text(),
-            PasswordResetRequired=reset_required,
-        )
-    profile = _login_profile(iam, user_name, sleep)
-    if bool(profile.get("PasswordResetRequired")) == reset_required:
-        return False
-    with hidden_frames():
-        aws.call(
-            iam.update_login_profile,
-            what=what,
-            fix=fix,
-            UserName=user_name,
-            Password=password.text(),
-            PasswordResetRequired=reset_required,
-        )
-    return True
-
-
-#: IAM's EntityAlreadyExists on a create that Step 4 planned: someone made it meanwhile
-CONCURRENT_FIX = (
-    "Another run (or a person) created it since Step 4 read the account: re-run once that "
-    "run has ended; a re-run keeps what exists and completes what is missing."
-)
-
-
-def _write(action: Action, call: Callable[..., Any], **kwargs: Any) -> None:
-    aws.call(
-        call,
-        what=_("Step 7 could not {action!r}").format(action=action),
-        fix=_("Fix the cause and re-run: done steps are kept."),
-        fixes={"EntityAlreadyExists": CONCURRENT_FIX},
-        **kwargs,
-    )
-
-
-def _user_write(ctx: RunContext, request: Request, action: Action) -> None:
-    """create-user, tag-user, mark-pending: the writes that tag a user (the marker included)."""
-    name, path, iam = action.name, request.path, ctx.iam
-    user_arn = ctx.arn("user", name, path)
-    tags = [{"Key": k, "Value": v} for k, v in _spec(request, name).tags]
-    if action.kind == "create-user":
-        if request.console_access:
-            tags.append(as_tag(MARKER_KEY, new_marker(ctx, MARKER_PENDING)))
-        kwargs: dict[str, Any] = {"UserName": name, "Path": path}
-        if tags:
-            kwargs["Tags"] = tags
-        _write(action, iam.create_user, **kwargs)
-        ctx.record.change("create-user", user_arn)
-        return
-    if action.kind == "mark-pending":
-        tags = [as_tag(MARKER_KEY, new_marker(ctx, MARKER_PENDING))]
-    _write(action, iam.tag_user, UserName=name, Tags=tags)
-    ctx.record.change(action.kind, user_arn)
-
-
-def _spec(request: Request, name: str) -> Any:
-    return next(u for u in request.users if u.name == name)
-
-
-def _password_write(
-    ctx: RunContext, request: Request, action: Action, passwords: Mapping[str, Secret]
-) -> None:
-    """create-login-profile, reset-lost-password: set the console password, record it."""
-    name, record = action.name, ctx.record
-    create = action.kind == "create-login-profile"
-    reset = request.password_reset_required
-    fixed = set_console_password(ctx.iam, name, passwords[name], reset, create=create)
-    if fixed:
-        record.warn(
-            _(
-                "The target ignored PasswordResetRequired on CreateLoginProfile (moto "
-                "does); it was set again with the same password."
-            )
-        )
-    user_arn = ctx.arn("user", name, request.path)
-    if create:
-        record.change("create-login-profile", user_arn)
-    else:
-        record.repair(
-            "update-login-profile",
-            user_arn,
-            "an earlier run set a password and stopped before its CSV was written; "
-            "nobody held that password, so a new one was set",
+    request = users.request
+    account = ctx.account_id
+    for state in users.states:  # before any write: another live run's marker stops this run
+        check_lease(
+            ctx, state.marker, what=_("S1 on '{name}'").format(name=state.name), lease=request.lease
         )
 
+    def delivered(name: str) -> bool:
+        return csv_delivered(csv_path(request.secrets_dir, account, name), name)
 
-def apply_actions(
-    ctx: RunContext,
-    request: Request,
-    actions: tuple[Action, ...],
-    passwords: Mapping[str, Secret],
-) -> None:
-    """Make the planned writes, in order, recording each change.
-
-    Raises:
-        AwsError: IAM refused a write; what was done stays done and a re-run completes it.
-    """
-    iam, path, record = ctx.iam, request.path, ctx.record
-    for action in actions:
-        name = action.name
-        if action.kind == "create-group":
-            _write(action, iam.create_group, GroupName=name, Path=path)
-            record.change("create-group", ctx.arn("group", name, path))
-        elif action.kind == "attach-policy":
-            arn = request.policy_arn
-            _write(action, iam.attach_group_policy, GroupName=name, PolicyArn=arn)
-            record.change("attach-group-policy", f"{arn} -> {name}")
-        elif action.kind in ("create-user", "tag-user", "mark-pending"):
-            _user_write(ctx, request, action)
-        elif action.kind == "add-to-group":
-            _write(action, iam.add_user_to_group, GroupName=action.detail, UserName=name)
-            user_arn = ctx.arn("user", name, path)
-            record.change("add-user-to-group", f"{user_arn} -> {action.detail}")
-        elif action.kind in ("create-login-profile", "reset-lost-password"):
-            _password_write(ctx, request, action, passwords)
+    actions = plan_actions(request, users.states, groups.states, delivered)
+    need = [a.name for a in actions if a.kind in ("create-login-profile", "reset-lost-password")]
+    finish = tuple(a.name for a in actions if a.kind == "finish-delivery")
+    lost = {a.name for a in actions if a.kind == "reset-lost-password"}
+    for name in need:
+        path = csv_path(request.secrets_dir, account, name)
+        if name in lost and path.exists():  # an unusable CSV of the dead run: keep it aside
+            if ctx.plan:
+                continue
+            aside = set_aside_unusable(path, name)
+            if aside is not None:
+                ctx.record.warn(
+                    _("The unusable sign-in CSV of {name!r} was moved to {aside}.").format(
+                        name=name, aside=aside
+                    )
+                )
+        sinks.check(signin_destination(path))
+    if ctx.plan:
+        return Created(request, actions, False, account, {}, finish)
+    if ctx.interactive and actions:
+        return offer_create(ctx, request, actions, users.policy, finish)
+    passwords = {name: new_password(users.policy, name, account, None) for name in need}
+    apply_actions(ctx, request, actions, passwords)
+    return Created(request, actions, True, account, passwords, finish)

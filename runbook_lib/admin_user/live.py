@@ -12,17 +12,18 @@ Headless runs never come here.
 
 from __future__ import annotations
 
-from runbook_lib.admin_user.apply import apply_actions
-from runbook_lib.admin_user.outcome import Action, Created, Waiting
-from runbook_lib.admin_user.passwords import PasswordPolicy, check_password, generate_password
+from runbook_lib.admin_user.actions import Action, apply_actions
+from runbook_lib.admin_user.outcome import Created, Waiting
+from runbook_lib.admin_user.passwords import new_password
 from runbook_lib.admin_user.request import Request
-from runbook_lib.admin_user.signin import csv_path, deliver
-from runbook_lib.admin_user.verify import verify
+from runbook_lib.admin_user.signin import csv_path, deliver_sign_in
+from runbook_lib.admin_user.verify import verify_end_state
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secret_files import check_file_destination
 from runbook_lib.core.secrets import Secret
+from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.widgets.live import LiveRepr
 
 CREATE_STEP = "S1.7"
@@ -41,22 +42,6 @@ class LiveCreated(LiveRepr, Created):
         """The plan waiting for Create, or the changes Create made."""
         done = self.waiting.created if self.waiting is not None else None
         return repr(self) if done is None else repr(done)
-
-
-def new_password(
-    policy: PasswordPolicy, user_name: str, account_id: str, chosen: Secret | None
-) -> Secret:
-    """The password to set: the operator's (checked) or a generated one.
-
-    Raises:
-        BadInput: the operator's password does not meet the policy.
-    """
-    if chosen is not None:
-        check_password(chosen.text(), policy, user_name=user_name, account_id=account_id)
-        return chosen
-    value = generate_password(policy)
-    check_password(value, policy, user_name=user_name, account_id=account_id)
-    return Secret("password", value, label=user_name)
 
 
 def offer_create(
@@ -105,8 +90,8 @@ def offer_create(
         done = Created(request, actions, True, account, passwords, finish)
         waiting.created = done
         ctx.record.manual(CREATE_STEP, _(CREATE_TITLE), done=True, how=_("pressed Create"))
-        waiting.sign_in = deliver(ctx, done)
-        checked = verify(ctx, done)
+        waiting.sign_in = deliver_sign_in(ctx, done)
+        checked = verify_end_state(ctx, done)
         return "\n\n".join((repr(done), repr(waiting.sign_in), _("Verify:") + "\n" + repr(checked)))
 
     password_title = ""

@@ -1,7 +1,9 @@
-"""S1's step results: the planned actions, Step 7's outcome, Step 8's sign-in instructions.
+"""S1's step results: Step 7's outcome (the plan and the writes), Step 8's sign-in instructions.
 
-Plain frozen data whose ``repr`` is the cell output; no AWS call and no import of another S1
-step module, so ``apply``, ``live`` and ``signin`` all use them without importing each other.
+Plain data whose ``repr`` is the cell output, and no AWS call. They live together because they
+refer to each other: a live Step 7 (``Waiting``) holds the ``Created`` that Create made and the
+``SignIn`` that Step 8 then delivered. ``apply``, ``live``, ``signin`` and ``verify`` all use
+them; this module imports none of those.
 """
 
 from __future__ import annotations
@@ -10,38 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runbook_lib.admin_user.actions import Action
 from runbook_lib.admin_user.request import Request
-from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING
-from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.i18n import _
 from runbook_lib.core.secrets import Secret
-
-#: action kinds, in the order they run, and how the review shows them
-_TEXT = {
-    "create-group": N_("create group {name}"),
-    "attach-policy": N_("attach {detail} to group {name}"),
-    "create-user": N_("create user {name} {detail}"),
-    "tag-user": N_("tag user {name}: {detail}"),
-    "add-to-group": N_("add user {name} to group {detail}"),
-    "mark-pending": N_("tag user {name} {marker}"),
-    "create-login-profile": N_("create console password of {name} {detail}"),
-    "reset-lost-password": N_("REPAIR: set a new console password for {name} {detail}"),
-    "finish-delivery": N_("REPAIR: finish delivery for {name} {detail}"),
-}
-_MARKER = f"{MARKER_KEY}={MARKER_PENDING}"
-_REPAIRS = ("reset-lost-password", "finish-delivery")
-
-
-@dataclass(frozen=True)
-class Action:
-    """One change the review plans."""
-
-    kind: str
-    name: str
-    detail: str = ""
-
-    def __repr__(self) -> str:
-        text = _(_TEXT[self.kind]).format(name=repr(self.name), detail=self.detail, marker=_MARKER)
-        return " ".join(text.split())
 
 
 @dataclass(frozen=True)

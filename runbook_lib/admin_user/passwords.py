@@ -1,9 +1,9 @@
-"""The account's password policy, and console passwords that meet it.
+"""Console passwords that meet the account's password policy (``password_policy.state``).
 
 IAM enforces the policy only when a password is set; moto never enforces it. So the runbook
-reads the policy (``get_password_policy``), generates passwords that meet any policy
-(``generate_password``) and checks an operator's own password before sending it
-(``check_password``). No message here ever contains a password.
+generates passwords that meet any policy (``generate_password``), checks an operator's own
+password before sending it (``check_password``), and ``new_password`` picks the one to set.
+No message here ever contains a password.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.i18n import _
+from runbook_lib.core.secrets import Secret
+from runbook_lib.password_policy.state import PasswordPolicy
 
 #: what IAM counts as a symbol (non-alphanumeric character) for ``RequireSymbols``
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
@@ -32,112 +30,6 @@ GENERATED_LENGTH = 20
 #: IAM's pattern for a password: tab, line feed, carriage return and U+0020-U+00FF
 _ALLOWED_RE = re.compile(r"[\t\n\r\u0020-\u00ff]+")
 _SYMBOL_RULE = "a symbol (one of " + " ".join(SYMBOLS) + ")"
-
-
-@dataclass(frozen=True)
-class PasswordPolicy:
-    """An account password policy, as GetAccountPasswordPolicy returns it (snake_case).
-
-    ``is_default`` marks AWS's default policy, which applies when the account has no custom
-    policy: at least 8 characters, 3 of the 4 character types, and not the account name or
-    e-mail (checked here against the user name and the account ID, which the API can read).
-    """
-
-    minimum_password_length: int
-    require_symbols: bool
-    require_numbers: bool
-    require_uppercase_characters: bool
-    require_lowercase_characters: bool
-    allow_users_to_change_password: bool
-    max_password_age: int | None
-    password_reuse_prevention: int | None
-    hard_expiry: bool
-    is_default: bool = False
-
-    @classmethod
-    def aws_default(cls) -> PasswordPolicy:
-        """Return AWS's default policy, in force when the account has no custom policy."""
-        return cls(
-            minimum_password_length=8,
-            require_symbols=False,
-            require_numbers=False,
-            require_uppercase_characters=False,
-            require_lowercase_characters=False,
-            allow_users_to_change_password=False,
-            max_password_age=None,
-            password_reuse_prevention=None,
-            hard_expiry=False,
-            is_default=True,
-        )
-
-    @classmethod
-    def from_response(cls, policy: Mapping[str, Any]) -> PasswordPolicy:
-        """Build a custom policy from the ``PasswordPolicy`` dict of a boto3 response.
-
-        Args:
-            policy: ``iam.get_account_password_policy()["PasswordPolicy"]``. A missing
-                ``MinimumPasswordLength`` means IAM's own default, 6; a missing or zero
-                ``MaxPasswordAge`` means passwords never expire.
-        """
-        max_age = int(policy.get("MaxPasswordAge") or 0)
-        reuse = int(policy.get("PasswordReusePrevention") or 0)
-        return cls(
-            minimum_password_length=int(policy.get("MinimumPasswordLength", 6)),
-            require_symbols=bool(policy.get("RequireSymbols", False)),
-            require_numbers=bool(policy.get("RequireNumbers", False)),
-            require_uppercase_characters=bool(policy.get("RequireUppercaseCharacters", False)),
-            require_lowercase_characters=bool(policy.get("RequireLowercaseCharacters", False)),
-            allow_users_to_change_password=bool(policy.get("AllowUsersToChangePassword", False)),
-            max_password_age=max_age or None,
-            password_reuse_prevention=reuse or None,
-            hard_expiry=bool(policy.get("HardExpiry", False)),
-            is_default=False,
-        )
-
-    def describe(self) -> str:
-        """Return the policy's composition rules in one short line.
-
-        Example: ``"custom policy: ≥ 14 chars, upper, lower, digit, symbol"``.
-        """
-        if self.is_default:
-            return _(
-                "AWS default policy: ≥ {n} chars, "
-                "3 of upper/lower/digit/symbol, not the user name or account ID"
-            ).format(n=self.minimum_password_length)
-        rules = [_("≥ {n} chars").format(n=self.minimum_password_length)]
-        for required, name in (
-            (self.require_uppercase_characters, N_("upper")),
-            (self.require_lowercase_characters, N_("lower")),
-            (self.require_numbers, N_("digit")),
-            (self.require_symbols, N_("symbol")),
-        ):
-            if required:
-                rules.append(_(name))
-        return _("custom policy: ") + ", ".join(rules)
-
-
-def get_password_policy(iam: Any) -> PasswordPolicy:
-    """Read the account's password policy.
-
-    Args:
-        iam: a boto3 IAM client for the resolved target.
-
-    Returns:
-        The custom policy, or ``PasswordPolicy.aws_default()`` when the account has none
-        (IAM answers ``NoSuchEntity``).
-
-    Raises:
-        AwsError: any other IAM error, e.g. ``AccessDenied``; it keeps AWS's code.
-    """
-    response = aws.call(
-        iam.get_account_password_policy,
-        what=_("Reading the account password policy"),
-        fix=_("Run as an identity allowed iam:GetAccountPasswordPolicy, then re-run."),
-        missing=("NoSuchEntity",),
-    )
-    if response is None:
-        return PasswordPolicy.aws_default()
-    return PasswordPolicy.from_response(response["PasswordPolicy"])
 
 
 def _pick(alphabet: str) -> str:
@@ -250,3 +142,19 @@ def check_password(
             "{value2}. Choose another password, or leave it empty to generate one."
         ).format(value=policy.describe(), value2="; ".join(parts))
     )
+
+
+def new_password(
+    policy: PasswordPolicy, user_name: str, account_id: str, chosen: Secret | None
+) -> Secret:
+    """The password to set: the operator's (checked) or a generated one.
+
+    Raises:
+        BadInput: the operator's password does not meet the policy.
+    """
+    if chosen is not None:
+        check_password(chosen.text(), policy, user_name=user_name, account_id=account_id)
+        return chosen
+    value = generate_password(policy)
+    check_password(value, policy, user_name=user_name, account_id=account_id)
+    return Secret("password", value, label=user_name)

@@ -1,7 +1,7 @@
 """S1 Step 3: the request, every input checked against IAM's rules before any AWS call.
 
-``validate_request`` is pure: a name, path, tag, policy ARN, flag or ``users`` entry that IAM
-would refuse, or two names that differ only in case, raise ``BadInput`` (exit 2) naming the
+``check_request`` reads nothing: a name, path, tag, policy ARN, flag or ``users`` entry that
+IAM would refuse, or two names that differ only in case, raise ``BadInput`` (exit 2) naming the
 parameter to fix.
 """
 
@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
@@ -158,27 +159,32 @@ def _no_case_twins(names: Sequence[str], kind: str, param: str) -> None:
             )
 
 
-def validate_request(
+def check_request(
+    ctx: RunContext,
     *,
     user_name: str,
     group_name: str,
-    path: str,
-    policy_arn: str,
-    password_reset_required: bool,
-    tags: Mapping[str, str] | None,
-    console_access: bool,
-    secrets_dir: str,
-    users: Sequence[Mapping[str, Any]] | None,
+    path: str = "/",
+    policy_arn: str = ADMIN_POLICY_ARN,
+    password_reset_required: bool = True,
+    tags: Mapping[str, str] | None = None,
+    console_access: bool = True,
+    secrets_dir: str = "",
+    users: Sequence[Mapping[str, Any]] | None = None,
     lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
 ) -> Request:
-    """Check every S1 input against IAM's rules; no AWS call.
+    """Step 3: check every input against IAM's rules before anything is read or written.
+
+    ``lease_minutes``: another run's delivery marker on a user younger than this stops Step 7
+    before any write (that run may still be working); an older one, or one whose process is
+    gone, is repaired. ``0``: never wait for another run.
 
     Returns:
         The request: the main user first, then ``users`` in order.
 
     Raises:
         BadInput: a name, path, tag, policy ARN, flag or ``users`` entry IAM would refuse, or
-            two names that differ only in case.
+            two names that differ only in case (the message names the parameter to fix).
     """
     console = _bool(console_access, "console_access")
     reset = _bool(password_reset_required, "password_reset_required")

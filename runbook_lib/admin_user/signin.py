@@ -21,20 +21,6 @@ from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 from runbook_lib.widgets.live import LiveRepr
 
-__all__ = [
-    "CSV_HEADER",
-    "SignIn",
-    "SignInInstructions",
-    "account_alias",
-    "csv_delivered",
-    "csv_path",
-    "deliver",
-    "set_aside_unusable",
-    "signin_destination",
-    "signin_url",
-    "write_signin_csv",
-]
-
 CSV_HEADER = ("User name", "Password", "Console sign-in URL")
 SECRET_KIND = "console-password"
 SIGNIN_LAYOUT = Layout(SECRET_KIND, CSV_HEADER, "Password")
@@ -162,7 +148,7 @@ class LiveSignIn(LiveRepr, SignIn):
         return repr(self) if done is None else repr(done)
 
 
-def deliver(ctx: RunContext, created: Created) -> SignIn:
+def deliver_sign_in(ctx: RunContext, created: Created) -> SignIn:
     """Step 8: write each new password's sign-in CSV (0600), then remove the delivery tag.
 
     In a live notebook Step 7's Create button runs this; until then it says that it waits, and
@@ -177,7 +163,7 @@ def deliver(ctx: RunContext, created: Created) -> SignIn:
         if waiting.created is None:
             return LiveSignIn((), (_(WAITING_NOTE),), waiting)
         if waiting.sign_in is None:
-            waiting.sign_in = deliver(ctx, waiting.created)
+            waiting.sign_in = deliver_sign_in(ctx, waiting.created)
         return waiting.sign_in
     request = created.request
     if not request.console_access:

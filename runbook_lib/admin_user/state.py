@@ -1,8 +1,9 @@
-"""S1 Steps 4-5: the users and groups the request meets, as read from IAM (read-only).
+"""S1 Steps 4-6: the users and groups the request meets, as read from IAM (read-only).
 
-``read_users`` and ``read_groups`` only call ``Get*``/``List*``; a clash with what exists (a
+``find_users`` and ``find_groups`` only call ``Get*``/``List*``; a clash with what exists (a
 name in another case, a user under another path, a missing policy) raises ``BadInput`` before
-the runbook makes its first write. The request itself is checked in ``request``.
+the runbook makes its first write. ``review_tags`` compares the tags read with the request.
+The request itself is checked in ``request``.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, Tags, validate_request
+from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, Tags
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
-from runbook_lib.core.i18n import _
+from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import PENDING, Marker
 from runbook_lib.core.validation import check_name_clash
+from runbook_lib.password_policy.state import PasswordPolicy, get_password_policy
 
-__all__ = ["ADMIN_POLICY_ARN", "MARKER_KEY", "validate_request"]
-
-#: the tag that marks a console password set but not yet delivered (see ``apply``)
+#: the tag that marks a console password set but not yet delivered (see ``actions``)
 MARKER_KEY = "iam-runbooks:console-password"
 MARKER_PENDING = PENDING
+PROWLER_NOTE = N_(
+    "Note: AdministratorAccess on a group is flagged by security scanners (Prowler "
+    "iam_group_administrator_access_policy): keep this group to the few bootstrap/break-glass "
+    "administrators, and give everyone else narrower policies."
+)
 
 
 # ---- reading IAM ---------------------------------------------------------------------------
@@ -164,3 +169,96 @@ def read_groups(ctx: RunContext, request: Request) -> tuple[GroupState, ...]:
         )
         states.append(GroupState(group, True, tuple(sorted(p["PolicyArn"] for p in attached))))
     return tuple(states)
+
+
+# ---- Steps 4-6 -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UsersFound:
+    """Step 4: the requested users as IAM has them, and the password policy."""
+
+    request: Request
+    states: tuple[UserState, ...]
+    policy: PasswordPolicy
+
+    def __repr__(self) -> str:
+        lines = [repr(s) for s in self.states]
+        if self.request.console_access:
+            lines.append(_("Password policy: {value}").format(value=self.policy.describe()))
+            lines.append(
+                _(
+                    "New console passwords are generated (CSPRNG) to meet it, never typed "
+                    "into parameters; they go only into the sign-in CSV (Step 8)."
+                )
+            )
+        return "\n".join(lines)
+
+
+def find_users(ctx: RunContext, request: Request) -> UsersFound:
+    """Step 4: read the users (clash and path checks) and the account's password policy.
+
+    Raises:
+        BadInput: a user exists under another case or another path.
+        AwsError: IAM refused a read.
+    """
+    states = read_users(ctx, request)
+    policy = (
+        get_password_policy(ctx.iam) if request.console_access else PasswordPolicy.aws_default()
+    )
+    return UsersFound(request, states, policy)
+
+
+@dataclass(frozen=True)
+class GroupsFound:
+    """Step 5: the requested groups as IAM has them."""
+
+    request: Request
+    states: tuple[GroupState, ...]
+
+    def __repr__(self) -> str:
+        lines = [repr(s) for s in self.states]
+        lines.append(
+            _("Group {admin_group!r} gets {policy_arn}").format(
+                admin_group=self.request.admin_group, policy_arn=self.request.policy_arn
+            )
+        )
+        if self.request.policy_arn == ADMIN_POLICY_ARN:
+            lines.append(_(PROWLER_NOTE))
+        return "\n".join(lines)
+
+
+def find_groups(ctx: RunContext, request: Request) -> GroupsFound:
+    """Step 5: read the groups and check that ``policy_arn`` exists.
+
+    Raises:
+        BadInput: a group exists under another case, or the policy does not exist.
+        AwsError: IAM refused a read.
+    """
+    return GroupsFound(request, read_groups(ctx, request))
+
+
+@dataclass(frozen=True)
+class TagReview:
+    """Step 6: the tags each user gets (validated in Step 3) and those still missing."""
+
+    lines: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def review_tags(users: UsersFound) -> TagReview:
+    """Step 6: compare the requested tags with the users' tags (no AWS call)."""
+    lines = []
+    for spec, state in zip(users.request.users, users.states, strict=True):
+        have = {k.lower(): v for k, v in state.tags}
+        missing = [f"{k}={v}" for k, v in spec.tags if have.get(k.lower()) != v]
+        wanted = ", ".join(f"{k}={v}" for k, v in spec.tags) or _("none")
+        todo = (
+            _("to add: {tags}").format(tags=", ".join(missing)) if missing else _("nothing to add")
+        )
+        lines.append(
+            _("user {name!r}: tags {wanted}; {todo}").format(
+                name=spec.name, wanted=wanted, todo=todo
+            )
+        )
+    return TagReview(tuple(lines))

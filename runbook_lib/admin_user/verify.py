@@ -1,11 +1,15 @@
-"""S1 Verify: read the users, groups, memberships, login profiles and tags back from IAM."""
+"""S1 Verify: read the users, groups, memberships, login profiles and tags back from IAM.
+
+``verify`` is the notebook's cell: in a live notebook Create and "I have done this" refresh it
+in place (``widgets.live``); ``verify_end_state`` is the check itself, which Create also runs.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from runbook_lib.admin_user.apply import Created
+from runbook_lib.admin_user.outcome import Created
 from runbook_lib.admin_user.state import (
     MARKER_KEY,
     MARKER_PENDING,
@@ -17,6 +21,7 @@ from runbook_lib.admin_user.state import (
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import _
+from runbook_lib.widgets.live import live_result
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def _differences(
     return problems
 
 
-def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
+def verify_end_state(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
     """Verify: read users, memberships, the attached policy, login profiles and tags back.
 
     Args:
@@ -139,3 +144,17 @@ def verify(ctx: RunContext, created: Created, *, attempts: int = 0) -> Verified:
             )
         )
     return Verified(tuple(lines))
+
+
+def verify(ctx: RunContext, created: Created) -> Verified | None:
+    """Verify (``verify_end_state``); in a live notebook Create and "I have done this" refresh
+    it in place (``widgets.live``).
+
+    Returns:
+        The end state read back; ``None`` in a live notebook (the cell shows it already).
+
+    Raises:
+        VerifyFailed: anything differs from the request.
+        AwsError: IAM refused a read.
+    """
+    return live_result("verify", lambda: verify_end_state(ctx, created), record=ctx.record)

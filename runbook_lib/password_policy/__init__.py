@@ -1,4 +1,4 @@
-"""S4 — set the account password policy (an addition to the procedure's S0-S3, issue 14).
+"""S4 — set the account password policy (an addition to the procedure's S0-S3).
 
 The notebook ``04_set_password_policy`` calls these verbs in this order:
 ``check_request`` → ``show_plan`` → ``ensure_policy`` → ``verify``.

@@ -7,12 +7,13 @@ A re-run finds the policy in place and makes no write; plan mode makes none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.password_policy.plan import PolicyPlan
-from runbook_lib.password_policy.request import api_parameters, describe
+from runbook_lib.password_policy.state import PasswordPolicy, describe
 
 CHANGE = "update-account-password-policy"
 
@@ -22,8 +23,30 @@ def resource(account_id: str) -> str:
     return f"account {account_id} password policy"
 
 
+def api_parameters(policy: PasswordPolicy) -> dict[str, Any]:
+    """The UpdateAccountPasswordPolicy request for ``policy``: every setting, every time.
+
+    IAM resets any setting left out to its default, so nothing is left out except the two
+    that IAM can only express by their absence (no expiry, no reuse prevention).
+    """
+    params: dict[str, Any] = {
+        "MinimumPasswordLength": policy.minimum_password_length,
+        "RequireSymbols": policy.require_symbols,
+        "RequireNumbers": policy.require_numbers,
+        "RequireUppercaseCharacters": policy.require_uppercase_characters,
+        "RequireLowercaseCharacters": policy.require_lowercase_characters,
+        "AllowUsersToChangePassword": policy.allow_users_to_change_password,
+        "HardExpiry": policy.hard_expiry,
+    }
+    if policy.max_password_age:
+        params["MaxPasswordAge"] = policy.max_password_age
+    if policy.password_reuse_prevention:
+        params["PasswordReusePrevention"] = policy.password_reuse_prevention
+    return params
+
+
 @dataclass(frozen=True)
-class PolicyOutcome:
+class PasswordPolicyOutcome:
     """What Steps 4-6 did: ``set``, ``already in place`` or ``would be set (plan mode)``."""
 
     plan: PolicyPlan
@@ -35,7 +58,7 @@ class PolicyOutcome:
         )
 
 
-def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
+def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PasswordPolicyOutcome:
     """Set the requested password policy unless the account already has it (Steps 4-6).
 
     Args:
@@ -50,9 +73,9 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
             changed, and a re-run tries again.
     """
     if not plan.changes:
-        return PolicyOutcome(plan, N_("already in place (no change)"))
+        return PasswordPolicyOutcome(plan, N_("already in place (no change)"))
     if ctx.plan:
-        return PolicyOutcome(plan, N_("would be set (plan mode, no change)"))
+        return PasswordPolicyOutcome(plan, N_("would be set (plan mode, no change)"))
     aws.call(
         ctx.iam.update_account_password_policy,
         what="Setting the account password policy",
@@ -62,4 +85,4 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PolicyOutcome:
     )
     changed = ", ".join(plan.changes)
     ctx.record.change(CHANGE, f"{resource(ctx.account_id)} ({changed})")
-    return PolicyOutcome(plan, N_("set"))
+    return PasswordPolicyOutcome(plan, N_("set"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runbook_lib.admin_user.passwords import PasswordPolicy, get_password_policy
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.wording import pad, width
@@ -21,6 +20,7 @@ from runbook_lib.password_policy.request import (
     CIS_VERSION,
     PolicyRequest,
 )
+from runbook_lib.password_policy.state import PasswordPolicy, get_password_policy
 
 _DEFAULT_TYPES = N_("3 of 4 types")
 

@@ -11,12 +11,11 @@ character types, users may change their own password, no periodic expiry: NIST S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from runbook_lib.admin_user.passwords import PasswordPolicy
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.password_policy.state import PasswordPolicy, describe
 
 #: IAM's limits for UpdateAccountPasswordPolicy (botocore's service model)
 MIN_LENGTH, MAX_LENGTH = 6, 128
@@ -102,27 +101,6 @@ class PolicyRequest:
         return "\n".join(lines)
 
 
-def describe(policy: PasswordPolicy) -> str:
-    """The whole policy in one line, e.g. ``≥ 14 chars, upper, lower, digit, symbol; ...``."""
-    if policy.is_default:
-        return policy.describe()
-    rules = policy.describe().removeprefix(_("custom policy: "))
-    reuse = policy.password_reuse_prevention
-    age = policy.max_password_age
-    expiry = _("expire after {n} days").format(n=age) if age else _("no expiry")
-    if age and policy.hard_expiry:
-        expiry += _(" (admin reset)")
-    parts = [
-        rules,
-        _("no reuse of the last {n}").format(n=reuse) if reuse else _("reuse allowed"),
-        expiry,
-        _("users may change their own password")
-        if policy.allow_users_to_change_password
-        else _("users may not change their own password"),
-    ]
-    return "; ".join(parts)
-
-
 def check_request(
     ctx: RunContext,
     *,
@@ -203,25 +181,3 @@ def check_request(
     for text in warnings:
         ctx.record.warn(_("S4 password policy: {text}").format(text=text))
     return PolicyRequest(policy, warnings)
-
-
-def api_parameters(policy: PasswordPolicy) -> dict[str, Any]:
-    """The UpdateAccountPasswordPolicy request for ``policy``: every setting, every time.
-
-    IAM resets any setting left out to its default, so nothing is left out except the two
-    that IAM can only express by their absence (no expiry, no reuse prevention).
-    """
-    params: dict[str, Any] = {
-        "MinimumPasswordLength": policy.minimum_password_length,
-        "RequireSymbols": policy.require_symbols,
-        "RequireNumbers": policy.require_numbers,
-        "RequireUppercaseCharacters": policy.require_uppercase_characters,
-        "RequireLowercaseCharacters": policy.require_lowercase_characters,
-        "AllowUsersToChangePassword": policy.allow_users_to_change_password,
-        "HardExpiry": policy.hard_expiry,
-    }
-    if policy.max_password_age:
-        params["MaxPasswordAge"] = policy.max_password_age
-    if policy.password_reuse_prevention:
-        params["PasswordReusePrevention"] = policy.password_reuse_prevention
-    return params

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runbook_lib.admin_user.passwords import PasswordPolicy, get_password_policy
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import _
-from runbook_lib.password_policy.apply import PolicyOutcome
+from runbook_lib.password_policy.apply import PasswordPolicyOutcome
 from runbook_lib.password_policy.plan import CIS_CONTROLS, SETTINGS, cis_status, differences
-from runbook_lib.password_policy.request import CIS_VERSION, describe
+from runbook_lib.password_policy.request import CIS_VERSION
+from runbook_lib.password_policy.state import PasswordPolicy, describe, get_password_policy
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class PolicyVerified:
         return "\n".join(lines)
 
 
-def verify(ctx: RunContext, outcome: PolicyOutcome) -> PolicyVerified:
+def verify(ctx: RunContext, outcome: PasswordPolicyOutcome) -> PolicyVerified:
     """Read the policy back (GetAccountPasswordPolicy) and fail loudly if it is not the request.
 
     Args:

@@ -5,8 +5,8 @@ The notebook ``00_check_root_usage`` calls these verbs in this order:
 """
 
 from runbook_lib.root_usage.audit import show_audit
-from runbook_lib.root_usage.audit import verify_report as verify
 from runbook_lib.root_usage.request import check_request
 from runbook_lib.root_usage.result import AuditReport, CheckResult
+from runbook_lib.root_usage.verify import verify
 
 __all__ = ["AuditReport", "CheckResult", "check_request", "show_audit", "verify"]

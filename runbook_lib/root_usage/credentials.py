@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from runbook_lib.core.i18n import _
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import FAIL, NOT_APPLICABLE, PASS, CheckResult
-from runbook_lib.root_usage.sources import AccountFacts, parse_time
+from runbook_lib.root_usage.state import AccountFacts, parse_time
 
 
 def _listing(names: list[str]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import FAIL, PASS, CheckResult
-from runbook_lib.root_usage.sources import AccountFacts, policy_document
+from runbook_lib.root_usage.state import AccountFacts, policy_document
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SUPPORT_POLICY_ARN = "arn:aws:iam::aws:policy/AWSSupportAccess"
@@ -40,9 +40,9 @@ def password_length(facts: AccountFacts, request: AuditRequest, account_arn: str
         count=request.min_password_length
     )
     policy = facts.password_policy
-    if policy is None:
+    if policy.is_default:
         return CheckResult("1.8", title, FAIL, account_arn, _(NO_POLICY), _(SET_POLICY))
-    length = int(policy.get("MinimumPasswordLength", 0))
+    length = policy.minimum_password_length
     status = PASS if length >= request.min_password_length else FAIL
     words = _("minimum length {length}").format(length=length)
     return CheckResult("1.8", title, status, account_arn, words, _(SET_POLICY))
@@ -54,9 +54,9 @@ def password_reuse(facts: AccountFacts, request: AuditRequest, account_arn: str)
         count=request.password_reuse
     )
     policy = facts.password_policy
-    if policy is None:
+    if policy.is_default:
         return CheckResult("1.9", title, FAIL, account_arn, _(NO_POLICY), _(SET_POLICY))
-    reuse = int(policy.get("PasswordReusePrevention", 0))
+    reuse = policy.password_reuse_prevention or 0
     status = PASS if reuse >= request.password_reuse else FAIL
     words = (
         _("remembers {count} passwords").format(count=reuse) if reuse else _("no reuse prevention")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.root_usage.result import FAIL, NOT_KNOWN, PASS, CheckResult
-from runbook_lib.root_usage.sources import AccountFacts, parse_time
+from runbook_lib.root_usage.state import AccountFacts, parse_time
 
 ROOT_TASKS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html"
 #: root used within this many days fails 1.7

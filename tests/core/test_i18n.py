@@ -21,12 +21,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from runbook_lib.admin_user.passwords import PasswordPolicy
 from runbook_lib.core import environ, i18n
 from runbook_lib.core.errors import EXIT_BAD_INPUT, BadInput
 from runbook_lib.core.validation import validate_user_name
 from runbook_lib.core.wording import width
 from runbook_lib.password_policy.plan import SETTINGS, PolicyPlan
+from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.run.summary import summary_lines
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -114,7 +114,7 @@ def test_markers_of_earlier_versions_are_still_read() -> None:
 def test_s1_tags_a_new_console_user_with_a_marker_of_its_run(
     ctx: RunContext, secrets_dir: Path
 ) -> None:
-    from runbook_lib.admin_user import steps as admin_user
+    from runbook_lib import admin_user
     from runbook_lib.admin_user.state import MARKER_KEY, read_user
 
     name = f"Marked{next(_NAMES)}"

@@ -185,7 +185,7 @@ def test_an_unknown_scheme_is_bad_input_and_a_new_one_can_be_registered(
 # ---- S1, S2 and S3 go through it ----------------------------------------------------------
 def test_s1_replaces_a_password_whose_csv_is_empty(ctx: RunContext, secrets_dir: Path) -> None:
     """An empty sign-in CSV is not trusted; it is moved aside, not deleted."""
-    from runbook_lib.admin_user import steps as admin_user
+    from runbook_lib import admin_user
     from runbook_lib.admin_user.signin import csv_path
     from runbook_lib.admin_user.state import MARKER_KEY
 

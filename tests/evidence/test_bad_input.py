@@ -31,12 +31,12 @@ from support.inprocess import run_in_process
 from support.scenarios import ScenarioCache
 
 from runbook_lib import admin_user, preflight, virtual_mfa, widgets
-from runbook_lib.admin_user.live import new_password
-from runbook_lib.admin_user.passwords import get_password_policy
+from runbook_lib.admin_user.passwords import new_password
 from runbook_lib.core import totp
 from runbook_lib.core.errors import EXIT_BAD_INPUT, BadInput, TargetRefused
 from runbook_lib.core.secrets import Secret
 from runbook_lib.interfaces import cli
+from runbook_lib.password_policy.state import get_password_policy
 from runbook_lib.testing.faults import FAULT_ROOT_CALLER_VAR
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -33,9 +33,9 @@ import json, sys, traceback
 
 from runbook_lib import preflight
 from runbook_lib import access_key as s2
+from runbook_lib import admin_user as s1
 from runbook_lib import virtual_mfa as s3
 from runbook_lib.admin_user import signin
-from runbook_lib.admin_user import steps as s1
 from runbook_lib.core.errors import RunbookError
 
 
@@ -47,7 +47,7 @@ def run_s1(ctx, job):
     groups = s1.find_groups(ctx, request)
     s1.review_tags(users)
     created = s1.review_and_create(ctx, users, groups)
-    signin.deliver(ctx, created)
+    signin.deliver_sign_in(ctx, created)
     s1.verify(ctx, created)
 
 

@@ -26,8 +26,8 @@ from support.s1_flow import run_steps
 from runbook_lib import BadInput, RunContext, preflight
 from runbook_lib import access_key as s2
 from runbook_lib import virtual_mfa as s3
-from runbook_lib.admin_user.signin import MARKER_KEY as S1_MARKER
 from runbook_lib.admin_user.signin import csv_path
+from runbook_lib.admin_user.state import MARKER_KEY as S1_MARKER
 from runbook_lib.core import secret_files
 from runbook_lib.core.environ import START_DIR
 from runbook_lib.core.sandbox import Sandbox

@@ -28,9 +28,10 @@ from support.aws import ACCOUNT, reset_sandbox
 from support.leak_scan import Secrets, assert_clean, destination_secrets, scan
 from support.plugin import install_kernel_counter
 
-from runbook_lib.admin_user.passwords import PasswordPolicy, generate_password
+from runbook_lib.admin_user.passwords import generate_password
 from runbook_lib.core.context import HEADLESS_VAR
 from runbook_lib.core.secrets import LEAK_SOCKET_VAR
+from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.run.notebooks import find_notebook, notebooks_dir
 from runbook_lib.run.runner import export_html, ipc_kernel_manager

@@ -24,7 +24,7 @@ from IPython.core.ultratb import VerboseTB
 
 from runbook_lib import RunContext
 from runbook_lib.access_key.destination import Destination, deliver
-from runbook_lib.admin_user.apply import set_console_password
+from runbook_lib.admin_user.actions import set_console_password
 from runbook_lib.admin_user.signin import write_signin_csv
 from runbook_lib.core import secret_files
 from runbook_lib.core import secrets as secrets_module

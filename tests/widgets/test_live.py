@@ -27,7 +27,7 @@ from runbook_lib.access_key.apply import ensure_access_key
 from runbook_lib.access_key.handover import deliver_key, show_key
 from runbook_lib.access_key.rotation import retire_old_key
 from runbook_lib.access_key.verify import verify_access_key
-from runbook_lib.admin_user import steps as admin_steps
+from runbook_lib.admin_user.billing import BILLING_STEP, BILLING_TITLE
 from runbook_lib.core import environ
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.record import DONE, INCOMPLETE, RunRecord
@@ -155,7 +155,7 @@ def test_s1_create_and_billing_leave_no_stale_line(
     record = ctx.record.to_dict()
     assert record["status"] == DONE
     assert record["steps_done"] == [
-        f"{admin_steps.BILLING_STEP} {admin_steps.BILLING_TITLE}",
+        f"{BILLING_STEP} {BILLING_TITLE}",
         "S1.7 Review the plan and press Create",
         "Verify",
     ]

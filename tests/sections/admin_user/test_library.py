@@ -20,14 +20,16 @@ from support.s1_flow import (
     writes,
 )
 
-from runbook_lib import BadInput, RunContext
+from runbook_lib import BadInput, RunContext, admin_user
 from runbook_lib.admin_user import signin
-from runbook_lib.admin_user import steps as admin_user
-from runbook_lib.admin_user.apply import Created, set_console_password
-from runbook_lib.admin_user.passwords import PasswordPolicy, check_password
+from runbook_lib.admin_user.actions import set_console_password
+from runbook_lib.admin_user.outcome import Created
+from runbook_lib.admin_user.passwords import check_password
+from runbook_lib.admin_user.request import check_request
 from runbook_lib.admin_user.signin import csv_path
-from runbook_lib.admin_user.state import MARKER_KEY, validate_request
+from runbook_lib.admin_user.state import MARKER_KEY
 from runbook_lib.core.secrets import Secret
+from runbook_lib.password_policy.state import PasswordPolicy
 
 ADMIN_WRITES_ON_MOTO = {
     "CreateGroup": 1,
@@ -86,7 +88,7 @@ def test_bad_input_is_refused_before_any_call(
     tmp_path: Path, override: dict[str, Any], named: str
 ) -> None:
     with pytest.raises(BadInput, match=None) as err:
-        validate_request(**params(tmp_path, **override))
+        check_request(new_ctx(), **params(tmp_path, **override))
     assert named in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -413,7 +415,7 @@ def test_live_run_all_writes_nothing_until_create_is_pressed(
     ctx, created, form = _live_step7(secrets_dir, monkeypatch)
     assert "press Create" in repr(created)
     assert "create user 'Administrator'" in form.children[1].value  # the plan, in the form
-    assert "Waiting for Step 7" in repr(signin.deliver(ctx, created))
+    assert "Waiting for Step 7" in repr(signin.deliver_sign_in(ctx, created))
     assert "Not verified yet: waiting for Step 7" in repr(admin_user.verify(ctx, created))
     assert [m.step for m in ctx.record.pending] == ["S1.7"]
     assert ctx.record.writes == 0
@@ -460,7 +462,7 @@ def test_live_typed_password_is_set_and_is_only_in_the_csv(
     assert ctx.record.pending == []
     # JupyterLab: running the Step 8 and Verify cells again gives the result, no second write
     before = ctx.record.writes
-    assert "Sign-in CSV of 'Administrator'" in repr(signin.deliver(ctx, created))
+    assert "Sign-in CSV of 'Administrator'" in repr(signin.deliver_sign_in(ctx, created))
     assert "✓ user 'Administrator'" in repr(admin_user.verify(ctx, created))
     assert ctx.record.writes == before
 

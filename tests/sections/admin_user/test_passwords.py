@@ -11,14 +11,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from support.aws import ACCOUNT
 
-from runbook_lib.admin_user.passwords import (
-    SYMBOLS,
-    PasswordPolicy,
-    check_password,
-    generate_password,
-    get_password_policy,
-)
+from runbook_lib.admin_user.passwords import SYMBOLS, check_password, generate_password
 from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.password_policy.state import PasswordPolicy, get_password_policy
 
 STRICT = PasswordPolicy(
     minimum_password_length=32,

@@ -10,11 +10,10 @@ import pytest
 from support.aws import ACCOUNT, empty_iam
 from support.s1_flow import PASSWORD_HEADER, new_ctx, params, run_steps
 
-from runbook_lib import BadInput
+from runbook_lib import BadInput, admin_user
 from runbook_lib.admin_user import signin
-from runbook_lib.admin_user import steps as admin_user
+from runbook_lib.admin_user.outcome import SignInInstructions
 from runbook_lib.admin_user.signin import (
-    SignInInstructions,
     csv_path,
     signin_url,
     write_signin_csv,
@@ -75,7 +74,7 @@ def test_deliver_writes_one_csv_per_new_password_and_no_password_in_its_output(
     users = admin_user.find_users(ctx, request)
     created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
     values = [s.text() for s in created.passwords.values()]
-    result = signin.deliver(ctx, created)
+    result = signin.deliver_sign_in(ctx, created)
     shown = repr(result) + repr(created) + repr(ctx.record.to_dict())
     assert all(v not in shown for v in values)
     assert all(s.dropped for s in created.passwords.values())
@@ -93,7 +92,7 @@ def test_deliver_in_plan_mode_writes_nothing(clean_iam: None, secrets_dir: Path)
     request = admin_user.check_request(ctx, **params(secrets_dir))
     users = admin_user.find_users(ctx, request)
     created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
-    result = signin.deliver(ctx, created)
+    result = signin.deliver_sign_in(ctx, created)
     assert "Plan mode: would write the sign-in CSV for Administrator" in repr(result)
     assert not secrets_dir.exists()
     assert ctx.record.writes == 0
@@ -107,6 +106,6 @@ def test_rerun_tells_the_user_to_use_the_password_given_earlier(
     request = admin_user.check_request(ctx, **params(secrets_dir))
     users = admin_user.find_users(ctx, request)
     created = admin_user.review_and_create(ctx, users, admin_user.find_groups(ctx, request))
-    result = signin.deliver(ctx, created)
+    result = signin.deliver_sign_in(ctx, created)
     assert "password your administrator gave you earlier" in repr(result)
     assert "No new password" in repr(result)

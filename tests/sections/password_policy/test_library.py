@@ -18,16 +18,14 @@ import pytest
 from botocore.stub import Stubber
 from support.aws import reset_sandbox
 
-from runbook_lib import RunContext, password_policy, preflight
-from runbook_lib.admin_user import steps as admin_user
-from runbook_lib.admin_user.live import new_password
-from runbook_lib.admin_user.passwords import PasswordPolicy, check_password, generate_password
+from runbook_lib import RunContext, admin_user, password_policy, preflight
+from runbook_lib.admin_user.passwords import check_password, generate_password, new_password
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, AwsError, BadInput, VerifyFailed
 from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, running_sandbox_url
 from runbook_lib.core.secrets import Secret
 from runbook_lib.interfaces import cli
-from runbook_lib.password_policy.apply import PolicyOutcome
-from runbook_lib.password_policy.request import api_parameters
+from runbook_lib.password_policy.apply import PasswordPolicyOutcome, api_parameters
+from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.run import runner
 from runbook_lib.run.notebooks import all_notebooks, run_order
 from runbook_lib.run.runner import RunResult
@@ -86,7 +84,7 @@ def ctx() -> RunContext:
     return fresh_ctx()
 
 
-def run(ctx: RunContext, **params: Any) -> PolicyOutcome:
+def run(ctx: RunContext, **params: Any) -> PasswordPolicyOutcome:
     """The notebook's cells after preflight, in order; Verify raises on a wrong end state."""
     request = password_policy.check_request(ctx, **params)
     plan = password_policy.show_plan(ctx, request)

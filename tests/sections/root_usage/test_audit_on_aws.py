@@ -21,9 +21,9 @@ from runbook_lib.core.errors import FindingsFailed
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.target import Connection, TargetSpec
 from runbook_lib.root_usage import show_audit, verify
-from runbook_lib.root_usage.audit import CONTROLS
 from runbook_lib.root_usage.result import AuditReport, CheckResult
-from runbook_lib.root_usage.sources import credential_report
+from runbook_lib.root_usage.state import credential_report
+from runbook_lib.root_usage.verify import CONTROLS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ACCOUNT = "111122223333"

@@ -17,6 +17,7 @@ import pytest
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.interfaces.cli import main
+from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.root_usage import check_request
 from runbook_lib.root_usage.credentials import (
     console_mfa,
@@ -28,7 +29,7 @@ from runbook_lib.root_usage.credentials import (
 from runbook_lib.root_usage.policies import accept_setup_keys
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import compare
-from runbook_lib.root_usage.sources import AccountFacts
+from runbook_lib.root_usage.state import AccountFacts
 from runbook_lib.run import precheck
 from runbook_lib.run.artifacts import write_record
 from runbook_lib.run.summary import compare_lines, summary_lines
@@ -85,7 +86,7 @@ def facts(*rows: dict[str, str], admins: tuple[str, ...] = ()) -> AccountFacts:
         "RoleDetailList": [],
         "Policies": [],
     }
-    return AccountFacts(list(rows), details, None, {}, False, True)
+    return AccountFacts(list(rows), details, PasswordPolicy.aws_default(), {}, False, True)
 
 
 # --- 1.10-1.14 over seeded rows ----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """S0: what the audit reads, once per run: the credential report, the account's IAM entities
 and policies (one paginated GetAccountAuthorizationDetails), the password policy, the account
-summary and the assigned virtual MFA devices. Read-only; every call goes through ``core.aws``.
+summary and the assigned virtual MFA devices. Read-only; every call goes through ``core.aws``
+(the password policy through ``password_policy.state``, the one read of it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import _
+from runbook_lib.password_policy.state import PasswordPolicy, get_password_policy
 
 ROOT_USER = "<root_account>"
 #: the entity types the audit needs (AWS managed policies are not read: thousands of them)
@@ -31,7 +33,7 @@ class AccountFacts:
 
     rows: list[dict[str, str]]
     details: dict[str, list[dict[str, Any]]]
-    password_policy: dict[str, Any] | None
+    password_policy: PasswordPolicy
     summary: dict[str, Any]
     root_virtual_mfa: bool
     trusted_summary: bool
@@ -110,16 +112,6 @@ def authorization_details(ctx: RunContext) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def _password_policy(ctx: RunContext) -> dict[str, Any] | None:
-    answer = aws.call(
-        ctx.iam.get_account_password_policy,
-        what=_("Reading the account password policy"),
-        fix=_("The caller needs iam:GetAccountPasswordPolicy."),
-        missing=("NoSuchEntity",),
-    )
-    return None if answer is None else dict(answer["PasswordPolicy"])
-
-
 def _root_virtual_mfa(ctx: RunContext) -> bool:
     """Whether root's MFA is a virtual device (its serial ends in ``root-account-mfa-device``);
     only serials and users are read, never a seed."""
@@ -153,7 +145,9 @@ def gather(ctx: RunContext, **wait: Any) -> AccountFacts:
     return AccountFacts(
         rows=rows,
         details=authorization_details(ctx),
-        password_policy=_password_policy(ctx),
+        password_policy=get_password_policy(
+            ctx.iam, fix=_("The caller needs iam:GetAccountPasswordPolicy.")
+        ),
         summary=summary,
         root_virtual_mfa=_root_virtual_mfa(ctx),
         # moto (the sandbox, or a moto/LocalStack endpoint) hard-codes the root fields
