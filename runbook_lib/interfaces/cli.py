@@ -89,8 +89,8 @@ def _stems() -> str:
 
 
 def _refresh(args: argparse.Namespace) -> int:
+    from runbook_lib.authoring.refresh import refresh_notebooks
     from runbook_lib.run.notebooks import find_notebook
-    from runbook_lib.run.refresh import refresh_notebooks
 
     books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
@@ -216,7 +216,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from runbook_lib.interfaces.docs import build_course
+    from runbook_lib.authoring.docs import build_course
 
     for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
         folder = args.output_dir if lang == "en" else args.output_dir / lang
