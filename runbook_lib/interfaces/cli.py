@@ -189,8 +189,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sandbox(args: argparse.Namespace) -> int:
     from runbook_lib.core.sandbox import Sandbox
+    from runbook_lib.interfaces.apps import wait_until_answers
 
     box = Sandbox(seed=args.seed, port=args.port, member_accounts=args.member_accounts).start()
+    if not wait_until_answers(f"{box.url}/moto-api/"):  # the URL works once it is printed
+        box.stop()
+        raise RunbookError(f"The sandbox did not answer on {box.url}: try again.")
     if box.accounts:
         print(f"# an Organization: the management account plus members {' '.join(box.accounts)}")
     print("# the sandbox is running; point a shell or JupyterLab at it with:")
