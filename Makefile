@@ -123,7 +123,7 @@ messages: setup
 
 # notebooks/ko/ from the English notebooks + notebooks/ko/catalog.yaml (code cells copied)
 translate: setup
-	$(PY) -m runbook_lib.interfaces.translate
+	$(PY) -m runbook_lib.authoring.translate
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) runs site

@@ -1,1 +1,1 @@
-"""What a person uses: the ``runbook`` command, JupyterLab/Voila servers, the course."""
+"""What a person uses: the ``runbook`` command, JupyterLab/Voila servers."""

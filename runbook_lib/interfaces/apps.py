@@ -1,6 +1,7 @@
 """Interactive servers for a person: JupyterLab on the runbooks, or one runbook as a Voilà app.
 
-Both bind to 127.0.0.1 only and ask for a token. Lab gets settings overrides that stop it
+Both bind to 127.0.0.1 only and ask for a token; their ``open:`` line is printed once the server
+answers HTTP, never before. Lab gets settings overrides that stop it
 fetching news or update checks and from autosaving (a secret revealed in a widget must not be
 written back to the notebook in between), with widget-state saving off. Voilà culls idle
 kernels, or every page load would leave a kernel behind.
@@ -8,16 +9,19 @@ kernels, or every page load would leave a kernel behind.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from runbook_lib.core.errors import BadInput
+from runbook_lib.core.errors import BadInput, RunbookError
 from runbook_lib.run import kernels
 
 LOOPBACK = "127.0.0.1"
@@ -32,6 +36,13 @@ LAB_OVERRIDES: dict[str, dict[str, object]] = {
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
     "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": False},
 }
+
+#: how long a server may take to answer its first HTTP request (seconds); each try's timeout
+ANSWER_LIMIT = 120.0
+ANSWER_TRY = 1.0
+#: what is asked to see that a Jupyter server answers: its version endpoint answers without the
+#: token and logs nothing (a GET of a Voilà page would start a kernel and run the notebook)
+READY_PATH = "/api"
 
 #: Voilà kernels idle this long (seconds) are shut down; checked every CULL_INTERVAL seconds
 CULL_IDLE_TIMEOUT = 10
@@ -63,6 +74,42 @@ def check_port_free(port: int) -> None:
                 f"Port {port} on {LOOPBACK} {reason}: stop what listens there, or choose "
                 "another with --port N."
             ) from err
+
+
+def answers(url: str) -> bool:
+    """Whether an HTTP server answers a GET of ``url`` within ``ANSWER_TRY`` seconds (any
+    status counts: a 403 is an answer)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or LOOPBACK, parts.port, timeout=ANSWER_TRY)
+    try:
+        conn.request("GET", parts.path or "/")
+        conn.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+    return True
+
+
+def wait_until_answers(
+    url: str, *, running: Callable[[], bool] = lambda: True, limit: float = ANSWER_LIMIT
+) -> bool:
+    """Ask ``url`` until it answers (``answers``), for at most ``limit`` seconds.
+
+    Args:
+        url: what to ask (``http://127.0.0.1:PORT/path``).
+        running: whether the server can still answer (``False``: stop asking).
+        limit: seconds to keep asking.
+
+    Returns:
+        Whether it answered.
+    """
+    deadline = time.monotonic() + limit
+    while not answers(url):
+        if not running() or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def write_lab_settings(folder: Path) -> Path:
@@ -198,19 +245,46 @@ def stop_server(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
     return proc.wait()
 
 
-def run_server(cmd: list[str], env: Mapping[str, str]) -> int:
-    """Run a server in the foreground until it exits, Ctrl+C or SIGTERM (then stop it cleanly).
+def run_server(cmd: list[str], env: Mapping[str, str], url: str) -> int:
+    """Run a server in the foreground until it exits, Ctrl+C or SIGTERM (then stop it cleanly);
+    print ``open: URL`` once it answers HTTP (``READY_PATH``), so the URL works when shown.
+
+    Args:
+        cmd: the server's command line (``lab_command``, ``voila_command``).
+        env: its environment (``server_environ``).
+        url: the page a person opens (``http://127.0.0.1:PORT/?token=...``).
 
     Returns:
         The server's exit code (0 after Ctrl+C or SIGTERM).
+
+    Raises:
+        RunbookError: the server stopped, or did not answer within ``ANSWER_LIMIT`` seconds
+            (it is stopped).
     """
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    parts = urllib.parse.urlsplit(url)
+    ready = f"{parts.scheme}://{parts.netloc}{READY_PATH}"
     previous = signal.signal(signal.SIGTERM, interrupt)
     proc = subprocess.Popen(cmd, env=dict(env))
     try:
+        answered = wait_until_answers(
+            ready, running=lambda: proc.poll() is None, limit=ANSWER_LIMIT
+        )
+        if not answered:
+            if proc.poll() is not None:
+                raise RunbookError(
+                    f"The server stopped before it answered on {parts.netloc} (exit code "
+                    f"{proc.returncode}): see its log above."
+                )
+            stop_server(proc)
+            raise RunbookError(
+                f"The server did not answer on {parts.netloc} within {ANSWER_LIMIT:.0f} s and "
+                "was stopped: see its log above, and try again."
+            )
+        print(f"open: {url}", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
         stop_server(proc)

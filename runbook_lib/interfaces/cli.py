@@ -89,8 +89,8 @@ def _stems() -> str:
 
 
 def _refresh(args: argparse.Namespace) -> int:
+    from runbook_lib.authoring.refresh import refresh_notebooks
     from runbook_lib.run.notebooks import find_notebook
-    from runbook_lib.run.refresh import refresh_notebooks
 
     books = [find_notebook(n) for n in args.names] if args.names else None  # None: en + ko
     for path in refresh_notebooks(books):
@@ -194,8 +194,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sandbox(args: argparse.Namespace) -> int:
     from runbook_lib.core.sandbox import Sandbox
+    from runbook_lib.interfaces.apps import wait_until_answers
 
     box = Sandbox(seed=args.seed, port=args.port, member_accounts=args.member_accounts).start()
+    if not wait_until_answers(f"{box.url}/moto-api/"):  # the URL works once it is printed
+        box.stop()
+        raise RunbookError(f"The sandbox did not answer on {box.url}: try again.")
     if box.accounts:
         print(f"# an Organization: the management account plus members {' '.join(box.accounts)}")
     print("# the sandbox is running; point a shell or JupyterLab at it with:")
@@ -221,7 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from runbook_lib.interfaces.docs import build_course
+    from runbook_lib.authoring.docs import build_course
 
     for lang, pages in build_course(args.output_dir).items():  # English, then Korean in ko/
         folder = args.output_dir if lang == "en" else args.output_dir / lang

@@ -197,9 +197,8 @@ def serve(args: argparse.Namespace) -> int:
             print(f"sandbox: {sandbox_url} (every kernel of this server talks to it)")
         if box is not None and box.accounts:
             print(f"sandbox Organization members: {' '.join(box.accounts)}")
-        print(f"session: {session}/ (working copies and run records)")
-        print(f"open: http://{apps.LOOPBACK}:{args.port}/?token={token}", flush=True)
-        return apps.run_server(cmd, env)
+        print(f"session: {session}/ (working copies and run records)", flush=True)
+        return apps.run_server(cmd, env, f"http://{apps.LOOPBACK}:{args.port}/?token={token}")
     finally:
         if box is not None:
             box.stop()

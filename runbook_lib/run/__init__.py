@@ -1,1 +1,1 @@
-"""Host side: the one engine that executes runbook notebooks, the leak guard, refresh."""
+"""Host side: the one engine that executes runbook notebooks, the leak guard."""

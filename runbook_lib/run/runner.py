@@ -29,21 +29,9 @@ from runbook_lib.core.errors import (
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.sandbox import Sandbox, running_sandbox_url
 from runbook_lib.run import artifacts, engine, kernels
-from runbook_lib.run.export import HtmlExporter, export_html
-from runbook_lib.run.kernels import ipc_kernel_manager, kernel_environ
+from runbook_lib.run.export import HtmlExporter
 from runbook_lib.run.leaks import LeakGuard, RedactingFilter
 from runbook_lib.run.notebooks import check_types, find_notebook, notebook_parameters
-
-__all__ = [
-    "TARGET_PARAMS",
-    "RunResult",
-    "export_html",
-    "ipc_kernel_manager",
-    "kernel_environ",
-    "prepare_parameters",
-    "run_notebook",
-    "shared_sandbox",
-]
 
 log = logging.getLogger("runbook")
 

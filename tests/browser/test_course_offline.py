@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.interfaces.docs import build_site
+from runbook_lib.authoring.docs import build_site
 from runbook_lib.run.notebooks import all_notebooks
 
 

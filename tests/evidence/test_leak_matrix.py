@@ -32,8 +32,8 @@ from support.inprocess import run_in_process
 from support.leak_scan import Secrets, assert_announced, assert_clean
 from support.scenarios import ScenarioCache, ScenarioRun
 
-from runbook_lib.interfaces.docs import build_site
-from runbook_lib.run.refresh import clean_notebook
+from runbook_lib.authoring.docs import build_site
+from runbook_lib.authoring.refresh import clean_notebook
 
 ARTIFACTS = {"run.json", "run.log", "kernel.log"}
 

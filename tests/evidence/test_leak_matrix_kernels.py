@@ -32,9 +32,10 @@ from runbook_lib.admin_user.passwords import generate_password
 from runbook_lib.core.context import HEADLESS_VAR
 from runbook_lib.core.secrets import LEAK_SOCKET_VAR
 from runbook_lib.password_policy.state import PasswordPolicy
+from runbook_lib.run.export import export_html
+from runbook_lib.run.kernels import ipc_kernel_manager
 from runbook_lib.run.leaks import LeakGuard
 from runbook_lib.run.notebooks import find_notebook, notebooks_dir
-from runbook_lib.run.runner import export_html, ipc_kernel_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPED_VAR = "LEAK_TEST_TYPED_PASSWORD"

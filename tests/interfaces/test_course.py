@@ -15,10 +15,10 @@ import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from support.aws import ACCOUNT
 
+from runbook_lib.authoring.course import COURSE_DIR
+from runbook_lib.authoring.docs import build_site
 from runbook_lib.core.errors import BadInput, SecretLeak
 from runbook_lib.interfaces.cli import main
-from runbook_lib.interfaces.course import COURSE_DIR
-from runbook_lib.interfaces.docs import build_site
 from runbook_lib.run.notebooks import all_notebooks
 
 FIXTURE = Path(__file__).parents[1] / "browser" / "notebooks" / "widgets_fixture.ipynb"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook_lib.interfaces.course import COURSE_DIR, load_course
-from runbook_lib.interfaces.docs import build_course
+from runbook_lib.authoring.course import COURSE_DIR, load_course
+from runbook_lib.authoring.docs import build_course
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 

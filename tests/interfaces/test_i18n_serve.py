@@ -22,7 +22,7 @@ class _Server:
         self.cmd: list[str] = []
         self.env: dict[str, str] = {}
 
-    def __call__(self, cmd: list[str], env: Any) -> int:
+    def __call__(self, cmd: list[str], env: Any, url: str) -> int:
         self.cmd, self.env = cmd, dict(env)
         return 0
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-from runbook_lib.interfaces import translate
+from runbook_lib.authoring import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 EN = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -119,3 +119,38 @@ def test_step_headings_use_the_korean_consoles_labels(stem: str, labels: list[st
     )
     missing = [label for label in labels if label not in headings]
     assert not missing, f"{stem}: no step heading says {missing}"
+
+
+def _copy_notebooks(tmp_path: Path) -> Path:
+    """The English notebooks, the Korean ones and the catalog, in ``tmp_path/notebooks``."""
+    folder = tmp_path / "notebooks"
+    (folder / "ko").mkdir(parents=True)
+    for path in EN:
+        (folder / path.name).write_bytes(path.read_bytes())
+        (folder / "ko" / path.name).write_bytes(_ko(path).read_bytes())
+    catalog = ROOT / "notebooks" / "ko" / "catalog.yaml"
+    (folder / "ko" / "catalog.yaml").write_bytes(catalog.read_bytes())
+    return folder
+
+
+def test_translate_works_on_the_notebooks_folder_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _copy_notebooks(tmp_path)
+    monkeypatch.setenv("RUNBOOK_NOTEBOOKS", str(folder))
+    assert translate.generate(check=True) == []
+    nb = _read(folder / EN[0].name)
+    nb.metadata["runbook"] = {"section": "S0"}
+    nbformat.write(nb, folder / EN[0].name)  # type: ignore[no-untyped-call]
+    monkeypatch.delenv("RUNBOOK_NOTEBOOKS")
+    assert translate.main(["--notebooks", str(folder)]) == 0
+    assert capsys.readouterr().out == f"wrote notebooks/ko/{EN[0].name}\n"
+    assert _read(folder / "ko" / EN[0].name).metadata["runbook"] == {"section": "S0"}
+    assert _read(_ko(EN[0])).metadata.get("runbook") is None, "the project's copy is untouched"
+
+
+def test_the_korean_notebook_carries_the_english_notebook_metadata() -> None:
+    nb = _read(EN[0])
+    nb.metadata["runbook"] = {"section": "S0"}
+    entries = translate.load_catalog()[EN[0].stem]
+    assert translate.translate(nb, entries).metadata == nb.metadata

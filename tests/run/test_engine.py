@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from runbook_lib.authoring.refresh import refresh_notebooks
 from runbook_lib.core import environ
 from runbook_lib.run import kernels
 from runbook_lib.run.kernels import kernel_environ
-from runbook_lib.run.refresh import refresh_notebooks
 from runbook_lib.run.runner import RunResult, run_notebook
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks" / "95_kernel_environ.ipynb"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from runbook_lib.interfaces.course import Course
+from runbook_lib.authoring.course import Course
 
 _NAV_STYLE = (
     "display:flex;flex-wrap:wrap;gap:2em;padding:0.6em 1em;margin:0 0 1em;"

@@ -44,11 +44,14 @@ def korean_dir(folder: Path | None = None) -> Path:
     return (folder or notebooks_dir()) / "ko"
 
 
-def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> list[Path]:
+def refresh_notebooks(
+    paths: list[Path] | None = None, *, folder: Path | None = None, seed: int = 42
+) -> list[Path]:
     """Re-execute notebooks in order on a new sandbox and write their outputs in place.
 
-    By default the English runbooks, then the Korean ones (``notebooks/ko/``) on a second new
-    sandbox with the same seed (so both show the same IDs). Given ``paths``, each folder's
+    By default the English runbooks of ``folder`` (default ``notebooks_dir()``), then the
+    Korean ones (``folder/ko/``) on a second new sandbox with the same seed (so both show the
+    same IDs). Given ``paths``, each folder's
     notebooks run on their own sandbox, in the order given. Each notebook runs through
     ``engine.execute``, the runner's own path, with the kernel environment from
     ``kernel_environ`` (sandbox, headless, a scratch secrets folder, the leak guard; for a
@@ -63,7 +66,7 @@ def refresh_notebooks(paths: list[Path] | None = None, *, seed: int = 42) -> lis
         RunbookError: a cell failed (the notebook is not written).
     """
     if paths is None:
-        groups = [all_notebooks(), all_notebooks(korean_dir())]
+        groups = [all_notebooks(folder), all_notebooks(korean_dir(folder))]
     else:
         by_folder: dict[Path, list[Path]] = {}
         for path in paths:

@@ -11,8 +11,10 @@ Every catalog entry stores ``en_sha256``, a hash of the English cell it translat
 English text changes, generation stops and names the entries to re-translate (``--stamp`` fills
 the hash of entries that have none yet: new translations only).
 
-``python -m runbook_lib.interfaces.translate`` (``make translate``); ``--check`` writes nothing
-and fails when a committed Korean notebook differs from what would be generated.
+``python -m runbook_lib.authoring.translate`` (``make translate``); ``--check`` writes nothing
+and fails when a committed Korean notebook differs from what would be generated. The notebooks
+are those of ``notebooks_dir()`` (``$RUNBOOK_NOTEBOOKS`` or the project's ``notebooks/``), or of
+``--notebooks DIR``.
 """
 
 from __future__ import annotations
@@ -30,11 +32,8 @@ from typing import Any
 import yaml
 
 from runbook_lib.core.errors import BadInput, RunbookError
+from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-EN_DIR = ROOT / "notebooks"
-KO_DIR = EN_DIR / "ko"
-CATALOG = KO_DIR / "catalog.yaml"
 #: the one line a Korean code cell may differ in: the parameters cell's language default
 LANGUAGE_LINE = re.compile(r'^(language: str = )"en"(.*)$', re.MULTILINE)
 
@@ -61,8 +60,16 @@ class Problem:
         return f"{self.notebook} cell {self.cell_id}: {self.what}"
 
 
-def load_catalog(path: Path = CATALOG) -> dict[str, dict[str, dict[str, str]]]:
-    """The catalog: notebook stem -> cell ID -> ``{"ko": ..., "en_sha256": ...}``."""
+def catalog_path(folder: Path | None = None) -> Path:
+    """The translation catalog of a notebooks folder (default ``notebooks_dir()``):
+    ``notebooks/ko/catalog.yaml``."""
+    return (folder or notebooks_dir()) / "ko" / "catalog.yaml"
+
+
+def load_catalog(path: Path | None = None) -> dict[str, dict[str, dict[str, str]]]:
+    """The catalog (default ``catalog_path()``): notebook stem -> cell ID -> ``{"ko": ...,
+    "en_sha256": ...}``."""
+    path = path or catalog_path()
     data = yaml.safe_load(path.read_text("utf-8")) or {}
     if not isinstance(data, dict):
         raise BadInput(f"{path}: expected a mapping of notebook -> cell ID -> entry.")
@@ -106,8 +113,9 @@ def translate(nb: Any, entries: Mapping[str, Mapping[str, str]], previous: Any =
     return ko
 
 
-def generate(*, check: bool = False, stamp: bool = False) -> list[Path]:
-    """Write (or with ``check``, compare) every Korean notebook.
+def generate(folder: Path | None = None, *, check: bool = False, stamp: bool = False) -> list[Path]:
+    """Write (or with ``check``, compare) every Korean notebook of ``folder`` (the English
+    notebooks; default ``notebooks_dir()``) into ``folder/ko``.
 
     Returns:
         The Korean notebooks written (``check``: the ones that differ).
@@ -117,12 +125,14 @@ def generate(*, check: bool = False, stamp: bool = False) -> list[Path]:
     """
     import nbformat
 
-    catalog = load_catalog()
+    en_dir = folder or notebooks_dir()
+    ko_dir = en_dir / "ko"
+    catalog = load_catalog(catalog_path(en_dir))
     if stamp:
-        _stamp(catalog)
+        _stamp(catalog, en_dir)
     found: list[Problem] = []
     pairs: list[tuple[Path, Any, str]] = []
-    for path in sorted(EN_DIR.glob("[0-9][0-9]_*.ipynb")):
+    for path in all_notebooks(en_dir):
         nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
         entries = catalog.get(path.stem, {})
         found += problems(nb, path.stem, entries)
@@ -131,11 +141,12 @@ def generate(*, check: bool = False, stamp: bool = False) -> list[Path]:
         raise RunbookError(
             f"{len(found)} translation(s) missing or out of date: "
             + "; ".join(map(str, found))
-            + f". Translate them in {CATALOG.relative_to(ROOT)} (new entries: --stamp)."
+            + f". Translate them in {catalog_path(en_dir).relative_to(en_dir.parent)}"
+            + " (new entries: --stamp)."
         )
     changed: list[Path] = []
     for path, nb, stem in pairs:
-        target = KO_DIR / path.name
+        target = ko_dir / path.name
         previous = nbformat.read(target, as_version=4) if target.exists() else None  # type: ignore[no-untyped-call]
         text = nbformat.writes(translate(nb, catalog[stem], previous)) + "\n"  # type: ignore[no-untyped-call]
         if target.exists() and target.read_text("utf-8") == text:
@@ -146,20 +157,21 @@ def generate(*, check: bool = False, stamp: bool = False) -> list[Path]:
     return changed
 
 
-def _stamp(catalog: dict[str, dict[str, dict[str, str]]]) -> None:
+def _stamp(catalog: dict[str, dict[str, dict[str, str]]], en_dir: Path) -> None:
     """Fill ``en_sha256`` of entries that have none (a new translation of the current text)."""
     import nbformat
 
     for stem, entries in catalog.items():
-        nb = nbformat.read(EN_DIR / f"{stem}.ipynb", as_version=4)  # type: ignore[no-untyped-call]
+        nb = nbformat.read(en_dir / f"{stem}.ipynb", as_version=4)  # type: ignore[no-untyped-call]
         sources = {c.id: c.source for c in nb.cells}
         for cell_id, entry in entries.items():
             if "en_sha256" not in entry and cell_id in sources:
                 entries[cell_id] = {"en_sha256": cell_hash(sources[cell_id]), **entry}
-    text = CATALOG.read_text("utf-8")
+    path = catalog_path(en_dir)
+    text = path.read_text("utf-8")
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
     body = yaml.dump(catalog, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=100)
-    CATALOG.write_text(header + body, encoding="utf-8")
+    path.write_text(header + body, encoding="utf-8")
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -178,14 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="translate", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; fail on a difference")
     parser.add_argument("--stamp", action="store_true", help="hash new catalog entries first")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="DIR",
+        help="the English notebooks (default: $RUNBOOK_NOTEBOOKS or the project's notebooks/)",
+    )
     args = parser.parse_args(argv)
+    folder = args.notebooks or notebooks_dir()
     try:
-        changed = generate(check=args.check, stamp=args.stamp)
+        changed = generate(folder, check=args.check, stamp=args.stamp)
     except RunbookError as err:
         print(err, file=sys.stderr)
         return err.exit_code
     for path in changed:
-        print(("differs: " if args.check else "wrote ") + str(path.relative_to(ROOT)))
+        print(("differs: " if args.check else "wrote ") + str(path.relative_to(folder.parent)))
     return 1 if args.check and changed else 0
 
 

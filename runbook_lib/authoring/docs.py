@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core.errors import BadInput, SecretLeak
-from runbook_lib.interfaces.course import (
+from runbook_lib.authoring.course import (
     COURSE_DIR,
     Course,
     check_screenshot,
@@ -28,7 +27,7 @@ from runbook_lib.interfaces.course import (
     neutral_paths,
     temp_paths,
 )
-from runbook_lib.interfaces.course_html import (
+from runbook_lib.authoring.course_html import (
     PATH_NOTE_SLOT,
     Counterpart,
     glossary_page,
@@ -37,6 +36,7 @@ from runbook_lib.interfaces.course_html import (
     path_note,
     why_block,
 )
+from runbook_lib.core.errors import BadInput, SecretLeak
 from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
 
 #: nbconvert's lab template without the blocks that fetch scripts from a CDN

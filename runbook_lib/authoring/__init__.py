@@ -1,0 +1,1 @@
+"""What maintainers run, not users: refresh the committed notebooks, translate, build the course."""
