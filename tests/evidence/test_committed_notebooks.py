@@ -22,7 +22,14 @@ SECRET_SHAPES = {
 FORBIDDEN_IN_CODE = re.compile(r"\b(import boto3|boto3\.|try:|except\b|for .* in |while )")
 #: statements that are logic, which belongs in runbook_lib, not in a notebook cell
 LOGIC = (ast.If, ast.IfExp, ast.For, ast.While, ast.Try, ast.With, ast.comprehension)
-SECTIONS = {"root_usage", "admin_user", "access_key", "virtual_mfa", "password_policy"}
+SECTIONS = {
+    "root_usage",
+    "admin_user",
+    "access_key",
+    "virtual_mfa",
+    "password_policy",
+    "unused_credentials",
+}
 
 
 def test_there_is_a_notebook_per_section() -> None:

@@ -231,7 +231,7 @@ def test_s2_a_failed_proof_at_store_fails_the_refreshed_verify(
     reset_sandbox()
     ctx = _live(preflight("test_s2_live", target="sandbox"))
     ctx.iam.create_user(UserName="live-key-2")
-    plan = check_request(ctx, "live-key-2", destination="widget")
+    plan = key_request.check_request(ctx, "live-key-2", destination="widget")
     key = ensure_access_key(ctx, plan)
     show_key(ctx, plan, key)
 

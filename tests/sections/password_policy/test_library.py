@@ -27,7 +27,7 @@ from runbook_lib.interfaces import cli
 from runbook_lib.password_policy.apply import PasswordPolicyOutcome, api_parameters
 from runbook_lib.password_policy.state import PasswordPolicy
 from runbook_lib.run import runner
-from runbook_lib.run.notebooks import all_notebooks, run_order
+from runbook_lib.run.notebooks import all_notebooks, procedure_notebooks, run_order
 from runbook_lib.run.runner import RunResult
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR, InjectedFault
 
@@ -366,6 +366,8 @@ def test_run_all_sets_the_policy_after_s0_and_before_s1() -> None:
         "03_enable_virtual_mfa",
         "05_clean_up_unused_credentials",
     ]
+    procedure = [b.stem for b in run_order(procedure_notebooks())]
+    assert "05_clean_up_unused_credentials" not in procedure, "a cleanup is run on purpose"
 
 
 def test_cli_run_all_runs_04_before_s1(
@@ -381,8 +383,9 @@ def test_cli_run_all_runs_04_before_s1(
 
     monkeypatch.setattr(runner, "run_notebook", fake_run)
     assert cli.main(["run", "--all", "-f", str(PROJECT / "parameters" / "sandbox.yaml")]) == 0
-    assert ran == [b.stem for b in run_order(all_notebooks())]
-    assert capsys.readouterr().out.count(" done (") == 6
+    assert ran == [b.stem for b in run_order(procedure_notebooks())]
+    assert ran == ["00_check_root_usage", *ran[1:]] and len(ran) == 5  # 00, 04, 01, 02, 03
+    assert capsys.readouterr().out.count(" done (") == 5
 
 
 def test_generated_s1_passwords_meet_any_policy_s4_accepts() -> None:
