@@ -319,7 +319,7 @@ def main() -> int:
         )
     lines += [
         "",
-        "Goal ≤ 1.0× for each single-account job (issue 13): what is compared is the whole "
+        "Goal ≤ 1.0× for each single-account job: what is compared is the whole "
         "command, process start included, against a script making the same writes and nothing "
         "else (S1: 5 CLI calls, S2: 1, S3: 2 plus oathtool). "
         "The aws-cli scripts start one CLI process per call (≈ 0.5–1.5 s each here); the "

@@ -1,7 +1,8 @@
 """iam-runbooks: the library behind the runbook notebooks.
 
 Notebooks import ``preflight`` and one section package (``root_usage``, ``admin_user``,
-``access_key``, ``virtual_mfa``) from here; nothing creates an AWS client at import time.
+``access_key``, ``virtual_mfa``, ``password_policy``, ``unused_credentials``) from here;
+nothing creates an AWS client at import time.
 """
 
 from runbook_lib.core.context import RunContext, preflight

@@ -19,11 +19,10 @@ from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
 from runbook_lib.core.secret_files import resolve_secrets_dir
+from runbook_lib.core.tags import MAX_TAGS, validate_tags
 from runbook_lib.core.validation import (
-    MAX_TAGS,
     validate_group_name,
     validate_path,
-    validate_tags,
     validate_user_name,
 )
 

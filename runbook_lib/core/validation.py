@@ -13,23 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
-from runbook_lib.core.tags import MAX_TAGS, validate_tags
-from runbook_lib.core.wording import bad_chars as _bad_chars
-from runbook_lib.core.wording import not_text as _not_text
-from runbook_lib.core.wording import show as _show
-
-__all__ = [
-    "MAX_GROUP_NAME",
-    "MAX_TAGS",
-    "MAX_USER_NAME",
-    "check_name_clash",
-    "validate_account_id",
-    "validate_choice",
-    "validate_group_name",
-    "validate_path",
-    "validate_tags",
-    "validate_user_name",
-]
+from runbook_lib.core.wording import bad_chars, not_text, show
 
 #: IAM's ``[\w+=,.@-]+`` for user, group and MFA device names; IAM's ``\w`` is ASCII
 _NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
@@ -59,13 +43,13 @@ def _validate_name(name: object, param: str, kind: str, max_len: int) -> str:
     """Check an IAM user or group name; return it unchanged."""
     problem = ""
     if not isinstance(name, str):
-        problem = _not_text(name)
+        problem = not_text(name)
     elif not name:
         problem = _("it is empty")
     elif len(name) > max_len:
         problem = _("it has {n} characters").format(n=len(name))
     elif not _NAME_RE.fullmatch(name):
-        problem = _("{chars} not allowed").format(chars=_bad_chars(name, _is_name_char))
+        problem = _("{chars} not allowed").format(chars=bad_chars(name, _is_name_char))
     if problem:
         raise BadInput(
             _(
@@ -73,7 +57,7 @@ def _validate_name(name: object, param: str, kind: str, max_len: int) -> str:
                 "use 1-{max} {rule} (IAM would answer ValidationError)."
             ).format(
                 param=param,
-                value=_show(name),
+                value=show(name),
                 kind=_(kind),
                 problem=problem,
                 max=max_len,
@@ -132,7 +116,7 @@ def validate_path(path: str, param: str = "path") -> str:
     """
     problem = ""
     if not isinstance(path, str):
-        problem = _not_text(path)
+        problem = not_text(path)
     elif not path:
         problem = _("it is empty")
     elif len(path) > _PATH_MAX:
@@ -142,14 +126,14 @@ def validate_path(path: str, param: str = "path") -> str:
     elif path == "//":
         problem = _("IAM refuses '//' as a whole path")
     elif not _PATH_RE.fullmatch(path):
-        problem = _("{chars} not allowed").format(chars=_bad_chars(path, _is_path_char))
+        problem = _("{chars} not allowed").format(chars=bad_chars(path, _is_path_char))
     if problem:
         raise BadInput(
             _(
                 "{param} {value} is not a valid IAM path: {problem}; use '/' or a path "
                 "like '/admins/' of 1-{max} printable ASCII characters without spaces "
                 "(IAM would answer ValidationError)."
-            ).format(param=param, value=_show(path), problem=problem, max=_PATH_MAX)
+            ).format(param=param, value=show(path), problem=problem, max=_PATH_MAX)
         )
     return path
 
@@ -203,7 +187,7 @@ def validate_account_id(value: str, param: str = "expected_account_id") -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        problem = _not_text(value) + _(" (a number loses leading zeros)")
+        problem = not_text(value) + _(" (a number loses leading zeros)")
     elif not _ACCOUNT_ID_RE.fullmatch(value):
         problem = (
             _("it has {n} characters").format(n=len(value))
@@ -216,7 +200,7 @@ def validate_account_id(value: str, param: str = "expected_account_id") -> str:
         _(
             "{param} {value} is not an AWS account ID: {problem}; use the 12 digits "
             "shown by 'aws sts get-caller-identity', or leave it empty to skip the check."
-        ).format(param=param, value=_show(value), problem=problem)
+        ).format(param=param, value=show(value), problem=problem)
     )
 
 
@@ -239,6 +223,6 @@ def validate_choice(value: str, choices: Sequence[str], param: str) -> str:
     allowed = ", ".join(repr(choice) for choice in choices)
     raise BadInput(
         _("{param} {value} is not one of the choices: use one of {allowed}.").format(
-            param=param, value=_show(value), allowed=allowed
+            param=param, value=show(value), allowed=allowed
         )
     )

@@ -20,13 +20,13 @@ from typing import Any, cast
 from runbook_lib.access_key.rotation import validate_days
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
+from runbook_lib.core.tags import validate_tags
 from runbook_lib.core.target import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, TargetSpec
 from runbook_lib.core.validation import (
     validate_account_id,
     validate_choice,
     validate_group_name,
     validate_path,
-    validate_tags,
     validate_user_name,
 )
 from runbook_lib.root_usage.request import LIMITS, validate_threshold

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.tags import validate_tags
 from runbook_lib.core.validation import (
     check_name_clash,
     validate_account_id,
     validate_choice,
     validate_group_name,
     validate_path,
-    validate_tags,
     validate_user_name,
 )
 

@@ -45,3 +45,34 @@ def test_the_lock_holds_the_floors_the_tests_need() -> None:
     moto = tuple(int(part) for part in pins["moto"].split(".")[:3])
     assert moto >= (5, 2, 4), "Identity Center reads (IsMemberInGroups) need moto 5.2.4"
     assert "moto[iam,sts]>=5.2.4" in (ROOT / "pyproject.toml").read_text("utf-8")
+
+
+def test_the_airflow_venv_is_the_airflow_lock() -> None:
+    """``make airflow-setup`` installs exactly ``deploy/airflow.lock`` into ``.venv-airflow``."""
+    import json
+    import subprocess
+
+    import pytest
+
+    python = ROOT / ".venv-airflow" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-airflow (make airflow-setup); `make test` builds it")
+    listing = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import json, importlib.metadata as m; print(json.dumps("
+            "{d.metadata['Name']: d.version for d in m.distributions()}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = {canonicalize_name(k): v for k, v in json.loads(listing.stdout).items()}
+    installed.pop("iam-runbooks")
+    installed.pop("pip", None)
+    # the markers are evaluated here, on .venv's Python: the same version as .venv-airflow's
+    pins = locked(ROOT / "deploy" / "airflow.lock")
+
+    assert {name: v for name, v in installed.items() if pins.get(name) != v} == {}
+    assert {name for name in pins if name not in installed} == set()
