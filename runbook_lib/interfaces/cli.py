@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="after 00 runs, show each control's status in RUN_DIR (an earlier 00 run) -> now",
     )
+    run.add_argument(
+        "--cis-version",
+        metavar="VERSION",
+        help="00: the CIS AWS Foundations version of the audit's IDs: 4.0.1, 5.0.0, 6.0.0, 7.0.0 "
+        "(default)",
+    )
     lang_option(run, "language of the messages (the notebooks' parameter)")
     run.add_argument(
         "--log-output",
@@ -146,6 +152,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.endpoint_url and args.profile:
         raise _usage(_("--endpoint-url and --profile exclude each other"))
     books = run_order(procedure_notebooks()) if args.all else [find_notebook(args.name)]
+    if args.cis_version:  # -p cis_version VERSION: checked (precheck) like every parameter
+        args.parameter.append(["cis_version", args.cis_version])
     params = run_parameters(
         args.parameters_file,
         args.parameter,

@@ -16,6 +16,7 @@ from runbook_lib.core.i18n import _
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget
 from runbook_lib.root_usage import org_posture
+from runbook_lib.root_usage.cis import DEFAULT_VERSION
 
 
 def root_posture(
@@ -31,6 +32,11 @@ def root_posture(
     features = org_posture.org_features(None if sandbox else target().client("iam"))
     lines = [_("centralized root access: {status}").format(status=features["status"])]
     data: dict[str, Any] = {"centralized_root_access": features}
+    version = str(request.parameters.get("cis_version") or DEFAULT_VERSION)
+    finding = org_posture.centralized_root_access(features, version)
+    if finding:  # a CIS control in this version (v7.0.0 2.1.1)
+        data["findings"] = [finding]
+        lines.append(f"{finding['control']} {finding['status']} {finding['title']}")
     if not (request.root_audit or request.root_delete):
         return lines, data
     mgmt = target()

@@ -1,4 +1,5 @@
-"""S0: run every check once and record the results.
+"""S0: run every check once, label each result with the chosen CIS version's control ID
+(``cis.CONTROLS``; a check that version has no control for is left out), record the results.
 
 The audit reads only (it asks IAM to build a credential report); its results go to the run
 record (``findings``: run.json, the terminal summary, ``findings.csv``) and to the notebook as a
@@ -52,11 +53,12 @@ def show_audit(
     now: datetime | None = None,
     **wait: Any,
 ) -> AuditReport:
-    """Check the account's IAM posture against CIS v4.0.0 section 1 and the procedure.
+    """Check the account's IAM posture against a CIS AWS Foundations version and the procedure.
 
     Args:
         ctx: the run context.
-        request: the checked thresholds (``check_request``); CIS defaults when omitted.
+        request: the version and thresholds (``check_request``); the newest version and the
+            CIS defaults when omitted.
         now: the time to judge ages against (tests pass a fixed one).
         **wait: ``clock``, ``sleep``, ``timeout`` for the credential report's wait (tests).
 
@@ -71,7 +73,8 @@ def show_audit(
     now = now or datetime.now(timezone.utc)
     facts = gather(ctx, **wait)
     arn = f"arn:aws:iam::{ctx.account_id}:root"
-    results = [replace(r, resource=r.resource or arn) for r in _checks(ctx, facts, request, now)]
+    labelled = (r.labelled(request.cis_version) for r in _checks(ctx, facts, request, now))
+    results = [replace(r, resource=r.resource or arn) for r in labelled if r is not None]
     ctx.record.findings = [r.as_dict() for r in results]  # structured, in run.json
     ctx.record.save()
-    return AuditReport(ctx.account_id, tuple(results), ctx.record)
+    return AuditReport(ctx.account_id, tuple(results), request.cis_version, ctx.record)

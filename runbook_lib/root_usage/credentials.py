@@ -1,4 +1,4 @@
-"""S0: IAM users' credentials from the credential report (CIS 1.10-1.14).
+"""S0: IAM users' credentials from the credential report (CIS v4.0.1 1.10-1.14).
 
 Every check reads the report's rows only: console password, MFA, the two access keys with
 their last rotation and last use. Times are judged against ``now`` (tests pass a fixed one).
@@ -30,23 +30,23 @@ def _keys(row: dict[str, str]) -> Iterator[tuple[int, datetime | None, datetime 
 
 
 def _result(
-    control: str, title: str, bad: list[tuple[str, str]], good: str, advice: str, *, none: str = ""
+    check: str, title: str, bad: list[tuple[str, str]], good: str, advice: str, *, none: str = ""
 ) -> CheckResult:
     """FAIL naming ``bad`` (arn, words) pairs; else PASS (or NOT_APPLICABLE when ``none``)."""
     if bad:
         arns = ", ".join(dict.fromkeys(arn for arn, _words in bad))
-        return CheckResult(control, title, FAIL, arns, _listing([w for _arn, w in bad]), advice)
+        return CheckResult(check, title, FAIL, arns, _listing([w for _arn, w in bad]), advice)
     if none:
-        return CheckResult(control, title, NOT_APPLICABLE, "", none)
-    return CheckResult(control, title, PASS, "", good)
+        return CheckResult(check, title, NOT_APPLICABLE, "", none)
+    return CheckResult(check, title, PASS, "", good)
 
 
 def console_mfa(facts: AccountFacts) -> CheckResult:
-    """CIS 1.10: every IAM user with a console password has MFA."""
+    """v4.0.1 1.10: every IAM user with a console password has MFA."""
     console = [r for r in facts.users if r.get("password_enabled") == "true"]
     bad = [(r["arn"], r["user"]) for r in console if r.get("mfa_active") != "true"]
     return _result(
-        "1.10",
+        "user_mfa",
         _("MFA for every user with a console password"),
         [(a, _("{user} has a console password and no MFA").format(user=u)) for a, u in bad],
         _("{count} console user(s), all with MFA").format(count=len(console)),
@@ -56,7 +56,7 @@ def console_mfa(facts: AccountFacts) -> CheckResult:
 
 
 def setup_keys(facts: AccountFacts) -> CheckResult:
-    """CIS 1.11: no console user has an access key that was never used (created at set-up)."""
+    """v4.0.1 1.11: no console user has an access key that was never used (created at set-up)."""
     bad = []
     for row in facts.users:
         if row.get("password_enabled") != "true":
@@ -72,7 +72,7 @@ def setup_keys(facts: AccountFacts) -> CheckResult:
                 (row["arn"], _("{user} key {n} never used").format(user=row["user"], n=n) + when)
             )
     return _result(
-        "1.11",
+        "no_keys_at_setup",
         _("No access keys created at set-up for console users"),
         bad,
         _("no console user has an unused access key"),
@@ -81,7 +81,7 @@ def setup_keys(facts: AccountFacts) -> CheckResult:
 
 
 def unused_credentials(facts: AccountFacts, request: AuditRequest, now: datetime) -> CheckResult:
-    """CIS 1.12: console passwords and active keys unused for ``unused_days`` are disabled."""
+    """v4.0.1 1.12: console passwords and active keys unused for ``unused_days`` are disabled."""
     limit = timedelta(days=request.unused_days)
     bad = []
     for row in facts.users:
@@ -111,7 +111,7 @@ def unused_credentials(facts: AccountFacts, request: AuditRequest, now: datetime
                     )
                 )
     return _result(
-        "1.12",
+        "unused_credentials",
         _("Credentials unused for {days} days or more are disabled").format(
             days=request.unused_days
         ),
@@ -122,14 +122,14 @@ def unused_credentials(facts: AccountFacts, request: AuditRequest, now: datetime
 
 
 def one_active_key(facts: AccountFacts) -> CheckResult:
-    """CIS 1.13: at most one active access key per IAM user."""
+    """v4.0.1 1.13: at most one active access key per IAM user."""
     bad = [
         (r["arn"], _("{user} has 2 active keys").format(user=r["user"]))
         for r in facts.users
         if len(list(_keys(r))) > 1
     ]
     return _result(
-        "1.13",
+        "one_active_key",
         _("At most one active access key per user"),
         bad,
         _("no user has two active keys"),
@@ -138,7 +138,7 @@ def one_active_key(facts: AccountFacts) -> CheckResult:
 
 
 def key_age(facts: AccountFacts, request: AuditRequest, now: datetime) -> CheckResult:
-    """CIS 1.14: active access keys were rotated within ``max_key_age_days``."""
+    """v4.0.1 1.14: active access keys were rotated within ``max_key_age_days``."""
     limit = timedelta(days=request.max_key_age_days)
     bad = [
         (
@@ -152,7 +152,7 @@ def key_age(facts: AccountFacts, request: AuditRequest, now: datetime) -> CheckR
         if rotated is not None and now - rotated > limit
     ]
     return _result(
-        "1.14",
+        "key_rotation",
         _("Access keys rotated within {days} days").format(days=request.max_key_age_days),
         bad,
         _("no active key older than {days} days").format(days=request.max_key_age_days),

@@ -4,6 +4,8 @@
   ``RootCredentialsManagement``, ``RootSessions``)?
 - ``audit_root``: a member's root credentials (login profile, access keys, MFA devices, signing
   certificates) through ``sts:AssumeRoot`` with the ``IAMAuditRootUserCredentials`` task policy.
+- ``centralized_root_access``: that answer as the CIS finding (v7.0.0 2.1.1), for the
+  versions that have the control.
 - ``delete_root``: the same session with ``IAMDeleteRootUserCredentials``, deleting what an
   audit found; called only after the plan is printed and with an explicit confirmation
   (``--root-delete --confirm-root-delete``).
@@ -16,12 +18,14 @@ In a root session, GetLoginProfile, DeleteLoginProfile and DeactivateMFADevice t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.errors import RunbookError
+from runbook_lib.core.i18n import _
+from runbook_lib.root_usage.result import FAIL, NOT_KNOWN, PASS, CheckResult
 
 AUDIT_TASK = "IAMAuditRootUserCredentials"
 DELETE_TASK = "IAMDeleteRootUserCredentials"
@@ -57,6 +61,32 @@ def org_features(iam: Any | None) -> dict[str, Any]:
     enabled = [f for f in answer.get("EnabledFeatures") or [] if f in FEATURES]
     status = {0: "not enabled", len(FEATURES): "enabled"}.get(len(enabled), "partly enabled")
     return {"status": status, "features": enabled}
+
+
+def centralized_root_access(
+    features: Mapping[str, Any], version: str, resource: str = ""
+) -> dict[str, str] | None:
+    """``org_features``' answer as a finding in ``version`` (CIS v7.0.0 2.1.1: root
+    credentials management enabled for the Organization's members).
+
+    Returns:
+        The finding as run.json holds one (``control``, ``check``, ``cis_version``, ...), or
+        ``None`` when ``version`` has no such control.
+    """
+    status = str(features.get("status", ""))
+    enabled = "RootCredentialsManagement" in (features.get("features") or [])
+    result = CheckResult(
+        "centralized_root_access",
+        _("Centralized root access in AWS Organizations"),
+        NOT_KNOWN if status.startswith("not known") else PASS if enabled else FAIL,
+        resource,
+        status,
+        _(
+            "In the management account: IAM → Root access management → Enable (root "
+            "credentials management)."
+        ),
+    ).labelled(version)
+    return None if result is None else result.as_dict()
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""S0: the audit's thresholds, checked before any AWS call (bad value: one line, exit 2).
+"""S0: the audit's CIS version and thresholds, checked before any AWS call (bad value: one
+line, exit 2).
 
-The defaults are the CIS AWS Foundations Benchmark v4.0.0's: credentials unused for 45 days
-(1.12), access keys older than 90 days (1.14), passwords of at least 14 characters (1.8) and
-reuse prevention of 24 passwords (1.9). The upper limits are IAM's where IAM has one (password
+The version is one of ``cis.VERSIONS`` (default the newest). The thresholds' defaults are the
+CIS AWS Foundations Benchmark's (the same in every version; v7.0.0 IDs): credentials unused for
+45 days (2.11), access keys older than 90 days (2.12), passwords of at least 14 characters (2.8)
+and reuse prevention of 24 passwords (2.9). The upper limits are IAM's where IAM has one (password
 length 6-128, reuse prevention 1-24), ten years for the day counts.
 """
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.core.validation import validate_group_name
+from runbook_lib.root_usage.cis import DEFAULT_VERSION, benchmark, validate_version
 
 #: parameter -> (lowest, highest, default)
 LIMITS: dict[str, tuple[int, int, int]] = {
@@ -44,8 +47,10 @@ def validate_threshold(value: object, param: str) -> int:
 
 @dataclass(frozen=True)
 class AuditRequest:
-    """The checked thresholds, and the group the procedure gives AdministratorAccess."""
+    """The CIS version to report in, the checked thresholds, and the group the procedure gives
+    AdministratorAccess."""
 
+    cis_version: str = DEFAULT_VERSION
     unused_days: int = 45
     max_key_age_days: int = 90
     min_password_length: int = 14
@@ -53,7 +58,7 @@ class AuditRequest:
     admin_group: str = ADMIN_GROUP
 
     def __repr__(self) -> str:
-        return _(
+        return f"{benchmark(self.cis_version)}\n" + _(
             "Audit thresholds: credentials unused ≥ {unused} days, keys older than "
             "{age} days, passwords ≥ {length} characters, "
             "reuse prevention {reuse}; the procedure's admin group: {group}"
@@ -68,6 +73,7 @@ class AuditRequest:
 
 def check_request(
     *,
+    cis_version: object = DEFAULT_VERSION,
     unused_days: object = 45,
     max_key_age_days: object = 90,
     min_password_length: object = 14,
@@ -77,9 +83,11 @@ def check_request(
     """Check the audit's parameters.
 
     Raises:
-        BadInput: the first parameter out of its limits, named, with the limits.
+        BadInput: an unknown CIS version (naming the known ones), or the first threshold out
+            of its limits, named, with the limits.
     """
     return AuditRequest(
+        cis_version=validate_version(cis_version),
         unused_days=validate_threshold(unused_days, "unused_days"),
         max_key_age_days=validate_threshold(max_key_age_days, "max_key_age_days"),
         min_password_length=validate_threshold(min_password_length, "min_password_length"),

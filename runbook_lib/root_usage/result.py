@@ -1,41 +1,55 @@
 """S0: one check's result and the audit report (the notebook's table, run.json, findings.csv).
 
-A result says which control it answers (CIS AWS Foundations Benchmark v4.0.0 section 1 IDs, or
-``S0-…`` for the procedure's own checks), what was seen in plain words, and what to do. A FAIL
-that the procedure causes on purpose carries ``accepted`` (the reason): it is reported, counted
-as accepted, and never makes ``fail_on_findings`` fail.
+A result names its check by a stable ID (``password_min_length``) and, once the audit labels it,
+the control that check answers in the chosen CIS AWS Foundations version (``cis.CONTROLS``; the
+procedure's own checks are ``S0-…`` in every version); it says what was seen in plain words and
+what to do. A FAIL that the procedure causes on purpose carries ``accepted`` (the reason): it is
+reported, counted as accepted, and never makes ``fail_on_findings`` fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from runbook_lib.core.i18n import _
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.wording import pad
+from runbook_lib.root_usage import cis
 
 PASS, FAIL, NOT_KNOWN, NOT_APPLICABLE = "PASS", "FAIL", "NOT_KNOWN", "NOT_APPLICABLE"
 #: the status column of a FAIL with an accepted reason (counts, tables, comparisons)
 ACCEPTED = "ACCEPTED"
 #: the order counts are shown in
 COUNT_ORDER = (PASS, FAIL, ACCEPTED, NOT_KNOWN, NOT_APPLICABLE)
-CIS_VERSION = "CIS AWS Foundations Benchmark v4.0.0"
 #: the fields of a result, in the order of run.json and findings.csv
-FIELDS = ("control", "title", "status", "resource", "evidence", "advice", "accepted")
+FIELDS = (
+    "control",
+    "check",
+    "cis_version",
+    "title",
+    "status",
+    "resource",
+    "evidence",
+    "advice",
+    "accepted",
+)
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One control, checked: its status, the resource, what was seen, and what to do."""
+    """One check: its status, the resource, what was seen, and what to do; ``control`` and
+    ``cis_version`` once the audit has labelled it (``labelled``)."""
 
-    control: str
+    check: str
     title: str
     status: str
     resource: str
     evidence: str
     advice: str = ""
     accepted: str = ""
+    control: str = ""
+    cis_version: str = ""
 
     @property
     def shown_status(self) -> str:
@@ -47,12 +61,20 @@ class CheckResult:
         """A FAIL nobody accepted."""
         return self.shown_status == FAIL
 
+    def labelled(self, version: str) -> CheckResult | None:
+        """This result with its control ID in ``version``; ``None`` when that version has no
+        control for this check (it is then not reported)."""
+        control = cis.control(version, self.check)
+        return None if control is None else replace(self, control=control, cis_version=version)
+
     def as_dict(self) -> dict[str, str]:
         """The result as run.json and findings.csv hold it."""
-        return asdict(self)
+        data = asdict(self)
+        return {k: data[k] for k in FIELDS}
 
     def __repr__(self) -> str:
-        line = f"{self.control:<14} {self.shown_status:<14} {self.title}: {self.evidence}"
+        name = self.control or self.check
+        line = f"{name:<14} {self.shown_status:<14} {self.title}: {self.evidence}"
         if self.accepted:
             line += f"\n{'':30}" + _("accepted: {reason}").format(reason=self.accepted)
         elif self.advice and self.status in (FAIL, NOT_KNOWN):
@@ -74,10 +96,11 @@ def shown_status(finding: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The audit of one account: one result per control."""
+    """The audit of one account: one result per control of ``cis_version``."""
 
     account_id: str
     results: tuple[CheckResult, ...]
+    cis_version: str = cis.DEFAULT_VERSION
     #: the run's record: Verify marks an interactive run done in it
     record: RunRecord | None = field(default=None, repr=False, compare=False)
 
@@ -86,20 +109,20 @@ class AuditReport:
         """The results that failed and were not accepted."""
         return [r for r in self.results if r.failed]
 
-    def result(self, control: str) -> CheckResult:
-        """The result of one control.
+    def result(self, key: str) -> CheckResult:
+        """The result of one control (``"2.8"``) or check (``"password_min_length"``).
 
         Raises:
-            KeyError: no such control in the report.
+            KeyError: no such control or check in the report.
         """
         for r in self.results:
-            if r.control == control:
+            if key in (r.control, r.check):
                 return r
-        raise KeyError(control)
+        raise KeyError(key)
 
     def __repr__(self) -> str:
-        head = _("IAM audit of account {account} ({version}, section 1 IDs): ").format(
-            account=self.account_id, version=CIS_VERSION
+        head = _("IAM audit of account {account} ({benchmark}): ").format(
+            account=self.account_id, benchmark=cis.benchmark(self.cis_version)
         )
         lines = [head + counts(r.shown_status for r in self.results)]
         columns = (pad(_("control"), 14), pad(_("status"), 14), _("check: evidence"))
@@ -109,16 +132,32 @@ class AuditReport:
 
 
 def compare(before: Iterable[Mapping[str, str]], after: Iterable[Mapping[str, str]]) -> list[str]:
-    """Per control, ``"1.8 FAIL -> PASS"`` (or ``"1.4 NOT_KNOWN (unchanged)"``), in the order
-    of ``after`` then controls only ``before`` had."""
-    old = {str(f.get("control")): shown_status(f) for f in before}
+    """Per check, ``"2.8 FAIL -> PASS"`` (or ``"2.4 NOT_KNOWN (unchanged)"``), in the order of
+    ``after`` then checks only ``before`` had.
+
+    Results are matched by their stable check ID, so two runs in different CIS versions compare
+    check by check; a control whose ID differs is shown as ``"2.8 (4.0.1: 1.8)"``.
+    """
+    old = {cis.check_of(f): f for f in before}
     lines, seen = [], set()
     for finding in after:
-        control = str(finding.get("control"))
-        seen.add(control)
-        new = shown_status(finding)
-        was = old.get(control, _("(not checked)"))
-        same = f"{control} {new} " + _("(unchanged)")
-        lines.append(same if was == new else f"{control} {was} -> {new}")
-    lines += [f"{c} {s} -> " + _("(not checked)") for c, s in old.items() if c not in seen]
+        check = cis.check_of(finding)
+        seen.add(check)
+        label, new = str(finding.get("control") or check), shown_status(finding)
+        was_finding = old.get(check)
+        if was_finding is None:
+            lines.append(f"{label} " + _("(not checked)") + f" -> {new}")
+            continue
+        was_control = str(was_finding.get("control") or check)
+        if was_control != label:
+            version = str(was_finding.get("cis_version") or cis.LEGACY_VERSION)
+            label += f" ({version}: {was_control})"
+        was = shown_status(was_finding)
+        same = f"{label} {new} " + _("(unchanged)")
+        lines.append(same if was == new else f"{label} {was} -> {new}")
+    lines += [
+        f"{f.get('control') or c} {shown_status(f)} -> " + _("(not checked)")
+        for c, f in old.items()
+        if c not in seen
+    ]
     return lines

@@ -1,4 +1,4 @@
-"""S0: the root user (CIS 1.4-1.7) and who calls the audit.
+"""S0: the root user (CIS v4.0.1 1.4-1.7, v7.0.0 2.4-2.7) and who calls the audit.
 
 Root's MFA and access keys come from the credential report's ``<root_account>`` row, or from
 the account summary on real AWS. Where the target cannot answer truthfully (moto has no root
@@ -16,7 +16,7 @@ from runbook_lib.root_usage.result import FAIL, NOT_KNOWN, PASS, CheckResult
 from runbook_lib.root_usage.state import AccountFacts, parse_time
 
 ROOT_TASKS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html"
-#: root used within this many days fails 1.7
+#: root used within this many days fails root_not_used (v4.0.1 1.7)
 RECENT_ROOT_USE = timedelta(days=30)
 WHY_UNKNOWN = N_("this target has no <root_account> row and a hard-coded account summary")
 
@@ -30,14 +30,14 @@ def caller(ctx: RunContext) -> CheckResult:
     title = _("Caller is not the root user")
     if ctx.is_root:
         return CheckResult(
-            "S0-caller",
+            "caller_not_root",
             title,
             FAIL,
             ctx.caller_arn,
             _("this notebook runs as the root user"),
             _("Use an IAM user for everyday work; root only for {url}").format(url=ROOT_TASKS_URL),
         )
-    return CheckResult("S0-caller", title, PASS, ctx.caller_arn, _("not root"))
+    return CheckResult("caller_not_root", title, PASS, ctx.caller_arn, _("not root"))
 
 
 def _root_flags(facts: AccountFacts) -> tuple[bool | None, bool | None]:
@@ -53,30 +53,30 @@ def _root_flags(facts: AccountFacts) -> tuple[bool | None, bool | None]:
 
 
 def root_access_keys(facts: AccountFacts, account_id: str) -> CheckResult:
-    """CIS 1.4: no access key exists for the root user."""
+    """v4.0.1 1.4: no access key exists for the root user."""
     title, (_mfa, keys) = _("No root user access key"), _root_flags(facts)
     advice = _("Delete the root user's access keys (as root: Security credentials).")
     if keys is None:
         return CheckResult(
-            "1.4", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
+            "root_access_keys", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
             _("Check Security credentials as root."),
         )  # fmt: skip
     evidence = _("the root user has an active access key") if keys else _("no root access key")
     return CheckResult(
-        "1.4", title, FAIL if keys else PASS, _root_arn(account_id), evidence, advice
+        "root_access_keys", title, FAIL if keys else PASS, _root_arn(account_id), evidence, advice
     )
 
 
 def root_mfa(facts: AccountFacts, account_id: str) -> CheckResult:
-    """CIS 1.5: MFA is enabled for the root user."""
+    """v4.0.1 1.5: MFA is enabled for the root user."""
     title, (mfa, _keys) = _("MFA enabled for the root user"), _root_flags(facts)
     if mfa is None:
         return CheckResult(
-            "1.5", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
+            "root_mfa", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN),
             _("Check it in the console (IAM → Dashboard)."),
         )  # fmt: skip
     return CheckResult(
-        "1.5",
+        "root_mfa",
         title,
         PASS if mfa else FAIL,
         _root_arn(account_id),
@@ -86,27 +86,31 @@ def root_mfa(facts: AccountFacts, account_id: str) -> CheckResult:
 
 
 def root_hardware_mfa(facts: AccountFacts, account_id: str) -> CheckResult:
-    """CIS 1.6: the root user's MFA is a hardware device (no virtual device assigned to root)."""
+    """v4.0.1 1.6: the root user's MFA is a hardware device (no virtual device assigned to root)."""
     title, (mfa, _keys) = _("Hardware MFA for the root user"), _root_flags(facts)
     advice = _("Assign a hardware MFA device (FIDO security key or TOTP token) to the root user.")
     if mfa is None:
-        return CheckResult("1.6", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN), advice)
+        return CheckResult(
+            "root_hardware_mfa", title, NOT_KNOWN, _root_arn(account_id), _(WHY_UNKNOWN), advice
+        )
     if not mfa:
         evidence = _("root MFA not enabled")
     elif facts.root_virtual_mfa:
         evidence = _("root MFA is a virtual device (root-account-mfa-device)")
     else:
-        return CheckResult("1.6", title, PASS, _root_arn(account_id), _("root MFA is not virtual"))
-    return CheckResult("1.6", title, FAIL, _root_arn(account_id), evidence, advice)
+        return CheckResult(
+            "root_hardware_mfa", title, PASS, _root_arn(account_id), _("root MFA is not virtual")
+        )
+    return CheckResult("root_hardware_mfa", title, FAIL, _root_arn(account_id), evidence, advice)
 
 
 def root_last_used(facts: AccountFacts, account_id: str, now: datetime) -> CheckResult:
-    """CIS 1.7: the root user is not used for everyday tasks (no use in the last 30 days)."""
+    """v4.0.1 1.7: the root user is not used for everyday tasks (no use in the last 30 days)."""
     title = _("Root user not used recently")
     root = facts.root
     if root is None:
         return CheckResult(
-            "1.7", title, NOT_KNOWN, _root_arn(account_id),
+            "root_not_used", title, NOT_KNOWN, _root_arn(account_id),
             _("no <root_account> row on this target"),
             _("Check the credential report's <root_account> row as an administrator."),
         )  # fmt: skip
@@ -121,7 +125,7 @@ def root_last_used(facts: AccountFacts, account_id: str, now: datetime) -> Check
     used = max((s for s in stamps if s is not None), default=None)
     recent = used is not None and now - used < RECENT_ROOT_USE
     return CheckResult(
-        "1.7",
+        "root_not_used",
         title,
         FAIL if recent else PASS,
         _root_arn(account_id),
@@ -156,10 +160,14 @@ def has_administrators(facts: AccountFacts, account_id: str) -> CheckResult:
     title = _("An IAM administrator exists")
     if admins:
         return CheckResult(
-            "S0-admins", title, PASS, _root_arn(account_id), f"{len(admins)}: {', '.join(admins)}"
+            "iam_administrator",
+            title,
+            PASS,
+            _root_arn(account_id),
+            f"{len(admins)}: {', '.join(admins)}",
         )
     return CheckResult(
-        "S0-admins",
+        "iam_administrator",
         title,
         FAIL,
         _root_arn(account_id),

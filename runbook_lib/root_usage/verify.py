@@ -1,43 +1,24 @@
-"""S0 Verify: the report covers every control; on request, no unaccepted FAIL."""
+"""S0 Verify: the report covers every control of its CIS version; on request, no unaccepted
+FAIL."""
 
 from __future__ import annotations
 
 from runbook_lib.core.errors import FindingsFailed, VerifyFailed
 from runbook_lib.core.i18n import _
+from runbook_lib.root_usage.cis import account_controls
 from runbook_lib.root_usage.result import AuditReport
-
-#: every control the report must cover, in the order shown
-CONTROLS = (
-    "S0-caller",
-    "1.4",
-    "1.5",
-    "1.6",
-    "1.7",
-    "1.8",
-    "1.9",
-    "1.10",
-    "1.11",
-    "1.12",
-    "1.13",
-    "1.14",
-    "1.15",
-    "1.16",
-    "1.17",
-    "1.22",
-    "S0-admins",
-    "S0-admin-group",
-)
 
 
 def verify(report: AuditReport, *, fail_on_findings: bool = False) -> str:
-    """Check the report covers every control; with ``fail_on_findings``, fail on any FAIL that
-    was not accepted.
+    """Check the report covers every control of its version (``cis.account_controls``); with
+    ``fail_on_findings``, fail on any FAIL that was not accepted.
 
     Raises:
         VerifyFailed: a control is missing.
         FindingsFailed: (when asked) a result failed; exit code 4.
     """
-    missing = [c for c in CONTROLS if c not in {r.control for r in report.results}]
+    reported = {r.control for r in report.results}
+    missing = [c for c in account_controls(report.cis_version) if c not in reported]
     if missing:
         raise VerifyFailed(
             _("The report lacks {controls}: this is a bug.").format(controls=", ".join(missing))

@@ -52,7 +52,8 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 #: the columns of ``findings.csv`` (S0's audit results; ``core.record`` keeps the same keys)
-FINDINGS_COLUMNS = ("control", "title", "status", "resource", "evidence", "advice", "accepted")
+FINDINGS_COLUMNS = ("control", "check", "cis_version", "title", "status", "resource", "evidence",
+                    "advice", "accepted")  # fmt: skip
 
 
 def write_findings_csv(path: Path, findings: list[Mapping[str, Any]]) -> None:

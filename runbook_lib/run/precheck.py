@@ -29,6 +29,7 @@ from runbook_lib.core.validation import (
     validate_path,
     validate_user_name,
 )
+from runbook_lib.root_usage.cis import validate_version
 from runbook_lib.root_usage.request import LIMITS, validate_threshold
 from runbook_lib.run.notebooks import all_notebooks, declared
 
@@ -55,6 +56,7 @@ RULES: dict[str, Callable[[Any], Any]] = {
     "max_age_days": _days("max_age_days", 90),
     "unused_days": _days("unused_days", 45),  # S0's too: the same days, the same range
     "cleanup_scope": lambda value: validate_choice(value, ("user", "account"), "cleanup_scope"),
+    "cis_version": validate_version,  # S0's (root_usage.check_request)
     # S0's other audit thresholds (root_usage.check_request)
     **{
         name: functools.partial(validate_threshold, param=name)

@@ -21,11 +21,15 @@ from runbook_lib.core.errors import FindingsFailed
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.target import Connection, TargetSpec
 from runbook_lib.root_usage import show_audit, verify
+from runbook_lib.root_usage.cis import account_controls
+from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import AuditReport, CheckResult
 from runbook_lib.root_usage.state import credential_report
-from runbook_lib.root_usage.verify import CONTROLS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+#: these tests name v4.0.1's IDs (test_cis_versions.py: the same checks in every version)
+V4 = AuditRequest(cis_version="4.0.1")
+CONTROLS = account_controls("4.0.1")
 ACCOUNT = "111122223333"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 COLUMNS = (
@@ -145,7 +149,7 @@ def test_root_without_mfa_with_an_active_key_used_recently_fails_1_4_to_1_7(
     row = root_row(mfa=False, key_active=True, last_used=NOW - timedelta(days=3))
     stub_account(stub, [row], {"AccountMFAEnabled": 0})
 
-    report = show_audit(aws_context(iam), now=NOW)
+    report = show_audit(aws_context(iam), V4, now=NOW)
 
     found = statuses(report)
     assert [found[c] for c in ("1.4", "1.5", "1.6", "1.7")] == ["FAIL"] * 4
@@ -159,7 +163,7 @@ def test_root_with_hardware_mfa_no_keys_and_long_unused_passes(aws: tuple[Any, S
     row = root_row(mfa=True, key_active=False, last_used=NOW - timedelta(days=200))
     stub_account(stub, [row], {}, mfa_serials=(f"arn:aws:iam::{ACCOUNT}:mfa/alice",))
 
-    report = show_audit(aws_context(iam), now=NOW)
+    report = show_audit(aws_context(iam), V4, now=NOW)
 
     found = statuses(report)
     assert [found[c] for c in ("1.4", "1.5", "1.6", "1.7")] == ["PASS"] * 4
@@ -175,7 +179,7 @@ def test_root_with_a_virtual_mfa_device_fails_1_6_only(aws: tuple[Any, Stubber])
         mfa_serials=(ROOT_VIRTUAL,),
     )
 
-    report = show_audit(aws_context(iam), now=NOW)
+    report = show_audit(aws_context(iam), V4, now=NOW)
 
     assert (statuses(report)["1.5"], statuses(report)["1.6"]) == ("PASS", "FAIL")
     assert report.result("1.6").evidence == "root MFA is a virtual device (root-account-mfa-device)"
@@ -186,7 +190,7 @@ def test_account_summary_is_trusted_on_a_profile_target(aws: tuple[Any, Stubber]
     iam, stub = aws
     stub_account(stub, [], {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 1})
 
-    report = show_audit(aws_context(iam, "profile"), now=NOW)
+    report = show_audit(aws_context(iam, "profile"), V4, now=NOW)
 
     found = statuses(report)
     assert (found["1.5"], found["1.4"], found["1.6"]) == ("PASS", "FAIL", "PASS")
@@ -198,7 +202,7 @@ def test_account_summary_is_not_trusted_on_an_endpoint_target(aws: tuple[Any, St
     summary = {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}  # moto's hard-coded kind
     stub_account(stub, [], summary)
 
-    report = show_audit(aws_context(iam, "endpoint"), now=NOW)
+    report = show_audit(aws_context(iam, "endpoint"), V4, now=NOW)
 
     found = statuses(report)
     assert [found[c] for c in ("1.4", "1.5", "1.6", "1.7")] == ["NOT_KNOWN"] * 4
@@ -210,7 +214,7 @@ def test_root_caller_is_itself_a_failed_finding(aws: tuple[Any, Stubber]) -> Non
     ctx = aws_context(iam)
     ctx.is_root = True
 
-    report = show_audit(ctx, now=NOW)
+    report = show_audit(ctx, V4, now=NOW)
 
     assert report.result("S0-caller").status == "FAIL"
     assert "1.7" in [r.control for r in report.failed]  # root used today
@@ -222,7 +226,7 @@ def test_a_full_audit_records_every_control_once_in_order(aws: tuple[Any, Stubbe
     stub_account(stub, [root_row(mfa=True, key_active=False, last_used=None)], {}, policy=policy)
     ctx = aws_context(iam)
 
-    report = show_audit(ctx, now=NOW)
+    report = show_audit(ctx, V4, now=NOW)
 
     assert tuple(f["control"] for f in ctx.record.findings) == CONTROLS
     assert statuses(report)["S0-admin-group"] == "ACCEPTED"
@@ -265,14 +269,19 @@ def test_credential_report_that_never_finishes_fails_with_advice(
 
 
 def whole_report(*extra: CheckResult) -> AuditReport:
-    results = {c: CheckResult(c, c, "PASS", "arn", "fine") for c in CONTROLS}
+    results = {c: CheckResult(c, c, "PASS", "arn", "fine", control=c) for c in CONTROLS}
     results.update({r.control: r for r in extra})
-    return AuditReport(ACCOUNT, tuple(results.values()))
+    return AuditReport(ACCOUNT, tuple(results.values()), "4.0.1")
 
 
 def test_verify_fails_on_findings_only_when_asked_and_never_on_accepted_ones() -> None:
-    failed = CheckResult("1.8", "Password length", "FAIL", "arn", "no policy", "Run 04.")
-    accepted = CheckResult("S0-admin-group", "Admin group", "FAIL", "arn", "x", accepted="why")
+    failed = CheckResult(
+        "password_min_length", "Password length", "FAIL", "arn", "no policy", "Run 04.",
+        control="1.8",
+    )  # fmt: skip
+    accepted = CheckResult(
+        "admin_group", "Admin group", "FAIL", "arn", "x", accepted="why", control="S0-admin-group"
+    )
     report = whole_report(failed, accepted)
 
     assert verify(report) == "Report complete: 18 checks, 1 failed, 1 accepted."
@@ -284,7 +293,8 @@ def test_verify_fails_on_findings_only_when_asked_and_never_on_accepted_ones() -
 
 
 def test_report_missing_a_control_fails_verify() -> None:
-    report = AuditReport(ACCOUNT, (CheckResult("S0-caller", "c", "PASS", "arn", "not root"),))
+    only = CheckResult("caller_not_root", "c", "PASS", "arn", "not root", control="S0-caller")
+    report = AuditReport(ACCOUNT, (only,), "4.0.1")
 
     with pytest.raises(VerifyFailed, match=r"The report lacks 1.4, 1.5, 1.6, 1.7, 1.8"):
         verify(report)
