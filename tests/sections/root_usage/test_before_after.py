@@ -3,9 +3,10 @@ S0 again with ``--compare``. Real ``runbook`` processes (kernels), run once for 
 
 As found, the sandbox holds one thing done by hand: an ``Administrator`` with a console password
 and no MFA (an account someone started to set up). The procedure adopts that user (S1), gives
-it a key (S2) and MFA (S3), and sets the password policy (04): 1.8, 1.9 and 1.10 go
-FAIL -> PASS; the root controls stay NOT_KNOWN on the sandbox (no root row), 1.17 stays FAIL (the
-procedure makes no support role), and what the procedure grants on purpose is ACCEPTED.
+it a key (S2) and MFA (S3), and sets the password policy (04): 2.8, 2.9 and 2.10 (CIS v7.0.0,
+the default; v4.0.1's 1.8, 1.9, 1.10) go FAIL -> PASS; the root controls stay NOT_KNOWN on the
+sandbox (no root row), 2.15 stays FAIL (the procedure makes no support role), and what the
+procedure grants on purpose is ACCEPTED.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_the_procedure_runs_and_the_audit_compares(before_after: dict[str, objec
     assert "compared with" in again.stdout
 
 
-@pytest.mark.parametrize("control", ["1.8", "1.9", "1.10"])
+@pytest.mark.parametrize("control", ["2.8", "2.9", "2.10"])
 def test_what_the_procedure_fixes_goes_fail_to_pass(
     before_after: dict[str, object], control: str
 ) -> None:
@@ -89,11 +90,14 @@ def test_the_rest_keep_their_reason(before_after: dict[str, object]) -> None:
     again, after = before_after["again"], before_after["after"]
     assert isinstance(again, subprocess.CompletedProcess)
 
-    for control in ("1.4", "1.5", "1.6", "1.7"):
+    for control in ("2.4", "2.5", "2.6", "2.7"):
         assert f"{control} NOT_KNOWN (unchanged)" in again.stdout
-    assert "1.17 FAIL (unchanged)" in again.stdout
+    assert "2.15 FAIL (unchanged)" in again.stdout
     assert "S0-admins FAIL -> PASS" in again.stdout
     assert "S0-admin-group PASS -> ACCEPTED" in again.stdout
     assert status(after, "S0-admin-group")[1].startswith("the procedure (S1)")
     assert "findings: " in again.stdout and " ACCEPTED" in again.stdout
-    assert "1.8,Password policy requires at least 14 characters,PASS," in str(before_after["csv"])
+    csv = str(before_after["csv"])
+    assert (
+        "2.8,password_min_length,7.0.0,Password policy requires at least 14 characters,PASS," in csv
+    )

@@ -1,7 +1,8 @@
 """S0's CIS audit on the sandbox: each FAIL state built on purpose, then each PASS state.
 
 One account (reset once) holds every failing state at the same time; the same account, put
-right, holds every passing one. The notebook's own cells run in this process.
+right, holds every passing one. The notebook's own cells run in this process, with
+``cis_version`` 4.0.1 (the IDs below are v4.0.1's; ``test_cis_versions.py`` runs every version).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ TRUST = json.dumps(
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
     }
 )
+
+
+#: the version whose IDs these tests name
+V4 = {"cis_version": "4.0.1"}
 
 
 def statuses(run: InProcessRun) -> dict[str, str]:
@@ -75,9 +80,9 @@ def audits() -> tuple[InProcessRun, InProcessRun]:
     reset_sandbox()
     iam = client("iam")
     build_failing_account(iam)
-    failing = run_in_process("00")
+    failing = run_in_process("00", V4)
     put_account_right(iam)
-    passing = run_in_process("00")
+    passing = run_in_process("00", V4)
     return failing, passing
 
 
