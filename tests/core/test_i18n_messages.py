@@ -30,16 +30,17 @@ def _korean() -> Iterator[None]:
 def test_the_cis_report_is_korean_and_keeps_control_ids_and_statuses() -> None:
     facts = type("Facts", (), {"details": {"GroupDetailList": [], "UserDetailList": []}})()
     result = has_administrators(facts, "123456789012")
-    assert (result.control, result.status) == ("S0-admins", FAIL)
+    assert (result.check, result.status) == ("iam_administrator", FAIL)
     assert result.title == "IAM 관리자가 있음"
-    report = AuditReport("123456789012", (result, CheckResult("1.8", "t", PASS, "", "e")))
+    length = CheckResult("password_min_length", "t", PASS, "", "e")
+    report = AuditReport("123456789012", tuple(r.labelled("7.0.0") for r in (result, length)))
     text = repr(report)
-    assert text.startswith("계정 123456789012의 IAM 감사(CIS AWS Foundations Benchmark v4.0.0")
+    assert text.startswith("계정 123456789012의 IAM 감사(CIS AWS Foundations Benchmark v7.0.0")
     assert "1 PASS, 1 FAIL" in text and "S0-admins" in text and "통제 항목" in text
     assert "→ 일상 작업에 아무도 루트 사용자가 필요 없도록" in text
     assert result.as_dict()["status"] == "FAIL"  # run.json: the status stays a code
-    lines = compare([{"control": "1.8", "status": "FAIL"}], [{"control": "1.8", "status": "FAIL"}])
-    assert lines == ["1.8 FAIL (변경 없음)"]
+    lines = compare([{"control": "2.8", "status": "FAIL"}], [{"control": "2.8", "status": "FAIL"}])
+    assert lines == ["2.8 FAIL (변경 없음)"]
 
 
 def test_a_bad_threshold_is_one_korean_line_with_exit_code_2() -> None:

@@ -247,11 +247,11 @@ def test_findings_are_structured_in_run_json(s0_findings_run: tuple[int, str, st
     record = json.loads((s0_findings_run[3] / "run.json").read_text("utf-8"))
     findings = {f["control"]: f for f in record["findings"]}
 
-    assert len(findings) == 18  # CIS v4.0.0 1.4-1.17, 1.22 and S0's own checks
+    assert len(findings) == 16  # CIS v7.0.0 2.4-2.15, 2.20 and S0's own checks
     assert findings["S0-admins"]["status"] == "FAIL"
     assert findings["S0-admins"]["advice"].startswith("Run 01_create_admin_user")
     assert findings["S0-caller"]["status"] == "PASS"
-    assert findings["1.8"]["status"] == "FAIL"  # no password policy yet
+    assert findings["2.8"]["status"] == "FAIL"  # no password policy yet
 
 
 def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
@@ -262,12 +262,12 @@ def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
     caller = f"arn:aws:sts::{SANDBOX_ACCOUNT_ID}:user/moto"
     assert f"account {SANDBOX_ACCOUNT_ID}, caller {caller}" in out
     assert "changed: nothing (0 writes)" in out
-    assert "findings: 9 PASS, 4 FAIL, 4 NOT_KNOWN, 1 NOT_APPLICABLE" in out
+    assert "findings: 7 PASS, 4 FAIL, 4 NOT_KNOWN, 1 NOT_APPLICABLE" in out  # CIS v7.0.0
     assert (
         "[FAIL] S0-admins An IAM administrator exists: no IAM user holds AdministratorAccess → "
         "Run 01" in out
     )
-    assert "The IAM audit failed: 1.8 Password policy requires at least 14 characters" in err
+    assert "The IAM audit failed: 2.8 Password policy requires at least 14 characters" in err
     assert "above" not in err and "below" not in err
 
 
