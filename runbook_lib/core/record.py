@@ -26,7 +26,7 @@ DONE = "done"
 #: member account), ``GetSessionToken``, ``GetFederationToken`` and SSO's
 #: ``GetRoleCredentials`` hand out temporary credentials and change nothing in the account.
 _READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Assume")
-_READ_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCallerIdentity"})
+_READ_OPERATIONS = frozenset({"GenerateCredentialReport", "GetCallerIdentity", "IsMemberInGroups"})
 
 
 def is_write(operation: str) -> bool:

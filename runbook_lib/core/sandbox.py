@@ -15,7 +15,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.core import environ, reset, sandbox_org
+from runbook_lib.core import environ, reset, sandbox_org, sandbox_sso
 
 if TYPE_CHECKING:
     import boto3
@@ -191,6 +191,7 @@ class Sandbox:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         sandbox_org.parse_managed_policies_once()
+        sandbox_sso.answer_like_aws()  # runbook 06: duplicates refused as AWS does
         from moto.server import ThreadedMotoServer
 
         _request_ids_off_the_seed()

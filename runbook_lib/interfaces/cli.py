@@ -23,7 +23,13 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
-from runbook_lib.interfaces.fanout_cli import fanout_options, member_option, run_org, wants_fanout
+from runbook_lib.interfaces.fanout_cli import (
+    fanout_options,
+    member_option,
+    run_org,
+    use_organization_sandbox,
+    wants_fanout,
+)
 
 USAGE_EXIT = EXIT_BAD_INPUT
 
@@ -168,6 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         set_language(args.lang)
     if wants_fanout(args):
         return run_org(args, params)
+    if args.member_accounts:  # one run on a sandbox that is an Organization (runbook 06)
+        use_organization_sandbox(args, params)
     _precheck(books, params, args.plan)
     before = precheck.load_compare(args.compare, books) if args.compare else None
     if args.log_output:  # the runner adds its secret-redacting filter to this handler

@@ -117,6 +117,28 @@ def _sandbox_url(args: argparse.Namespace, params: dict[str, Any]) -> tuple[str,
     return box.url, box
 
 
+def use_organization_sandbox(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    """``runbook run NAME --member-accounts N`` without ``--org``: one run (not a fan-out) on a
+    sandbox that is an Organization. The running sandbox gets its members; otherwise a new one
+    is started for this process (stopped when it exits) and this process points at it.
+
+    Raises:
+        BadInput: N is negative.
+    """
+    import atexit
+
+    from runbook_lib.core.sandbox import apply_sandbox_environ
+
+    if args.member_accounts < 0:
+        raise BadInput(
+            _("--member-accounts {value} must be 0 or more.").format(value=args.member_accounts)
+        )
+    url, box = _sandbox_url(args, params)
+    if box is not None:
+        atexit.register(box.stop)
+        apply_sandbox_environ(url)
+
+
 def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
     """The fan-out command; returns the worst account's exit code.
 

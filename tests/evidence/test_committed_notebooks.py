@@ -29,6 +29,7 @@ SECTIONS = {
     "virtual_mfa",
     "password_policy",
     "unused_credentials",
+    "identity_center",
 }
 
 
