@@ -22,6 +22,7 @@ from runbook_lib.access_key.marker import (
     check_tag_room,
     could_have_made,
     delivered_here,
+    marker_destination,
     marker_keys,
     marker_place,
     read_marker,
@@ -107,26 +108,27 @@ def _unproven(ctx: RunContext, plan: KeyPlan, keys: list[KeyInfo]) -> BadInput:
     if markers.verified(ctx, plan.user_name, MARKER_TAG, marker):
         why = _(
             "an unfinished run (run {run}, since {since}) was delivering it to {where}, not to "
-            "this run's {here}: re-run with that destination (same secrets_dir or secret_name) "
-            "so it can be finished, or"
+            "this run's {here}: re-run with destination {kind} and that run's secrets_dir or "
+            "secret_name so it can be finished"
         ).format(
             run=marker.run_id or "?",
             since=since,
             where=marker_place(marker),
             here=plan.destination.describe(),
+            kind=marker_destination(marker) or "file",
         )
     else:
         why = _(
             "the user's {tag} tag says an unfinished run made it, but these runbooks cannot "
             "verify that tag (no valid MAC: written on another machine, by an older version, or "
-            "by someone who can tag users), so it may be someone's key: remove the tag (aws iam "
-            "untag-user --user-name {user} --tag-keys {tag}) if the key is wanted, or"
+            "by someone who can tag users), so it may be someone's key; if it is wanted, remove "
+            "the tag (aws iam untag-user --user-name {user} --tag-keys {tag})"
         ).format(tag=MARKER_TAG, user=plan.user_name)
     return BadInput(
         _(
-            "Access key {ids} of '{user}' was not deleted: {why} re-run with -p repair "
-            "deactivate to switch it off (reversible: aws iam update-access-key --status "
-            "Active). Nothing was changed."
+            "Access key {ids} of '{user}' was not deleted: {why}. To switch it off instead "
+            "(reversible: aws iam update-access-key --status Active), re-run with -p repair "
+            "deactivate. Nothing was changed."
         ).format(ids=ids, user=plan.user_name, why=why)
     )
 

@@ -80,7 +80,7 @@ def _unproven(state: UserState, place: str) -> BadInput:
         since = f"{marker.moment:%Y-%m-%d %H:%M} UTC" if marker.moment else _("an unknown time")
         why = _(
             "an unfinished run (run {run}, since {since}) was delivering it to {where}, not to "
-            "this run's {here}: re-run with that run's secrets_dir so it can be finished, or"
+            "this run's {here}: re-run with that run's secrets_dir so it can be finished"
         ).format(
             run=marker.run_id or "?",
             since=since,
@@ -91,14 +91,14 @@ def _unproven(state: UserState, place: str) -> BadInput:
         why = _(
             "the user's {tag} tag says an unfinished run set it, but these runbooks cannot "
             "verify that tag (no valid MAC: written on another machine, by an older version, or "
-            "by someone who can tag users), so the user may hold it: remove the tag (aws iam "
-            "untag-user --user-name {user} --tag-keys {tag}) to keep it, or"
+            "by someone who can tag users), so the user may hold it; to keep it, remove the tag "
+            "(aws iam untag-user --user-name {user} --tag-keys {tag})"
         ).format(tag=MARKER_KEY, user=state.name)
     return BadInput(
         _(
-            "The console password of {user!r} was left alone: {why} re-run with -p repair "
-            "reset-password to set a new one and deliver it (the old one stops working). "
-            "Nothing was changed."
+            "The console password of {user!r} was left alone: {why}. To set a new one and "
+            "deliver it instead (the old one stops working), re-run with -p repair "
+            "reset-password. Nothing was changed."
         ).format(user=state.name, why=why)
     )
 
