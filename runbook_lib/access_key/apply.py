@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runbook_lib.access_key.destination import SECRET_KIND
-from runbook_lib.access_key.marker import read_marker, run_marker, write_marker
+from runbook_lib.access_key.marker import MARKER_TAG, read_marker, run_marker, write_marker
 from runbook_lib.access_key.request import two_keys_message
 from runbook_lib.access_key.state import CONSOLE_USER_WARNING, KeyPlan, NewKey, read_keys
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import AwsError, RunInProgress
 from runbook_lib.core.i18n import _
-from runbook_lib.core.markers import DELIVERED, PENDING, run_tag, utc_now
+from runbook_lib.core.markers import DELIVERED, PENDING, ours, utc_now
 from runbook_lib.core.secret_files import set_aside
 from runbook_lib.core.secrets import Secret
 
@@ -48,8 +48,24 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
         ctx.record.repair(
             "delete-access-key",
             f"{plan.user_arn} access key {key.key_id}",
-            f"created by an unfinished run ({plan.marker.value() if plan.marker else ''}); its "
-            "secret reached no destination, so nobody holds it",
+            f"created by an unfinished run ({plan.marker.describe() if plan.marker else ''}); "
+            "its verified marker names this destination, which does not hold its secret, so "
+            "nobody holds it",
+        )
+    for key in plan.deactivate:
+        aws.call(
+            ctx.iam.update_access_key,
+            what=_("Switching off key {key_id}").format(key_id=key.key_id),
+            fix=_("The caller needs iam:UpdateAccessKey."),
+            UserName=plan.user_name,
+            AccessKeyId=key.key_id,
+            Status="Inactive",
+        )
+        ctx.record.repair(
+            "deactivate-access-key",
+            f"{plan.user_arn} access key {key.key_id}",
+            "an unfinished run may have created it and nothing proves that nobody holds its "
+            "secret (repair deactivate): switched off, not deleted",
         )
     if plan.adopted is not None and plan.marker is not None and plan.marker.state == DELIVERED:
         ctx.record.repair(
@@ -58,7 +74,7 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
             "an earlier rotation delivered this key but stopped before retiring the old key",
         )
     elif plan.adopted is not None:
-        done = run_marker(ctx, DELIVERED, (plan.adopted.key_id,), plan.destination.kind)
+        done = run_marker(ctx, DELIVERED, (plan.adopted.key_id,), plan.destination)
         write_marker(ctx, plan.user_name, plan.user_arn, done)
         ctx.record.repair(
             "finish-delivery",
@@ -75,7 +91,8 @@ def _repair(ctx: RunContext, plan: KeyPlan) -> None:
 
 def _plan_note(plan: KeyPlan) -> str:
     would = "; ".join(
-        _("would delete orphan key {key_id}").format(key_id=k.key_id) for k in plan.orphans
+        [_("would delete orphan key {key_id}").format(key_id=k.key_id) for k in plan.orphans]
+        + [_("would switch off key {key_id}").format(key_id=k.key_id) for k in plan.deactivate]
     )
     what = {
         "none": _("no new key ({reason})").format(reason=plan.reason or _("an active key exists")),
@@ -90,7 +107,7 @@ def _plan_note(plan: KeyPlan) -> str:
 def _ours(ctx: RunContext, user_name: str) -> bool:
     """Whether the user's marker is still this run's (another run may have written its own)."""
     marker, _ = read_marker(ctx, user_name)
-    return marker is not None and marker.run_id == run_tag(ctx.record.run_id)
+    return ours(ctx, user_name, MARKER_TAG, marker)
 
 
 def _yield_to_other_run(ctx: RunContext, plan: KeyPlan, key_id: str, secret: Secret) -> None:
@@ -135,7 +152,7 @@ def _alone(ctx: RunContext, plan: KeyPlan, key_id: str, sleep: Callable[[float],
         if not others:
             if not ours:
                 prior = tuple(sorted(before))
-                mark = run_marker(ctx, PENDING, prior, plan.destination.kind)
+                mark = run_marker(ctx, PENDING, prior, plan.destination)
                 write_marker(ctx, plan.user_name, plan.user_arn, mark)
             return True
         if not ours:
@@ -158,7 +175,7 @@ def _create(
     """
     user = plan.user_name
     prior = tuple(k.key_id for k in plan.remaining)
-    write_marker(ctx, user, plan.user_arn, run_marker(ctx, PENDING, prior, plan.destination.kind))
+    write_marker(ctx, user, plan.user_arn, run_marker(ctx, PENDING, prior, plan.destination))
     try:
         made = aws.call(
             ctx.iam.create_access_key,
@@ -208,6 +225,7 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
     """
     user = plan.user_name
     repairs = [_("deleted orphan key {key_id}").format(key_id=k.key_id) for k in plan.orphans]
+    repairs += [_("switched off key {key_id}").format(key_id=k.key_id) for k in plan.deactivate]
     if plan.set_aside:
         name = Path(plan.set_aside).name
         repairs.append(_("moved the unusable {name} aside").format(name=name))

@@ -28,7 +28,7 @@ ADVICE = N_(
 
 
 def _mark_delivered(ctx: RunContext, plan: KeyPlan, key_id: str) -> None:
-    marker = run_marker(ctx, DELIVERED, (key_id,), plan.destination.kind)
+    marker = run_marker(ctx, DELIVERED, (key_id,), plan.destination)
     write_marker(ctx, plan.user_name, plan.user_arn, marker)
 
 

@@ -18,10 +18,13 @@ from runbook_lib.access_key.destination import (
     unusable_file,
 )
 from runbook_lib.access_key.marker import (
+    MARKER_TAG,
     check_tag_room,
     could_have_made,
+    delivered_here,
     marker_destination,
     marker_keys,
+    marker_place,
     read_marker,
 )
 from runbook_lib.access_key.rotation import (
@@ -31,7 +34,7 @@ from runbook_lib.access_key.rotation import (
     validate_days,
 )
 from runbook_lib.access_key.state import KeyInfo, KeyPlan, read_keys
-from runbook_lib.core import aws
+from runbook_lib.core import aws, marker_key, markers
 from runbook_lib.core.context import S0_ADVICE, RunContext
 from runbook_lib.core.errors import BadInput, TargetRefused
 from runbook_lib.core.i18n import _
@@ -52,6 +55,9 @@ CLEANUP_RUNBOOK = "05_clean_up_unused_credentials"
 #: modes that replace a key (the safe rotation: new key, delivered, proven, old one retired)
 ROTATING = ("rotate", ROTATE_IF_OLDER)
 DEFAULT_MAX_AGE_DAYS = 90
+#: what a repair may do with a key an unfinished run may have made: ``proven`` (default) acts
+#: only on verified evidence and stops otherwise; ``deactivate`` switches such a key off
+REPAIRS = ("proven", "deactivate")
 _ROOT_NAMES = frozenset({"root", "<root_account>", "root_account", "root user"})
 
 
@@ -93,13 +99,53 @@ def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
     return str(user["User"]["Arn"]), profile is not None
 
 
+def _unproven(ctx: RunContext, plan: KeyPlan, keys: list[KeyInfo]) -> BadInput:
+    """The one line that stops a run whose repair would rest on unproven evidence."""
+    marker = plan.marker
+    assert marker is not None
+    ids = ", ".join(k.key_id for k in keys)
+    since = f"{marker.moment:%Y-%m-%d %H:%M} UTC" if marker.moment else _("an unknown time")
+    if markers.verified(ctx, plan.user_name, MARKER_TAG, marker):
+        why = _(
+            "an unfinished run (run {run}, since {since}) was delivering it to {where}, not to "
+            "this run's {here}: re-run with destination {kind} and that run's secrets_dir or "
+            "secret_name so it can be finished"
+        ).format(
+            run=marker.run_id or "?",
+            since=since,
+            where=marker_place(marker),
+            here=plan.destination.describe(),
+            kind=marker_destination(marker) or "file",
+        )
+    else:
+        why = _(
+            "the user's {tag} tag says an unfinished run made it, but these runbooks cannot "
+            "verify that tag (no valid MAC: written on another machine, by an older version, or "
+            "by someone who can tag users), so it may be someone's key; if it is wanted, remove "
+            "the tag (aws iam untag-user --user-name {user} --tag-keys {tag})"
+        ).format(tag=MARKER_TAG, user=plan.user_name)
+    return BadInput(
+        _(
+            "Access key {ids} of '{user}' was not deleted: {why}. To switch it off instead "
+            "(reversible: aws iam update-access-key --status Active), re-run with -p repair "
+            "deactivate. Nothing was changed."
+        ).format(ids=ids, user=plan.user_name, why=why)
+    )
+
+
 def _triage(
-    ctx: RunContext, plan: KeyPlan
-) -> tuple[tuple[KeyInfo, ...], KeyInfo | None, tuple[str, ...]]:
-    """What an unfinished run left: orphan keys, a key to adopt, keys left alone (read-only).
+    ctx: RunContext, plan: KeyPlan, repair: str
+) -> tuple[tuple[KeyInfo, ...], tuple[KeyInfo, ...], KeyInfo | None, tuple[str, ...]]:
+    """What an unfinished run left: orphan keys, keys to switch off, a key to adopt, keys left
+    alone (read-only).
+
+    A key is an orphan (deleted) only on verified evidence: the marker's MAC checks out and it
+    names this run's destination, where the key's secret is not. A key whose secret is at this
+    run's destination is adopted whatever the marker (someone holds it). Otherwise the run
+    stops (``repair proven``) or switches the key off (``repair deactivate``).
 
     Raises:
-        BadInput: the unfinished run delivered to another kind of destination.
+        BadInput: the evidence is unproven and ``repair`` is ``proven``.
         AwsError: a destination could not be read back.
     """
     marker, dest, keys = plan.marker, plan.destination, plan.keys
@@ -107,14 +153,6 @@ def _triage(
     adopted: KeyInfo | None = None
     kept: list[str] = []
     if marker is not None and marker.state == PENDING:
-        was = marker_destination(marker)
-        if was in ("file", "secretsmanager") and was != dest.kind:
-            since = f"{marker.moment:%Y-%m-%d %H:%M} UTC" if marker.moment else "an unknown time"
-            raise BadInput(
-                f"An unfinished run (since {since}) was delivering a key of '{plan.user_name}' "
-                f"to {was}: re-run with destination {was} (same secrets_dir/secret_name) so it "
-                "can finish or clean up."
-            )
         for key in keys:
             if key.key_id in marker_keys(marker):
                 continue
@@ -126,13 +164,17 @@ def _triage(
                 orphans.append(key)
             else:
                 kept.append(f"{key.key_id} (created or used outside the unfinished run's window)")
+        if orphans and not delivered_here(ctx, marker, dest):
+            if repair != "deactivate":
+                raise _unproven(ctx, plan, orphans)
+            return (), tuple(orphans), adopted, tuple(kept)
     elif plan.mode == "rotate":
         resumable = unfinished_rotation(list(keys), marker, plan.delete_old)
         held = read_back(ctx, dest, resumable.key_id) if resumable is not None else None
         if held is not None:  # delivered, and proven before: only the retirement is missing
             held.drop()
             adopted = resumable
-    return tuple(orphans), adopted, tuple(kept)
+    return tuple(orphans), (), adopted, tuple(kept)
 
 
 def check_request(
@@ -146,6 +188,7 @@ def check_request(
     secret_name: str = "",
     lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    repair: str = "proven",
     now: datetime | None = None,
 ) -> KeyPlan:
     """Steps 1–3: check every input and read the user's keys; makes no change.
@@ -164,6 +207,10 @@ def check_request(
             run may still be working); an older one, or one whose process is gone, is
             repaired. ``0``: never wait for another run.
         max_age_days: ``rotate-if-older-than``: the age (whole days) at which a key is due.
+        repair: a key an unfinished run may have made, when nothing proves that nobody holds
+            its secret (the marker is not verified, or names another destination):
+            ``proven`` (default) stops before any write, naming the choice; ``deactivate``
+            switches it off (never deletes it). A key proven an orphan is deleted either way.
         now: the run's time (default: now, UTC); key ages count from it (tests pass a fixed one).
 
     Returns:
@@ -176,6 +223,8 @@ def check_request(
         RunInProgress: another run of S2 on this user is working now (nothing was changed).
     """
     _check_mode(mode, delete_old, max_age_days)
+    validate_choice(repair, REPAIRS, "repair")
+    marker_key.marker_key()  # refuse an unsafe marker key before any AWS call
     aged, rotating = mode == ROTATE_IF_OLDER, mode in ROTATING
     _refuse_root(str(user_name))
     validate_user_name(user_name)
@@ -198,8 +247,8 @@ def check_request(
     plan = KeyPlan(
         user_name, user_arn, kind, delete_old, dest, tuple(keys), console, "create", marker, now=now
     )
-    orphans, adopted, kept = _triage(ctx, plan)
-    plan = replace(plan, orphans=orphans, adopted=adopted, kept=kept)
+    orphans, off, adopted, kept = _triage(ctx, plan, repair)
+    plan = replace(plan, orphans=orphans, deactivate=off, adopted=adopted, kept=kept)
     remaining = list(plan.remaining)
     if mode == "create" and any(k.status == "Active" for k in remaining):
         return replace(plan, action="none")

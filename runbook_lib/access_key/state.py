@@ -6,7 +6,7 @@ marker tag that makes key creation crash-safe is ``marker``'s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -101,6 +101,8 @@ class KeyPlan:
     action: str  # "none" | "create" | "resume"
     marker: Marker | None = None
     orphans: tuple[KeyInfo, ...] = ()
+    #: keys an unfinished run may have made, unproven (``repair deactivate``): switched off
+    deactivate: tuple[KeyInfo, ...] = ()
     adopted: KeyInfo | None = None
     kept: tuple[str, ...] = ()
     #: an unusable CSV an unfinished run left at the destination: moved aside in Step 4
@@ -111,15 +113,21 @@ class KeyPlan:
 
     @property
     def remaining(self) -> tuple[KeyInfo, ...]:
-        """The keys left once the orphans are deleted."""
+        """The keys left once the orphans are deleted (and the unproven ones switched off)."""
         gone = {k.key_id for k in self.orphans}
-        return tuple(k for k in self.keys if k.key_id not in gone)
+        off = {k.key_id for k in self.deactivate}
+        return tuple(
+            replace(k, status="Inactive") if k.key_id in off else k
+            for k in self.keys
+            if k.key_id not in gone
+        )
 
     @property
     def old_keys(self) -> tuple[KeyInfo, ...]:
-        """The keys a rotation retires (all but an adopted new key)."""
-        new = self.adopted.key_id if self.adopted else ""
-        return tuple(k for k in self.remaining if k.key_id != new)
+        """The keys a rotation retires (all but an adopted new key and the keys a repair
+        switched off: those are never deleted)."""
+        keep = {self.adopted.key_id if self.adopted else ""} | {k.key_id for k in self.deactivate}
+        return tuple(k for k in self.remaining if k.key_id not in keep)
 
     def __repr__(self) -> str:
         lines = [
@@ -137,6 +145,13 @@ class KeyPlan:
                 "destination"
             ).format(key_id=k.key_id)
             for k in self.orphans
+        ]
+        lines += [
+            _(
+                "Repair (repair deactivate): switch off {key_id} (reversible): an unfinished run "
+                "may have created it, and nothing proves that nobody holds its secret"
+            ).format(key_id=k.key_id)
+            for k in self.deactivate
         ]
         if self.adopted and self.marker is not None and self.marker.state == DELIVERED:
             lines.append(

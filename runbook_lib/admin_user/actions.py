@@ -3,24 +3,32 @@
 Crash safety: a new console password exists in exactly one place, the sign-in CSV. Between
 ``CreateLoginProfile`` and the CSV it exists only in this process, so the runbook marks the user
 first with the marker (``core.markers``) ``iam-runbooks:console-password=pending:<time>:<run>:
-<caller>`` (in ``CreateUser`` itself for a new user) and removes the tag only after the CSV is
-written. A later run that finds the marker, a login profile and no usable CSV (no row for the
-user with a password) knows that nobody holds that password: it sets a new one (with
-``UpdateLoginProfile`` *and* the password) and records a repair. A login profile without the tag
-was set by someone else, or delivered already: it is never touched.
+<caller>:m=<MAC>:<the CSV's absolute path>`` (in ``CreateUser`` itself for a new user) and
+removes the tag only after the CSV is written. A later run that finds a *verified* marker (its
+MAC checks out with this user's marker key, ``core.markers``) naming this run's CSV, a login
+profile and no usable CSV there (no row for the user with a password) knows that nobody holds
+that password: it takes the repair over (``markers.claim``: of two runs at once, one goes on),
+sets a new one (with ``UpdateLoginProfile`` *and* the password) and records a repair. A marker
+that is not verified (forged by someone who can tag users, written on another machine) or that
+names another CSV proves nothing: the password is left alone and the run stops before any
+write, naming ``repair reset-password``. A login profile without the tag was set by someone
+else, or delivered already: it is never touched.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runbook_lib.admin_user.request import Request
 from runbook_lib.admin_user.state import MARKER_KEY, MARKER_PENDING, GroupState, UserState
-from runbook_lib.core import aws
+from runbook_lib.core import aws, markers
 from runbook_lib.core.context import RunContext
+from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import as_tag, new_marker
 from runbook_lib.core.secrets import Secret, hidden_frames
@@ -53,11 +61,54 @@ class Action:
         return " ".join(text.split())
 
 
+def csv_place(request: Request, account_id: str, user_name: str) -> str:
+    """The sign-in CSV of ``user_name`` as a marker names it: its absolute resolved path."""
+    name = f"{account_id}-{user_name}_credentials.csv"  # signin.csv_path's name
+    return os.path.realpath(Path(request.secrets_dir) / name)
+
+
+def _proven(state: UserState, place: str) -> bool:
+    """Whether the user's marker is verified evidence about this run's sign-in CSV."""
+    return state.verified and state.marker is not None and state.marker.names(place)
+
+
+def _unproven(state: UserState, place: str) -> BadInput:
+    """The one line that stops a run whose password reset would rest on unproven evidence."""
+    marker = state.marker
+    assert marker is not None
+    if state.verified:
+        since = f"{marker.moment:%Y-%m-%d %H:%M} UTC" if marker.moment else _("an unknown time")
+        why = _(
+            "an unfinished run (run {run}, since {since}) was delivering it to {where}, not to "
+            "this run's {here}: re-run with that run's secrets_dir so it can be finished"
+        ).format(
+            run=marker.run_id or "?",
+            since=since,
+            where=marker.place or _("another sign-in CSV"),
+            here=place,
+        )
+    else:
+        why = _(
+            "the user's {tag} tag says an unfinished run set it, but these runbooks cannot "
+            "verify that tag (no valid MAC: written on another machine, by an older version, or "
+            "by someone who can tag users), so the user may hold it; to keep it, remove the tag "
+            "(aws iam untag-user --user-name {user} --tag-keys {tag})"
+        ).format(tag=MARKER_KEY, user=state.name)
+    return BadInput(
+        _(
+            "The console password of {user!r} was left alone: {why}. To set a new one and "
+            "deliver it instead (the old one stops working), re-run with -p repair "
+            "reset-password. Nothing was changed."
+        ).format(user=state.name, why=why)
+    )
+
+
 def plan_actions(
     request: Request,
     users: tuple[UserState, ...],
     groups: tuple[GroupState, ...],
     csv_delivered: Callable[[str], bool],
+    place: Callable[[str], str] = lambda _name: "",
 ) -> tuple[Action, ...]:
     """The writes that take the account from ``users``/``groups`` to ``request`` (pure).
 
@@ -66,9 +117,14 @@ def plan_actions(
         users: the requested users as IAM has them, in request order.
         groups: the requested groups as IAM has them.
         csv_delivered: whether a user's sign-in CSV exists and holds a usable row (by name).
+        place: a user's sign-in CSV as a marker names it (``csv_place``).
 
     Returns:
         The actions, in the order they must run; empty when nothing is to do.
+
+    Raises:
+        BadInput: a password reset would rest on unproven evidence and ``request.repair`` is
+            ``proven`` (before any write).
     """
     actions: list[Action] = []
     policy = request.policy_arn.rsplit("/", 1)[-1]
@@ -92,13 +148,16 @@ def plan_actions(
                 actions.append(Action("add-to-group", spec.name, group_name))
         if not request.console_access:
             continue
+        here = place(spec.name)
         if not state.login_profile:
-            if state.exists and not state.pending:
+            if state.exists and not (state.pending and _proven(state, here)):
                 actions.append(Action("mark-pending", spec.name))
             actions.append(Action("create-login-profile", spec.name, reset))
         elif state.pending and csv_delivered(spec.name):
             actions.append(Action("finish-delivery", spec.name, "(its CSV exists already)"))
         elif state.pending:
+            if not _proven(state, here) and request.repair != "reset-password":
+                raise _unproven(state, here)
             actions.append(
                 Action("reset-lost-password", spec.name, "(an earlier run stopped before its CSV)")
             )
@@ -199,9 +258,11 @@ def _user_write(ctx: RunContext, request: Request, action: Action) -> None:
     name, path, iam = action.name, request.path, ctx.iam
     user_arn = ctx.arn("user", name, path)
     tags = [{"Key": k, "Value": v} for k, v in _spec(request, name).tags]
+    here = csv_place(request, ctx.account_id, name)
     if action.kind == "create-user":
         if request.console_access:
-            tags.append(as_tag(MARKER_KEY, new_marker(ctx, MARKER_PENDING)))
+            marker = new_marker(ctx, MARKER_PENDING, destination=here)
+            tags.append(as_tag(ctx, name, MARKER_KEY, marker))
         kwargs: dict[str, Any] = {"UserName": name, "Path": path}
         if tags:
             kwargs["Tags"] = tags
@@ -209,7 +270,7 @@ def _user_write(ctx: RunContext, request: Request, action: Action) -> None:
         ctx.record.change("create-user", user_arn)
         return
     if action.kind == "mark-pending":
-        tags = [as_tag(MARKER_KEY, new_marker(ctx, MARKER_PENDING))]
+        tags = [as_tag(ctx, name, MARKER_KEY, new_marker(ctx, MARKER_PENDING, destination=here))]
     _write(action, iam.tag_user, UserName=name, Tags=tags)
     ctx.record.change(action.kind, user_arn)
 
@@ -225,6 +286,17 @@ def _password_write(
     name, record = action.name, ctx.record
     create = action.kind == "create-login-profile"
     reset = request.password_reset_required
+    if not create:  # the reset path: of two runs repairing at once, only one resets
+        markers.claim(
+            ctx,
+            name,
+            MARKER_KEY,
+            new_marker(ctx, MARKER_PENDING, destination=csv_place(request, ctx.account_id, name)),
+            what=_("S1 on '{name}'").format(name=name),
+            lease=request.lease,
+            resource=ctx.arn("user", name, request.path),
+            why=_("the tag makes the console password crash-safe"),
+        )
     fixed = set_console_password(ctx.iam, name, passwords[name], reset, create=create)
     if fixed:
         record.warn(
@@ -241,7 +313,12 @@ def _password_write(
             "update-login-profile",
             user_arn,
             "an earlier run set a password and stopped before its CSV was written; "
-            "nobody held that password, so a new one was set",
+            + (
+                "its verified marker names this CSV, which does not hold it: nobody held that "
+                "password, so a new one was set"
+                if request.repair != "reset-password"
+                else "a new one was set as asked (repair reset-password)"
+            ),
         )
 
 

@@ -10,7 +10,7 @@ stopped half-way is completed (``actions`` explains the one case that needs a re
 
 from __future__ import annotations
 
-from runbook_lib.admin_user.actions import apply_actions, plan_actions
+from runbook_lib.admin_user.actions import apply_actions, csv_place, plan_actions
 from runbook_lib.admin_user.live import offer_create
 from runbook_lib.admin_user.outcome import Created
 from runbook_lib.admin_user.passwords import new_password
@@ -49,7 +49,10 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
     def delivered(name: str) -> bool:
         return csv_delivered(csv_path(request.secrets_dir, account, name), name)
 
-    actions = plan_actions(request, users.states, groups.states, delivered)
+    def place(name: str) -> str:
+        return csv_place(request, account, name)
+
+    actions = plan_actions(request, users.states, groups.states, delivered, place)
     need = [a.name for a in actions if a.kind in ("create-login-profile", "reset-lost-password")]
     finish = tuple(a.name for a in actions if a.kind == "finish-delivery")
     lost = {a.name for a in actions if a.kind == "reset-lost-password"}

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core import marker_key
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
@@ -21,6 +22,7 @@ from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.tags import MAX_TAGS, validate_tags
 from runbook_lib.core.validation import (
+    validate_choice,
     validate_group_name,
     validate_path,
     validate_user_name,
@@ -30,6 +32,10 @@ ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 _RESERVED_PREFIX = PREFIX
 _POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[\x21-\x7e]+")
 _USER_KEYS = frozenset({"name", "groups", "tags"})
+#: what a repair may do with a console password an unfinished run may have set: ``proven``
+#: (default) resets it only on verified evidence and stops otherwise; ``reset-password`` sets a
+#: new one anyway (the old one stops working)
+REPAIRS = ("proven", "reset-password")
 
 Tags = tuple[tuple[str, str], ...]
 
@@ -56,6 +62,8 @@ class Request:
     secrets_dir: Path
     #: another run's pending marker younger than this stops this run (``core.markers``)
     lease: timedelta = DEFAULT_LEASE
+    #: ``proven`` or ``reset-password`` (``REPAIRS``)
+    repair: str = "proven"
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -171,12 +179,18 @@ def check_request(
     secrets_dir: str = "",
     users: Sequence[Mapping[str, Any]] | None = None,
     lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
+    repair: str = "proven",
 ) -> Request:
     """Step 3: check every input against IAM's rules before anything is read or written.
 
     ``lease_minutes``: another run's delivery marker on a user younger than this stops Step 7
     before any write (that run may still be working); an older one, or one whose process is
     gone, is repaired. ``0``: never wait for another run.
+
+    ``repair``: a console password an unfinished run may have set and not delivered is reset
+    only when the user's marker is verified (``core.markers``) and names this run's sign-in
+    CSV, which does not hold it; otherwise ``proven`` (default) stops Step 7 before any write,
+    naming the choice, and ``reset-password`` sets a new password anyway.
 
     Returns:
         The request: the main user first, then ``users`` in order.
@@ -217,4 +231,7 @@ def check_request(
         )
     folder = resolve_secrets_dir(secrets_dir)
     lease = lease_of(lease_minutes)
-    return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease)
+    validate_choice(repair, REPAIRS, "repair")
+    if console:
+        marker_key.marker_key()  # refuse an unsafe marker key before any AWS call
+    return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease, repair)

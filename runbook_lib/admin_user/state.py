@@ -8,11 +8,11 @@ The request itself is checked in ``request``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from runbook_lib.admin_user.request import ADMIN_POLICY_ARN, Request, Tags
-from runbook_lib.core import aws
+from runbook_lib.core import aws, markers
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
@@ -42,6 +42,8 @@ class UserState:
     tags: Tags = ()
     login_profile: bool = False
     reset_required: bool = False
+    #: the marker's MAC checks out: these runbooks wrote it, with this user's marker key
+    verified: bool = False
 
     @property
     def marker(self) -> Marker | None:
@@ -139,6 +141,9 @@ def read_users(ctx: RunContext, request: Request) -> tuple[UserState, ...]:
                     "{path!r}, or move it (aws iam update-user --new-path) and re-run."
                 ).format(name=spec.name, path=state.path, path2=request.path)
             )
+        if state.marker is not None:
+            ok = markers.verified(ctx, spec.name, MARKER_KEY, state.marker)
+            state = replace(state, verified=ok)
         states.append(state)
     return tuple(states)
 

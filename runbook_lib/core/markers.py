@@ -7,14 +7,21 @@ destination. A later run that meets a ``pending`` marker knows what the dead run
 
 A marker is the value of one user tag (``iam-runbooks:<what>``)::
 
-    <state>:<UTC time>:<run ID>:<caller>[:<field>...]
+    <state>:<UTC time>:<run ID>:<caller>[:<field>...]:m=<MAC>:<destination>
 
 ``state`` is ``pending`` or ``delivered``; the time is when the risky step started (the marker
 was written); the run ID comes from the run record of the run that wrote it; ``caller`` is who
 ran it (``user/alice``); the fields belong to the section (S2: the keys present before, the
-destination). Only characters IAM allows in tag values are used. Markers written by earlier
+destination's kind). ``destination`` names exactly where the secret was going: the absolute,
+resolved path of the file, or the Secrets Manager secret's ARN (without AWS's random suffix);
+when it does not fit in a tag value it is ``sha256=`` and its SHA-256. The ``MAC`` is an HMAC-SHA256
+(``core.marker_key``) over the tag key, the account, the user and the rest of the value, under a
+key only the runbooks' owner holds: ``verified`` tells a marker these runbooks wrote from a
+forged one (anyone with ``iam:TagUser`` can write a tag) or one written elsewhere. A repair
+that destroys something (a key, a password) acts only on a verified marker whose destination
+it has checked. Only characters IAM allows in tag values are used. Markers written by earlier
 versions (S1: bare ``pending``; S2: ``state:time:keys:destination``) are still read, as
-markers of an unknown, old run.
+unverified markers of an unknown, old run.
 
 Concurrency: a pending marker of *another* run that is younger than a lease (default 15
 minutes) means that run may still be working: ``check_lease`` stops this run before its first
@@ -24,16 +31,22 @@ the other run's process is gone (a crash): its marker is then repaired at once, 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import socket
-from dataclasses import dataclass
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from runbook_lib.core import aws
+from runbook_lib.core import aws, marker_key
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput, RunInProgress
+from runbook_lib.core.i18n import _
 from runbook_lib.core.tags import MAX_TAGS
 
 PENDING, DELIVERED = "pending", "delivered"
@@ -42,9 +55,14 @@ STATES = (PENDING, DELIVERED)
 PREFIX = "iam-runbooks:"
 #: how long another run's marker is taken to mean "that run may still be working"
 DEFAULT_LEASE = timedelta(minutes=15)
+#: seconds a run that claims a repair waits after marking before it reads the marker again
+SETTLE = 1.0
+#: how a marker names a destination by its digest
+DIGEST = "sha256="
 MAX_VALUE = 256
 _STAMP = "%Y%m%dT%H%M%SZ"
 _NOT_TAG_TEXT = re.compile(r"[^\w.=+@/-]")
+_MAC_FIELD = "m="
 
 
 def utc_now() -> datetime:
@@ -64,6 +82,11 @@ def _parse_stamp(text: str) -> datetime | None:
         return None
 
 
+def _tag_char(char: str) -> bool:
+    """IAM's ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]`` for one character."""
+    return unicodedata.category(char)[0] in "LZN" or char in "_.:/=+-@"
+
+
 def caller_name(caller_arn: str) -> str:
     """Who ran it, as tag text: the ARN's resource part (``user/alice``, ``root``)."""
     name = caller_arn.rsplit(":", 1)[-1] if caller_arn else "unknown"
@@ -81,6 +104,9 @@ class Marker:
         run_id: that run's ID (``""``: written by an older version).
         by: who ran it (``user/alice``).
         fields: the section's own fields (no ``:`` in them).
+        destination: where the secret was going (absolute path, ARN, ``sha256=<hex>``; may hold
+            ``:``).
+        mac: the marker's MAC (``""``: unsigned, e.g. an older version's marker).
     """
 
     state: str
@@ -88,14 +114,47 @@ class Marker:
     run_id: str = ""
     by: str = ""
     fields: tuple[str, ...] = ()
+    destination: str = ""
+    mac: str = ""
+
+    def _head(self) -> str:
+        when = stamp(self.moment) if self.moment else "unknown"
+        return f"{self.state}:{when}:{self.run_id or 'unknown'}:"
+
+    def _tail(self) -> str:
+        return "".join(f":{f}" for f in self.fields)
+
+    def body(self) -> str:
+        """What the MAC covers: the value without its MAC field."""
+        return f"{self._head()}{self.by or 'unknown'}{self._tail()}:{self.destination}"
 
     def value(self) -> str:
         """The tag value (only characters IAM allows in tags, at most 256)."""
-        when = stamp(self.moment) if self.moment else "unknown"
-        head = f"{self.state}:{when}:{self.run_id or 'unknown'}:"
-        tail = "".join(f":{f}" for f in self.fields)
-        room = MAX_VALUE - len(head) - len(tail)
-        return head + (self.by or "unknown")[: max(room, 1)] + tail
+        head, tail = self._head(), self._tail()
+        if not self.mac:  # unsigned (tests, older versions): the old layout
+            room = MAX_VALUE - len(head) - len(tail)
+            return head + (self.by or "unknown")[: max(room, 1)] + tail
+        return f"{head}{self.by or 'unknown'}{tail}:{_MAC_FIELD}{self.mac}:{self.destination}"
+
+    def compact(self) -> Marker:
+        """The marker shortened to fit a tag value: a long or untaggable destination becomes
+        its digest, then the caller is cut."""
+        dest = self.destination
+        fixed = len(self._head()) + len(self._tail()) + 2 + len(_MAC_FIELD) + marker_key.MAC_CHARS
+        fits = fixed + len(self.by or "unknown") + len(dest) <= MAX_VALUE
+        if not fits or not all(_tag_char(c) for c in dest):
+            dest = destination_digest(dest)
+        room = MAX_VALUE - fixed - len(dest)
+        return replace(self, by=(self.by or "unknown")[: max(room, 1)], destination=dest)
+
+    @property
+    def place(self) -> str:
+        """The destination as named (``""`` when only its digest is known)."""
+        return "" if self.destination.startswith(DIGEST) else self.destination
+
+    def names(self, location: str) -> bool:
+        """Whether the marker's destination is ``location`` (or its digest)."""
+        return bool(location) and self.destination in (location, destination_digest(location))
 
     @classmethod
     def parse(cls, value: str, fields: int = 0) -> Marker | None:
@@ -108,13 +167,18 @@ class Marker:
         if len(parts) == 2 + fields:  # S2 before run IDs: state:time:fields
             moment = _parse_stamp(parts[1])
             return None if moment is None else cls(parts[0], moment, "", "", tuple(parts[2:]))
-        if len(parts) != 4 + fields:
+        signed = len(parts) >= 6 + fields and parts[4 + fields].startswith(_MAC_FIELD)
+        if len(parts) != 4 + fields and not signed:
             return None
         moment = _parse_stamp(parts[1])
         if moment is None and parts[1] != "unknown":
             return None
         run_id = "" if parts[2] == "unknown" else parts[2]
-        return cls(parts[0], moment, run_id, parts[3], tuple(parts[4:]))
+        own = tuple(parts[4 : 4 + fields])
+        if not signed:
+            return cls(parts[0], moment, run_id, parts[3], own)
+        mac = parts[4 + fields].removeprefix(_MAC_FIELD)
+        return cls(parts[0], moment, run_id, parts[3], own, ":".join(parts[5 + fields :]), mac)
 
     def age(self, now: datetime) -> timedelta | None:
         """How long ago its run started (``None`` when the marker has no time)."""
@@ -125,6 +189,40 @@ class Marker:
         when = f" since {self.moment:%Y-%m-%d %H:%M} UTC" if self.moment else ""
         who = ", ".join(x for x in (self.run_id and f"run {self.run_id}", self.by) if x)
         return f"{self.state}{when}" + (f" ({who})" if who else "")
+
+
+def destination_digest(location: str) -> str:
+    """A destination as a marker names it when it does not fit: ``sha256=`` and its digest."""
+    return DIGEST + hashlib.sha256(location.encode("utf-8")).hexdigest()[:40]
+
+
+def _mac(key: bytes, account: str, user_name: str, tag_key: str, marker: Marker) -> str:
+    return marker_key.mac(key, tag_key, account, user_name, marker.body())
+
+
+def sign(ctx: RunContext, user_name: str, tag_key: str, marker: Marker) -> Marker:
+    """The marker, compacted and carrying its MAC for this account, user and tag key.
+
+    Raises:
+        BadInput: the marker key is not private to this user (``core.marker_key``).
+    """
+    short = marker.compact()
+    key = marker_key.marker_key()
+    return replace(short, mac=_mac(key, ctx.account_id, user_name, tag_key, short))
+
+
+def verified(ctx: RunContext, user_name: str, tag_key: str, marker: Marker | None) -> bool:
+    """Whether ``marker`` was written by these runbooks, with this user's marker key, for this
+    account, user and tag (a forged tag, one copied from another user, or one written on
+    another machine is not).
+
+    Raises:
+        BadInput: the marker key is not private to this user.
+    """
+    if marker is None or not marker.mac:
+        return False
+    want = _mac(marker_key.marker_key(), ctx.account_id, user_name, tag_key, marker)
+    return hmac.compare_digest(want, marker.mac)
 
 
 def _host() -> str:
@@ -159,20 +257,41 @@ def _process_gone(run: str) -> bool:
     return False
 
 
-def new_marker(ctx: RunContext, state: str, *fields: str, moment: datetime | None = None) -> Marker:
-    """A marker of this run: now (or ``moment``), its run ID and caller, and ``fields``."""
+def new_marker(
+    ctx: RunContext,
+    state: str,
+    *fields: str,
+    moment: datetime | None = None,
+    destination: str = "",
+) -> Marker:
+    """A marker of this run: now (or ``moment``), its run ID and caller, ``fields`` and the
+    exact ``destination`` of the secret (unsigned: ``sign`` adds the MAC)."""
     return Marker(
         state,
         moment or utc_now(),
         run_tag(ctx.record.run_id),
         caller_name(ctx.caller_arn),
         tuple(fields),
+        destination,
     )
 
 
-def as_tag(key: str, marker: Marker) -> dict[str, str]:
-    """The marker as an IAM tag (for a ``CreateUser`` that tags the new user at once)."""
-    return {"Key": key, "Value": marker.value()}
+def as_tag(ctx: RunContext, user_name: str, key: str, marker: Marker) -> dict[str, str]:
+    """The marker, signed, as an IAM tag (for a ``CreateUser`` that tags the new user at once).
+
+    Raises:
+        BadInput: the marker key is not private to this user.
+    """
+    return {"Key": key, "Value": sign(ctx, user_name, key, marker).value()}
+
+
+def ours(ctx: RunContext, user_name: str, tag_key: str, marker: Marker | None) -> bool:
+    """Whether ``marker`` is this run's own (its run field, and a valid MAC)."""
+    return (
+        marker is not None
+        and marker.run_id == run_tag(ctx.record.run_id)
+        and verified(ctx, user_name, tag_key, marker)
+    )
 
 
 def read_marker(
@@ -216,7 +335,7 @@ def write_marker(
         what=f"Tagging '{user_name}' with {key}",
         fix=f"The caller needs iam:TagUser and iam:UntagUser ({why}).",
         UserName=user_name,
-        Tags=[as_tag(key, marker)],
+        Tags=[as_tag(ctx, user_name, key, marker)],
     )
     ctx.record.change(f"mark-{key.removeprefix(PREFIX)}-{marker.state}", resource)
 
@@ -269,6 +388,47 @@ def check_lease(
         f"Another run of {what} started at {when} by {marker.by or 'an unknown caller'} (run "
         f"{marker.run_id}) and may still be working: re-run after it ends (its marker is taken "
         f"for a crashed run's in about {minutes} min).{done}"
+    )
+
+
+def claim(
+    ctx: RunContext,
+    user_name: str,
+    key: str,
+    marker: Marker,
+    *,
+    what: str,
+    lease: timedelta,
+    resource: str,
+    why: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Take a repair over before its destructive write: of two runs, only one goes on.
+
+    Reads the marker again and applies the lease (another live run's marker stops this run
+    before any write), writes ``marker`` (this run's), waits ``SETTLE`` seconds and reads it
+    once more: the run goes on only if the marker is still its own (the last of two writers
+    wins; the other stops, naming the one write it made). IAM tags have no compare-and-set:
+    this assumes no run takes longer than ``SETTLE`` between its read and its write.
+
+    Raises:
+        RunInProgress: another run is working on the user, or took the repair over.
+        AwsError: IAM refused.
+    """
+    found, _count = read_marker(ctx, user_name, key)
+    check_lease(ctx, found, what=what, lease=lease)
+    write_marker(ctx, user_name, key, marker, resource=resource, why=why)
+    sleep(SETTLE)
+    found, _count = read_marker(ctx, user_name, key)
+    if ours(ctx, user_name, key, found):
+        return
+    other = found.describe() if found is not None else _("its marker removed since")
+    raise RunInProgress(
+        _(
+            "Another run of {what} ({other}) took over the same repair while this one was "
+            "about to make it: this run stopped before it, after {writes} write(s) (its {key} "
+            "tag, replaced by the other run's). Re-run after that run ends."
+        ).format(what=what, other=other, writes=ctx.record.writes, key=key)
     )
 
 

@@ -38,7 +38,8 @@ def _claim(ctx: RunContext, setup: MfaSetup) -> None:
     )
     if not replacing or there:
         return
-    if lease.ours(ctx, lease.read(ctx, setup.user_name)[0]):  # no device write: take it back
+    user = setup.user_name
+    if lease.ours(ctx, user, lease.read(ctx, user)[0]):  # no device write: take it back
         lease.release(ctx, setup.user_name, setup.user_arn)
     raise RunInProgress(
         _(

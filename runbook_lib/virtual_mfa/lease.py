@@ -81,9 +81,10 @@ def read(ctx: RunContext, user_name: str) -> tuple[Marker | None, int]:
     return markers.read_marker(ctx, user_name, MARKER_TAG)
 
 
-def ours(ctx: RunContext, marker: Marker | None) -> bool:
-    """Whether ``marker`` was written by this run."""
-    return marker is not None and marker.run_id == markers.run_tag(ctx.record.run_id)
+def ours(ctx: RunContext, user_name: str, marker: Marker | None) -> bool:
+    """Whether ``marker`` was written by this run: its run field and a valid MAC (a forged
+    tag that copies this run's ID is not this run's)."""
+    return markers.ours(ctx, user_name, MARKER_TAG, marker)
 
 
 def _still_unassigned(ctx: RunContext, serial: str) -> bool:
@@ -135,7 +136,7 @@ def claim(
     if replacing:  # of two runs replacing the same leftover, only the last to mark goes on
         time.sleep(SETTLE)
         marker, _count = read(ctx, user_name)
-        if not ours(ctx, marker):
+        if not ours(ctx, user_name, marker):
             markers.check_lease(ctx, marker, what=what(user_name), lease=lease)
     return _still_unassigned(ctx, serial)
 
@@ -150,7 +151,7 @@ def reassert(ctx: RunContext, user_name: str, user_arn: str) -> None:
         AwsError: IAM refused.
     """
     marker, _count = read(ctx, user_name)
-    if not ours(ctx, marker):
+    if not ours(ctx, user_name, marker):
         markers.write_marker(
             ctx,
             user_name,
@@ -190,7 +191,7 @@ def stale_seed(ctx: RunContext, user_name: str, serial: str, seed_file: str, err
     if err.aws_code != "InvalidAuthenticationCode":
         return
     marker, _count = read(ctx, user_name)
-    if ours(ctx, marker):
+    if ours(ctx, user_name, marker):
         return
     aside = ""
     if seed_file and Path(seed_file).exists():

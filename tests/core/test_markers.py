@@ -28,6 +28,7 @@ from runbook_lib.core.markers import (
     utc_now,
 )
 from runbook_lib.core.sandbox import Sandbox
+from runbook_lib.core.secrets import default_secrets_dir
 
 #: IAM's tag value pattern, [\p{L}\p{Z}\p{N}_.:/=+\-@]*, for the ASCII this scheme writes
 TAG_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]{0,256}")
@@ -75,10 +76,17 @@ def marker_value(ctx: RunContext, user: str) -> str:
     return next((t["Value"] for t in tags if t["Key"] == MARKER_TAG), "")
 
 
+def csv_of(user: str) -> str:
+    """The access-key CSV a run of this test would deliver to (as a marker names it)."""
+    return os.path.realpath(default_secrets_dir() / f"{user}_accessKeys.csv")
+
+
 def dead_run_left_a_key(ctx: RunContext, user: str, run: str, age: timedelta) -> str:
     """A run created a key and died before delivering it; its marker names ``run``."""
     key = ctx.iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    marker = key_marker(PENDING, utc_now() - age, (), "file", run_id=run, by="user/alice")
+    marker = key_marker(
+        PENDING, utc_now() - age, (), "file", run_id=run, by="user/alice", place=csv_of(user)
+    )
     write_marker(ctx, user, "arn", marker)
     return str(key)
 
@@ -201,7 +209,8 @@ def test_a_run_that_loses_the_marker_race_deletes_its_own_key(
     )
     with pytest.raises(RunInProgress, match="deleted the key it had just made"):
         ensure_access_key(run, plan)
-    assert keys_of(ctx, user) == made and marker_value(ctx, user) == theirs.value()
+    found = Marker.parse(marker_value(ctx, user), 2)
+    assert keys_of(ctx, user) == made and found is not None and found.run_id == theirs.run_id
     assert not list(secrets_dir.glob(f"{user}_*")), "nothing was delivered"
 
 
@@ -215,3 +224,55 @@ def test_s3_names_a_concurrent_device_creation(ctx: RunContext, user: str) -> No
     ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=user)  # the other run, meanwhile
     with pytest.raises(AwsError, match="Another run .* created a device of this name"):
         virtual_mfa.ensure_virtual_device(run, setup)
+
+
+# ---- the MAC: a marker these runbooks wrote, for this user, with this user's key ----------
+def test_a_signed_marker_verifies_only_for_its_user_and_key(
+    ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_lib.core.markers import sign, verified
+
+    marker = new_marker(ctx, PENDING, destination="/home/alice/.iam-runbooks/secrets/a.csv")
+    signed = sign(ctx, "Alice", "iam-runbooks:console-password", marker)
+    back = Marker.parse(signed.value())
+    assert TAG_VALUE.fullmatch(signed.value())
+    assert back is not None and back.destination == marker.destination
+    assert verified(ctx, "Alice", "iam-runbooks:console-password", back)
+    assert not verified(ctx, "Bob", "iam-runbooks:console-password", back)  # copied to Bob
+    assert not verified(ctx, "Alice", MARKER_TAG, back)  # moved to another tag
+    forged = Marker.parse(signed.value().replace("/home/alice", "/home/mallory"))
+    assert not verified(ctx, "Alice", "iam-runbooks:console-password", forged)
+    unsigned = Marker.parse(marker.value())
+    assert unsigned is not None and not verified(ctx, "Alice", "x", unsigned)
+    monkeypatch.setenv("HOME", str(tmp_path))  # another machine: another key
+    assert not verified(ctx, "Alice", "iam-runbooks:console-password", back)
+
+
+def test_a_long_destination_is_named_by_its_digest(ctx: RunContext) -> None:
+    from runbook_lib.core.markers import sign
+
+    place = "/srv/" + "very-long-folder-name/" * 12 + "Administrator_accessKeys.csv"
+    marker = new_marker(ctx, PENDING, "none", "file", destination=place)
+    signed = sign(ctx, "Administrator", MARKER_TAG, marker)
+    assert len(signed.value()) <= 256 and TAG_VALUE.fullmatch(signed.value())
+    back = Marker.parse(signed.value(), 2)
+    assert back is not None and back.destination.startswith("sha256=")
+    assert back.names(place) and not back.names(place + "x")
+
+
+def test_an_unsafe_marker_key_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    from runbook_lib.core import marker_key
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    key = marker_key.marker_key()
+    path = marker_key.key_path()
+    assert len(key) == 32 and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    assert marker_key.marker_key() == key  # created once, then read
+    path.chmod(0o644)
+    run = preflight("test", target="sandbox")
+    with pytest.raises(BadInput, match="not private to you") as caught:
+        check_request(run, user)
+    assert "\n" not in str(caught.value) and run.record.writes == 0

@@ -252,8 +252,9 @@ def test_s1_unusable_csv_is_moved_aside_and_a_new_password_delivered(
     # the run "died" before its CSV was whole: its marker is still there
     from runbook_lib.core.markers import as_tag, new_marker
 
+    marker = new_marker(first, "pending", destination=os.path.realpath(path))
     first.iam.tag_user(
-        UserName="Administrator", Tags=[as_tag(S1_MARKER, new_marker(first, "pending"))]
+        UserName="Administrator", Tags=[as_tag(first, "Administrator", S1_MARKER, marker)]
     )
     again = new_run()
     run_steps(again, secrets_dir)
