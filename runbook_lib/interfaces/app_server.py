@@ -100,6 +100,16 @@ def _guarded(handler: type[Any]) -> type[Any]:
                 _refuse(self, reason)
             return super().prepare()
 
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            if status_code != 403:
+                super().write_error(status_code, **kwargs)
+                return
+            # one plain line: Jupyter's error page would load a stylesheet from a CDN
+            error = kwargs.get("exc_info", (None, None, None))[1]
+            reason = getattr(error, "log_message", None) or "forbidden"
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"403 Forbidden: {reason}.\n")
+
     Guarded.__name__ = Guarded.__qualname__ = handler.__name__
     return Guarded
 

@@ -9,37 +9,17 @@ low-severity list), each reproduced as it was reported.
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-from browser.browser_pages import cli_server
+from browser.browser_pages import aws_keys, cli_server
 
+from runbook_lib.core import environ
 from runbook_lib.interfaces import app_server
-
-AWS = "/usr/bin/aws"
-USER = "Administrator"
 
 
 # ---- runbook app (item 8) ------------------------------------------------------------------
-
-
-def aws_keys(sandbox_url: str, user: str = USER) -> list[str]:
-    """The access key IDs of ``user``, read with awscli (not the runbooks' code)."""
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    env.pop("AWS_PROFILE", None)
-    out = subprocess.run(
-        [AWS, "--endpoint-url", sandbox_url, "--region", "us-east-1", "--output", "json"]
-        + ["iam", "list-access-keys", "--user-name", user],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [k["AccessKeyId"] for k in json.loads(out.stdout)["AccessKeyMetadata"]]
 
 
 def request(url: str, path: str, **headers: str) -> http.client.HTTPResponse:
@@ -60,7 +40,8 @@ def app_02(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     the page makes a key. Yields (page URL with the token, token, sandbox URL)."""
     tmp = tmp_path_factory.mktemp("app02")
     args = ("app", "02", "--sandbox", "--seed-prerequisites", "-p", "mode", "rotate")
-    with cli_server(tmp, *args, ready="Voilà is running") as (url, _session):
+    own_sandbox = (environ.SANDBOX_URL, environ.SANDBOX_ACCOUNT)  # not the session's shared one
+    with cli_server(tmp, *args, ready="Voilà is running", env_drop=own_sandbox) as (url, _s):
         sandbox = re.search(r"sandbox: (\S+)", (tmp / "server.log").read_text("utf-8"))
         assert sandbox, "no sandbox line"
         token = url.split("token=", 1)[1]
