@@ -4,20 +4,31 @@ low-severity list), each reproduced as it was reported.
 - ``runbook app``: a request with ``Host: evil.example`` ran S2 (a key created), and the login
   cookie alone, without the token, executed the runbook. Now both get 403 and IAM, read with
   awscli as a second client, shows no key; the token URL still runs it.
+- S2 and S3 given the same Secrets Manager ``secret_name``: S3's seed replaced the access key as
+  AWSCURRENT, exit 0. Now the second runbook stops before any write (exit 2, one line) and the
+  secret, read with awscli, still holds the first one's secret, in its only version.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from browser.browser_pages import aws_keys, cli_server
+from support.aws import sandbox_url
+from support.fixtures import new_name
+from support.inprocess import run_in_process
 
 from runbook_lib.core import environ
 from runbook_lib.interfaces import app_server
-
 
 # ---- runbook app (item 8) ------------------------------------------------------------------
 
@@ -114,3 +125,106 @@ def test_app_token_url_still_runs_the_runbook(app_02: tuple[str, str, str]) -> N
 )
 def test_app_request_check(headers: dict[str, str], refused: bool) -> None:
     assert bool(app_server.refusal(headers)) is refused
+
+
+# ---- one Secrets Manager secret per kind (item 7) ------------------------------------------
+
+AWS = Path(sys.executable).parent / "aws"
+
+
+def awscli(*args: str) -> dict[str, Any]:
+    """``aws ARGS`` on the session's sandbox (the operator's second client), as JSON."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.pop("AWS_PROFILE", None)
+    out = subprocess.run(
+        [str(AWS), "--endpoint-url", sandbox_url(), "--region", "us-east-1", "--output", "json"]
+        + list(args),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout or "{}")
+    return result
+
+
+def secret_versions(name: str) -> int:
+    return len(awscli("secretsmanager", "list-secret-version-ids", "--secret-id", name)["Versions"])
+
+
+def secret_json(name: str) -> dict[str, str]:
+    body = awscli("secretsmanager", "get-secret-value", "--secret-id", name)["SecretString"]
+    found: dict[str, str] = json.loads(body)
+    return found
+
+
+def s2(user: str, name: str) -> Any:
+    return run_in_process(
+        "02", {"user_name": user, "destination": "secretsmanager", "secret_name": name}
+    )
+
+
+def s3(user: str, name: str) -> Any:
+    params = {"user_name": user, "seed_destination": "secretsmanager", "secret_name": name}
+    return run_in_process("03", params)
+
+
+def test_s3_refuses_the_secret_s2_delivered_the_key_to() -> None:
+    user, name = new_name("sm-kind"), new_name("shared/secret")
+    awscli("iam", "create-user", "--user-name", user)
+    first = s2(user, name)
+    assert first.exit_code == 0, first.message
+    (key,) = [
+        k["AccessKeyId"]
+        for k in awscli("iam", "list-access-keys", "--user-name", user)["AccessKeyMetadata"]
+    ]
+
+    second = s3(user, name)
+
+    assert second.exit_code == 2, second.message
+    assert "\n" not in second.message and name in second.message
+    assert second.record["writes"] == 0
+    assert secret_json(name)["AccessKeyId"] == key  # still AWSCURRENT
+    assert secret_versions(name) == 1
+    assert awscli("iam", "list-mfa-devices", "--user-name", user)["MFADevices"] == []
+
+
+def test_s2_refuses_the_secret_s3_stored_the_seed_in() -> None:
+    user, name = new_name("sm-kind"), new_name("shared/secret")
+    awscli("iam", "create-user", "--user-name", user)
+    first = s3(user, name)
+    assert first.exit_code == 0, first.message
+    serial = secret_json(name)["serial_number"]
+
+    second = s2(user, name)
+
+    assert second.exit_code == 2, second.message
+    assert second.record["writes"] == 0
+    assert awscli("iam", "list-access-keys", "--user-name", user)["AccessKeyMetadata"] == []
+    assert secret_json(name)["serial_number"] == serial and secret_versions(name) == 1
+
+
+def test_s2_refuses_an_untagged_secret_that_holds_something_else() -> None:
+    user, name = new_name("sm-kind"), new_name("team/db-password")
+    awscli("iam", "create-user", "--user-name", user)
+    awscli(
+        "secretsmanager", "create-secret", "--name", name, "--secret-string", '{"password": "p"}'
+    )
+
+    run = s2(user, name)
+
+    assert run.exit_code == 2, run.message
+    assert awscli("iam", "list-access-keys", "--user-name", user)["AccessKeyMetadata"] == []
+    assert secret_json(name) == {"password": "p"} and secret_versions(name) == 1
+
+
+def test_s2_tags_its_secret_and_takes_it_again_on_rotation() -> None:
+    user, name = new_name("sm-kind"), new_name("keys/secret")
+    awscli("iam", "create-user", "--user-name", user)
+    assert s2(user, name).exit_code == 0
+    tags = awscli("secretsmanager", "describe-secret", "--secret-id", name)["Tags"]
+    assert {"Key": "iam-runbooks:kind", "Value": "secret-access-key"} in tags
+    params = {"user_name": user, "destination": "secretsmanager", "secret_name": name}
+    again = run_in_process("02", {**params, "mode": "rotate"})
+    assert again.exit_code == 0, again.message
+    assert secret_versions(name) == 2
