@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
+from runbook_lib.core.wording import safe_text
 
 if TYPE_CHECKING:
     from runbook_lib.org.request import FanoutRequest
@@ -187,7 +188,7 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
         if box is not None:
             box.stop()
     for line in [*table(result), *notes]:
-        print(line)
+        print(safe_text(line))
     print(
         _("Summary: {folder}/summary.html (and .json, .csv); exit {code}").format(
             folder=result.output_dir, code=code

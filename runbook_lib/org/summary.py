@@ -28,7 +28,7 @@ from runbook_lib.core.errors import (
     EXIT_OK,
 )
 from runbook_lib.core.i18n import _
-from runbook_lib.core.wording import pad
+from runbook_lib.core.wording import csv_cell, pad, safe_text
 from runbook_lib.org.posture import root_posture
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget
@@ -172,7 +172,7 @@ def write_summary(
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
     (folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
     (folder / "summary.html").write_text(to_html(fanout, code, extra), encoding="utf-8")
     return code
@@ -203,13 +203,13 @@ def summarize(
 
 
 def progress_line(result: AccountResult, done: int, total: int) -> str:
-    """The line printed as each account finishes."""
+    """The line printed as each account finishes (``safe_text``: the message may quote AWS)."""
     rec = result.record
     code = "-" if result.exit_code is None else str(result.exit_code)
     line = f"[{done}/{total}] {result.account_id} {result.status} " + _(
         "(exit {code}, {writes} writes) in {seconds} s"
     ).format(code=code, writes=rec.get("writes", 0), seconds=f"{result.seconds:.1f}")
-    return f"{line}: {result.message}" if result.exit_code in (1, 2) else line
+    return safe_text(f"{line}: {result.message}" if result.exit_code in (1, 2) else line)
 
 
 def table(fanout: FanoutResult) -> list[str]:
@@ -223,5 +223,6 @@ def table(fanout: FanoutResult) -> list[str]:
         )
         tail = "; ".join(x for x in (counts, r["pending_manual_steps"]) if x)
         code = "-" if res.exit_code is None else str(res.exit_code)
-        lines.append(f"{res.account_id:<14}{res.status:<22}{code:<6}{r['writes']:<8}{tail}")
+        line = f"{res.account_id:<14}{res.status:<22}{code:<6}{r['writes']:<8}{tail}"
+        lines.append(safe_text(line))
     return lines

@@ -7,6 +7,14 @@ low-severity list), each reproduced as it was reported.
 - S2 and S3 given the same Secrets Manager ``secret_name``: S3's seed replaced the access key as
   AWSCURRENT, exit 0. Now the second runbook stops before any write (exit 2, one line) and the
   secret, read with awscli, still holds the first one's secret, in its only version.
+- The Airflow DAG's ``accounts`` set to a file path opened any file the worker could read and
+  printed its first token in the task failure; the external ID was a DAG parameter (stored in
+  ``dag_run.conf``) and ``--external-id`` was in ``/proc/PID/cmdline``. Now ``accounts`` is IDs
+  or a bare name in the deployment's ``accounts_dir``, a bad line is named by number only, the
+  external ID is refused in a run's parameters and on the command line.
+- Low: account IDs from ``ListAccounts`` become folder names, AWS text reaches the terminal, and
+  IAM user names reach ``findings.csv``/``summary.csv``: a hostile ID is refused before any
+  folder exists, control characters never reach the terminal, a cell never starts a formula.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from support.fixtures import new_name
 from support.inprocess import run_in_process
 
 from runbook_lib.core import environ
-from runbook_lib.interfaces import app_server
+from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.interfaces import airflow, app_server
 
 # ---- runbook app (item 8) ------------------------------------------------------------------
 
@@ -228,3 +237,153 @@ def test_s2_tags_its_secret_and_takes_it_again_on_rotation() -> None:
     again = run_in_process("02", {**params, "mode": "rotate"})
     assert again.exit_code == 0, again.message
     assert secret_versions(name) == 2
+
+
+# ---- Airflow and the command line: parameters are data (item 9, low items) ---------------
+
+SECRET_LINE = "hunter2-first-token-of-a-private-file"
+
+
+def test_airflow_accounts_path_opens_nothing_and_echoes_nothing(tmp_path: Path) -> None:
+    private = tmp_path / "private.txt"
+    private.write_text(f"{SECRET_LINE} more\n", encoding="utf-8")
+    for given in (str(private), f"../{private.name}", "private.txt"):
+        with pytest.raises(BadInput) as err:  # no accounts_dir: no file is opened at all
+            airflow.settings_from({}, conf={"accounts": given})
+        assert SECRET_LINE not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_airflow_accounts_file_only_in_accounts_dir_and_bad_lines_never_quoted(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "accounts"
+    folder.mkdir()
+    (folder / "prod.txt").write_text("111122223333  # payments\n444455556666\n", "utf-8")
+    (folder / "bad.txt").write_text(f"111122223333\n{SECRET_LINE}\n", "utf-8")
+    (tmp_path / "outside.txt").write_text(f"{SECRET_LINE}\n", "utf-8")
+    (folder / "link.txt").symlink_to(tmp_path / "outside.txt")
+    deploy = {"accounts_dir": str(folder)}
+
+    ok = airflow.settings_from(deploy, conf={"accounts": "prod.txt"})
+    assert ok.accounts == ("111122223333", "444455556666")
+    for name in ("bad.txt", "link.txt", "../outside.txt", str(tmp_path / "outside.txt")):
+        with pytest.raises(BadInput) as err:
+            airflow.settings_from(deploy, conf={"accounts": name})
+        assert SECRET_LINE not in str(err.value), name
+    with pytest.raises(BadInput, match="line 2"):
+        airflow.settings_from(deploy, conf={"accounts": "bad.txt"})
+
+
+@pytest.mark.parametrize("name", ["external_id", "external_id_file", "accounts_dir"])
+def test_airflow_run_parameters_cannot_set_the_external_id_or_the_folders(name: str) -> None:
+    with pytest.raises(BadInput) as err:
+        airflow.settings_from({}, conf={name: "ext-id-value-123"})
+    assert "dag_run.conf" in str(err.value) and "ext-id-value-123" not in str(err.value)
+
+
+def test_airflow_external_id_comes_from_the_variable_or_its_file(tmp_path: Path) -> None:
+    from_variable = airflow.settings_from({"external_id": "from-the-variable"})
+    assert from_variable.request().external_id == "from-the-variable"
+    held = tmp_path / "external-id"
+    held.write_text("from-a-file\n", encoding="utf-8")
+    from_file = airflow.settings_from({"external_id_file": str(held)})
+    assert from_file.request().external_id == "from-a-file"
+    assert "from-a-file" not in repr(from_file) + repr(from_file.request())
+
+
+def runbook(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``runbook ARGS`` in a new process (as a person types it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_lib.interfaces.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+        timeout=120,
+    )
+
+
+def test_cli_external_id_on_the_command_line_is_refused_with_the_way_to_give_it(
+    tmp_path: Path,
+) -> None:
+    done = runbook(
+        "run",
+        "00",
+        "--accounts",
+        "111122223333",
+        "--external-id",
+        "ext-id-value-123",
+        "--output-dir",
+        str(tmp_path),
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "--external-id-file" in line and "RUNBOOK_EXTERNAL_ID" in line
+    assert "ext-id-value-123" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_external_id_from_a_file_or_the_environment(tmp_path: Path) -> None:
+    import argparse
+
+    from runbook_lib.interfaces import fanout_cli
+
+    held = tmp_path / "external-id"
+    held.write_text("from-a-file\n", encoding="utf-8")
+    args = argparse.Namespace(external_id_file=held)
+    assert fanout_cli.external_id(args) == "from-a-file"
+    args = argparse.Namespace(external_id_file=None)
+    os.environ[fanout_cli.EXTERNAL_ID_VAR] = "from-the-environment"
+    try:
+        assert fanout_cli.external_id(args) == "from-the-environment"
+    finally:
+        del os.environ[fanout_cli.EXTERNAL_ID_VAR]
+
+
+def test_hostile_list_accounts_ids_never_become_folders() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from runbook_lib.org import accounts
+
+    org = boto3.client("organizations", region_name="us-east-1")
+    hostile = "../../../tmp/x\x1b[2J"
+    with Stubber(org) as stub:
+        listed = [{"Id": "111122223333", "Status": "ACTIVE"}, {"Id": hostile, "Status": "ACTIVE"}]
+        stub.add_response("list_accounts", {"Accounts": listed})
+        with pytest.raises(AwsError) as err:
+            accounts.org_accounts(org)
+    assert hostile not in str(err.value) and "\x1b" not in str(err.value)
+
+
+def test_aws_text_reaches_the_terminal_without_control_characters() -> None:
+    from runbook_lib.org import fanout, summary
+
+    message = "AccessDenied: \x1b[2J\x1b]0;pwned\x07you were hacked\x9b31m\rover"
+    result = fanout.AccountResult("111122223333", "failed", 1, message)
+    line = summary.progress_line(result, 1, 1)
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", line), repr(line)
+    assert "you were hacked" in line
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    """An IAM user named ``=1+1`` (S0's finding names it) in findings.csv and summary.csv."""
+    import csv
+
+    from runbook_lib.org import fanout, summary
+    from runbook_lib.run.artifacts import write_findings_csv
+
+    evil = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1", "\r=1"]
+    write_findings_csv(
+        tmp_path / "findings.csv",
+        [{"control": "1.12", "title": "t", "status": "FAIL", "resource": name} for name in evil],
+    )
+    with (tmp_path / "findings.csv").open(encoding="utf-8", newline="") as fh:
+        resources = [row["resource"] for row in csv.DictReader(fh)]
+    assert resources == ["'" + name for name in evil]
+
+    results = [fanout.AccountResult("111122223333", "failed", 1, '=HYPERLINK("x")')]
+    summary.write_summary(fanout.FanoutResult("00_check_root_usage", tmp_path, results, False))
+    with (tmp_path / "summary.csv").open(encoding="utf-8", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["message"] == '\'=HYPERLINK("x")' and row["exit_code"] == "1"
