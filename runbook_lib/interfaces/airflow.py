@@ -46,6 +46,7 @@ from runbook_lib.org.accounts import (
 )
 from runbook_lib.org.request import FanoutRequest, check_request
 from runbook_lib.org.target import FanoutTarget
+from runbook_lib.run.artifacts import create_private
 from runbook_lib.run.notebooks import find_notebook
 
 #: exit codes that fail a task by default (Airflow retries and alerts); 0, 3, 4 succeed
@@ -247,7 +248,7 @@ def plan_run(settings: TaskSettings, run_id: str) -> list[str]:
     """
     check_request(settings.request())
     plan = _plan(settings)
-    run_folder(settings, run_id).mkdir(parents=True, exist_ok=True)
+    fanout.private_dir(run_folder(settings, run_id))
     return plan.account_ids
 
 
@@ -281,9 +282,10 @@ def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, A
     finally:
         os.chdir(cwd)
     out = _xcom(result, base)
-    (base / account_id).mkdir(parents=True, exist_ok=True)
+    fanout.private_dir(base / account_id)
     full = {**out, "message": result.message}
-    (base / account_id / RESULT_FILE).write_text(json.dumps(full, indent=2) + "\n", "utf-8")
+    result_file = create_private(base / account_id / RESULT_FILE)
+    result_file.write_text(json.dumps(full, indent=2) + "\n", "utf-8")
     return out
 
 

@@ -33,6 +33,7 @@ from runbook_lib.org.posture import root_posture
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget
 from runbook_lib.root_usage.result import COUNT_ORDER, shown_status
+from runbook_lib.run.artifacts import create_private
 from runbook_lib.run.notebooks import declared, find_notebook
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def to_html(fanout: FanoutResult, code: int, extra: Sequence[str] = ()) -> str:
 def write_summary(
     fanout: FanoutResult, extra: Sequence[str] = (), root: Mapping[str, Any] | None = None
 ) -> int:
-    """Write the three summary files into the fan-out folder; return the run's exit code.
+    """Write the three summary files (0600) into the fan-out folder; return the run's exit code.
 
     Args:
         extra: lines shown above the table (the Organization's root-access posture).
@@ -168,13 +169,17 @@ def write_summary(
         "root_access": dict(root or {}),
         "rows": rows,
     }
-    (folder / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    create_private(folder / "summary.json").write_text(
+        json.dumps(data, indent=2) + "\n", encoding="utf-8"
+    )
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
     writer.writeheader()
     writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
-    (folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
-    (folder / "summary.html").write_text(to_html(fanout, code, extra), encoding="utf-8")
+    create_private(folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
+    create_private(folder / "summary.html").write_text(
+        to_html(fanout, code, extra), encoding="utf-8"
+    )
     return code
 
 

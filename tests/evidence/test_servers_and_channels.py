@@ -387,3 +387,18 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
     with (tmp_path / "summary.csv").open(encoding="utf-8", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
     assert row["message"] == '\'=HYPERLINK("x")' and row["exit_code"] == "1"
+
+
+def test_fanout_folders_and_summaries_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    from runbook_lib.org import fanout, summary
+
+    old = os.umask(0)
+    try:
+        folder = fanout.fanout_dir(tmp_path, "00_check_root_usage")
+        results = [fanout.AccountResult("111122223333", "done", 0, "")]
+        summary.write_summary(fanout.FanoutResult("00_check_root_usage", folder, results, False))
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for name in ("summary.json", "summary.csv", "summary.html"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o600, name
