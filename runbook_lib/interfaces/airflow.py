@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import running_sandbox_url
 from runbook_lib.org import fanout, summary
 from runbook_lib.org.accounts import (
@@ -159,20 +160,26 @@ def accounts_from(value: Any, accounts_dir: str) -> tuple[str, ...]:
     name = text.strip()
     if not _ACCOUNTS_FILE.fullmatch(name):
         raise BadInput(
-            "accounts is neither 12-digit IDs nor the name of a file in accounts_dir: give "
-            "ID,ID or a bare file name (no folder)."
+            _(
+                "accounts is neither 12-digit IDs nor the name of a file in accounts_dir: give "
+                "ID,ID or a bare file name (no folder)."
+            )
         )
     if not accounts_dir:
         raise BadInput(
-            "accounts names a file, but no accounts_dir is set: set accounts_dir in the "
-            "Airflow Variable iam_runbooks, or give the IDs."
+            _(
+                "accounts names a file, but no accounts_dir is set: set accounts_dir in the "
+                "Airflow Variable iam_runbooks, or give the IDs."
+            )
         )
     folder = Path(accounts_dir).resolve()
     path = (folder / name).resolve()
     if path.parent != folder or not path.is_file():
         raise BadInput(
-            f"accounts file {name} is not a file in accounts_dir {folder}: put it there, or "
-            "give the IDs."
+            _(
+                "accounts file {name} is not a file in accounts_dir {folder}: put it there, or "
+                "give the IDs."
+            ).format(name=name, folder=folder)
         )
     return tuple(read_accounts_file(path, f"accounts file {name}"))
 
@@ -191,9 +198,11 @@ def settings_from(
     for name in DEPLOYMENT_ONLY:
         if name in run:
             raise BadInput(
-                f"{name} cannot be a DAG run parameter (dag_run.conf is stored in plain text "
-                f"and set by whoever triggers the DAG): set it in the Airflow Variable "
-                "iam_runbooks."
+                _(
+                    "{name} cannot be a DAG run parameter (dag_run.conf is stored in plain text "
+                    "and set by whoever triggers the DAG): set it in the Airflow Variable "
+                    "iam_runbooks."
+                ).format(name=name)
             )
     merged = {**values, **run}
     unknown = sorted(set(merged) - set(SETTINGS))

@@ -30,6 +30,8 @@ from traitlets import Type, default
 from voila.app import Voila  # type: ignore[import-untyped]
 from voila.handler import VoilaHandler  # type: ignore[import-untyped]
 
+from runbook_lib.core.i18n import _
+
 #: host names accepted besides loopback addresses (as JupyterLab's ``local_hostnames``)
 LOCAL_HOSTNAMES = ("localhost",)
 #: ``Sec-Fetch-Site`` values of a request the app's own page (or the person) made
@@ -70,16 +72,16 @@ def refusal(headers: Mapping[str, str]) -> str:
     """
     host = headers.get("Host", "")
     if not local_host(host):
-        return f"Host {host!r} is not this machine"
+        return _("Host {host} is not this machine").format(host=repr(host))
     site = headers.get("Sec-Fetch-Site", "")
     if site and site not in OWN_FETCH_SITES:
-        return f"a {site} request (another page's)"
+        return _("a {site} request (another page's)").format(site=site)
     origin = headers.get("Origin", "")
     if origin and not _same_origin(origin, host):
-        return f"Origin {origin!r} is not the app's"
+        return _("Origin {origin} is not the app's").format(origin=repr(origin))
     referer = headers.get("Referer", "")
     if referer and not _same_origin(referer, host):
-        return "Referer is not the app's page"
+        return _("Referer is not the app's page")
     return ""
 
 
@@ -129,7 +131,7 @@ class AppIdentity(PasswordIdentityProvider):
     async def _get_user(self, handler: web.RequestHandler) -> Any:
         if isinstance(handler, VoilaHandler) and self.get_token(handler) != self.token:
             # the page executes the notebook: never on the cookie alone
-            _refuse(handler, "the page runs the notebook: open the URL 'runbook app' printed")
+            _refuse(handler, _("the page runs the notebook: open the URL 'runbook app' printed"))
         return await super()._get_user(handler)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from runbook_lib.core import aws
 from runbook_lib.core.errors import AwsError, BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import MEMBER_ROLE
 
 DEFAULT_ROLE = MEMBER_ROLE
@@ -78,7 +79,9 @@ def read_accounts_file(path: Path, where: str) -> list[str]:
     try:
         lines = path.read_text("utf-8", errors="replace").splitlines()
     except OSError:
-        raise BadInput(f"{where} cannot be read: check the path and its permissions.") from None
+        raise BadInput(
+            _("{where} cannot be read: check the path and its permissions.").format(where=where)
+        ) from None
     ids: list[str] = []
     for number, line in enumerate(lines, 1):
         for value in re.split(r"[,\s]+", line.split("#", 1)[0]):
@@ -86,8 +89,10 @@ def read_accounts_file(path: Path, where: str) -> list[str]:
                 continue
             if not is_account_id(value):
                 raise BadInput(
-                    f"{where}, line {number}: not a 12-digit AWS account ID: give one ID per "
-                    "line (or IDs separated by commas)."
+                    _(
+                        "{where}, line {number}: not a 12-digit AWS account ID: give one ID per "
+                        "line (or IDs separated by commas)."
+                    ).format(where=where, number=number)
                 )
             ids.append(value)
     if not ids:
@@ -124,10 +129,18 @@ def read_external_id(path: Path, where: str) -> str:
     try:
         lines = path.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        raise BadInput(f"{where} {path} cannot be read: check the path and its mode.") from None
+        raise BadInput(
+            _("{where} {path} cannot be read: check the path and its mode.").format(
+                where=where, path=path
+            )
+        ) from None
     value = lines[0].strip() if lines else ""
     if not value:
-        raise BadInput(f"{where} {path} is empty: write the external ID on its first line.")
+        raise BadInput(
+            _("{where} {path} is empty: write the external ID on its first line.").format(
+                where=where, path=path
+            )
+        )
     return value
 
 
@@ -168,8 +181,10 @@ def org_accounts(org: Any) -> list[str]:
     bad = sum(not is_account_id(a) for a in active)
     if bad:  # each ID becomes a folder name: a hostile endpoint must not pick the path
         raise AwsError(
-            f"Organizations ListAccounts returned {bad} account ID(s) that are not 12 digits: "
-            "check the endpoint is AWS Organizations (nothing ran)."
+            _(
+                "Organizations ListAccounts returned {count} account ID(s) that are not 12 "
+                "digits: check the endpoint is AWS Organizations (nothing ran)."
+            ).format(count=bad)
         )
     return active
 
