@@ -201,7 +201,7 @@ def test_accounts_set_to_a_file_path_opens_nothing_and_shows_nothing(dag_run: Da
     dag_run.airflow("dags", "test", DAG_ID, "2026-12-03", "--conf", conf)
     states = dag_run.airflow.states("2026-12-03")
     assert ("plan", "failed") in states and ("run", "success") not in states, states
-    logs = [p for p in dag_run.airflow.home.rglob("*.log") if p.is_file()]
+    logs = [p for p in dag_run.airflow.home.parent.rglob("*.log") if p.is_file()]
     assert logs
     for path in logs:
         assert "hunter2" not in path.read_text("utf-8", errors="replace"), path.name
