@@ -10,8 +10,11 @@ account, the notebook with that account's credentials in its kernel only); ``sum
 Settings (each: the DAG param of a triggered run, else that key of the Airflow Variable
 ``iam_runbooks``, a JSON object that ``AIRFLOW_VAR_IAM_RUNBOOKS`` also sets, else the default):
 ``target`` (sandbox | profile | endpoint), ``profile``, ``endpoint_url``, ``region``,
-``role_name``, ``external_id``, ``output_dir``, ``secrets_dir``, ``accounts`` (empty: the
-Organization's), ``parameters`` (JSON object of notebook parameters), ``plan``, ``fail_on``.
+``role_name``, ``output_dir``, ``secrets_dir``, ``accounts`` (IDs, or the bare name of a file
+in ``accounts_dir``; empty: the Organization's), ``parameters`` (JSON object of notebook
+parameters), ``plan``, ``fail_on``. Only in the Variable, never a DAG param (``dag_run.conf``
+is stored in plain text, and whoever triggers the DAG sets it): ``external_id`` or
+``external_id_file`` (a file the workers read, first line), and ``accounts_dir``.
 At parse time, from the environment: ``IAM_RUNBOOKS_MAX_ACTIVE`` (accounts at a time, default
 2), ``IAM_RUNBOOKS_RETRIES`` (default 1), ``IAM_RUNBOOKS_SCHEDULE`` (default ``@daily``).
 
@@ -62,10 +65,9 @@ PARAMS = {
     "endpoint_url": _text("an AWS-compatible endpoint"),
     "region": _text(),
     "role_name": _text("default OrganizationAccountAccessRole"),
-    "external_id": _text("if the role wants one"),
     "output_dir": _text("where run folders and the summary go"),
     "secrets_dir": _text("per-account folders for S1-S3 secrets"),
-    "accounts": _text("ID,ID...; empty: the Organization's"),
+    "accounts": _text("ID,ID... or a file name in accounts_dir; empty: the Organization's"),
     "parameters": Param(None, type=["null", "object"], description="notebook parameters"),
     "fail_on": _text("exit codes that fail a task; default 1,2"),
     "plan": Param(None, type=["null", "boolean"], description="read-only run"),
@@ -78,12 +80,10 @@ def _settings(notebook: str, defaults: Mapping[str, Any]) -> TaskSettings:
     shared = Variable.get(VARIABLE, default={}, deserialize_json=True)
     if not isinstance(shared, dict):
         raise AirflowFailException(f"Variable {VARIABLE} is not a JSON object: fix it.")
-    values = dict(shared)
-    params = get_current_context()["params"]
-    values.update({k: v for k, v in params.items() if v is not None and v != ""})
-    values.pop("notebook", None)  # the DAG's, not a setting
+    params = dict(get_current_context()["params"])
+    params.pop("notebook", None)  # the DAG's, not a setting
     try:
-        settings = settings_from(values)
+        settings = settings_from(shared, conf=params)
     except RunbookError as err:
         raise _refused(err) from None
     return replace(settings, notebook=notebook, parameters={**defaults, **settings.parameters})

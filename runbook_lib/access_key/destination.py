@@ -121,14 +121,22 @@ def resolve_destination(
     return dest
 
 
-def check_destination(dest: Destination) -> None:
+def check_destination(dest: Destination, ctx: RunContext | None = None) -> None:
     """Check, before any AWS write, that the secret can be delivered.
 
+    Args:
+        dest: the destination.
+        ctx: the run context: a Secrets Manager secret is read too (one of another kind, or
+            an untagged one holding something else, is refused).
+
     Raises:
-        BadInput: the CSV exists already or its folder is not writable.
+        BadInput: the CSV exists already or its folder is not writable; the secret holds
+            another kind of secret.
     """
     if dest.kind == "file":
         sinks.check(dest.sink)
+    elif dest.kind == "secretsmanager" and ctx is not None:
+        sinks.check(dest.sink, ctx=ctx)
 
 
 def unusable_file(dest: Destination) -> bool:

@@ -265,7 +265,7 @@ def check_request(
         # overwritten; its key (nobody holds the secret) is an orphan above
         plan = replace(plan, set_aside=str(dest.path))
     else:
-        check_destination(dest)
+        check_destination(dest, ctx)
     check_tag_room(user_name, marker, tag_count)
     return plan
 

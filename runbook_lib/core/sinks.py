@@ -9,7 +9,8 @@ A secret leaves the process only for a destination the user chose:
   ``runbook_lib.widgets``; this handler checks that a person is there, and cannot read back).
 
 Each handler has ``check`` (before any AWS write: an existing file, an unwritable folder, a bad
-secret name, a headless widget are bad input), ``write`` and ``read_rows``. ``read_back`` finds
+secret name, a headless widget are bad input; with the run context, a Secrets Manager secret
+that holds another kind of secret), ``write`` and ``read_rows``. ``read_back`` finds
 the row of one secret (user, key ID or serial) with a non-empty secret, which is how a re-run
 tells a delivered secret from an unusable destination. What a row holds and how it is laid out
 (a console CSV, ``key=value`` lines, JSON) is a ``Layout`` of the section.
@@ -26,12 +27,16 @@ from typing import Any, Protocol
 
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
-from runbook_lib.core.errors import BadInput
+from runbook_lib.core.errors import BadInput, RunbookError
+from runbook_lib.core.i18n import _
 from runbook_lib.core.layouts import Layout, Row
 from runbook_lib.core.secret_files import check_file_destination, read_text, write_secret_text
 from runbook_lib.core.secrets import Secret, hidden_frames
 
 _SM_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+#: the tag each Secrets Manager secret the runbooks create carries: the layout's kind
+#: (``secret-access-key``, ``mfa-seed``): one secret holds one kind of secret
+KIND_TAG = "iam-runbooks:kind"
 
 
 @dataclass(frozen=True)
@@ -107,14 +112,17 @@ def unusable_file(dest: Destination) -> bool:
 
 
 def store_in_secrets_manager(
-    sm: Any, name: str, body: Secret | dict[str, str], description: str
+    sm: Any, name: str, body: Secret | dict[str, str], description: str, kind: str = ""
 ) -> str:
     """Store JSON in AWS Secrets Manager under ``name``; returns the secret's ARN.
 
-    A new secret is created; an existing one gets a new current version.
+    A new secret is created (tagged ``KIND_TAG``: ``kind`` when given); an existing one gets a
+    new current version, unless it holds another kind of secret (``kind_conflict``: another
+    run created it since the check).
 
     Raises:
         BadInput: botocore refused the name before sending anything (empty, too long).
+        RunbookError: the existing secret holds another kind of secret (nothing stored).
         AwsError: Secrets Manager refused.
     """
     text = body if isinstance(body, Secret) else Secret("secret-file", json.dumps(body))
@@ -124,6 +132,7 @@ def store_in_secrets_manager(
     )
     what = f"Storing the secret in Secrets Manager as '{name}'"
     fix = "Check the caller may call secretsmanager:CreateSecret/PutSecretValue on it."
+    extra: dict[str, Any] = {"Tags": [{"Key": KIND_TAG, "Value": kind}]} if kind else {}
     # failures are cut at ``hidden_frames``: no frame holding the JSON text reaches a traceback
     with hidden_frames():
         resp = aws.call(
@@ -135,8 +144,17 @@ def store_in_secrets_manager(
             Name=name,
             SecretString=text.text(),
             Description=description,
+            **extra,
         )
     if resp is None:
+        conflict = kind_conflict(sm, name, kind) if kind else ""
+        if conflict:
+            raise RunbookError(
+                _(
+                    "The secret was not stored: {conflict} (another run created it meanwhile). "
+                    "Re-run with another secret_name."
+                ).format(conflict=conflict)
+            )
         with hidden_frames():
             resp = aws.call(
                 sm.put_secret_value,
@@ -149,6 +167,46 @@ def store_in_secrets_manager(
     return str(resp["ARN"])
 
 
+def kind_conflict(sm: Any, name: str, kind: str, layout: Layout | None = None) -> str:
+    """Why the Secrets Manager secret ``name`` must not take a secret of ``kind`` (``""``: it
+    may, or it does not exist).
+
+    A secret tagged ``KIND_TAG`` with another kind is another kind's; an untagged one (made by
+    hand, or by an older version of the runbooks) may take it only if it holds a row of
+    ``layout`` already (read, then dropped at once); without ``layout`` it is not judged.
+
+    Raises:
+        AwsError: Secrets Manager refused the read.
+    """
+    found = aws.call(
+        sm.describe_secret,
+        what=f"Reading Secrets Manager secret '{name}'",
+        fix="The caller needs secretsmanager:DescribeSecret on it.",
+        missing=("ResourceNotFoundException",),
+        SecretId=name,
+    )
+    if found is None:
+        return ""
+    tags = {t.get("Key"): t.get("Value", "") for t in found.get("Tags") or []}
+    if KIND_TAG in tags:
+        held = tags[KIND_TAG]
+        if held == kind:
+            return ""
+        return _("Secrets Manager secret '{name}' holds a {held}, not a {kind}").format(
+            name=name, held=held, kind=kind
+        )
+    if layout is None:
+        return ""
+    dest = Destination("secretsmanager", name, layout)
+    rows = SecretsManagerHandler().read_rows(None, dest, sm=sm)
+    if any(row.get(layout.secret) for row in rows):
+        return ""
+    return _(
+        "Secrets Manager secret '{name}' exists without the tag {tag} and holds something "
+        "other than a {kind}"
+    ).format(name=name, tag=KIND_TAG, kind=kind)
+
+
 def _need(ctx: RunContext | None) -> RunContext:
     if ctx is None:
         raise TypeError("a Secrets Manager destination needs the run context")
@@ -156,14 +214,26 @@ def _need(ctx: RunContext | None) -> RunContext:
 
 
 class SecretsManagerHandler:
-    """``secretsmanager``: a secret holding the row as JSON."""
+    """``secretsmanager``: a secret holding the row as JSON, tagged with its kind."""
 
     def check(self, ctx: RunContext | None, dest: Destination, *, interactive: bool) -> None:
-        """Raises BadInput: not a valid Secrets Manager name."""
+        """Raises BadInput: not a valid Secrets Manager name; with ``ctx``, an existing secret
+        that holds another kind of secret (``kind_conflict``)."""
         if not _SM_NAME_RE.fullmatch(dest.location):
             raise BadInput(
                 f"secret_name {dest.location!r} is not a valid Secrets Manager name: use 1-512 "
                 "letters, digits and / _ + = . @ -."
+            )
+        if ctx is None:
+            return
+        conflict = kind_conflict(
+            ctx.client("secretsmanager"), dest.location, dest.layout.kind, dest.layout
+        )
+        if conflict:
+            raise BadInput(
+                _("{conflict}: one secret holds one kind; choose another secret_name.").format(
+                    conflict=conflict
+                )
             )
 
     def write(self, ctx: RunContext | None, dest: Destination, row: Row) -> str:
@@ -173,12 +243,15 @@ class SecretsManagerHandler:
             dest.location,
             dest.layout.json_text(row),
             dest.description,
+            kind=dest.layout.kind,
         )
 
-    def read_rows(self, ctx: RunContext | None, dest: Destination) -> list[dict[str, str]]:
+    def read_rows(
+        self, ctx: RunContext | None, dest: Destination, *, sm: Any = None
+    ) -> list[dict[str, str]]:
         """The secret's row (none when the secret does not exist)."""
         body = aws.call(
-            _need(ctx).client("secretsmanager").get_secret_value,
+            (sm or _need(ctx).client("secretsmanager")).get_secret_value,
             what=f"Reading Secrets Manager secret '{dest.location}'",
             fix="The caller needs secretsmanager:GetSecretValue on it.",
             missing=("ResourceNotFoundException",),
@@ -234,13 +307,19 @@ def handler(scheme: str) -> Handler:
         ) from None
 
 
-def check(dest: Destination, *, interactive: bool = False) -> None:
+def check(dest: Destination, *, interactive: bool = False, ctx: RunContext | None = None) -> None:
     """Check, before any AWS write, that the secret can be delivered to ``dest``.
+
+    Args:
+        dest: where the secret would go.
+        interactive: a person is at a live notebook.
+        ctx: the run context: the destination is read too (a Secrets Manager secret of
+            another kind is refused); without it only what needs no AWS call is checked.
 
     Raises:
         BadInput: the destination cannot take it.
     """
-    handler(dest.scheme).check(None, dest, interactive=interactive)
+    handler(dest.scheme).check(ctx, dest, interactive=interactive)
 
 
 def write(ctx: RunContext | None, dest: Destination, row: Row) -> str:

@@ -17,6 +17,12 @@ in-process like the rest of the runner). Each turns its settings into ``org``'s
 
 Headless runs save nothing a widget shows: a runbook whose secret would go to a widget is
 refused. Secrets go to per-account destinations (``org.target.account_run``).
+
+What a triggered run's parameters (``dag_run.conf``, stored in plain text and set by whoever
+may trigger the DAG) may not set is the deployment's (``DEPLOYMENT_ONLY``): the external ID
+(``external_id``, or ``external_id_file``: a file the worker reads) and ``accounts_dir``, the
+one folder whose files ``accounts`` may name. ``accounts`` is IDs, or the bare name of a file
+in ``accounts_dir``: never a path, and a bad entry is named by its line, never quoted.
 """
 
 from __future__ import annotations
@@ -30,11 +36,18 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import running_sandbox_url
 from runbook_lib.org import fanout, summary
-from runbook_lib.org.accounts import DEFAULT_ROLE, parse_accounts
+from runbook_lib.org.accounts import (
+    DEFAULT_ROLE,
+    account_ids,
+    read_accounts_file,
+    read_external_id,
+)
 from runbook_lib.org.request import FanoutRequest, check_request
 from runbook_lib.org.target import FanoutTarget
+from runbook_lib.run.artifacts import create_private
 from runbook_lib.run.notebooks import find_notebook
 
 #: exit codes that fail a task by default (Airflow retries and alerts); 0, 3, 4 succeed
@@ -65,6 +78,8 @@ class TaskSettings:
     region: str = "us-east-1"
     role_name: str = DEFAULT_ROLE
     external_id: str = field(default="", repr=False)
+    external_id_file: str = ""
+    accounts_dir: str = ""
     output_dir: str = "runs"
     secrets_dir: str = ""
     accounts: tuple[str, ...] = ()
@@ -82,13 +97,20 @@ class TaskSettings:
         return params
 
     def request(self, accounts: Sequence[str] = ()) -> FanoutRequest:
-        """The fan-out request of these settings (``accounts``: these, not the settings')."""
+        """The fan-out request of these settings (``accounts``: these, not the settings').
+
+        Raises:
+            BadInput: ``external_id_file`` cannot be read.
+        """
+        external_id = self.external_id
+        if self.external_id_file:
+            external_id = read_external_id(Path(self.external_id_file), "external_id_file")
         return FanoutRequest(
             notebook=self.notebook,
             parameters=self.run_params(),
             accounts=tuple(accounts or self.accounts),
             role_name=self.role_name,
-            external_id=self.external_id,
+            external_id=external_id,
             output_dir=Path(self.output_dir),
             plan=self.plan,
             headless=True,
@@ -96,6 +118,10 @@ class TaskSettings:
 
 
 SETTINGS = tuple(TaskSettings.__dataclass_fields__)
+#: settings only the deployment gives (the Airflow Variable), never a triggered run's conf
+DEPLOYMENT_ONLY = ("external_id", "external_id_file", "accounts_dir")
+#: a file ``accounts`` may name in ``accounts_dir``: a bare name, no path, no hidden file
+_ACCOUNTS_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 
 
 def _ints(name: str, value: Any) -> tuple[int, ...]:
@@ -118,21 +144,74 @@ def _mapping(name: str, value: Any) -> dict[str, Any]:
     return data
 
 
-def settings_from(values: Mapping[str, Any]) -> TaskSettings:
-    """Settings from DAG params / Airflow Variables (strings or typed; ``None``/"": default).
+def accounts_from(value: Any, accounts_dir: str) -> tuple[str, ...]:
+    """The ``accounts`` setting: 12-digit IDs (a list, or ``ID,ID``), or the bare name of a file
+    in ``accounts_dir`` (one ID per line). Nothing else is opened; nothing read is echoed.
 
     Raises:
-        BadInput: an unknown setting or a value of the wrong kind, named, with the fix.
+        BadInput: an ID that is not 12 digits, a path, a file outside ``accounts_dir`` (or no
+            ``accounts_dir``), an unreadable file or one with a bad line (named by number).
     """
-    unknown = sorted(set(values) - set(SETTINGS))
+    text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+    if not text.strip():
+        return ()
+    if re.fullmatch(r"[\d,\s]+", text):
+        return tuple(account_ids(text, "accounts"))
+    name = text.strip()
+    if not _ACCOUNTS_FILE.fullmatch(name):
+        raise BadInput(
+            _(
+                "accounts is neither 12-digit IDs nor the name of a file in accounts_dir: give "
+                "ID,ID or a bare file name (no folder)."
+            )
+        )
+    if not accounts_dir:
+        raise BadInput(
+            _(
+                "accounts names a file, but no accounts_dir is set: set accounts_dir in the "
+                "Airflow Variable iam_runbooks, or give the IDs."
+            )
+        )
+    folder = Path(accounts_dir).resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise BadInput(
+            _(
+                "accounts file {name} is not a file in accounts_dir {folder}: put it there, or "
+                "give the IDs."
+            ).format(name=name, folder=folder)
+        )
+    return tuple(read_accounts_file(path, f"accounts file {name}"))
+
+
+def settings_from(
+    values: Mapping[str, Any], *, conf: Mapping[str, Any] | None = None
+) -> TaskSettings:
+    """Settings from the Airflow Variable (``values``) and a triggered run's parameters
+    (``conf``, which win), strings or typed; ``None``/"": default.
+
+    Raises:
+        BadInput: an unknown setting, a value of the wrong kind, or a ``DEPLOYMENT_ONLY``
+            setting in ``conf``: named, with the fix (never the value).
+    """
+    run = {k: v for k, v in (conf or {}).items() if v is not None and v != ""}
+    for name in DEPLOYMENT_ONLY:
+        if name in run:
+            raise BadInput(
+                _(
+                    "{name} cannot be a DAG run parameter (dag_run.conf is stored in plain text "
+                    "and set by whoever triggers the DAG): set it in the Airflow Variable "
+                    "iam_runbooks."
+                ).format(name=name)
+            )
+    merged = {**values, **run}
+    unknown = sorted(set(merged) - set(SETTINGS))
     if unknown:
         raise BadInput(f"unknown setting {unknown[0]}: use one of {', '.join(SETTINGS)}.")
-    given = {k: v for k, v in values.items() if v is not None and v != ""}
+    given = {k: v for k, v in merged.items() if v is not None and v != ""}
     kw: dict[str, Any] = {k: str(v) for k, v in given.items()}
     if "accounts" in given:
-        raw = given["accounts"]
-        text = ",".join(raw) if isinstance(raw, (list, tuple)) else str(raw)
-        kw["accounts"] = tuple(parse_accounts(text)) if text.strip() else ()
+        kw["accounts"] = accounts_from(given["accounts"], str(given.get("accounts_dir", "")))
     if "parameters" in given:
         kw["parameters"] = _mapping("parameters", given["parameters"])
     if "fail_on" in given:
@@ -178,7 +257,7 @@ def plan_run(settings: TaskSettings, run_id: str) -> list[str]:
     """
     check_request(settings.request())
     plan = _plan(settings)
-    run_folder(settings, run_id).mkdir(parents=True, exist_ok=True)
+    fanout.private_dir(run_folder(settings, run_id))
     return plan.account_ids
 
 
@@ -212,9 +291,10 @@ def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, A
     finally:
         os.chdir(cwd)
     out = _xcom(result, base)
-    (base / account_id).mkdir(parents=True, exist_ok=True)
+    fanout.private_dir(base / account_id)
     full = {**out, "message": result.message}
-    (base / account_id / RESULT_FILE).write_text(json.dumps(full, indent=2) + "\n", "utf-8")
+    result_file = create_private(base / account_id / RESULT_FILE)
+    result_file.write_text(json.dumps(full, indent=2) + "\n", "utf-8")
     return out
 
 

@@ -173,7 +173,10 @@ def write_voila_template(folder: Path) -> Path:
 
 
 def voila_command(notebook: Path, port: int, *, browser: bool) -> list[str]:
-    """The command line of a Voilà app on one notebook (127.0.0.1, token, kernel culling).
+    """The command line of a Voilà app on one notebook (127.0.0.1, token, kernel culling),
+    guarded by ``app_server``: a foreign Host or another page's request is refused, the page
+    that runs the notebook needs the token itself, the cookie is SameSite=Strict and
+    session-only.
 
     It uses the offline template (``write_voila_template``, its folder on ``JUPYTER_PATH``)
     and shows an error's own lines: a ``RunbookError`` renders as its one line (IPython's
@@ -187,7 +190,7 @@ def voila_command(notebook: Path, port: int, *, browser: bool) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
-        "voila",
+        "runbook_lib.interfaces.app_server",
         str(notebook),
         f"--Voila.ip={LOOPBACK}",
         f"--port={port}",

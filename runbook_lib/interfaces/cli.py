@@ -22,6 +22,7 @@ from runbook_lib.core.errors import (
     RunbookError,
 )
 from runbook_lib.core.i18n import _
+from runbook_lib.core.wording import safe_text
 from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import (
     fanout_options,
@@ -283,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_EXIT
     except RunbookError as err:
         nothing = " " + _("Nothing was changed.") if err.exit_code == EXIT_BAD_INPUT else ""
-        print(f"runbook: {err}{nothing}", file=sys.stderr)
+        print(f"runbook: {safe_text(err)}{nothing}", file=sys.stderr)  # may quote AWS
         return err.exit_code
     return EXIT_FAILED
 

@@ -10,13 +10,19 @@ the Airflow adapter uses.
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
+from runbook_lib.core.wording import safe_text
 
 if TYPE_CHECKING:
     from runbook_lib.org.request import FanoutRequest
+
+#: the external ID from the environment (a command line is readable in /proc by every user)
+EXTERNAL_ID_VAR = "RUNBOOK_EXTERNAL_ID"
 
 
 def fanout_options(cmd: argparse.ArgumentParser) -> None:
@@ -29,7 +35,14 @@ def fanout_options(cmd: argparse.ArgumentParser) -> None:
         default="OrganizationAccountAccessRole",
         help="the role assumed in each account (default: OrganizationAccountAccessRole)",
     )
-    grp.add_argument("--external-id", default="", help="the external ID the role requires")
+    grp.add_argument(
+        "--external-id-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the external ID the role wants: first line of FILE (or ${EXTERNAL_ID_VAR})",
+    )
+    # refused with the way to give it instead: a command line is readable by every local user
+    grp.add_argument("--external-id", default="", help=argparse.SUPPRESS)
     grp.add_argument("--max-concurrency", type=int, default=2, metavar="K", help="default: 2")
     grp.add_argument(
         "--max-errors", type=int, metavar="E", help="start no new account after E failures"
@@ -79,6 +92,26 @@ def _check(args: argparse.Namespace) -> None:
         raise BadInput(
             _("--member-accounts {value} must be 0 or more.").format(value=args.member_accounts)
         )
+    if args.external_id:
+        raise BadInput(
+            _(
+                "--external-id is refused: a command line is visible to every local user "
+                "(ps, /proc). Put it in a file for --external-id-file FILE, or set {var}."
+            ).format(var=EXTERNAL_ID_VAR)
+        )
+
+
+def external_id(args: argparse.Namespace) -> str:
+    """The external ID: ``--external-id-file`` (first line), else ``$RUNBOOK_EXTERNAL_ID``.
+
+    Raises:
+        BadInput: the file cannot be read or is empty (named, never its content).
+    """
+    from runbook_lib.org.accounts import read_external_id
+
+    if args.external_id_file:
+        return read_external_id(args.external_id_file, "--external-id-file")
+    return os.environ.get(EXTERNAL_ID_VAR, "").strip()
 
 
 def _request(args: argparse.Namespace, params: dict[str, Any]) -> FanoutRequest:
@@ -91,7 +124,7 @@ def _request(args: argparse.Namespace, params: dict[str, Any]) -> FanoutRequest:
         parameters=params,
         accounts=tuple(parse_accounts(args.accounts)) if args.accounts else (),
         role_name=args.role_name,
-        external_id=args.external_id,
+        external_id=external_id(args),
         max_concurrency=args.max_concurrency,
         max_errors=args.max_errors,
         output_dir=args.output_dir,
@@ -177,7 +210,7 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
         if box is not None:
             box.stop()
     for line in [*table(result), *notes]:
-        print(line)
+        print(safe_text(line))
     print(
         _("Summary: {folder}/summary.html (and .json, .csv); exit {code}").format(
             folder=result.output_dir, code=code

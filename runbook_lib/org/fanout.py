@@ -133,7 +133,13 @@ def fanout_dir(output_dir: Path, stem: str) -> Path:
     while folder.exists():
         n += 1
         folder = folder.with_name(f"{stamp}-{stem}-org-{n}")
-    folder.mkdir(parents=True)
+    return private_dir(folder, exist_ok=False)
+
+
+def private_dir(folder: Path, *, exist_ok: bool = True) -> Path:
+    """``folder`` created (with its parents) and made 0700 whatever the umask."""
+    folder.mkdir(parents=True, exist_ok=exist_ok, mode=0o700)
+    os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask; this is not
     return folder
 
 

@@ -28,11 +28,12 @@ from runbook_lib.core.errors import (
     EXIT_OK,
 )
 from runbook_lib.core.i18n import _
-from runbook_lib.core.wording import pad
+from runbook_lib.core.wording import csv_cell, pad, safe_text
 from runbook_lib.org.posture import root_posture
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget
 from runbook_lib.root_usage.result import COUNT_ORDER, shown_status
+from runbook_lib.run.artifacts import create_private
 from runbook_lib.run.notebooks import declared, find_notebook
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def to_html(fanout: FanoutResult, code: int, extra: Sequence[str] = ()) -> str:
 def write_summary(
     fanout: FanoutResult, extra: Sequence[str] = (), root: Mapping[str, Any] | None = None
 ) -> int:
-    """Write the three summary files into the fan-out folder; return the run's exit code.
+    """Write the three summary files (0600) into the fan-out folder; return the run's exit code.
 
     Args:
         extra: lines shown above the table (the Organization's root-access posture).
@@ -168,13 +169,17 @@ def write_summary(
         "root_access": dict(root or {}),
         "rows": rows,
     }
-    (folder / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    create_private(folder / "summary.json").write_text(
+        json.dumps(data, indent=2) + "\n", encoding="utf-8"
+    )
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
     writer.writeheader()
-    writer.writerows(rows)
-    (folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
-    (folder / "summary.html").write_text(to_html(fanout, code, extra), encoding="utf-8")
+    writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
+    create_private(folder / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
+    create_private(folder / "summary.html").write_text(
+        to_html(fanout, code, extra), encoding="utf-8"
+    )
     return code
 
 
@@ -203,13 +208,13 @@ def summarize(
 
 
 def progress_line(result: AccountResult, done: int, total: int) -> str:
-    """The line printed as each account finishes."""
+    """The line printed as each account finishes (``safe_text``: the message may quote AWS)."""
     rec = result.record
     code = "-" if result.exit_code is None else str(result.exit_code)
     line = f"[{done}/{total}] {result.account_id} {result.status} " + _(
         "(exit {code}, {writes} writes) in {seconds} s"
     ).format(code=code, writes=rec.get("writes", 0), seconds=f"{result.seconds:.1f}")
-    return f"{line}: {result.message}" if result.exit_code in (1, 2) else line
+    return safe_text(f"{line}: {result.message}" if result.exit_code in (1, 2) else line)
 
 
 def table(fanout: FanoutResult) -> list[str]:
@@ -223,5 +228,6 @@ def table(fanout: FanoutResult) -> list[str]:
         )
         tail = "; ".join(x for x in (counts, r["pending_manual_steps"]) if x)
         code = "-" if res.exit_code is None else str(res.exit_code)
-        lines.append(f"{res.account_id:<14}{res.status:<22}{code:<6}{r['writes']:<8}{tail}")
+        line = f"{res.account_id:<14}{res.status:<22}{code:<6}{r['writes']:<8}{tail}"
+        lines.append(safe_text(line))
     return lines

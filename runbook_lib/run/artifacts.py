@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.errors import EXIT_FAILED
+from runbook_lib.core.wording import csv_cell
 from runbook_lib.run.leaks import LeakGuard
 
 PRIVATE = 0o600
@@ -62,7 +63,7 @@ def write_findings_csv(path: Path, findings: list[Mapping[str, Any]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, FINDINGS_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows({k: f.get(k, "") for k in FINDINGS_COLUMNS} for f in findings)
+        writer.writerows({k: csv_cell(f.get(k, "")) for k in FINDINGS_COLUMNS} for f in findings)
 
 
 def write_record(run_dir: Path, record: Mapping[str, Any]) -> None:

@@ -173,7 +173,7 @@ def check_request(
     if seed_destination == "file":
         location = str(seed_file_path(secrets_dir, device))
     elif seed_destination == "secretsmanager":
-        location = secret_name_for(secret_name, device)
+        location = secret_name_for(secret_name, device, ctx)
     serial = ctx.arn("mfa", device)
     span = markers.lease_of(lease_minutes)
     read_user(ctx, user_name)

@@ -54,21 +54,24 @@ def seed_sink(destination: str, location: str, description: str = "") -> sinks.D
     return sinks.Destination(destination, location, SEED_LAYOUT, description=description)
 
 
-def secret_name_for(secret_name: str, device_name: str) -> str:
+def secret_name_for(secret_name: str, device_name: str, ctx: RunContext | None = None) -> str:
     """Return the Secrets Manager name to use (default ``iam-runbooks/mfa/DEVICE``).
 
     Args:
         secret_name: the name chosen by the user (may be empty).
         device_name: the virtual MFA device's name.
+        ctx: the run context: the secret is read too (one of another kind, such as S2's
+            access key, or an untagged one holding something else, is refused).
 
     Returns:
         The secret name.
 
     Raises:
-        BadInput: the name is not a valid Secrets Manager name.
+        BadInput: the name is not a valid Secrets Manager name, or the secret holds another
+            kind of secret.
     """
     name = secret_name or f"iam-runbooks/mfa/{device_name}"
-    sinks.check(seed_sink("secretsmanager", name))
+    sinks.check(seed_sink("secretsmanager", name), ctx=ctx)
     return name
 
 

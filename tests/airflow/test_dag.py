@@ -190,3 +190,19 @@ def test_no_credential_in_logs_xcom_db_outputs_or_terminal(dag_run: DagRun) -> N
     assert_no_secret(files, secrets)
     for output in dag_run.airflow.outputs:
         assert not any(value in output for value in secrets), "a credential in airflow's output"
+
+
+def test_accounts_set_to_a_file_path_opens_nothing_and_shows_nothing(dag_run: DagRun) -> None:
+    """The red team's run: ``accounts`` = the path of a file the worker can read. The plan task
+    fails (bad input, one line) and the file's first token is in no log, output or XCom."""
+    private = dag_run.airflow.home.parent / "private.txt"
+    private.write_text("hunter2-first-token more\n", encoding="utf-8")
+    conf = json.dumps({"accounts": str(private), "output_dir": str(private.parent / "none")})
+    dag_run.airflow("dags", "test", DAG_ID, "2026-12-03", "--conf", conf)
+    states = dag_run.airflow.states("2026-12-03")
+    assert ("plan", "failed") in states and ("run", "success") not in states, states
+    logs = [p for p in dag_run.airflow.home.parent.rglob("*.log") if p.is_file()]
+    assert logs
+    for path in logs:
+        assert "hunter2" not in path.read_text("utf-8", errors="replace"), path.name
+    assert not any("hunter2" in output for output in dag_run.airflow.outputs)

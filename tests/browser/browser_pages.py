@@ -6,6 +6,7 @@ introspection would print both strings of a plain ``assert secret not in text``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,11 +19,29 @@ from typing import Any
 
 from runbook_lib.interfaces import apps
 
+#: awscli v2 of the venv: the second client that reads what the runbooks did
+AWS = Path(sys.executable).parent / "aws"
+
 
 def assert_absent(secret: str, text: str, where: str) -> None:
     """Fail naming ``where`` only if ``secret`` occurs in ``text``."""
     found = bool(secret) and secret in text
     assert not found, f"the secret is in {where}"
+
+
+def aws_keys(sandbox_url: str, user: str = "Administrator") -> list[str]:
+    """The access key IDs of ``user``, read with awscli (not the runbooks' code)."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.pop("AWS_PROFILE", None)
+    out = subprocess.run(
+        [str(AWS), "--endpoint-url", sandbox_url, "--region", "us-east-1", "--output", "json"]
+        + ["iam", "list-access-keys", "--user-name", user],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [k["AccessKeyId"] for k in json.loads(out.stdout)["AccessKeyMetadata"]]
 
 
 def page_text(page: Any) -> str:

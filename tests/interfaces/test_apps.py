@@ -35,6 +35,7 @@ def test_lab_listens_on_loopback_with_the_settings_and_no_news(tmp_path: Path) -
 def test_voila_listens_on_loopback_hides_code_and_culls_idle_kernels(tmp_path: Path) -> None:
     cmd = apps.voila_command(tmp_path / "03.ipynb", 8124, browser=False)
     assert "--Voila.ip=127.0.0.1" in cmd and "--port=8124" in cmd and "--token" in cmd
+    assert cmd[1:3] == ["-m", "runbook_lib.interfaces.app_server"]  # Voilà, guarded
     assert "--strip_sources=True" in cmd and "--no-browser" in cmd
     assert "--MappingKernelManager.cull_idle_timeout=10" in cmd
     assert "--MappingKernelManager.cull_interval=5" in cmd
