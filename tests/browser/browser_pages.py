@@ -109,8 +109,11 @@ def cli_server(
     """``runbook ARGS --no-browser`` (``lab`` or ``app NAME``) in a subprocess with its own
     Jupyter folders and secrets folder (another browser test may have seeded the same user
     already); yields (page URL, session folder) once the log says ``ready``, and stops the
-    server after."""
+    server after. With ``--sandbox`` the server gets a sandbox of its own, as a person does:
+    the session's shared sandbox URL is not passed on."""
     env = dict(os.environ)
+    if "--sandbox" in args:
+        env_drop = (*env_drop, "RUNBOOK_SANDBOX_URL", "RUNBOOK_SANDBOX_ACCOUNT")
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         (tmp_path / name.lower()).mkdir()
         env[name] = str(tmp_path / name.lower())
