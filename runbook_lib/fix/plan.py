@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.root_usage import cis
 from runbook_lib.run.notebooks import all_notebooks, declared, notebook_parameters
 
 FAIL = "FAIL"
@@ -37,7 +38,8 @@ class Remedy:
         params: the step's own parameters.
         from_audit: step parameter <- the audit parameter it must match (S0's threshold).
         destructive: it removes or replaces credentials: runs only with ``--yes``.
-        then: a further section for the same user, right after (S1's new console user -> S3).
+        then: a further step for the same user, right after: (section, the check it keeps
+            passing) (S1's new console user -> S3, for ``user_mfa``).
         note: a sentence shown with the step (why this runbook, the alternative).
         how: a manual step's console instruction.
     """
@@ -47,7 +49,7 @@ class Remedy:
     params: Mapping[str, Any] = field(default_factory=dict)
     from_audit: Mapping[str, str] = field(default_factory=dict)
     destructive: bool = False
-    then: str = ""
+    then: tuple[str, str] | None = None
     note: str = ""
     how: str = ""
 
@@ -71,7 +73,7 @@ REMEDIES: dict[str, Remedy] = {
     "user_mfa": Remedy("S3", per_user=True),
     "iam_administrator": Remedy(
         "S1",
-        then="S3",
+        then=("S3", "user_mfa"),
         note=N_(
             "01 by default: in an AWS Organization with IAM Identity Center, "
             "06_identity_center_admin gives people an administrator instead (run it and skip "
@@ -294,7 +296,9 @@ def make_plan(findings: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) 
         for user in users:
             add(remedy.section, user, remedy, check, control)
             if remedy.then:
-                add(remedy.then, user, Remedy(remedy.then), check, control)
+                section, kept = remedy.then
+                version = str(finding.get("cis_version") or cis.DEFAULT_VERSION)
+                add(section, user, Remedy(section), kept, cis.control(version, kept) or kept)
 
     def rank(key: tuple[str, str]) -> tuple[int, int]:
         # S3 for the user S1 creates right after S1; others in table order, users as found

@@ -16,6 +16,7 @@ from typing import Any
 from runbook_lib.core.i18n import _
 from runbook_lib.fix.plan import Plan, Step, command
 from runbook_lib.run import artifacts
+from runbook_lib.run.summary import status_words, summary_lines
 
 INDENT = "  "
 
@@ -43,6 +44,22 @@ def plan_lines(plan: Plan, target_args: Sequence[str], given: Mapping[str, Any])
         if step.note:
             lines.append(f"{INDENT * 3}({_(step.note)})")
     return lines
+
+
+def run_lines(result: Any, seconds: float) -> list[str]:
+    """The end of a ``▶ NAME …`` line, then the run's summary (its failure message is left to
+    the one line the loop ends with, so a failure is said once)."""
+    rec = result.record
+    counts = _("{writes} writes, {reads} reads").format(
+        writes=int(rec.get("writes", 0)), reads=int(rec.get("reads", 0))
+    )
+    head = _("{status} ({counts}) in {seconds} s → {run_dir}/").format(
+        status=status_words(result.status),
+        counts=counts,
+        seconds=f"{seconds:.1f}",
+        run_dir=result.run_dir,
+    )
+    return [" " + head, *summary_lines(rec)]
 
 
 def step_entry(step: Step, n: int, result: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from runbook_lib.run import precheck
 from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.pool import KernelPool
 from runbook_lib.run.runner import RunResult, prepare_parameters, run_notebook
-from runbook_lib.run.summary import compare_lines, report
+from runbook_lib.run.summary import compare_lines
 
 AUDIT = "S0"
 #: how the loop runs: ``plan`` (audit and plan only), ``run`` (no destructive step), ``yes``
@@ -87,7 +87,7 @@ def _run(name: str, params: Mapping[str, Any], request: FixRequest, label: str) 
     except RunbookError:
         print(" " + _("refused"), flush=True)
         raise
-    report(result, time.monotonic() - started)
+    print("\n".join(fix_report.run_lines(result, time.monotonic() - started)), flush=True)
     return result
 
 
@@ -158,15 +158,20 @@ def run_fix(request: FixRequest) -> FixOutcome:
         if request.mode == "plan":
             data["exit_code"] = _exit_for(findings, False)
             return _done(request, data, secrets)
-        check_steps(plan, request.params)
-        if plan.destructive and request.mode != "yes":
-            names = ", ".join(step.title() for step in plan.destructive)
-            raise BadInput(
-                _(
-                    "The plan has destructive steps ({steps}): run 'runbook fix --yes' to run "
-                    "them, or 'runbook fix --plan' to read the plan first."
-                ).format(steps=names)
-            )
+        try:
+            check_steps(plan, request.params)
+            if plan.destructive and request.mode != "yes":
+                names = ", ".join(step.title() for step in plan.destructive)
+                raise BadInput(
+                    _(
+                        "The plan has destructive steps ({steps}): run 'runbook fix --yes' to "
+                        "run them, or 'runbook fix --plan' to read the plan first."
+                    ).format(steps=names)
+                )
+        except BadInput:
+            data["exit_code"] = EXIT_BAD_INPUT  # refused before any step: the plan is kept
+            _done(request, data, secrets)
+            raise
         pending = False
         for n, step in enumerate(plan.runs, 1):
             params = {**request.params, **step.params}
@@ -189,8 +194,11 @@ def run_fix(request: FixRequest) -> FixOutcome:
                     )
                 )
             pending |= result.exit_code == EXIT_MANUAL_PENDING
-        after = _audit(request, _("audit after fix"))
-        secrets += after.secret_values
+        if plan.runs:  # nothing ran: the audit before is the audit after
+            after = _audit(request, _("audit after fix"))
+            secrets += after.secret_values
+        else:
+            after = before
     after_findings = list(after.record.get("findings") or [])
     compare = compare_lines(before.record, after.record, _("the audit before fix"))
     print("\n".join(compare), flush=True)
