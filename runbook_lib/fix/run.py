@@ -91,16 +91,19 @@ def _run(name: str, params: Mapping[str, Any], request: FixRequest, label: str) 
     return result
 
 
-def _audit(request: FixRequest, label: str) -> RunResult:
+def _audit(request: FixRequest, label: str, *, first: bool = True) -> RunResult:
     """S0 with ``fail_on_findings`` off: its findings are the loop's input, not its failure.
 
     Raises:
-        RunbookError: the audit itself failed (exit 1) or refused its input (exit 2).
+        BadInput: the first audit refused its input (nothing was changed).
+        RunbookError: the audit failed, or the audit after the steps refused its input (the
+            steps made their changes: never a "nothing changed" refusal then).
     """
     audit = notebook_of(AUDIT)
     result = _run(str(audit), {**request.params, "fail_on_findings": False}, request, label)
     if result.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
-        error = BadInput if result.exit_code == EXIT_BAD_INPUT else RunbookError
+        refused = first and result.exit_code == EXIT_BAD_INPUT
+        error = BadInput if refused else RunbookError
         raise error(
             _("The audit ({notebook}) did not finish: {message}").format(
                 notebook=audit.stem, message=result.message
@@ -195,7 +198,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
                 )
             pending |= result.exit_code == EXIT_MANUAL_PENDING
         if plan.runs:  # nothing ran: the audit before is the audit after
-            after = _audit(request, _("audit after fix"))
+            after = _audit(request, _("audit after fix"), first=False)
             secrets += after.secret_values
         else:
             after = before

@@ -81,6 +81,8 @@ def fix_command(args: argparse.Namespace) -> int:
         endpoint_url=args.endpoint_url or "",
         profile=args.profile or "",
     )
+    if "plan" in params:  # the loop decides each run's mode
+        raise BadInput(_("runbook fix takes --plan, not a plan parameter: remove -p plan."))
     given = {name: params[name] for name, _value in args.parameter}
     if args.lang:
         from runbook_lib.core.i18n import set_language

@@ -154,6 +154,7 @@ def test_commands_repeat_the_target_and_only_the_parameters_the_runbook_declares
         (["-p", "cis_version", "4.0"], "4.0.1, 5.0.0, 6.0.0, 7.0.0"),
         (["--org"], "not supported yet"),
         (["-p", "user_name", "bad name!"], "user_name"),
+        (["-p", "plan", "true"], "--plan"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], words: str, tmp_path: Path) -> None:
