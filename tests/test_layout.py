@@ -28,6 +28,8 @@ FORBIDDEN = {
     "manual": ("run", "org", "interfaces", "authoring", "testing", *SECTIONS),
     "run": ("org", "interfaces", "authoring"),
     "org": ("interfaces", "authoring"),
+    # one account's fix loop (audit -> runbooks -> audit): uses run/, never the fan-out
+    "fix": ("org", "interfaces", "authoring"),
     # what maintainers run sits beside the front ends: it uses run/ and core/, never them
     "authoring": ("interfaces", "widgets", "testing", "manual", *SECTIONS),
 }

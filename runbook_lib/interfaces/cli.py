@@ -31,6 +31,7 @@ from runbook_lib.interfaces.fanout_cli import (
     use_organization_sandbox,
     wants_fanout,
 )
+from runbook_lib.interfaces.fix_cli import fix_command, fix_options
 
 USAGE_EXIT = EXIT_BAD_INPUT
 
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         help="stream cell output to the terminal and run.log (secrets redacted)",
     )
     fanout_options(run)
+
+    fix = sub.add_parser(
+        "fix", help="audit, then run the runbooks that close its FAILs; audit again"
+    )
+    fix_options(fix)
 
     box = sub.add_parser("sandbox", help="run the embedded sandbox in the foreground")
     box.add_argument("--port", type=int, default=0, help="default: a free port")
@@ -271,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "run":
             return _run(args)
+        if args.command == "fix":
+            return fix_command(args)
         if args.command == "sandbox":
             return _sandbox(args)
         if args.command in ("lab", "app"):
