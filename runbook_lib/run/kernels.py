@@ -94,6 +94,8 @@ KERNELS_PREFIX = "runbook-kernels-"
 TEMP_PREFIXES = ("runbook-guard-", "runbook-reset-", KERNELS_PREFIX)
 _PID_NAME = re.compile(r"^(?:runbook-(?:guard|reset|kernels-\d+)-|kernel-)(\d+)-")
 _fallback: list[Path] = []
+#: kernel arguments: IPython keeps its input history in memory only (reset between runs)
+NO_HISTORY = ("--HistoryManager.enabled=False",)
 
 
 def folder_problem(folder: Path) -> str:
@@ -223,6 +225,9 @@ def ipc_kernel_manager(
             self.connection_file = str(socket_folder() / f"{name}.json")
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            # no history database: every run's input (its parameters: account, users,
+            # folders) would stay on disk in ~/.ipython for any later kernel to read
+            kw["extra_arguments"] = [*kw.get("extra_arguments", []), *NO_HISTORY]
             if kernel_env is not None:
                 kw["env"] = dict(kernel_env)
             if kernel_log is None:
