@@ -3,7 +3,8 @@
 A pooled kernel runs one notebook after another, each for its own account. Between two runs
 ``reset_kernel_state`` is the ONE function that forgets everything a run left behind:
 
-- the user namespace and the output cache (IPython's ``%reset -f``) and the last traceback;
+- the user namespace and the output cache (IPython's ``%reset -f``), the input history and the
+  last traceback;
 - the state of every library module that keeps some (each registers a hook with ``on_reset``:
   live cells, widgets, the keyed-fingerprint key, extra secret destinations);
 - boto3's default session (botocore keeps its credential caches on sessions, so dropping the
@@ -49,7 +50,9 @@ def watch(name: str, kind: type) -> None:
 
 
 def _reset_namespace() -> None:
-    """IPython's ``%reset -f`` (user namespace, output cache) when running in a kernel."""
+    """IPython's ``%reset -f`` (user namespace, output cache) when running in a kernel, and its
+    input history (``In``, ``_ih``, ``%history``: the last run's injected parameters name its
+    account, users and folders) in a new history session."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with ipykernel
@@ -57,6 +60,7 @@ def _reset_namespace() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.run_line_magic("reset", "-f")
+        shell.history_manager.reset(new_session=True)
 
 
 def _reset_aws() -> None:

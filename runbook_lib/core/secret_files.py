@@ -54,9 +54,19 @@ def _work_tree(path: Path) -> Path | None:
 def check_outside_git(path: Path) -> None:
     """Refuse a secret file inside a git work tree unless git ignores it.
 
+    The path is checked where it really lands: every symlink in it resolved first (a
+    ``secrets_dir`` that is a link into a repository is inside that repository), and as
+    written.
+
     Raises:
         BadInput: the file would be inside a work tree and is not git-ignored.
     """
+    real = Path(os.path.realpath(path))
+    for where in dict.fromkeys((real, Path(os.path.abspath(path)))):
+        _check_ignored(where)
+
+
+def _check_ignored(path: Path) -> None:
     tree = _work_tree(path)
     if tree is None:
         return

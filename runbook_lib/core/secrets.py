@@ -17,6 +17,8 @@ import html
 import json
 import os
 import socket
+import stat
+import struct
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -172,16 +174,53 @@ class Secret:
 reset.watch("Secret", Secret)
 
 
+def trusted_socket_path(path: str) -> bool:
+    """Whether ``path`` is a leak-guard socket this user made: a socket owned by this user,
+    alone in a folder owned by this user with mode 0700 (no one else can have put it there or
+    can reach it), never through a symlink."""
+    uid = os.getuid()
+    try:
+        folder = os.lstat(os.path.dirname(path) or ".")
+        sock = os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return (
+        stat.S_ISDIR(folder.st_mode)
+        and folder.st_uid == uid
+        and stat.S_IMODE(folder.st_mode) & 0o077 == 0
+        and stat.S_ISSOCK(sock.st_mode)
+        and sock.st_uid == uid
+    )
+
+
+def peer_is_this_user(sock: socket.socket) -> bool:
+    """Whether the process at the other end of a connected Unix socket runs as this user
+    (``SO_PEERCRED``; where the platform has none, the folder checks stand alone)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:  # pragma: no cover - not Linux
+        return True
+    creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
 def announce(secret: Secret) -> None:
-    """Tell the runner (if any) about a new secret so it can scan artifacts for it."""
+    """Tell the runner (if any) about a new secret so it can scan artifacts for it.
+
+    The socket comes from the environment (``RUNBOOK_LEAK_SOCKET``), which a kernel may have
+    inherited from anyone: nothing is sent unless ``trusted_socket_path`` holds and the
+    listening process runs as this user (``peer_is_this_user``).
+    """
     path = os.environ.get(LEAK_SOCKET_VAR)
-    if not path or secret.dropped:
+    if not path or secret.dropped or not trusted_socket_path(path):
         return
-    message = json.dumps({"kind": secret.kind, "forms": secret_forms(secret.reveal())})
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(5)
             sock.connect(path)
+            if not peer_is_this_user(sock):
+                return
+            message = json.dumps({"kind": secret.kind, "forms": secret_forms(secret.reveal())})
             sock.sendall(message.encode() + b"\n")
             sock.shutdown(socket.SHUT_WR)
             sock.recv(16)  # the runner's acknowledgement: it knows the secret before we go on

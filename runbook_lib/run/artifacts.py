@@ -1,29 +1,39 @@
-"""A run's folder: private while the run writes it, readable once the leak guard passed it.
+"""A run's folder: private (0700, files 0600, whatever the umask), scanned before it is kept.
 
 Every artifact (executed notebook, HTML, ``run.json``, logs) is created 0600 in a 0700 folder
-before anything writes into it; after the run, the leak guard scans each file for the run's
-secrets, deletes any that holds one, and only then are the clean files made readable (0644,
-folder 0755).
+(missing parent folders 0700 too) before anything writes into it; after the run, the leak guard
+scans each file for the run's secrets and deletes any that holds one. The files stay private:
+they name the account, its users and where secrets went.
+
+A full disk must not cost the run record: the folder starts with ``RESERVE`` bytes set aside
+(``.reserved``), freed just before the runner writes the final record, which it writes before
+the (large) HTML export.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import secrets as stdlib_secrets
+import shutil
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core.errors import EXIT_FAILED
+from runbook_lib.core.errors import EXIT_FAILED, BadInput
+from runbook_lib.core.i18n import _
+from runbook_lib.core.secret_files import make_private_folder
 from runbook_lib.core.wording import csv_cell
 from runbook_lib.run.leaks import LeakGuard
 
 PRIVATE = 0o600
-PUBLIC = 0o644
-PUBLIC_DIR = 0o755
+PRIVATE_DIR = 0o700
+#: bytes set aside in a new run folder for its final run record (a record is ≈3-30 KB)
+RESERVE = 128 * 1024
+RESERVE_NAME = ".reserved"
 
 
 def _run_id(stem: str) -> str:
@@ -38,13 +48,46 @@ def create_private(path: Path) -> Path:
 
 
 def open_run_dir(output_dir: Path, stem: str, names: list[str]) -> Path:
-    """A new private run folder (0700) with ``names`` created empty and private (0600)."""
+    """A new private run folder (0700) with ``names`` created empty and private (0600), and
+    ``RESERVE`` bytes set aside for its record.
+
+    Raises:
+        BadInput: the output folder has no room (or cannot be written): nothing was run.
+    """
     run_dir = Path(output_dir) / _run_id(stem)
-    run_dir.mkdir(parents=True, exist_ok=False, mode=0o700)
-    os.chmod(run_dir, 0o700)  # mkdir's mode is masked by the umask; this is not
-    for name in names:
-        create_private(run_dir / name)
+    try:
+        make_private_folder(Path(output_dir))
+        run_dir.mkdir(mode=PRIVATE_DIR)
+        os.chmod(run_dir, PRIVATE_DIR)  # mkdir's mode is masked by the umask; this is not
+        for name in names:
+            create_private(run_dir / name)
+        _reserve(run_dir / RESERVE_NAME)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(run_dir)
+        raise BadInput(
+            _(
+                "Cannot write run records in {folder} ({error}): free space there or choose "
+                "another --output-dir."
+            ).format(folder=output_dir, error=err.strerror or type(err).__name__)
+        ) from None
     return run_dir
+
+
+def _reserve(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, PRIVATE)
+    try:
+        os.write(fd, bytes(RESERVE))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def release_reserve(run_dir: Path) -> None:
+    """Free the space set aside for the record (and drop half-written temporary records)."""
+    (run_dir / RESERVE_NAME).unlink(missing_ok=True)
+    for partial in run_dir.glob(".record-*"):  # a kernel's record save that hit a full disk
+        partial.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -58,7 +101,7 @@ FINDINGS_COLUMNS = ("control", "check", "cis_version", "title", "status", "resou
 
 
 def write_findings_csv(path: Path, findings: list[Mapping[str, Any]]) -> None:
-    """One row per finding, private until the leak scan has passed it (like every artifact)."""
+    """One row per finding, private (like every artifact); no cell a spreadsheet would run."""
     create_private(path)
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, FINDINGS_COLUMNS, extrasaction="ignore")
@@ -110,8 +153,8 @@ def refuse_leaks(
 
 
 def publish(run_dir: Path, clean: list[Path]) -> None:
-    """Make the scanned, clean artifacts readable (0644, folder 0755); the rest stay private."""
+    """Keep the scanned artifacts private whatever the umask (0600, folder 0700)."""
     for path in clean:
         if path.exists():
-            os.chmod(path, PUBLIC)
-    os.chmod(run_dir, PUBLIC_DIR)
+            os.chmod(path, PRIVATE)
+    os.chmod(run_dir, PRIVATE_DIR)

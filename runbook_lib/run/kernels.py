@@ -9,8 +9,14 @@ environment is handed to the kernel process itself: the host's ``os.environ`` is
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import logging
 import os
+import re
 import secrets as stdlib_secrets
+import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core import environ
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import apply_sandbox_environ
 from runbook_lib.core.secrets import default_secrets_dir
 
@@ -59,6 +66,8 @@ def kernel_environ(
         A new mapping; ``base`` and ``os.environ`` are left as they were.
     """
     env = dict(os.environ if base is None else base)
+    # a leak socket is the runner's own (``leak_environ``), never one this process inherited
+    env.pop(environ.LEAK_SOCKET, None)
     if headless:
         env[environ.HEADLESS] = "1"
     else:
@@ -77,10 +86,117 @@ def kernel_environ(
     return env
 
 
-def _socket_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / f"runbook-kernels-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+log = logging.getLogger("runbook")
+
+#: the folders and files of this package in ``$TMPDIR``; each name holds the pid that made it,
+#: so the next run can tell a killed run's leftovers from a live run's
+KERNELS_PREFIX = "runbook-kernels-"
+TEMP_PREFIXES = ("runbook-guard-", "runbook-reset-", KERNELS_PREFIX)
+_PID_NAME = re.compile(r"^(?:runbook-(?:guard|reset|kernels-\d+)-|kernel-)(\d+)-")
+_fallback: list[Path] = []
+#: kernel arguments: IPython keeps its input history in memory only (reset between runs)
+NO_HISTORY = ("--HistoryManager.enabled=False",)
+
+
+def folder_problem(folder: Path) -> str:
+    """Why ``folder`` is not a private folder of this user (``""``: it is one): it must be a
+    real folder (no symlink), owned by this user, with no access for group or others."""
+    try:
+        info = os.lstat(folder)
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    if stat.S_ISLNK(info.st_mode):
+        return "a symlink"
+    if not stat.S_ISDIR(info.st_mode):
+        return "not a folder"
+    if info.st_uid != os.getuid():
+        return f"owned by uid {info.st_uid}"
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        return f"mode {stat.S_IMODE(info.st_mode):04o}"
+    return ""
+
+
+def temp_folder(prefix: str) -> Path:
+    """A new private folder (0700) in ``$TMPDIR`` whose name carries this process's id."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    os.chmod(folder, 0o700)
     return folder
+
+
+def socket_folder() -> Path:
+    """The folder of the kernels' IPC sockets and connection files: ``$TMPDIR/runbook-kernels-
+    UID``, made 0700 by this user. One that someone else made, or left open (0777), or that is
+    a symlink, is never used: this process then makes a private folder of its own (removed
+    when it exits)."""
+    folder = Path(tempfile.gettempdir()) / f"{KERNELS_PREFIX}{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    problem = folder_problem(folder)
+    if not problem:
+        return folder
+    if not _fallback:
+        own = temp_folder(f"{KERNELS_PREFIX}{os.getuid()}-")
+        atexit.register(shutil.rmtree, own, ignore_errors=True)
+        _fallback.append(own)
+        log.warning(
+            _(
+                "runbook: {folder} is not a private folder of this user ({problem}): kernels use "
+                "{own} instead; remove {folder} if you did not make it."
+            ).format(folder=folder, problem=problem, own=own)
+        )
+    return _fallback[0]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return pid > 0
+
+
+def _leftover(entry: Path, uid: int) -> bool:
+    """Whether ``entry`` was made by a process of this user that is gone."""
+    match = _PID_NAME.match(entry.name)
+    if not match or int(match.group(1)) == os.getpid():
+        return False
+    try:
+        owner = os.lstat(entry).st_uid
+    except OSError:
+        return False
+    return owner == uid and not _pid_alive(int(match.group(1)))
+
+
+def clean_leftovers() -> list[Path]:
+    """Remove what killed runs of this user left behind: ``runbook-guard-*``, ``runbook-reset-*``
+    and fallback kernel folders in ``$TMPDIR``, and kernel sockets and connection files in the
+    kernels' folder, each only when the process named in it is gone and this user owns it.
+
+    Returns:
+        What was removed.
+    """
+    uid, removed = os.getuid(), []
+    temp = Path(tempfile.gettempdir())
+    places = [temp]
+    kernels = temp / f"{KERNELS_PREFIX}{uid}"
+    if not folder_problem(kernels):
+        places.append(kernels)
+    for place in places:
+        with contextlib.suppress(OSError):
+            for entry in place.iterdir():
+                if place == temp and not entry.name.startswith(TEMP_PREFIXES):
+                    continue
+                if not _leftover(entry, uid):
+                    continue
+                if stat.S_ISDIR(os.lstat(entry).st_mode):
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def ipc_kernel_manager(
@@ -102,10 +218,16 @@ def ipc_kernel_manager(
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(transport="ipc", **kwargs)
-            # an absolute socket path: the kernel may start in another working directory
-            self.ip = str(_socket_folder() / f"kernel-{stdlib_secrets.token_hex(6)}")
+            # absolute paths in a private folder, named by this process (``clean_leftovers``):
+            # the kernel may start in another working directory
+            name = f"kernel-{os.getpid()}-{stdlib_secrets.token_hex(6)}"
+            self.ip = str(socket_folder() / name)
+            self.connection_file = str(socket_folder() / f"{name}.json")
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            # no history database: every run's input (its parameters: account, users,
+            # folders) would stay on disk in ~/.ipython for any later kernel to read
+            kw["extra_arguments"] = [*kw.get("extra_arguments", []), *NO_HISTORY]
             if kernel_env is not None:
                 kw["env"] = dict(kernel_env)
             if kernel_log is None:

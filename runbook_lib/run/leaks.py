@@ -11,12 +11,12 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook_lib.core.secrets import LEAK_SOCKET_VAR
+from runbook_lib.core.secrets import LEAK_SOCKET_VAR, peer_is_this_user
+from runbook_lib.run.kernels import temp_folder
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ class LeakGuard:
         return os.path.join(self._dir, "leak.sock")
 
     def start(self) -> LeakGuard:
-        """Open the socket in a fresh private folder and start listening."""
-        self._dir = tempfile.mkdtemp(prefix="runbook-guard-")
-        os.chmod(self._dir, 0o700)
+        """Open the socket in a fresh private folder (0700, this user's: the only kind a
+        kernel announces to, see ``core.secrets.announce``) and start listening."""
+        self._dir = str(temp_folder("runbook-guard-"))
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.bind(self.socket_path)
+        os.chmod(self.socket_path, 0o600)
         self._sock.listen(16)
         self._thread = threading.Thread(target=self._serve, daemon=True, name="leak-guard")
         self._thread.start()
@@ -63,6 +64,8 @@ class LeakGuard:
             except OSError:
                 return
             with conn:
+                if not peer_is_this_user(conn):  # only this user's kernels announce
+                    continue
                 data = b""
                 while chunk := conn.recv(65536):
                     data += chunk

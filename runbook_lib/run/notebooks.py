@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import yaml
 
 from runbook_lib.core import environ
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 
 NOTEBOOKS_VAR = environ.NOTEBOOKS
 
@@ -126,25 +128,86 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
     return params
 
 
-def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
-    """Merge YAML parameter files, later files winning.
+class _NotPlain(yaml.YAMLError):
+    """A YAML node whose tag makes something other than plain data."""
+
+    def __init__(self, tag: str, line: int) -> None:
+        super().__init__(tag)
+        self.tag, self.line = tag, line
+
+
+class PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader, limited to plain data: text, numbers, true/false, null, lists and
+    mappings. A tag that builds anything else (``!!binary``, ``!!set``, ``!!python/...``, a
+    custom ``!tag``) is refused; a date written bare (``2024-01-01``) stays text."""
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise _NotPlain(tag, node.start_mark.line + 1)
+
+
+for _tag in ("binary", "set", "omap", "pairs"):
+    PlainLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+PlainLoader.add_constructor(None, _refuse_tag)  # every tag no constructor knows
+
+
+def _text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+PlainLoader.add_constructor("tag:yaml.org,2002:timestamp", _text)  # a bare date stays text
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """``text`` read as plain YAML data (``PlainLoader``).
 
     Raises:
-        BadInput: a file is missing, is not YAML, or is not a mapping of names to values.
+        BadInput: not YAML, or a tag that is not plain data; ``where`` names the source.
+    """
+    try:
+        return yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+    except _NotPlain as err:
+        raise BadInput(
+            _(
+                "{where} line {line}: the tag {tag} is refused: parameters are plain data "
+                "(text, numbers, true/false, lists and mappings); remove the tag."
+            ).format(where=where, line=err.line, tag=err.tag)
+        ) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BadInput(
+            f"{where} is not valid YAML{at}: fix the file (YAML mapping of name: value)."
+        ) from None
+    except (ValueError, RecursionError) as err:  # an int of 5000 digits; nesting too deep
+        raise BadInput(
+            _("{where} holds a value YAML cannot read ({error}): fix the file.").format(
+                where=where, error=type(err).__name__
+            )
+        ) from None
+
+
+def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
+    """Merge YAML parameter files, later files winning; every value plain data.
+
+    Raises:
+        BadInput: a file is missing, is not YAML, holds a value that is not plain data, or is
+            not a mapping of names to values.
     """
     merged: dict[str, Any] = {}
     for file in files:
         try:
-            data = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+            text = Path(file).read_text(encoding="utf-8")
         except FileNotFoundError as err:
             raise BadInput(f"Parameters file {file} does not exist: fix the -f path.") from err
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
+        except (OSError, UnicodeDecodeError) as err:
             raise BadInput(
-                f"Parameters file {file} is not valid YAML{where}: fix the file (YAML "
-                "mapping of name: value)."
-            ) from err
+                _("Parameters file {file} cannot be read ({error}): fix the -f path.").format(
+                    file=file, error=getattr(err, "strerror", None) or type(err).__name__
+                )
+            ) from None
+        data = load_yaml(text, f"Parameters file {file}")
         if data is None:
             continue
         if not isinstance(data, dict):
@@ -152,28 +215,88 @@ def load_parameter_files(files: Sequence[Path]) -> dict[str, Any]:
                 f"Parameters file {file} must be a mapping of name: value, not "
                 f"{type(data).__name__}: fix the file."
             )
+        for name, value in data.items():
+            check_plain(str(name), value)
         merged.update(data)
     return merged
 
 
-def parse_value(raw: str, type_name: str = "") -> Any:
+#: the most values (list items, mapping entries, nested) one parameter may hold
+MAX_VALUES = 10_000
+
+
+def check_plain(name: str, value: Any) -> None:
+    """Refuse a parameter value that is not plain data: only text, whole and finite numbers,
+    true/false, null, and lists and mappings (text keys) of them reach papermill, which writes
+    each value into the notebook as code.
+
+    Raises:
+        BadInput: names the parameter and the part of it that is not plain.
+    """
+    budget = [MAX_VALUES]
+
+    def walk(item: Any, where: str) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise BadInput(
+                _("Parameter '{name}' holds more than {count} values: give a smaller one.").format(
+                    name=name, count=MAX_VALUES
+                )
+            )
+        if item is None or isinstance(item, str | bool | int):
+            return
+        if isinstance(item, float) and math.isfinite(item):
+            return
+        if isinstance(item, list):
+            for i, inner in enumerate(item):
+                walk(inner, f"{where}[{i}]")
+            return
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise _not_plain(where, f"a mapping with a key of type {type(key).__name__}")
+                walk(inner, f"{where}.{key}")
+            return
+        kind = (
+            "a non-finite number" if isinstance(item, float) else f"of type {type(item).__name__}"
+        )
+        raise _not_plain(where, kind)
+
+    walk(value, name)
+
+
+def _not_plain(where: str, kind: str) -> BadInput:
+    return BadInput(
+        _(
+            "Parameter '{where}' is {kind}, not plain data: use text, numbers, true/false, "
+            "lists and mappings; fix it in the parameters file or -p."
+        ).format(where=where, kind=kind)
+    )
+
+
+def parse_value(raw: str, type_name: str = "", where: str = "-p") -> Any:
     """Parse a ``-p name value`` value by the parameter's declared type.
 
     A ``str`` parameter keeps the text as written (``111122223333``, ``007``, ``true``), except
     that a YAML-quoted value (``'111122223333'``) loses its quotes, as in a parameters file; any
-    other type is read the way YAML would (``true``, ``3``, ``{a: b}``).
+    other type is read the way YAML would (``true``, ``3``, ``{a: b}``), as plain data only.
+
+    Raises:
+        BadInput: a YAML tag that is not plain data (``!!binary``...).
     """
     if type_name.split("[")[0] == "str":
         if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in "'\"":
             return raw
         try:
-            unquoted = yaml.safe_load(raw)
-        except yaml.YAMLError:
+            unquoted = yaml.load(raw, Loader=PlainLoader)  # noqa: S506 - a SafeLoader
+        except (yaml.YAMLError, ValueError):
             return raw
         return unquoted if isinstance(unquoted, str) else raw
     try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
+        return yaml.load(raw, Loader=PlainLoader)  # noqa: S506 - a SafeLoader
+    except _NotPlain:
+        return load_yaml(raw, where)  # the one-line refusal
+    except (yaml.YAMLError, ValueError, RecursionError):
         return raw
 
 
@@ -197,12 +320,14 @@ _KINDS: dict[str, tuple[type, ...]] = {
 
 
 def check_types(stem: str, declared: Mapping[str, Any], params: Mapping[str, Any]) -> None:
-    """Refuse a parameter whose value does not have the notebook's declared type.
+    """Refuse a parameter that is not plain data (``check_plain``) or whose value does not
+    have the notebook's declared type.
 
     Raises:
         BadInput: names the parameter, the type it needs and what it got.
     """
     for name, value in params.items():
+        check_plain(name, value)
         type_name = str(declared[name].get("inferred_type_name") or "")
         expected = _KINDS.get(type_name.split("[")[0])
         if expected is None or value is None:
@@ -249,7 +374,7 @@ def run_parameters(
     """
     from_files = load_parameter_files(files)
     types = declared_types(books)
-    given = {name: parse_value(value, types.get(name, "")) for name, value in pairs}
+    given = {name: parse_value(value, types.get(name, ""), f"-p {name}") for name, value in pairs}
     # a parameters file is shared by all the runbooks (sandbox.yaml); -p is for these ones
     check_known(from_files, all_notebooks())
     check_known(given, books)

@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.core.reset import RUN_PREFIXES
-from runbook_lib.run.kernels import ipc_kernel_manager, kernel_environ
+from runbook_lib.run.kernels import ipc_kernel_manager, kernel_environ, temp_folder
 
 #: imported while a new kernel boots (before it answers), so that a run starts on them warm
 WARM_IMPORTS = (
@@ -197,7 +196,7 @@ class KernelPool:
         Raises:
             KernelDiscarded: the reset failed or timed out.
         """
-        folder = Path(tempfile.mkdtemp(prefix="runbook-reset-"))  # 0700
+        folder = temp_folder("runbook-reset-")  # 0700
         fifo = folder / "environ"
         writer: threading.Thread | None = None
         if env is not None:

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from runbook_lib.access_key.rotation import validate_days
+from runbook_lib.admin_user.request import _USER_KEYS as USER_KEYS  # S1's users entry keys
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
+from runbook_lib.core.i18n import _
 from runbook_lib.core.tags import validate_tags
 from runbook_lib.core.target import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, TargetSpec
 from runbook_lib.core.validation import (
@@ -34,6 +36,7 @@ from runbook_lib.root_usage.request import LIMITS, validate_threshold
 from runbook_lib.run.notebooks import all_notebooks, declared
 
 DEFAULT_USER = "Administrator"
+DEFAULT_GROUP = "Administrators"
 
 
 def _optional_group(value: Any) -> Any:
@@ -112,12 +115,48 @@ def check_parameters(params: Mapping[str, Any]) -> None:
     for name, rule in RULES.items():
         if name in params:
             rule(params[name])
-    for i, user in enumerate(params.get("users") or []):
-        if isinstance(user, Mapping):
-            validate_user_name(cast(str, user.get("name")), f"users[{i}].name")
-            validate_tags(user.get("tags") or None, f"users[{i}].tags")
-            for group in user.get("groups") or []:
-                validate_group_name(group, f"users[{i}].groups")
+    users = params.get("users")
+    if users is not None and not isinstance(users, list):
+        raise BadInput(
+            _("users must be a list of {{name, groups, tags}}, not {name__}.").format(
+                name__=type(users).__name__
+            )
+        )
+    for i, user in enumerate(users or []):
+        _check_user_entry(user, i)
+
+
+def _check_user_entry(user: Any, index: int) -> None:
+    """One ``users`` entry has the shape S1 declares: a mapping of ``name``, ``groups`` (a
+    non-empty list of group names) and ``tags`` (IAM's tag rules).
+
+    Raises:
+        BadInput: the first part of the entry S1 (or IAM) would refuse.
+    """
+    param = f"users[{index}]"
+    if not isinstance(user, Mapping):
+        raise BadInput(
+            _(
+                "{param} must be a mapping like {{name: alice, groups: [Administrators], "
+                "tags: {{}}}}, not {name__}: fix the users parameter."
+            ).format(param=param, name__=type(user).__name__)
+        )
+    unknown = sorted(str(k) for k in user if k not in USER_KEYS)
+    if unknown:
+        raise BadInput(
+            _("{param} has unknown key(s) {value}: use only name, groups and tags.").format(
+                param=param, value=", ".join(unknown)
+            )
+        )
+    validate_user_name(cast(str, user.get("name", "")), f"{param}.name")
+    validate_tags(user.get("tags") or None, f"{param}.tags")
+    groups = user.get("groups", [DEFAULT_GROUP])
+    if not isinstance(groups, list) or not groups:
+        raise BadInput(
+            _("{param}.groups must be a non-empty list of group names: fix it.").format(param=param)
+        )
+    for i, group in enumerate(groups):
+        validate_group_name(group, f"{param}.groups[{i}]")
 
 
 def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:

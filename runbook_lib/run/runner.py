@@ -26,8 +26,11 @@ from runbook_lib.core.errors import (
     EXIT_MANUAL_PENDING,
     EXIT_OK,
 )
+from runbook_lib.core.i18n import _
 from runbook_lib.core.record import RunRecord
 from runbook_lib.core.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.core.secret_files import make_private_folder
+from runbook_lib.core.secrets import default_secrets_dir
 from runbook_lib.run import artifacts, engine, kernels
 from runbook_lib.run.export import HtmlExporter
 from runbook_lib.run.leaks import LeakGuard, RedactingFilter
@@ -84,15 +87,17 @@ def _target(params: Mapping[str, Any]) -> str:
 def _failure(err: Exception, writes: int = 0) -> tuple[int, str, str]:
     """Exit code, status and one-line message of a notebook whose cell raised ``err``.
 
-    "Nothing was changed" is said only when the run record counts no write (a bad input
-    found after a write, e.g. a destination that failed, says how many writes there were).
+    "Nothing was changed" is said only when the run record counts no write. Exit 2 (bad
+    input) only then too: a bad input found after a write (a destination that failed, a full
+    secrets folder) exits 1 and says how many writes there were.
     """
     ename = str(getattr(err, "ename", type(err).__name__))
     evalue = str(getattr(err, "evalue", err)).strip().splitlines()
     text = evalue[-1] if evalue else ename
     code = EXIT_CODE_BY_NAME.get(ename, EXIT_FAILED)
     suffix = ""
-    if writes:
+    if writes:  # bad input after a write is not "nothing changed": exit 1, with the count
+        code = EXIT_FAILED if code == EXIT_BAD_INPUT else code
         suffix = f" This run made {writes} write(s) before it stopped: see run.json."
     elif code == EXIT_BAD_INPUT and "nothing was changed" not in text.lower():
         suffix = " Nothing was changed."
@@ -125,11 +130,23 @@ def _cell_log(run_dir: Path, guard: LeakGuard, enabled: bool) -> Iterator[None]:
 
 
 def _read_record(record_path: Path, stem: str) -> dict[str, Any]:
-    """Every field, even when the kernel stopped before preflight saved its record."""
+    """Every field, even when the kernel stopped before preflight saved its record (or its
+    record cannot be read)."""
     record: dict[str, Any] = RunRecord(notebook=stem).to_dict()
-    if record_path.stat().st_size:
-        record.update(json.loads(record_path.read_text("utf-8")))
+    with contextlib.suppress(OSError, ValueError):
+        if record_path.stat().st_size:
+            record.update(json.loads(record_path.read_text("utf-8")))
     return record
+
+
+def _delivered(record: Mapping[str, Any]) -> str:
+    """`` Delivered: KIND to DESTINATION; ...`` for the secrets the record says were delivered."""
+    items = [
+        f"{s.get('kind', 'secret')} to {s.get('destination', '?')}"
+        for s in record.get("secrets") or []
+        if isinstance(s, Mapping)
+    ]
+    return " " + _("Delivered: {items}.").format(items="; ".join(items)) if items else ""
 
 
 def _execute(
@@ -186,6 +203,8 @@ def _complete_record(
     if exit_code == EXIT_OK and pending:
         exit_code, status = EXIT_MANUAL_PENDING, "manual step pending"
         message = "; ".join(f"{m['step']} {m['title']}: {m['how']}" for m in pending)
+    if exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):  # a failed run names what reached someone
+        message += _delivered(record)
     started, executed = times
     record.update(
         {
@@ -209,13 +228,75 @@ def _complete_record(
     return record
 
 
-def _export(exporter: HtmlExporter, run_dir: Path, path: Path) -> None:
-    """The HTML export of the executed notebook (none when the kernel never saved one)."""
+def _export(exporter: HtmlExporter, run_dir: Path, path: Path) -> str:
+    """The HTML export of the executed notebook (none when the kernel never saved one).
+
+    Returns:
+        ``""``, or why the export could not be written (a full disk: the partial file is
+        removed, the run record is kept).
+    """
     executed = run_dir / path.name
     if not executed.stat().st_size:  # the kernel never started: no notebook to keep
         executed.unlink()
-        return
-    exporter.export(executed, artifacts.create_private(run_dir / (path.stem + ".html")))
+        return ""
+    html = run_dir / (path.stem + ".html")
+    try:
+        exporter.export(executed, artifacts.create_private(html))
+    except OSError as err:
+        html.unlink(missing_ok=True)
+        return err.strerror or type(err).__name__
+    return ""
+
+
+def _full_disk(record: dict[str, Any], run_dir: Path, problem: str) -> dict[str, Any]:
+    """The record of a run whose artifacts did not all fit: exit 1 at least, one line that
+    says what was written and delivered, and where the record is."""
+    if record["exit_code"] in (EXIT_OK, EXIT_MANUAL_PENDING, EXIT_FINDINGS):
+        writes = int(record.get("writes") or 0)
+        record.update(
+            exit_code=EXIT_FAILED,
+            status="failed",
+            message=_(
+                "The output folder {folder} ran out of space ({problem}) after {writes} "
+                "write(s); the HTML export was not kept, the run record is complete."
+            ).format(folder=run_dir, problem=problem, writes=writes)
+            + _delivered(record),
+        )
+    else:
+        record["message"] += " " + _("The HTML export was not kept ({problem}).").format(
+            problem=problem
+        )
+    return record
+
+
+def _keep_record(run_dir: Path, record: dict[str, Any]) -> Path:
+    """Write ``run.json`` (and ``findings.csv``); on a full disk, the record goes to
+    ``fallback_records_dir()`` instead, and the message says where.
+
+    Returns:
+        Where the record is.
+    """
+    try:
+        artifacts.write_record(run_dir, record)
+        return run_dir / "run.json"
+    except OSError as err:
+        (run_dir / "findings.csv").unlink(missing_ok=True)
+        folder = fallback_records_dir()
+        make_private_folder(folder)
+        path = folder / f"{run_dir.name}.json"
+        record["message"] += " " + _(
+            "{file} could not be written ({problem}): the run record is {path}."
+        ).format(file=run_dir / "run.json", problem=err.strerror, path=path)
+        artifacts.write_json(artifacts.create_private(path), record)
+        return path
+
+
+def fallback_records_dir() -> Path:
+    """Where a run record goes when its run folder has no room left."""
+    return default_secrets_dir().parent / "records"
+
+
+_CLEANED: list[bool] = []
 
 
 def run_notebook(
@@ -247,6 +328,8 @@ def run_notebook(
         BadInput: unknown notebook or mistyped parameter (before anything runs).
     """
     path, params = prepare_parameters(name, parameters, plan=plan)
+    if not _CLEANED:  # once per process: what killed runs left in $TMPDIR
+        _CLEANED.append(bool(kernels.clean_leftovers()))
     names = [path.name, "run.json", "kernel.log"] + (["run.log"] if log_output else [])
     run_dir = artifacts.open_run_dir(output_dir, path.stem, names)
     guard = LeakGuard().start()
@@ -265,9 +348,19 @@ def run_notebook(
             kernel_env=kernel_env,
         )
         executed = time.time()
-        _export(exporter, run_dir, path)
+        artifacts.release_reserve(run_dir)
+        # the record first (it fits in the space set aside), then the large HTML export
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
-        artifacts.write_record(run_dir, record)
+        where = _keep_record(run_dir, record)
+        problem = _export(exporter, run_dir, path)
+        record["timings"]["html_export"] = round(time.time() - executed, 2)
+        if problem:
+            record = _full_disk(record, run_dir, problem)
+        with contextlib.suppress(OSError):  # in place: the space is the one it just freed
+            if where.parent == run_dir:
+                artifacts.write_record(run_dir, record)
+            else:
+                artifacts.write_json(where, record)
         record, clean = artifacts.refuse_leaks(guard, run_dir, record)
         artifacts.publish(run_dir, clean)
         values = guard.values

@@ -271,15 +271,15 @@ def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
     assert "above" not in err and "below" not in err
 
 
-def test_kept_artifacts_are_readable_once_scanned(
+def test_kept_artifacts_stay_private_once_scanned(
     s0_findings_run: tuple[int, str, str, Path],
 ) -> None:
     run_dir = s0_findings_run[3]
 
-    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o755
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run_dir.iterdir()}
     assert {f"{S0}.ipynb", f"{S0}.html", "run.json", "findings.csv", "kernel.log"} <= set(modes)
-    assert set(modes.values()) == {0o644}
+    assert set(modes.values()) == {0o600}
 
 
 def test_artifacts_are_private_until_the_leak_scan(
@@ -301,7 +301,7 @@ def test_artifacts_are_private_until_the_leak_scan(
     assert {"91_raise_error.ipynb", "91_raise_error.html", "run.json"} <= set(seen)
     assert seen.pop("<folder>") == 0o700
     assert set(seen.values()) == {0o600}, seen
-    assert {stat.S_IMODE(p.stat().st_mode) for p in result.artifacts} == {0o644}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in result.artifacts} == {0o600}
 
 
 # --- the summary, from a record (no kernel) ---------------------------------------------------

@@ -61,6 +61,8 @@ def prepare_world(work: Path) -> None:
     (work / "a-file").write_text("a file where a folder should be\n")
     (work / "broken.yaml").write_text("target: sandbox\nuser_name: [Administrator\n")
     (work / "list.yaml").write_text("- target\n- sandbox\n")
+    # '"+print(1)+"' as bytes: papermill would write it into the notebook as code
+    (work / "binary.yaml").write_text('users: [!!binary "IitwcmludCgxKSsi"]\n')
     (work / "typo.yaml").write_text("target: sandbox\nusr_name: Keyless\n")
     (work / "aws-config").write_text("[profile nocreds]\nregion = us-east-1\n")
     (work / "aws-credentials").write_text("")
@@ -326,6 +328,13 @@ ROWS = [
         process=True,
     ),
     Row("yaml-not-a-mapping", ("02", "-f", "{work}/list.yaml"), "must be a mapping", False),
+    Row(
+        "yaml-binary-tag",
+        ("01", "--plan", "-f", "{work}/binary.yaml"),
+        "the tag !!binary is refused",
+        False,
+    ),
+    Row("users-entry-not-a-mapping", s1("-p", "users", "[alice]"), "users[0] must be a mapping"),
     Row("missing-parameters-file", ("02", "-f", "{work}/nosuch.yaml"), "does not exist", False),
     Row(
         "profile-and-endpoint",
@@ -345,6 +354,7 @@ CLI_CHECKS_FIRST = frozenset(
         "path-without-slashes",
         "tag-key-aws-prefix",
         "tag-value-257-chars",
+        "users-entry-not-a-mapping",
         "s2-unknown-user",
         "s2-max-age-days-zero",
         "s2-max-age-days-negative",
@@ -371,6 +381,7 @@ COMMAND_LINE_ONLY = frozenset(
         "mistyped-parameter-in-yaml",
         "malformed-yaml",
         "yaml-not-a-mapping",
+        "yaml-binary-tag",
         "missing-parameters-file",
         "profile-and-endpoint",
     }
