@@ -232,7 +232,7 @@ def test_a_signed_marker_verifies_only_for_its_user_and_key(
 ) -> None:
     from runbook_lib.core.markers import sign, verified
 
-    marker = new_marker(ctx, PENDING, destination="/home/alice/.iam-runbooks/secrets/a.csv")
+    marker = new_marker(ctx, PENDING, destination="/srv/alice/.iam-runbooks/secrets/a.csv")
     signed = sign(ctx, "Alice", "iam-runbooks:console-password", marker)
     back = Marker.parse(signed.value())
     assert TAG_VALUE.fullmatch(signed.value())
@@ -240,7 +240,7 @@ def test_a_signed_marker_verifies_only_for_its_user_and_key(
     assert verified(ctx, "Alice", "iam-runbooks:console-password", back)
     assert not verified(ctx, "Bob", "iam-runbooks:console-password", back)  # copied to Bob
     assert not verified(ctx, "Alice", MARKER_TAG, back)  # moved to another tag
-    forged = Marker.parse(signed.value().replace("/home/alice", "/home/mallory"))
+    forged = Marker.parse(signed.value().replace("/srv/alice", "/srv/mallory"))
     assert not verified(ctx, "Alice", "iam-runbooks:console-password", forged)
     unsigned = Marker.parse(marker.value())
     assert unsigned is not None and not verified(ctx, "Alice", "x", unsigned)
