@@ -88,8 +88,8 @@ def central_identity(facts: AccountFacts, account_arn: str) -> CheckResult:
         return CheckResult(
             CHECK, title, NOT_APPLICABLE, account_arn,
             _(
-                "not in an AWS Organization: IAM Identity Center gives AWS account access only "
-                "through an Organization, so S1's IAM administrator is the set-up here"
+                "no AWS Organization: Identity Center gives account access only through one, so "
+                "S1's IAM administrator is the set-up here"
             ),
             _("If the account joins an Organization, run 06 from its management account."),
         )  # fmt: skip

@@ -70,7 +70,7 @@ def test_an_account_outside_any_organization_is_not_applicable() -> None:
     found = finding(run_in_process("00", {}))
 
     assert (found["control"], found["status"]) == ("2.19", "NOT_APPLICABLE")
-    assert found["evidence"].startswith("not in an AWS Organization")
+    assert found["evidence"].startswith("no AWS Organization")
     assert "S1's IAM administrator is the set-up here" in found["evidence"]
 
 
