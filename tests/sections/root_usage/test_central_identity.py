@@ -158,12 +158,13 @@ def test_a_role_federated_through_saml_passes_without_identity_center(
 MANAGEMENT, MEMBER = "111122223333", "444455556666"
 INSTANCE = "arn:aws:sso:::instance/ssoins-1111222233334444"
 PERMISSION_SET = f"arn:aws:sso:::permissionSet/ssoins-1111222233334444/ps-{'a' * 16}"
+ORG_ARN = f"arn:aws:organizations::{MANAGEMENT}"
 ORGANIZATION = {
     "Organization": {
         "Id": "o-exampleorgid",
-        "Arn": f"arn:aws:organizations::{MANAGEMENT}:organization/o-exampleorgid",
+        "Arn": f"{ORG_ARN}:organization/o-exampleorgid",
         "MasterAccountId": MANAGEMENT,
-        "MasterAccountArn": f"arn:aws:organizations::{MANAGEMENT}:account/o-exampleorgid/{MANAGEMENT}",
+        "MasterAccountArn": f"{ORG_ARN}:account/o-exampleorgid/{MANAGEMENT}",
     }
 }
 
