@@ -40,6 +40,20 @@ from runbook_lib.core.errors import (
 INVALID = "ParamValidation"
 #: pseudo-code: the target's answer could not be parsed (moto: operation not implemented)
 NO_ANSWER = "NoAnswer"
+#: a client's name (aws-cli's) -> the service as an error names it, where botocore's service ID
+#: is not the name an operator knows (``SSO Admin``, ``identitystore``)
+_SERVICE_WORDS = {"sso-admin": "IAM Identity Center", "identitystore": "Identity Store"}
+
+
+def service_of(client_or_method: Any) -> str:
+    """The AWS service of a client or a bound client method, as an error names it
+    (``IAM``, ``IAM Identity Center``, ``Identity Store``, ``Organizations``, ``STS``, ...);
+    ``"AWS"`` for anything that is not a botocore client."""
+    client = getattr(client_or_method, "__self__", client_or_method)
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    if model is None:
+        return "AWS"
+    return _SERVICE_WORDS.get(str(model.service_name)) or str(model.service_id)
 
 
 def error_code(err: BaseException) -> str:
@@ -54,7 +68,9 @@ def error_code(err: BaseException) -> str:
     return ""
 
 
-def translate(err: BaseException, what: str, fix: str, *, bad_input: bool = False) -> RunbookError:
+def translate(
+    err: BaseException, what: str, fix: str, *, bad_input: bool = False, service: str = "IAM"
+) -> RunbookError:
     """A project error for a botocore error.
 
     Args:
@@ -62,6 +78,7 @@ def translate(err: BaseException, what: str, fix: str, *, bad_input: bool = Fals
         what: what failed, e.g. ``"Creating access key for 'Administrator'"``.
         fix: the next action for the operator.
         bad_input: the failure means the input was wrong and nothing changed (exit 2).
+        service: the service that answered (``service_of``), named before AWS's code.
 
     Returns:
         A ``BadInput`` or ``AwsError`` whose message keeps AWS's code and message.
@@ -83,7 +100,9 @@ def translate(err: BaseException, what: str, fix: str, *, bad_input: bool = Fals
         aws_message = str(err.response.get("Error", {}).get("Message", "")).strip()
     detail = f" ({aws_message})" if aws_message else ""
     cls: type[RunbookError] = BadInput if bad_input else AwsError
-    return cls(f"{what} failed: IAM {code or 'Unknown'}{detail}. {fix}", aws_code=code or "Unknown")
+    return cls(
+        f"{what} failed: {service} {code or 'Unknown'}{detail}. {fix}", aws_code=code or "Unknown"
+    )
 
 
 def call(
@@ -125,7 +144,7 @@ def call(
         if errors and code in errors:
             raise errors[code] from (None if code == INVALID else err)
         text = (fixes or {}).get(code, fix)
-        raised = translate(err, what, text, bad_input=code in bad_input)
+        raised = translate(err, what, text, bad_input=code in bad_input, service=service_of(method))
         raise raised from (None if code == INVALID else err)
 
 
@@ -137,12 +156,16 @@ def pages(
     Raises:
         AwsError: the listing was refused (default message: the permission it needs).
     """
-    words = what or f"Reading IAM ({operation})"
-    needs = fix or f"The caller needs iam:{operation}; re-run."
+    service = service_of(client)
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    prefix = str(getattr(model, "signing_name", "") or "iam")  # the IAM action prefix (sso:)
+    words = what or f"Reading {service} ({operation})"
+    needs = fix or f"The caller needs {prefix}:{operation}; re-run."
     try:
         return list(client.get_paginator(operation).paginate(**params))
     except (ClientError, ParamValidationError, ResponseParserError) as err:
-        raise translate(err, words, needs) from (None if error_code(err) == INVALID else err)
+        raised = translate(err, words, needs, service=service)
+        raise raised from (None if error_code(err) == INVALID else err)
 
 
 def items(

@@ -1,7 +1,8 @@
 """S0: run every check once, label each result with the chosen CIS version's control ID
 (``cis.CONTROLS``; a check that version has no control for is left out), record the results.
 
-The audit reads only (it asks IAM to build a credential report); its results go to the run
+The audit reads only (it asks IAM to build a credential report; it asks the Organization and IAM
+Identity Center whether people sign in centrally); its results go to the run
 record (``findings``: run.json, the terminal summary, ``findings.csv``) and to the notebook as a
 table.
 """
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runbook_lib.core.context import RunContext
-from runbook_lib.root_usage import credentials, policies, root
+from runbook_lib.root_usage import central_identity, credentials, policies, root
 from runbook_lib.root_usage.request import AuditRequest
 from runbook_lib.root_usage.result import AuditReport, CheckResult
 from runbook_lib.root_usage.state import AccountFacts, gather
@@ -40,6 +41,7 @@ def _checks(
         policies.permissions_through_groups(facts, arn),
         policies.no_full_admin_policies(facts, arn),
         policies.support_role(facts, arn),
+        central_identity.central_identity(facts, arn),
         policies.no_cloudshell_full_access(facts, arn),
         root.has_administrators(facts, account),
         policies.admin_group(facts, request, arn),

@@ -49,6 +49,7 @@ CONTROLS: dict[str, dict[str, str]] = {
         "permissions_via_groups": "1.15",
         "no_full_admin_policies": "1.16",
         "support_role": "1.17",
+        "central_identity": "1.21",
         "no_cloudshell_full_access": "1.22",
     },
     # v5.0.0: "security questions" dropped, every later IAM ID one lower.
@@ -69,6 +70,7 @@ CONTROLS: dict[str, dict[str, str]] = {
         "permissions_via_groups": "1.14",
         "no_full_admin_policies": "1.15",
         "support_role": "1.16",
+        "central_identity": "1.20",
         "no_cloudshell_full_access": "1.21",
     },
     # v6.0.0: the same controls as v5.0.0, IAM moved to section 2.
@@ -88,6 +90,7 @@ CONTROLS: dict[str, dict[str, str]] = {
         "permissions_via_groups": "2.14",
         "no_full_admin_policies": "2.15",
         "support_role": "2.16",
+        "central_identity": "2.20",
         "no_cloudshell_full_access": "2.21",
     },
     # v7.0.0 (2026-06): 2.1.1-2.1.6 for Organizations (2.1.1 centralized root access: only an
@@ -108,6 +111,7 @@ CONTROLS: dict[str, dict[str, str]] = {
         "permissions_via_groups": "2.13",
         "no_full_admin_policies": "2.14",
         "support_role": "2.15",
+        "central_identity": "2.19",
         "no_cloudshell_full_access": "2.20",
     },
 }

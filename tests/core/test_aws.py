@@ -103,3 +103,49 @@ def test_items_walks_every_page() -> None:
         )
         names = [u["UserName"] for u in aws.items(iam, "list_users", "Users")]
     assert names == ["a", "b"]
+
+
+def stubbed(service: str) -> Any:
+    return boto3.client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code", "named"),
+    [
+        ("sso-admin", "list_instances", "AccessDeniedException", "IAM Identity Center"),
+        ("identitystore", "list_users", "AccessDeniedException", "Identity Store"),
+        ("organizations", "list_accounts", "AccessDeniedException", "Organizations"),
+        ("iam", "list_users", "AccessDenied", "IAM"),
+    ],
+)
+def test_an_error_names_the_service_that_was_called(
+    service: str, operation: str, code: str, named: str
+) -> None:
+    client = stubbed(service)
+    params = {"IdentityStoreId": "d-1234567890"} if service == "identitystore" else {}
+    with Stubber(client) as stub:
+        stub.add_client_error(operation, code, "not allowed", http_status_code=400)
+        stub.add_client_error(operation, code, "not allowed", http_status_code=400)
+        with pytest.raises(AwsError) as one:
+            aws.call(getattr(client, operation), what="Reading", fix="Fix it.", **params)
+        with pytest.raises(AwsError) as listed:
+            aws.items(client, operation, "Items", what="Listing", fix="Fix it.", **params)
+    assert str(one.value) == f"Reading failed: {named} {code} (not allowed). Fix it."
+    assert str(listed.value) == f"Listing failed: {named} {code} (not allowed). Fix it."
+    if service != "iam":  # "IAM AccessDeniedException" read as if IAM had refused
+        assert f"IAM {code}" not in str(one.value)
+
+
+def test_a_listing_without_its_own_words_names_the_service_and_its_action_prefix() -> None:
+    client = stubbed("sso-admin")
+    with Stubber(client) as stub:
+        stub.add_client_error("list_instances", "AccessDeniedException", http_status_code=400)
+        with pytest.raises(AwsError) as caught:
+            aws.pages(client, "list_instances")
+    assert str(caught.value).startswith(
+        "Reading IAM Identity Center (list_instances) failed: IAM Identity Center "
+        "AccessDeniedException"
+    )
+    assert "The caller needs sso:list_instances" in str(caught.value)

@@ -247,7 +247,7 @@ def test_findings_are_structured_in_run_json(s0_findings_run: tuple[int, str, st
     record = json.loads((s0_findings_run[3] / "run.json").read_text("utf-8"))
     findings = {f["control"]: f for f in record["findings"]}
 
-    assert len(findings) == 16  # CIS v7.0.0 2.4-2.15, 2.20 and S0's own checks
+    assert len(findings) == 17  # CIS v7.0.0 2.4-2.15, 2.19, 2.20 and S0's own checks
     assert findings["S0-admins"]["status"] == "FAIL"
     assert findings["S0-admins"]["advice"].startswith("Run 01_create_admin_user")
     assert findings["S0-caller"]["status"] == "PASS"
@@ -262,7 +262,7 @@ def test_summary_names_the_target_counts_findings_and_shows_the_failed_one(
     caller = f"arn:aws:sts::{SANDBOX_ACCOUNT_ID}:user/moto"
     assert f"account {SANDBOX_ACCOUNT_ID}, caller {caller}" in out
     assert "changed: nothing (0 writes)" in out
-    assert "findings: 7 PASS, 4 FAIL, 4 NOT_KNOWN, 1 NOT_APPLICABLE" in out  # CIS v7.0.0
+    assert "findings: 7 PASS, 4 FAIL, 4 NOT_KNOWN, 2 NOT_APPLICABLE" in out  # CIS v7.0.0
     assert (
         "[FAIL] S0-admins An IAM administrator exists: no IAM user holds AdministratorAccess → "
         "Run 01" in out

@@ -78,6 +78,21 @@ def aws_context(iam: Any, target: str = "profile") -> RunContext:
         record=RunRecord(notebook="00_check_root_usage"),
     )
     ctx._clients["iam"] = iam
+    # Organizations and Identity Center (central_identity): an account in no Organization
+    for service, operation, error in (
+        ("organizations", "describe_organization", "AWSOrganizationsNotInUseException"),
+        ("sso-admin", "list_instances", ""),
+    ):
+        other = boto3.Session(
+            aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="stub", region_name="us-east-1"
+        ).client(service)
+        stub = Stubber(other)
+        if error:
+            stub.add_client_error(operation, error, http_status_code=400)
+        else:
+            stub.add_response(operation, {"Instances": []}, {})
+        stub.activate()
+        ctx._clients[service] = other
     return ctx
 
 
@@ -284,7 +299,7 @@ def test_verify_fails_on_findings_only_when_asked_and_never_on_accepted_ones() -
     )
     report = whole_report(failed, accepted)
 
-    assert verify(report) == "Report complete: 18 checks, 1 failed, 1 accepted."
+    assert verify(report) == "Report complete: 19 checks, 1 failed, 1 accepted."
     with pytest.raises(
         FindingsFailed, match=r"The IAM audit failed: 1.8 Password length \(Run 04\)"
     ):

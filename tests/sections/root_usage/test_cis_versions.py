@@ -36,7 +36,7 @@ PUBLISHED: dict[str, dict[str, str | None]] = {
         "root_not_used": "1.7", "password_min_length": "1.8", "password_reuse": "1.9",
         "user_mfa": "1.10", "no_keys_at_setup": "1.11", "unused_credentials": "1.12",
         "one_active_key": "1.13", "key_rotation": "1.14", "permissions_via_groups": "1.15",
-        "no_full_admin_policies": "1.16", "support_role": "1.17",
+        "no_full_admin_policies": "1.16", "support_role": "1.17", "central_identity": "1.21",
         "no_cloudshell_full_access": "1.22", "centralized_root_access": None,
     },
     "5.0.0": {  # "security questions" (v4.0.1 1.3) dropped: one lower from there on
@@ -44,7 +44,7 @@ PUBLISHED: dict[str, dict[str, str | None]] = {
         "root_not_used": "1.6", "password_min_length": "1.7", "password_reuse": "1.8",
         "user_mfa": "1.9", "no_keys_at_setup": "1.10", "unused_credentials": "1.11",
         "one_active_key": "1.12", "key_rotation": "1.13", "permissions_via_groups": "1.14",
-        "no_full_admin_policies": "1.15", "support_role": "1.16",
+        "no_full_admin_policies": "1.15", "support_role": "1.16", "central_identity": "1.20",
         "no_cloudshell_full_access": "1.21", "centralized_root_access": None,
     },
     "6.0.0": {  # IAM moved to section 2
@@ -52,7 +52,7 @@ PUBLISHED: dict[str, dict[str, str | None]] = {
         "root_not_used": "2.6", "password_min_length": "2.7", "password_reuse": "2.8",
         "user_mfa": "2.9", "no_keys_at_setup": "2.10", "unused_credentials": "2.11",
         "one_active_key": "2.12", "key_rotation": "2.13", "permissions_via_groups": "2.14",
-        "no_full_admin_policies": "2.15", "support_role": "2.16",
+        "no_full_admin_policies": "2.15", "support_role": "2.16", "central_identity": "2.20",
         "no_cloudshell_full_access": "2.21", "centralized_root_access": None,
     },
     "7.0.0": {  # 2.1.1-2.1.6 Organizations; "setup keys" and "one active key" dropped
@@ -60,7 +60,7 @@ PUBLISHED: dict[str, dict[str, str | None]] = {
         "root_not_used": "2.7", "password_min_length": "2.8", "password_reuse": "2.9",
         "user_mfa": "2.10", "no_keys_at_setup": None, "unused_credentials": "2.11",
         "one_active_key": None, "key_rotation": "2.12", "permissions_via_groups": "2.13",
-        "no_full_admin_policies": "2.14", "support_role": "2.15",
+        "no_full_admin_policies": "2.14", "support_role": "2.15", "central_identity": "2.19",
         "no_cloudshell_full_access": "2.20", "centralized_root_access": "2.1.1",
     },
 }  # fmt: skip
