@@ -62,5 +62,7 @@ def test_a_fault_in_process_ends_the_run_as_in_a_kernel(
     assert FAULT_AT_WRITE_VAR in dict(scenario.env)
     here = run_in_process(book, params)
     assert here.exit_code == kernel.exit_code == 1
-    assert here.message == kernel.message
+    # the runner adds what was delivered where (a failed run names it); the step's own line is
+    # the same in both
+    assert here.message == kernel.message.split(" Delivered: ")[0]
     _same_run(kernel.record, here.record)
