@@ -25,6 +25,8 @@ SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
 #: the sandbox member account a fan-out kernel acts in (its AssumeRole credentials are in the
 #: standard ``AWS_*`` variables; only honoured together with ``SANDBOX_URL``)
 SANDBOX_ACCOUNT = "RUNBOOK_SANDBOX_ACCOUNT"
+#: the external ID of a fan-out's role (never on a command line); the runner's own, never a kernel's
+EXTERNAL_ID = "RUNBOOK_EXTERNAL_ID"
 #: folder of the runbook notebooks (default: the package's own ``notebooks/``)
 NOTEBOOKS = "RUNBOOK_NOTEBOOKS"
 #: ``module:function`` called with (botocore event emitter, target) for every new session;

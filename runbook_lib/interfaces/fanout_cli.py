@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook_lib.core import environ
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.core.wording import safe_text
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from runbook_lib.org.request import FanoutRequest
 
 #: the external ID from the environment (a command line is readable in /proc by every user)
-EXTERNAL_ID_VAR = "RUNBOOK_EXTERNAL_ID"
+EXTERNAL_ID_VAR = environ.EXTERNAL_ID
 
 
 def fanout_options(cmd: argparse.ArgumentParser) -> None:

@@ -68,6 +68,8 @@ def kernel_environ(
     env = dict(os.environ if base is None else base)
     # a leak socket is the runner's own (``leak_environ``), never one this process inherited
     env.pop(environ.LEAK_SOCKET, None)
+    # the fan-out's external ID is the runner's (it assumes the roles); no kernel needs it
+    env.pop(environ.EXTERNAL_ID, None)
     if headless:
         env[environ.HEADLESS] = "1"
     else:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.core.errors import EXIT_MANUAL_PENDING
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.wording import safe_text
 from runbook_lib.root_usage.result import compare, counts, shown_status
 
 if TYPE_CHECKING:
@@ -151,4 +152,5 @@ def report(result: RunResult, seconds: float) -> None:
     for line in summary_lines(rec):
         print(line)
     if result.message and result.exit_code != EXIT_MANUAL_PENDING:  # the summary lists those
-        print(f"  {result.message}", file=sys.stderr, flush=True)
+        # it may quote AWS (a name, an error text): no control sequence reaches the terminal
+        print(f"  {safe_text(result.message)}", file=sys.stderr, flush=True)

@@ -139,3 +139,13 @@ def test_interactive_kernel_environment_is_not_headless() -> None:
     env = kernel_environ(base={environ.HEADLESS: "1"}, headless=False)
 
     assert environ.HEADLESS not in env
+
+
+def test_a_kernel_never_gets_the_fan_outs_external_id() -> None:
+    """The runner assumes the roles; a kernel (and so a notebook's output) never sees the ID."""
+    from runbook_lib.core import environ
+    from runbook_lib.run.kernels import kernel_environ
+
+    env = kernel_environ(base={environ.EXTERNAL_ID: "from-the-runner", "PATH": "/usr/bin"})
+
+    assert environ.EXTERNAL_ID not in env and env["PATH"] == "/usr/bin"
