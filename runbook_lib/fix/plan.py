@@ -154,6 +154,12 @@ REMEDIES: dict[str, Remedy] = {
     "admin_group": _manual(
         N_("IAM > User groups: keep the group with AdministratorAccess to a few people.")
     ),
+    "central_identity": _manual(
+        N_(
+            "Give people their access through IAM Identity Center: runbook run 06 with the "
+            "person's user_name, email, given_name and family_name (fix does not make up a person)."
+        )
+    ),
     "centralized_root_access": _manual(
         N_(
             "In the management account: IAM > Root access management > Enable (centralized root "
