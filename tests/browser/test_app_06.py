@@ -111,6 +111,10 @@ def test_app_06_confirms_both_manual_steps_in_place_and_the_record_ends_done(
         box.get_by_text("Done: recorded in the run record.").wait_for()
         clicked.add(step)
         wait_dom_text(page, done_line(step))
+        waiting = sorted(set(STEPS) - clicked)  # Verify's live line follows the same click
+        wait_dom_text(
+            page, f"Next: finish manual step(s) {', '.join(waiting)};" if waiting else "Next: alice"
+        )
         page.wait_for_timeout(300)  # let every live area of the same refresh land
         assert_page_matches(page_text(page), done=clicked)
         assert manual_status(session)[step] == "done"
