@@ -13,15 +13,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.aws import reset_sandbox
+from support.workers import Worker
 
 from runbook_lib import preflight
 from runbook_lib.core.sandbox import Sandbox
@@ -90,35 +88,6 @@ for line in sys.stdin:
 """
 
 
-class Worker:
-    """One long-lived Python process that runs jobs read from its stdin."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
-
-    def send(self, job: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
-
-    def result(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line, "the worker died"
-        return dict(json.loads(line))
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def box() -> Sandbox:
     return reset_sandbox()
@@ -126,7 +95,7 @@ def box() -> Sandbox:
 
 @pytest.fixture(scope="module")
 def workers(box: Sandbox) -> Iterator[tuple[Worker, Worker]]:
-    pair = (Worker(), Worker())
+    pair = (Worker(WORKER), Worker(WORKER))
     yield pair
     for w in pair:
         w.close()

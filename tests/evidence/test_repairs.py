@@ -44,6 +44,7 @@ from support.aws import (
     snapshot,
 )
 from support.inprocess import InProcessRun, run_in_process
+from support.workers import Worker
 
 from runbook_lib.core import marker_key
 from runbook_lib.core.markers import run_tag, stamp, utc_now
@@ -227,39 +228,9 @@ for line in sys.stdin:
 """
 
 
-class Worker:
-    """A Python process that runs S1 jobs read from its stdin (the environment it is given)."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
-
-    def send(self, job: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
-
-    def result(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line, "the worker died"
-        return dict(json.loads(line))
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def racers() -> Iterator[tuple[Worker, Worker]]:
-    pair = (Worker(), Worker())
+    pair = (Worker(WORKER), Worker(WORKER))
     yield pair
     for w in pair:
         w.close()
@@ -275,7 +246,9 @@ def test_s1_two_repairs_at_once_after_a_crash_never_reset_twice(
     for i in range(TRIALS):
         user, folder = f"RaceRepair{i}", tmp_path / f"t{i}"
         job = {"user": user, "group": f"RaceRepairs{i}", "secrets_dir": str(folder)}
-        crash = Worker({FAULT_AT_WRITE_VAR: "6"})  # UpdateLoginProfile: password set, no CSV
+        crash = Worker(
+            WORKER, {FAULT_AT_WRITE_VAR: "6"}
+        )  # UpdateLoginProfile: password set, no CSV
         crash.send(job)
         died = crash.result()
         crash.close()  # its process is gone: its marker is a crashed run's
