@@ -125,7 +125,12 @@ def _tags(tags: Mapping[str, str] | None, param: str, console: bool) -> Tags:
     return tuple((t["Key"], t["Value"]) for t in checked)
 
 
-def _one_user(entry: object, index: int, admin_group: str, console: bool) -> UserSpec:
+def check_user_entry(entry: object, index: int, admin_group: str, console: bool) -> UserSpec:
+    """The ``users[index]`` entry as S1 takes it (the runner checks it too, before a kernel).
+
+    Raises:
+        BadInput: the first part of the entry S1 (or IAM) would refuse.
+    """
     param = f"users[{index}]"
     if not isinstance(entry, Mapping):
         raise BadInput(
@@ -218,7 +223,9 @@ def check_request(
             )
         )
     main = UserSpec(validate_user_name(user_name), (admin_group,), _tags(tags, "tags", console))
-    specs = (main,) + tuple(_one_user(e, i, admin_group, console) for i, e in enumerate(users))
+    specs = (main,) + tuple(
+        check_user_entry(e, i, admin_group, console) for i, e in enumerate(users)
+    )
     _no_case_twins([u.name for u in specs], "user", "user_name/users")
     if len({u.name for u in specs}) != len(specs):
         raise BadInput(_("user_name/users: a user is listed twice; list each user once."))

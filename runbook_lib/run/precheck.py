@@ -15,10 +15,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from runbook_lib.access_key.rotation import validate_days
-from runbook_lib.admin_user.request import _USER_KEYS as USER_KEYS  # S1's users entry keys
+from runbook_lib.admin_user.request import check_user_entry
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
 from runbook_lib.core.i18n import _
@@ -122,41 +122,10 @@ def check_parameters(params: Mapping[str, Any]) -> None:
                 name__=type(users).__name__
             )
         )
+    group = str(params.get("group_name") or DEFAULT_GROUP)
+    console = params.get("console_access", True) is not False
     for i, user in enumerate(users or []):
-        _check_user_entry(user, i)
-
-
-def _check_user_entry(user: Any, index: int) -> None:
-    """One ``users`` entry has the shape S1 declares: a mapping of ``name``, ``groups`` (a
-    non-empty list of group names) and ``tags`` (IAM's tag rules).
-
-    Raises:
-        BadInput: the first part of the entry S1 (or IAM) would refuse.
-    """
-    param = f"users[{index}]"
-    if not isinstance(user, Mapping):
-        raise BadInput(
-            _(
-                "{param} must be a mapping like {{name: alice, groups: [Administrators], "
-                "tags: {{}}}}, not {name__}: fix the users parameter."
-            ).format(param=param, name__=type(user).__name__)
-        )
-    unknown = sorted(str(k) for k in user if k not in USER_KEYS)
-    if unknown:
-        raise BadInput(
-            _("{param} has unknown key(s) {value}: use only name, groups and tags.").format(
-                param=param, value=", ".join(unknown)
-            )
-        )
-    validate_user_name(cast(str, user.get("name", "")), f"{param}.name")
-    validate_tags(user.get("tags") or None, f"{param}.tags")
-    groups = user.get("groups", [DEFAULT_GROUP])
-    if not isinstance(groups, list) or not groups:
-        raise BadInput(
-            _("{param}.groups must be a non-empty list of group names: fix it.").format(param=param)
-        )
-    for i, group in enumerate(groups):
-        validate_group_name(group, f"{param}.groups[{i}]")
+        check_user_entry(user, i, group, console)  # S1's own rule, before any kernel
 
 
 def user_needed(books: Iterable[Path], params: Mapping[str, Any]) -> str:
