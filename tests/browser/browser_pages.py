@@ -20,7 +20,9 @@ from typing import Any
 from runbook_lib.interfaces import apps
 
 #: awscli v2 of the venv: the second client that reads what the runbooks did
-AWS = Path(sys.executable).parent / "aws"
+#: the project's aws CLI (PyPI awscli), run as a module: its ``aws`` script's shebang names the
+#: venv's python by path, which no kernel can exec when that path has a space in it
+AWS = (sys.executable, "-m", "awscli")
 
 
 def assert_absent(secret: str, text: str, where: str) -> None:
@@ -34,7 +36,7 @@ def aws_keys(sandbox_url: str, user: str = "Administrator") -> list[str]:
     env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     env.pop("AWS_PROFILE", None)
     out = subprocess.run(
-        [str(AWS), "--endpoint-url", sandbox_url, "--region", "us-east-1", "--output", "json"]
+        [*AWS, "--endpoint-url", sandbox_url, "--region", "us-east-1", "--output", "json"]
         + ["iam", "list-access-keys", "--user-name", user],
         env=env,
         capture_output=True,

@@ -138,7 +138,9 @@ def test_app_request_check(headers: dict[str, str], refused: bool) -> None:
 
 # ---- one Secrets Manager secret per kind (item 7) ------------------------------------------
 
-AWS = Path(sys.executable).parent / "aws"
+#: the project's aws CLI (PyPI awscli), run as a module: its ``aws`` script's shebang names the
+#: venv's python by path, which no kernel can exec when that path has a space in it
+AWS = (sys.executable, "-m", "awscli")
 
 
 def awscli(*args: str) -> dict[str, Any]:
@@ -146,7 +148,7 @@ def awscli(*args: str) -> dict[str, Any]:
     env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     env.pop("AWS_PROFILE", None)
     out = subprocess.run(
-        [str(AWS), "--endpoint-url", sandbox_url(), "--region", "us-east-1", "--output", "json"]
+        [*AWS, "--endpoint-url", sandbox_url(), "--region", "us-east-1", "--output", "json"]
         + list(args),
         env=env,
         capture_output=True,
