@@ -28,7 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, RunbookError
+from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, RunbookError
+from runbook_lib.core.i18n import _
 from runbook_lib.org import accounts
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget, account_run, resolve_target
@@ -242,6 +243,21 @@ def plan_fanout(request: FanoutRequest, *, sandbox_url: str = "") -> FanoutPlan:
         external_id=request.external_id,
     )
     ids = list(request.accounts) or accounts.org_accounts(target.client("organizations"))
+    if not ids:  # a scheduled job that reaches no account must not look green
+        if sandbox_url:
+            raise BadInput(
+                _(
+                    "The sandbox has no Organization, so --org reaches no account: add "
+                    "--member-accounts N (e.g. 3) to make one."
+                )
+            )
+        raise BadInput(
+            _(
+                "Organizations ListAccounts found no ACTIVE account: check that the credentials "
+                "are the management account's (or the delegated administrator's), or give "
+                "--accounts ID,ID."
+            )
+        )
     return FanoutPlan(request, target, ids)
 
 

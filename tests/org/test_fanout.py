@@ -226,3 +226,26 @@ def test_every_notebook_declares_its_section_and_the_korean_one_the_same() -> No
         assert title.startswith(f"# {meta.section} — "), book.name
         assert declared(book.parent / "ko" / book.name) == meta
     assert [b.stem for b in books if declared(b).org_root_access] == ["00_check_root_usage"]
+
+
+def test_a_fan_out_that_reaches_no_account_is_bad_input_not_success(tmp_path: Path) -> None:
+    """``--org`` on a sandbox without an Organization reaches no account: a scheduled job
+    must not read that as green (exit 2, one line naming the way out, no run folder)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNBOOK_SANDBOX")}
+    argv = ["run", "01", "--org", "-p", "billing_access_confirmed", "true"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.interfaces.cli", *argv, "--output-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("runbook: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert "--member-accounts" in proc.stderr
+    assert not list(tmp_path.iterdir())
