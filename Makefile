@@ -46,10 +46,11 @@ $(SYS_STAMP): | $(STAMP)
 	fi
 	touch $(SYS_STAMP)
 
-# every runbook on a new sandbox; its throw-away secrets go to a new private folder each time
+# every runbook on a new sandbox; its throw-away secrets go to a private scratch folder that is
+# removed when the demo ends (the run records stay in runs/)
 demo: setup
-	@secrets=$$(mktemp -d /tmp/iam-runbooks-demo-XXXXXX); \
-	echo "sandbox secrets (passwords, keys, seeds) go to $$secrets"; \
+	@secrets=$$(mktemp -d /tmp/iam-runbooks-demo-XXXXXX); trap 'rm -rf "$$secrets"' EXIT; \
+	echo "sandbox secrets (passwords, keys, seeds) go to $$secrets, removed when the demo ends"; \
 	RUNBOOK_SECRETS_DIR=$$secrets $(BIN)/runbook run --all -f parameters/sandbox.yaml; rc=$$?; \
 	if [ $$rc -eq 3 ]; then echo "(exit 3: a manual step is pending, as recorded above)"; fi; \
 	exit $$rc
