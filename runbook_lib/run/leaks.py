@@ -57,10 +57,11 @@ class LeakGuard:
         return self
 
     def _serve(self) -> None:
-        assert self._sock is not None
+        sock = self._sock  # ``stop`` may drop the attribute while this thread waits in accept
+        assert sock is not None
         while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
             with conn:
