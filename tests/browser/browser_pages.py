@@ -68,14 +68,23 @@ def run_all(page: Any) -> None:
 
 
 def save_and_wait(page: Any, notebook: Path) -> None:
-    """JupyterLab: Ctrl+S, then wait until the file on disk changed."""
+    """JupyterLab: Ctrl+S, then wait until the file on disk changed and is whole again (the
+    server may still be writing it when its time stamp moves)."""
     before = notebook.stat().st_mtime_ns
     page.locator(".jp-Notebook .jp-InputPrompt").first.click()  # focus the notebook
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 15
-    while notebook.stat().st_mtime_ns == before:
+    while notebook.stat().st_mtime_ns == before or not _whole_json(notebook):
         assert time.monotonic() < deadline, "Ctrl+S did not save the notebook"
         page.wait_for_timeout(100)  # not time.sleep: the request router must keep running
+
+
+def _whole_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text("utf-8"))
+    except ValueError:
+        return False
+    return True
 
 
 def wait_text(page: Any, selector: str, text: str, timeout: float = 30_000) -> None:
