@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # pip as every set-up step calls it: the locked files only, quiet, no version nag
 PIP := $(PY) -m pip -q --disable-pip-version-check
-LOCK_FLAGS := --generate-hashes --universal --python-version 3.10 --no-header -q
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.10 -q --custom-compile-command "make lock"
 SYS_STAMP := $(VENV)/.system-stamp
 # Airflow in a venv of its own (the DAG's test drives its binaries from the project's pytest)
 AIRFLOW_VENV ?= .venv-airflow
