@@ -45,6 +45,14 @@ class Destination:
     user_name: str
     path: Path | None = None
     secret_name: str = ""
+    account_id: str = ""
+
+    @property
+    def file_prefix(self) -> str:
+        """How this user's key files begin: ``ACCOUNT-USER_accessKeys`` (as S1's sign-in CSV,
+        ``ACCOUNT-USER_credentials.csv``, names its account)."""
+        account = f"{self.account_id}-" if self.account_id else ""
+        return f"{account}{self.user_name}_accessKeys"
 
     def describe(self) -> str:
         """Where the secret goes, in operator words."""
@@ -62,22 +70,23 @@ class Destination:
             self.kind,
             location,
             KEY_LAYOUT,
-            search=f"{self.user_name}_accessKeys*.csv",
+            search=f"{self.file_prefix}*.csv",
             description=f"Access key of IAM user {self.user_name} (iam-runbooks)",
         )
 
 
-def csv_file_name(user_name: str, mode: str, stamp: str) -> str:
-    """The CSV's name: the console's ``<user>_accessKeys.csv``; a rotation adds the UTC date."""
-    return (
-        f"{user_name}_accessKeys.csv" if mode == "create" else f"{user_name}_accessKeys_{stamp}.csv"
-    )
+def csv_file_name(account_id: str, user_name: str, mode: str, stamp: str) -> str:
+    """The CSV's name: the console's ``<user>_accessKeys.csv`` after the account ID (as S1's
+    sign-in CSV has it); a rotation adds the UTC date."""
+    stem = Destination("file", user_name, account_id=account_id).file_prefix
+    return f"{stem}.csv" if mode == "create" else f"{stem}_{stamp}.csv"
 
 
 def resolve_destination(
     kind: str,
     user_name: str,
     *,
+    account_id: str,
     mode: str,
     secrets_dir: str,
     secret_name: str,
@@ -89,6 +98,7 @@ def resolve_destination(
     Args:
         kind: ``file``, ``secretsmanager`` or ``widget``.
         user_name: whose key it is.
+        account_id: the account (a CSV's name begins with it).
         mode: ``create`` or ``rotate``.
         secrets_dir: the CSV folder (empty: ``default_secrets_dir()``).
         secret_name: the Secrets Manager name (empty: ``iam-runbooks/<user>/access-key``).
@@ -109,7 +119,8 @@ def resolve_destination(
         )
     if kind == "file":
         folder = resolve_secrets_dir(secrets_dir)
-        dest = Destination(kind, user_name, path=folder / csv_file_name(user_name, mode, stamp))
+        name = csv_file_name(account_id, user_name, mode, stamp)
+        dest = Destination(kind, user_name, path=folder / name, account_id=account_id)
     elif kind == "secretsmanager":
         dest = Destination(
             kind, user_name, secret_name=secret_name or f"iam-runbooks/{user_name}/access-key"

@@ -73,15 +73,11 @@ def show_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
     )
     text = _(
         "Shown once above: access key ID {key_id}, secret {fingerprint}. Copy it into "
-        "your password manager now; it cannot be shown again. {advice}"
-    ).format(key_id=key.key_id, fingerprint=copy.fingerprint, advice=_(ADVICE))
-    if on_stored is None:
-        return StepResult(text)
-    done = _(
-        "Stored by you: access key ID {key_id}, secret {fingerprint}; the value is gone "
-        "from this page and this kernel. {advice}"
-    ).format(key_id=key.key_id, fingerprint=copy.fingerprint, advice=_(ADVICE))
-    return LiveStepResult(text, "S2.5", lambda: done if stored(ctx) else text)
+        "your password manager now; it cannot be shown again."
+    ).format(key_id=key.key_id, fingerprint=copy.fingerprint)
+    # once "I have stored it" dropped the copy the line goes: the widget above says so (and
+    # Step 6 carries the advice)
+    return LiveStepResult(text, "S2.5", lambda: "" if copy.dropped else text)
 
 
 def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:

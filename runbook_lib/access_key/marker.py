@@ -72,7 +72,7 @@ def delivered_here(ctx: RunContext, marker: Marker, dest: Destination) -> bool:
 
     True when its MAC checks out (these runbooks wrote it, with this user's marker key, for
     this account and user) and it names this run's destination: the same CSV file, or another
-    ``<user>_accessKeys*.csv`` of the same folder (a rotation's file carries its date), or the
+    ``<account>-<user>_accessKeys*.csv`` of the same folder (a rotation's file carries its date), or the
     same secret. Only then can this run check that destination and know that nobody holds a
     secret missing from it.
 
@@ -90,7 +90,7 @@ def delivered_here(ctx: RunContext, marker: Marker, dest: Destination) -> bool:
     return (
         named.is_absolute()
         and str(named.parent) == str(Path(here).parent)
-        and named.name.startswith(f"{dest.user_name}_accessKeys")
+        and named.name.startswith(dest.file_prefix)
     )
 
 

@@ -232,6 +232,7 @@ def check_request(
     dest = resolve_destination(
         destination,
         user_name,
+        account_id=ctx.account_id,
         mode="rotate" if rotating else mode,
         secrets_dir=secrets_dir,
         secret_name=secret_name,

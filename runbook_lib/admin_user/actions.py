@@ -298,14 +298,15 @@ def _password_write(
             why=_("the tag makes the console password crash-safe"),
         )
     fixed = set_console_password(ctx.iam, name, passwords[name], reset, create=create)
-    if fixed:
+    user_arn = ctx.arn("user", name, request.path)
+    if fixed:  # a write of its own: the changes listed and the writes counted agree
+        record.change("update-login-profile", user_arn)
         record.warn(
             _(
                 "The target ignored PasswordResetRequired on CreateLoginProfile (moto "
                 "does); it was set again with the same password."
             )
         )
-    user_arn = ctx.arn("user", name, request.path)
     if create:
         record.change("create-login-profile", user_arn)
     else:

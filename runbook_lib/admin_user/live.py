@@ -4,9 +4,10 @@ In JupyterLab (Run All) and Voilà every cell runs before anyone can type, so a 
 no write when its cell runs. It shows the plan, a masked field for the main user's console
 password (left empty: a generated one) and a Create button. Pressing Create checks the typed
 password against the account's password policy (refused in the form, nothing written), makes
-the writes, then runs Step 8 (the sign-in CSV) and Verify and shows their results in the form.
-Until then Step 8 and Verify say that they wait for Step 7; their lines, and Step 7's own
-"press Create", are live (``widgets.live``): Create replaces them in place with what was done.
+the writes and Step 8 (the sign-in CSV), and shows the changes made in the form, in place of
+the plan. Until then Step 8 and Verify say that they wait for Step 7; their lines are live
+(``widgets.live``): Create replaces them in place with what was done (Verify runs there), so
+each result is on the page once, in its own cell. Step 7's own "press Create" line goes.
 Headless runs never come here.
 """
 
@@ -17,7 +18,6 @@ from runbook_lib.admin_user.outcome import Created, Waiting
 from runbook_lib.admin_user.passwords import new_password
 from runbook_lib.admin_user.request import Request
 from runbook_lib.admin_user.signin import csv_path, deliver_sign_in
-from runbook_lib.admin_user.verify import verify_end_state
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
@@ -39,9 +39,10 @@ class LiveCreated(LiveRepr, Created):
         return CREATE_STEP
 
     def live_text(self) -> str:
-        """The plan waiting for Create, or the changes Create made."""
+        """The line waiting for Create; nothing once pressed (the form above shows the changes
+        made, in place of the plan)."""
         done = self.waiting.created if self.waiting is not None else None
-        return repr(self) if done is None else repr(done)
+        return repr(self) if done is None else ""
 
 
 def offer_create(
@@ -90,9 +91,8 @@ def offer_create(
         done = Created(request, actions, True, account, passwords, finish)
         waiting.created = done
         ctx.record.manual(CREATE_STEP, _(CREATE_TITLE), done=True, how=_("pressed Create"))
-        waiting.sign_in = deliver_sign_in(ctx, done)
-        checked = verify_end_state(ctx, done)
-        return "\n\n".join((repr(done), repr(waiting.sign_in), _("Verify:") + "\n" + repr(checked)))
+        waiting.sign_in = deliver_sign_in(ctx, done)  # shown by Step 8's cell, and Verify by its
+        return repr(done)  # own: the buttons' ``refresh_live`` runs them again there
 
     password_title = ""
     if main in need:

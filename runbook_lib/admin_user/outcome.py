@@ -55,10 +55,10 @@ class Created:
         head = _("Review — Create will make these changes:") if live else head
         lines = [head] + [f"  {'✓' if self.applied else '•'} {a!r}" for a in self.actions]
         delivered = [*self.new_passwords, *self.finish]
-        if delivered:
+        if delivered and not self.applied:  # once applied, Step 8's own cell says what it did
             step8 = (
                 _("Step 8 will write the sign-in CSV and remove the delivery tag for {users}")
-                if self.applied or live
+                if live
                 else _("Step 8 would write the sign-in CSV and remove the delivery tag for {users}")
             )
             lines.append(step8.format(users=", ".join(repr(u) for u in delivered)))

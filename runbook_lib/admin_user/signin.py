@@ -175,7 +175,7 @@ def deliver_sign_in(ctx: RunContext, created: Created) -> SignIn:
         path = csv_path(request.secrets_dir, ctx.account_id, name)
         if not secret.dropped:
             write_signin_csv(path, name, secret, url)
-            ctx.record.secret_delivered(SECRET_KIND, str(path), secret.fingerprint)
+            ctx.record.secret_delivered(SECRET_KIND, f"file: {path}", secret.fingerprint)
             secret.drop()
             _remove_marker(ctx, name)
             ctx.record.change("untag-user", ctx.arn("user", name, request.path))

@@ -4,7 +4,8 @@ Interactive, a person scans the QR code (Steps 6-7) and types two codes into a f
 headless, the holder of the stored seed (or the sandbox's virtual authenticator) stands in for
 the phone; otherwise the scan is recorded as pending for a person. In a live notebook the lines
 of Steps 7 and 8 say where the QR code and the form are (in the same cell, above the line) and
-are live (``widgets.live``): Assign MFA replaces them in place with what was done.
+are live (``widgets.live``): once Assign MFA worked they go, and the QR panel and the form
+above them say what was done (each result once).
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ SCAN_TITLE = N_("Scan the QR code with an authenticator app")
 @dataclass(frozen=True, repr=False)  # keeps the parent's repr
 class WaitingStepResult(LiveRepr, StepResult):
     """A step that waits for a person in a live notebook: its line until the record says the
-    step is done, then ``done``."""
+    step is done, then nothing (the widget above it, in the same cell, says what was done)."""
 
     step: str = field(default="", compare=False)
     record: RunRecord = field(default_factory=RunRecord, compare=False)
-    done: str = field(default="", compare=False)
 
     @property
     def live_key(self) -> str:
@@ -47,14 +47,13 @@ class WaitingStepResult(LiveRepr, StepResult):
         return self.step
 
     def live_text(self) -> str:
-        """The waiting line, or the done line once the record has the step done."""
+        """The waiting line, or ``""`` once the record has the step done."""
         done = any(m.step == self.step and m.status == "done" for m in self.record.manual_steps)
-        return self.done if done else repr(self)
+        return "" if done else repr(self)
 
 
-def _waiting(ctx: RunContext, step: str, status: str, done_status: str) -> WaitingStepResult:
-    text, done = step_result(step, status).text, step_result(step, done_status).text
-    return WaitingStepResult(text, step, ctx.record, done)
+def _waiting(ctx: RunContext, step: str, status: str) -> WaitingStepResult:
+    return WaitingStepResult(step_result(step, status).text, step, ctx.record)
 
 
 def scan_done(ctx: RunContext, how: str) -> None:
@@ -134,7 +133,6 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepResult:
             "scan the QR code above with the app (or type its secret key), then type two codes "
             "in Step 8"
         ),
-        N_("the app has the device (its codes matched); the QR code is gone from the page"),
     )
 
 
@@ -161,12 +159,10 @@ def offer_codes(
     how = _("type two consecutive codes in Step 8's form and press {label}").format(label=label)
     title = _("Type two codes and resync") if resync else _("Type two codes and assign")
     ctx.record.manual(ASSIGN_STEP, title, done=False, how=how)
-    done = _("resynced {serial} to '{user}'") if resync else _("assigned {serial} to '{user}'")
     return _waiting(
         ctx,
         ASSIGN_STEP,
         _("waiting: type two consecutive codes in the form above and press {label}").format(
             label=label
         ),
-        done.format(serial=device.serial, user=setup.user_name),
     )

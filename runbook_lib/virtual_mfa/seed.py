@@ -164,7 +164,8 @@ def store_seed(
         if destination == "file"
         else f"Secrets Manager secret {stored}"
     )
-    ctx.record.secret_delivered(SEED_KIND, where, seed.fingerprint)
+    # recorded as every destination is: ``KIND: LOCATION`` (``file: PATH``, ``secretsmanager: ARN``)
+    ctx.record.secret_delivered(SEED_KIND, f"{destination}: {stored}", seed.fingerprint)
     return where
 
 

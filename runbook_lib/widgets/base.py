@@ -26,6 +26,13 @@ class SafeBox(w.VBox):  # type: ignore[misc]
         return self._safe_text
 
 
+def wide_button(description: str, **kwargs: Any) -> w.Button:
+    """A button as wide as its label (ipywidgets' fixed 148 px cut "Reveal secret key", and
+    cuts longer labels in other languages)."""
+    layout = w.Layout(width="max-content", min_width="8em", flex="0 0 auto")
+    return w.Button(description=description, layout=layout, **kwargs)
+
+
 def code_tag(text: str) -> str:
     """``text`` as escaped, easy-to-select inline code."""
     return f"<code style='font-size:1.1em;user-select:all'>{html.escape(text)}</code>"

@@ -72,9 +72,22 @@ class LiveCell:
         self.update(view)
 
     def update(self, view: object) -> None:
-        """Show ``view`` instead of what the area showed."""
-        self.out.outputs = ()
-        self.out.append_display_data(view)
+        """Show ``view`` instead of what the area showed (an empty ``_Text``: nothing).
+
+        One assignment of ``outputs``: clearing and then appending sends two state updates,
+        and Voilà drew both contents (each live line twice after a button)."""
+        if isinstance(view, _Text) and not view.text:
+            self.out.outputs = ()
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:  # outside IPython (tests): the widget's own formatting
+            self.out.outputs = ()
+            self.out.append_display_data(view)
+            return
+        data, metadata = shell.display_formatter.format(view)
+        self.out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
 
 class _Text:
@@ -91,8 +104,10 @@ class LiveRepr:
     """Mixin for a step result whose text a button changes; shown live in a live notebook.
 
     Subclasses give ``live_key`` (one live cell per key: a re-run cell replaces its entry) and
-    ``live_text()`` (the current text, read from the step's state). Headless, nothing changes:
-    IPython finds no ``_ipython_display_`` and shows the ``repr``.
+    ``live_text()`` (the current text, read from the step's state). ``live_text()`` returns
+    ``""`` once the button's own widget, in the same cell, shows the result: the waiting line
+    then goes instead of repeating that result. Headless, nothing changes: IPython finds no
+    ``_ipython_display_`` and shows the ``repr``.
     """
 
     @property

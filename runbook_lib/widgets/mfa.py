@@ -14,7 +14,7 @@ from runbook_lib.core.errors import RunbookError, TargetRefused
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.secrets import Secret
 from runbook_lib.core.totp import PERIOD, current_code
-from runbook_lib.widgets.base import MASK, SafeBox, code_tag
+from runbook_lib.widgets.base import MASK, SafeBox, code_tag, wide_button
 from runbook_lib.widgets.live import refresh_live
 
 _PRESS_SHOW = N_("Press Show codes to see the current code (live notebook only).")
@@ -46,15 +46,15 @@ class QrPanel(SafeBox):
         self.image = w.Image(
             value=b"", format="png", layout=w.Layout(align_self="flex-start", display="none")
         )
-        self.qr_button = w.Button(
-            description=_("Show QR code"),
+        self.qr_button = wide_button(
+            _("Show QR code"),
             icon="qrcode",
             tooltip=_("Show it to the authenticator app"),
         )
         self.qr_button.on_click(self._toggle_qr)
         self.key_html = w.HTML(value=self._masked())
-        self.reveal_button = w.Button(
-            description=_("Reveal secret key"), icon="eye", tooltip=_("For typing into the app")
+        self.reveal_button = wide_button(
+            _("Reveal secret key"), icon="eye", tooltip=_("For typing into the app")
         )
         self.reveal_button.on_click(self._toggle)
         self.status = w.HTML(
@@ -142,7 +142,7 @@ class CodeForm(SafeBox):
         button = button or _("Assign MFA")
         self.code1 = w.Text(description=_("MFA code 1"), placeholder=_("6 digits"))
         self.code2 = w.Text(description=_("MFA code 2"), placeholder=_("the next code"))
-        self.button = w.Button(description=button, button_style="primary", icon="lock")
+        self.button = wide_button(button, button_style="primary", icon="lock")
         self.status = w.HTML(
             value=_(
                 "Type the code the app shows now, wait for the next one (up to 30 s), type "
@@ -219,7 +219,7 @@ class VirtualAuthenticator(SafeBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.code_html = w.HTML(value=_(_PRESS_SHOW))
-        self.refresh_button = w.Button(description=_("Show codes"), icon="refresh")
+        self.refresh_button = wide_button(_("Show codes"), icon="refresh")
         self.refresh_button.on_click(lambda _: self.start())
         super().__init__(
             [

@@ -13,7 +13,7 @@ from traitlets import Unicode
 from runbook_lib.core.errors import BadInput, RunbookError
 from runbook_lib.core.i18n import _
 from runbook_lib.core.secrets import Secret
-from runbook_lib.widgets.base import MASK, SafeBox, code_tag, pre_tag
+from runbook_lib.widgets.base import MASK, SafeBox, code_tag, pre_tag, wide_button
 from runbook_lib.widgets.live import refresh_live
 
 
@@ -37,11 +37,9 @@ class ShownOnce(SafeBox):
         self.secret = secret
         self._on_stored = on_stored
         self.value_html = w.HTML(value=self._masked(), layout=w.Layout(min_width="30em"))
-        self.reveal_button = w.Button(
-            description=_("Reveal"), icon="eye", tooltip=_("Show the value")
-        )
-        self.stored_button = w.Button(
-            description=_("I have stored it"), button_style="warning", icon="check"
+        self.reveal_button = wide_button(_("Reveal"), icon="eye", tooltip=_("Show the value"))
+        self.stored_button = wide_button(
+            _("I have stored it"), button_style="warning", icon="check"
         )
         self.status = w.HTML(
             value=_("It is shown once: after you confirm, it cannot be shown again.")
@@ -110,8 +108,8 @@ class ConfirmStep(SafeBox):
         done: bool = False,
     ) -> None:
         self._on_confirm = on_confirm
-        self.button = w.Button(
-            description=_("I have done this"), button_style="primary", icon="check", disabled=done
+        self.button = wide_button(
+            _("I have done this"), button_style="primary", icon="check", disabled=done
         )
         self.status = w.HTML(value=_("Done.") if done else _("Waiting for you."))
         self.button.on_click(self._confirm)
@@ -156,7 +154,8 @@ class ApplyForm(SafeBox):
         review: the plan, as plain text.
         on_apply: receives the typed password (``""``: none typed); returns what was done as
             plain text, or raises a ``RunbookError`` whose message (no secret) is shown.
-            ``BadInput`` leaves the form open (nothing changed); other errors close it.
+            ``BadInput`` leaves the form open (nothing changed); other errors close it. Once
+            done, the result replaces the plan (the plan is hidden, the result is the status).
         password_title: the label of the masked field; ``""`` for no field.
         button: the button's label.
     """
@@ -176,14 +175,15 @@ class ApplyForm(SafeBox):
             continuous_update=False,  # sent once, not per keystroke
             layout=w.Layout(width="24em"),
         )
-        self.button = w.Button(description=button, button_style="primary", icon="check")
+        self.button = wide_button(button, button_style="primary", icon="check")
         self.status = w.HTML(
             value=_("Nothing is changed until you press {button}.").format(
                 button=html.escape(button)
             )
         )
         self.button.on_click(self.submit)
-        children = [w.HTML(value=f"<b>{html.escape(title)}</b>"), w.HTML(value=pre_tag(review))]
+        self.review = w.HTML(value=pre_tag(review))
+        children = [w.HTML(value=f"<b>{html.escape(title)}</b>"), self.review]
         if password_title:
             children += [w.HTML(value=html.escape(password_title)), self.field]
         super().__init__(
@@ -214,9 +214,13 @@ class ApplyForm(SafeBox):
                 + _("Stopped: {message}").format(message=html.escape(err.message))
                 + "</span>"
             )
+            refresh_live()  # some writes may be done: the waiting lines say what is true now
             return
         finally:
             del typed
         self.field.disabled = True
+        # the result takes the plan's place: the page keeps no "will make" above "made"
+        self.review.value = ""
+        self.review.layout.display = "none"
         self.status.value = _("Done:") + pre_tag(result)
         refresh_live()

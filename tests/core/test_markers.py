@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from support.aws import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
 
 from runbook_lib import BadInput, RunContext, preflight
 from runbook_lib.access_key.apply import ensure_access_key
@@ -78,7 +78,7 @@ def marker_value(ctx: RunContext, user: str) -> str:
 
 def csv_of(user: str) -> str:
     """The access-key CSV a run of this test would deliver to (as a marker names it)."""
-    return os.path.realpath(default_secrets_dir() / f"{user}_accessKeys.csv")
+    return os.path.realpath(default_secrets_dir() / f"{ACCOUNT}-{user}_accessKeys.csv")
 
 
 def dead_run_left_a_key(ctx: RunContext, user: str, run: str, age: timedelta) -> str:

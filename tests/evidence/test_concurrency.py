@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.aws import reset_sandbox
+from support.aws import ACCOUNT, reset_sandbox
 from support.workers import Worker
 
 from runbook_lib import preflight
@@ -161,7 +161,7 @@ def test_two_s2_runs_end_with_one_delivered_key(
             assert old["AccessKeyId"] in keys, (i, results)  # both stopped: the old key stays
             continue
         assert any(r["ok"] for r in results), (i, results)
-        (path,) = folder.glob(f"{user}_accessKeys*.csv")
+        (path,) = folder.glob(f"{ACCOUNT}-{user}_accessKeys*.csv")
         (row,) = csv_rows(path)
         key = keys.get(row["Access key ID"])
         assert key is not None, f"round {i}: the delivered key does not exist"

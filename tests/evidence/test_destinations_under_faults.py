@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from support.aws import empty_iam, reset_sandbox
+from support.aws import ACCOUNT, empty_iam, reset_sandbox
 from support.s1_flow import run_steps
 
 from runbook_lib import BadInput, RunContext, preflight
@@ -104,7 +104,7 @@ def test_s2_full_disk_then_rerun_delivers_a_working_key(
     user = s2_user(box)
     with pytest.raises(BadInput, match="No space left"):
         s2_run(new_run(), user)
-    path = secrets_dir / f"{user}_accessKeys.csv"
+    path = secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv"
     assert not path.exists()  # atomic: nothing under the final name
     full_disk()  # the disk has room again
     again = new_run()
@@ -121,7 +121,7 @@ def test_s2_unusable_csv_is_moved_aside_and_a_new_key_delivered(
     first = new_run()
     plan = s2.check_request(first, user)
     key = s2.ensure_access_key(first, plan)  # the run dies before its CSV is whole:
-    path = secrets_dir / f"{user}_accessKeys.csv"
+    path = secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     good = f"User name,Access key ID,Secret access key\r\n{user},{key.key_id},{'x' * 40}\r\n"
     path.write_bytes(BAD_FILES[bad](good).encode())
@@ -139,7 +139,7 @@ def test_s2_unusable_csv_without_an_unfinished_run_is_refused(
 ) -> None:
     user = s2_user(box)
     secrets_dir.mkdir(parents=True, exist_ok=True)
-    (secrets_dir / f"{user}_accessKeys.csv").write_text("")
+    (secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv").write_text("")
     run = new_run()
     with pytest.raises(BadInput, match="already exists"):
         s2.check_request(run, user)
@@ -273,7 +273,7 @@ def test_relative_secrets_dir_resolves_against_the_start_folder(
     user = s2_user(box)
     run = new_run()
     s2_run(run, user, secrets_dir="secrets")
-    path = start / "secrets" / f"{user}_accessKeys.csv"
+    path = start / "secrets" / f"{ACCOUNT}-{user}_accessKeys.csv"
     assert path.is_file()
     assert any(str(path) in s["destination"] for s in run.record.secrets)
 
@@ -314,7 +314,7 @@ def test_git_ignored_destination_inside_a_work_tree_is_allowed(
     user = s2_user(box)
     run = new_run()
     s2_run(run, user, secrets_dir=str(tree / "secrets"))
-    assert (tree / "secrets" / f"{user}_accessKeys.csv").is_file()
+    assert (tree / "secrets" / f"{ACCOUNT}-{user}_accessKeys.csv").is_file()
 
 
 def test_kernels_learn_the_folder_runbook_was_started_in(

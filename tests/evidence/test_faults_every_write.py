@@ -100,7 +100,7 @@ def _tag_value(key: str, value: str) -> str:
 def _access_key_csvs(secrets_dir: Path, user: str) -> dict[str, str]:
     """Key ID -> secret, from every access-key CSV of ``user`` (never printed)."""
     found: dict[str, str] = {}
-    for path in sorted(secrets_dir.glob(f"{user}_accessKeys*.csv")):
+    for path in sorted(secrets_dir.glob(f"{ACCOUNT}-{user}_accessKeys*.csv")):
         text = path.read_text("utf-8-sig")
         for row in csv.DictReader(io.StringIO(text)):
             found[row["Access key ID"]] = row["Secret access key"]

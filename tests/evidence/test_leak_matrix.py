@@ -158,7 +158,7 @@ def test_bad_input_run_leaks_no_secret_and_creates_none(
         assert run.record["writes"] == 0 and run.record["secrets"] == []
     else:  # the CLI refused it before a kernel started
         assert run.run_dirs == []
-    kept = {"Keyless_accessKeys.csv", f"{ACCOUNT}-NewAdmin_credentials.csv"}
+    kept = {f"{ACCOUNT}-Keyless_accessKeys.csv", f"{ACCOUNT}-NewAdmin_credentials.csv"}
     assert {p.name for p in run.secrets_dir.iterdir()} == kept, "no secret file was made"
 
 

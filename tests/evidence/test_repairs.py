@@ -138,7 +138,7 @@ def s2_died_after_its_csv(
     user = f"RepairKey{next(_NAMES)}"
     client("iam").create_user(UserName=user)
     faulted(monkeypatch, 3, "TagUser", lambda: s2(user, folder))  # CSV written, tag not
-    (row,) = rows(folder / f"{user}_accessKeys.csv")
+    (row,) = rows(folder / f"{ACCOUNT}-{user}_accessKeys.csv")
     return user, row
 
 
@@ -170,7 +170,7 @@ def test_s2_told_to_repair_switches_the_unproven_key_off_never_deletes_it(
     assert [r["action"] for r in told.record["repairs"]] == ["deactivate-access-key"]
     keys = keys_by_aws(user)
     assert keys[key_id] == "Inactive" and sorted(keys.values()) == ["Active", "Inactive"]
-    (new,) = rows(other / f"{user}_accessKeys.csv")
+    (new,) = rows(other / f"{ACCOUNT}-{user}_accessKeys.csv")
     assert keys[new["Access key ID"]] == "Active"
 
 
@@ -309,7 +309,7 @@ def test_s2_leaves_a_break_glass_key_alone_under_a_forged_marker(tmp_path: Path,
     iam.create_user(UserName=user)
     key_id = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]  # never used
     folder = tmp_path / "secrets"
-    place = os.path.realpath(folder / f"{user}_accessKeys.csv")
+    place = os.path.realpath(folder / f"{ACCOUNT}-{user}_accessKeys.csv")
     value = forged_value(kind, S2_TAG, user, ":none:file", place)
     aws("iam", "tag-user", "--user-name", user, "--tags", f"Key={S2_TAG},Value={value}")
 

@@ -166,7 +166,9 @@ def test_s1_over_the_org_creates_the_administrator_everywhere_and_rerun_writes_n
     for acct in members:
         assert _aws_users_in(acct) == ["Administrator"]
     # each sign-in CSV is this account's own: the account ID in the name, in its own folder
-    csvs = [Path(s["destination"]) for r in data["rows"] for s in _record(folder, r)["secrets"]]
+    secrets = [s["destination"] for r in data["rows"] for s in _record(folder, r)["secrets"]]
+    assert all(d.startswith("file: ") for d in secrets), secrets
+    csvs = [Path(d.removeprefix("file: ")) for d in secrets]
     assert len(csvs) == 4 and len({p.parent for p in csvs}) == 4
     assert all(r["account_id"] in p.name for r, p in zip(data["rows"], csvs, strict=True))
     code, out, err = run_cli(*argv, "--output-dir", str(tmp_path / "again"))

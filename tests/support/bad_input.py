@@ -56,7 +56,7 @@ def prepare_world(work: Path) -> None:
         sm.create_secret(Name="iam-runbooks/existing", SecretString="not-a-real-secret")
     secrets = work / "secrets"
     secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (secrets / "Keyless_accessKeys.csv").write_text("kept\n")
+    (secrets / f"{ACCOUNT}-Keyless_accessKeys.csv").write_text("kept\n")
     (secrets / f"{ACCOUNT}-NewAdmin_credentials.csv").write_text("kept\n")
     (work / "a-file").write_text("a file where a folder should be\n")
     (work / "broken.yaml").write_text("target: sandbox\nuser_name: [Administrator\n")

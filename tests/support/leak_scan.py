@@ -156,7 +156,7 @@ def signin_password(secrets_dir: Path, user: str) -> tuple[Path, str]:
 
 def access_key(secrets_dir: Path, user: str) -> tuple[Path, str, str]:
     """S2's access key CSV, the key ID and the secret access key in it."""
-    path = secrets_dir / f"{user}_accessKeys.csv"
+    path = secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv"
     (row,) = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
     return path, row["Access key ID"], row["Secret access key"]
 

@@ -123,7 +123,7 @@ def test_create_writes_a_0600_csv_that_aws_configure_import_accepts(
     ctx: RunContext, user: str, secrets_dir: Path, tmp_path: Path
 ) -> None:
     _, key = run_all(ctx, user)
-    path = secrets_dir / f"{user}_accessKeys.csv"
+    path = secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text("utf-8").splitlines()[0] == "User name,Access key ID,Secret access key"
     row = csv_row(path)
@@ -233,12 +233,12 @@ def test_existing_csv_is_refused_before_create_access_key(
     ctx: RunContext, user: str, secrets_dir: Path
 ) -> None:
     secrets_dir.mkdir()
-    (secrets_dir / f"{user}_accessKeys.csv").write_text("keep me")
+    (secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv").write_text("keep me")
     run = fresh_ctx()
     with pytest.raises(BadInput, match="already exists"):
         check_request(run, user)
     assert run.record.writes == 0 and keys_of(ctx, user) == {}
-    assert (secrets_dir / f"{user}_accessKeys.csv").read_text() == "keep me"
+    assert (secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv").read_text() == "keep me"
 
 
 def test_unwritable_secrets_folder_is_refused_before_any_write(
@@ -291,7 +291,7 @@ def test_rotate_deactivates_the_old_key_only_after_the_new_one_is_proven(
     assert keys_of(ctx, user) == {old.key_id: "Inactive", new.key_id: "Active"}
     calls = list(run.record.calls)
     assert calls.index("sts:GetCallerIdentity") < calls.index("iam:UpdateAccessKey")
-    assert len(list(secrets_dir.glob(f"{user}_accessKeys_*.csv"))) == 1
+    assert len(list(secrets_dir.glob(f"{ACCOUNT}-{user}_accessKeys_*.csv"))) == 1
 
 
 def test_rotate_with_delete_old_deletes_the_old_key(
@@ -351,7 +351,7 @@ def test_crash_after_create_access_key_is_repaired_on_rerun(
     plan, key = run_all(run, user)
     assert [k.key_id for k in plan.orphans] == [orphan.key_id]
     assert keys_of(ctx, user) == {key.key_id: "Active"} and key.key_id != orphan.key_id
-    assert csv_row(secrets_dir / f"{user}_accessKeys.csv")["Access key ID"] == key.key_id
+    assert csv_row(secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv")["Access key ID"] == key.key_id
     assert run.record.repairs[0]["action"] == "delete-access-key"
     assert orphan.key_id in run.record.repairs[0]["resource"]
     assert marker_of(ctx, user).startswith("delivered:")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.aws import moto_iam
+from support.aws import ACCOUNT, moto_iam
 
 from runbook_lib import BadInput, RunContext, preflight
 from runbook_lib.access_key import (
@@ -111,7 +111,7 @@ def test_a_daily_scheduled_run_rotates_exactly_on_the_day_the_key_is_due(
     assert writes[:2] == [0, 0] and writes[2] > 0 and writes[3] == 0, writes
     keys = keys_of(iam, user)
     assert keys[first] == "Inactive" and sorted(keys.values()) == ["Active", "Inactive"]
-    assert len(list(secrets_dir.glob(f"{user}_accessKeys_*.csv"))) == 1
+    assert len(list(secrets_dir.glob(f"{ACCOUNT}-{user}_accessKeys_*.csv"))) == 1
 
 
 def test_a_due_rotation_says_why_and_is_the_safe_rotate(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.aws import client
+from support.aws import ACCOUNT, client
 from support.catalog import ALL_USER, RUN_ALL
 from support.inprocess import InProcessRun, run_in_process
 from support.leak_scan import assert_no_secret
@@ -39,7 +39,7 @@ def keys_of(iam: Any, user: str) -> dict[str, str]:
 
 
 def csv_secret(secrets_dir: Path, user: str) -> tuple[str, str]:
-    text = (secrets_dir / f"{user}_accessKeys.csv").read_text("utf-8")
+    text = (secrets_dir / f"{ACCOUNT}-{user}_accessKeys.csv").read_text("utf-8")
     (row,) = list(csv.DictReader(io.StringIO(text)))
     return row["Access key ID"], row["Secret access key"]
 
@@ -108,7 +108,7 @@ def test_bad_input_exits_2_and_changes_nothing(
 ) -> None:
     if params.pop("existing_csv", False):
         (tmp_path / "secrets").mkdir()
-        (tmp_path / "secrets" / f"{user}_accessKeys.csv").write_text("someone's file")
+        (tmp_path / "secrets" / f"{ACCOUNT}-{user}_accessKeys.csv").write_text("someone's file")
     result = run(tmp_path, user, **params)
     assert result.exit_code == 2, result.message
     assert words in result.message

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from evidence.test_faults_every_write import diff, end_state
-from support.aws import client, moto_iam, snapshot
+from support.aws import ACCOUNT, client, moto_iam, snapshot
 from support.inprocess import InProcessRun, run_in_process
 from support.leak_scan import Secrets, assert_clean
 from support.scenarios import Scenario, ScenarioCache
@@ -169,7 +169,7 @@ def test_a_due_rotation_in_a_kernel_leaks_no_secret_and_a_rerun_writes_nothing(
 ) -> None:
     run = scenarios.run(DUE_ROTATION)
     assert run.exit_code == 0, run.message
-    (path,) = run.secrets_dir.glob(f"{KERNEL_USER}_accessKeys_*.csv")
+    (path,) = run.secrets_dir.glob(f"{ACCOUNT}-{KERNEL_USER}_accessKeys_*.csv")
     (row,) = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
     secrets = Secrets()
     secrets.add("secret-access-key", row["Secret access key"])
