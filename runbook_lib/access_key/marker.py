@@ -72,9 +72,9 @@ def delivered_here(ctx: RunContext, marker: Marker, dest: Destination) -> bool:
 
     True when its MAC checks out (these runbooks wrote it, with this user's marker key, for
     this account and user) and it names this run's destination: the same CSV file, or another
-    ``<account>-<user>_accessKeys*.csv`` of the same folder (a rotation's file carries its date), or the
-    same secret. Only then can this run check that destination and know that nobody holds a
-    secret missing from it.
+    ``<account>-<user>_accessKeys*.csv`` of the same folder (a rotation's file carries its
+    date), or the same secret. Only then can this run check that destination and know that
+    nobody holds a secret missing from it.
 
     Raises:
         BadInput: the marker key is not private to this user.

@@ -150,7 +150,9 @@ def test_s1_create_and_billing_leave_no_stale_line(
     after = page.text()
     _no_stale_line(after)
     assert "✓ user 'Administrator'" in after  # Verify, refreshed in its own cell
-    assert "Review — made these changes:" in after  # Step 7's line
+    # Step 7's changes take the plan's place in the form; its waiting line goes (once on the page)
+    assert "Review — made these changes:" in form.status.value
+    assert "Review —" not in after and "Step 7 waits" not in after
     assert "Sign-in CSV of 'Administrator'" in after  # Step 8's line
     record = ctx.record.to_dict()
     assert record["status"] == DONE
@@ -183,7 +185,9 @@ def test_s3_assign_replaces_the_scan_assign_and_verify_lines(page: Page) -> None
     form.submit()
     after = page.text()
     _no_stale_line(after)
-    assert f"assigned {device.serial} to 'live-mfa'" in after
+    # the result is the form's, once: the waiting line under it goes, not repeated
+    assert f"assigned {device.serial} to &#x27;live-mfa&#x27;" in form.status.value
+    assert f"assigned {device.serial}" not in after
     assert "MFA devices of 'live-mfa': none" not in after and device.serial in after
     assert ctx.record.to_dict()["status"] == DONE
     assert box.url
@@ -214,7 +218,9 @@ def test_s2_stored_proves_the_key_before_dropping_it_and_refreshes_verify(page: 
     after = page.text()
     _no_stale_line(after)
     assert "The secret you stored authenticates: STS GetCallerIdentity" in after
-    assert "Stored by you" in after and fingerprint in after
+    assert "Stored by you" in box.status.value and fingerprint in box.value_html.value
+    assert "Shown once above" not in after, "Step 5's waiting line stayed under the widget"
+    assert after.count(f"Delivered {key.key_id}") == 1, "Step 6's result is not there once"
     assert key.secret.dropped and box.secret.dropped
     assert ctx.record.to_dict()["status"] == DONE
     # Lab: running the Verify cell again gives the same answer from the proof

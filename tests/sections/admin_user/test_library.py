@@ -455,7 +455,10 @@ def test_live_typed_password_is_set_and_is_only_in_the_csv(
         "reset": True,
     }
     assert writes(ctx) == ADMIN_WRITES_ON_MOTO
-    assert "✓ user 'Administrator'" in form.status.value  # Verify ran from the button
+    # the form shows Step 7's changes in place of the plan; Step 8 and Verify have their cells
+    assert "Review — made these changes:" in form.status.value
+    assert form.review.layout.display == "none" and "will make" not in form.review.value
+    assert "Sign-in CSV" not in form.status.value and "✓ user" not in form.status.value
     record = json.dumps(ctx.record.to_dict())
     for where, text in (("the form's repr", repr(form)), ("the status", form.status.value)):
         _absent(chosen, text, where)
