@@ -16,6 +16,7 @@ from runbook_lib.core.errors import EXIT_MANUAL_PENDING
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.wording import safe_text
 from runbook_lib.root_usage.result import compare, counts, shown_status
+from runbook_lib.run.compare import Audited, why_not_comparable
 
 if TYPE_CHECKING:
     from runbook_lib.run.runner import RunResult
@@ -46,8 +47,9 @@ def _changes(rec: Mapping[str, Any]) -> list[str]:
         return [head + _("; {n} planned:").format(n=len(planned))] + [
             INDENT
             + _("would {action} {resource}")
-            .format(action=p.get("action", "?"), resource=p.get("resource", ""))
+            .format(action=p.get("action", "?"), resource=p.get("target", p.get("resource", "")))
             .rstrip()
+            + (f" ({p['why']})" if p.get("why") else "")
             for p in planned
         ]
     if not changes and not repairs:
@@ -85,7 +87,14 @@ def _findings(rec: Mapping[str, Any]) -> list[str]:
 
 
 def compare_lines(before: Mapping[str, Any], after: Mapping[str, Any], where: str) -> list[str]:
-    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control."""
+    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control; one
+    ``not compared`` line when the two runs audited different accounts or sandboxes (the CLI
+    refuses such a baseline before it runs: this holds when the target could not say)."""
+    audited = Audited.of_record(after)
+    if audited.account_id and (audited.instance or not audited.sandbox):
+        reason = why_not_comparable(Audited.of_record(before), audited, where)
+        if reason:
+            return [INDENT + _("not compared: {reason}").format(reason=reason)]
     lines = compare(before.get("findings") or [], after.get("findings") or [])
     return [f"{INDENT}compared with {where}:"] + [f"{INDENT * 2}{line}" for line in lines]
 
