@@ -53,7 +53,10 @@ def planned_target(params: Mapping[str, Any]) -> Audited:
     from runbook_lib.run.precheck import check_target
 
     if str(params.get("target", "sandbox")).strip("'\"") == "sandbox":
-        return Audited(SANDBOX_ACCOUNT_ID, True, sandbox_instance(running_sandbox_url()))
+        url = running_sandbox_url()
+        # a server at RUNBOOK_SANDBOX_URL that names no instance (not a runbook sandbox) is
+        # never the same as a recorded one: "?" differs from every instance ID
+        return Audited(SANDBOX_ACCOUNT_ID, True, (sandbox_instance(url) or "?") if url else "")
     return Audited(check_target(params).account_id, False)
 
 
