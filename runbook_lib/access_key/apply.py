@@ -234,6 +234,13 @@ def ensure_access_key(ctx: RunContext, plan: KeyPlan) -> NewKey:
         repairs.append(_("finished the delivery of {key_id}").format(key_id=key_id))
     done = _(" Repaired: {repairs}.").format(repairs="; ".join(repairs)) if repairs else ""
     if ctx.plan:
+        where = f"{plan.user_arn} access key "
+        for k in plan.orphans:
+            ctx.record.would("S2.4", "delete-access-key", where + k.key_id, why="orphan")
+        for k in plan.deactivate:
+            ctx.record.would("S2.4", "deactivate-access-key", where + k.key_id, why="unproven")
+        if plan.action == "create":
+            ctx.record.would("S2.4", "create-access-key", plan.user_arn, mode=plan.mode)
         return NewKey(user, "", False, _plan_note(plan))
     _repair(ctx, plan)
     if plan.action == "none" and plan.reason:  # rotate-if-older-than: not due

@@ -89,6 +89,7 @@ def deliver_key(ctx: RunContext, plan: KeyPlan, key: NewKey) -> StepResult:
     """
     if ctx.plan:
         if plan.action == "create":
+            ctx.record.would("S2.6", "store-secret", plan.destination.describe())
             return StepResult(
                 _("Plan mode: would deliver the new key to {where}.").format(
                     where=plan.destination.describe()

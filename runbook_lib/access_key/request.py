@@ -256,7 +256,7 @@ def check_request(
     if rotating and adopted is not None:
         return replace(plan, action="resume")
     if aged:
-        plan = _when_due(plan, max_age_days)
+        plan = _when_due(ctx, plan, max_age_days)
         if plan.action == "none":  # no write (but the repairs above): the key is not due yet
             return plan
     if len(remaining) >= 2:
@@ -296,13 +296,14 @@ def _check_mode(mode: str, delete_old: bool, max_age_days: int) -> None:
         )
 
 
-def _when_due(plan: KeyPlan, max_age_days: int) -> KeyPlan:
+def _when_due(ctx: RunContext, plan: KeyPlan, max_age_days: int) -> KeyPlan:
     """``rotate-if-older-than``: the plan of a rotation if the key is due, else of no change.
 
     Raises:
         BadInput: the user has no active key (and no unfinished run's key to delete).
     """
     due = rotation_due(plan.remaining, max_age_days, plan.now)
+    due.record(ctx, plan.user_arn, max_age_days)  # the schedule's log: age, due or not, when
     if due.key is None and not plan.orphans:
         raise BadInput(
             _(

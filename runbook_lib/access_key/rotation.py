@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from runbook_lib.access_key.live import proof_at_store
 from runbook_lib.access_key.marker import marker_keys
@@ -32,6 +32,8 @@ from runbook_lib.core.markers import DELIVERED, Marker
 from runbook_lib.core.result import StepResult
 
 ROTATE_IF_OLDER = "rotate-if-older-than"
+#: the step whose decision (due or not) the run record's ``outcomes`` holds
+ROTATION_STEP = "S2.3"
 #: the longest threshold accepted: ten years (a larger one is a typo, not a policy)
 MAX_DAYS = 3650
 
@@ -69,6 +71,21 @@ class Due:
     due: bool
     reason: str
     key: KeyInfo | None = None
+    #: the key's age in whole days, and the day it is (or was) due
+    age_days: int = 0
+    due_on: date | None = None
+
+    def record(self, ctx: RunContext, user_arn: str, max_age_days: int) -> None:
+        """Put the decision in the run record's ``outcomes``: a schedule's log shows it."""
+        facts = {"max_age_days": str(max_age_days), "detail": self.reason}
+        if self.key is not None:
+            facts |= {"key_id": self.key.key_id, "age_days": str(self.age_days)}
+            facts["created"] = f"{self.key.created:%Y-%m-%d}"
+        if self.due_on is not None:
+            facts["due_on"] = self.due_on.isoformat()
+        subject = f"{user_arn} access key {self.key.key_id}" if self.key else user_arn
+        outcome = "due" if self.due else ("not due" if self.key else "no active key")
+        ctx.record.outcome(ROTATION_STEP, subject, outcome, **facts)
 
 
 def rotation_due(keys: tuple[KeyInfo, ...], max_age_days: int, now: datetime) -> Due:
@@ -88,6 +105,7 @@ def rotation_due(keys: tuple[KeyInfo, ...], max_age_days: int, now: datetime) ->
     oldest = active[0]
     age = oldest.age_days(now)
     name = short_id(oldest.key_id)
+    due_on = (oldest.created + timedelta(days=max_age_days)).date()
     if age >= max_age_days:
         return Due(
             True,
@@ -95,11 +113,13 @@ def rotation_due(keys: tuple[KeyInfo, ...], max_age_days: int, now: datetime) ->
                 name=name, age=_days(age), max_age_days=max_age_days
             ),
             oldest,
+            age,
+            due_on,
         )
     reason = _("key {name} is {age} old, due in {left}").format(
         name=name, age=_days(age), left=_days(max_age_days - age)
     )
-    return Due(False, reason, oldest)
+    return Due(False, reason, oldest, age, due_on)
 
 
 def unfinished_rotation(
@@ -186,6 +206,9 @@ def retire_old_key(
     old = plan.old_keys
     verb = "delete" if plan.delete_old else "deactivate"
     if ctx.plan:
+        for k in old:
+            where = f"{plan.user_arn} access key {k.key_id}"
+            ctx.record.would("S2.7", f"{verb}-access-key", where)
         names = ", ".join(k.key_id for k in old) or _("no old key")
         would = (
             _("Plan mode: would prove the new key with STS, then delete {names}.")

@@ -70,6 +70,8 @@ def review_and_create(ctx: RunContext, users: UsersFound, groups: GroupsFound) -
                 )
         sinks.check(signin_destination(path))
     if ctx.plan:
+        for a in actions:  # run.json's ``planned``, the terminal's ``would …`` lines
+            ctx.record.would("S1.7", a.kind, a.name, **({"detail": a.detail} if a.detail else {}))
         return Created(request, actions, False, account, {}, finish)
     if ctx.interactive and actions:
         return offer_create(ctx, request, actions, users.policy, finish)

@@ -54,12 +54,20 @@ class RunRecord:
     run_id: str = field(default_factory=lambda: "r" + secrets.token_hex(6))
     target: str = ""
     account_id: str = ""
+    #: on the sandbox, which server (``core.sandbox.sandbox_instance``; the runner adds it):
+    #: with ``account_id``, what ``--compare`` checks before comparing two audits
+    sandbox_instance: str = ""
     caller_arn: str = ""
     plan: bool = False
     reads: int = 0
     writes: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     changes: list[dict[str, str]] = field(default_factory=list)
+    #: plan mode: each change the run would make (step, action, target; never a secret)
+    planned: list[dict[str, str]] = field(default_factory=list)
+    #: what a read-only decision found, for a schedule's log (S2's key age, S5's evidence per
+    #: credential): step, subject, outcome and the facts behind it
+    outcomes: list[dict[str, str]] = field(default_factory=list)
     repairs: list[dict[str, str]] = field(default_factory=list)
     manual_steps: list[ManualStep] = field(default_factory=list)
     secrets: list[dict[str, str]] = field(default_factory=list)
@@ -104,6 +112,24 @@ class RunRecord:
     def change(self, action: str, resource: str) -> None:
         """Record a change made in the account (``create-user``, the resource ARN)."""
         self.changes.append({"action": action, "resource": resource})
+        self.save()
+
+    def would(self, step: str, action: str, target: str, **details: str) -> None:
+        """Plan mode: record a change this run would make (``create-user``, the user's ARN),
+        replacing an earlier entry for the same step, action and target."""
+        entry = {"step": step, "action": action, "target": target, **details}
+        key = (step, action, target)
+        self.planned = [p for p in self.planned if (p["step"], p["action"], p["target"]) != key]
+        self.planned.append(entry)
+        self.save()
+
+    def outcome(self, step: str, subject: str, outcome: str, **facts: str) -> None:
+        """Record what a step decided about ``subject`` and why (``due``, its age), replacing
+        an earlier entry for the same step and subject."""
+        self.outcomes = [
+            o for o in self.outcomes if (o.get("step"), o.get("subject")) != (step, subject)
+        ]
+        self.outcomes.append({"step": step, "subject": subject, "outcome": outcome, **facts})
         self.save()
 
     def repair(self, action: str, resource: str, why: str) -> None:

@@ -6,14 +6,19 @@ reach it through the environment lines from ``Sandbox.environ()``, set before a 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import secrets
 import string
 import urllib.request
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 from runbook_lib.core import environ, reset, sandbox_org, sandbox_sso
 
@@ -30,6 +35,8 @@ SANDBOX_URL_VAR = environ.SANDBOX_URL
 DEFAULT_SEED = 42
 #: the role Organizations creates in every member account it makes
 MEMBER_ROLE = "OrganizationAccountAccessRole"
+#: where a sandbox answers with its instance ID (made at its start, kept for its whole life)
+INSTANCE_PATH = "/runbook-sandbox/instance"
 
 #: variables that could point a process at a real account; removed wherever a sandbox is used
 REAL_CREDENTIAL_VARS = (
@@ -156,6 +163,39 @@ def _request_ids_off_the_seed() -> None:
     setattr(responses, name, request_id)  # noqa: B010 - moto does not re-export the name
 
 
+def _answer_instance(app: Callable[..., Iterable[bytes]], instance: str) -> Any:
+    """``app`` (moto's WSGI application) that also answers ``GET INSTANCE_PATH`` with
+    ``{"instance": ID}``; every other request goes to moto."""
+    body = json.dumps({"instance": instance}).encode()
+
+    def answer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == INSTANCE_PATH:
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("200 OK", headers)
+            return [body]
+        return app(environ, start_response)
+
+    return answer
+
+
+def sandbox_instance(url: str) -> str:
+    """The instance ID of the sandbox at ``url``; ``""`` when it has none (not a runbook
+    sandbox: a moto or LocalStack of the user's) or does not answer.
+
+    Two runs in the same account ID (moto always answers 123456789012) audit the same account
+    only when this ID is the same: every ``Sandbox`` makes a new one when it starts.
+    """
+    if not url:
+        return ""
+    where = url.rstrip("/") + INSTANCE_PATH
+    try:
+        with urllib.request.urlopen(where, timeout=5) as resp:  # noqa: S310 - a sandbox URL
+            answer = json.loads(resp.read())
+    except (OSError, ValueError):
+        return ""
+    return str(answer.get("instance", "")) if isinstance(answer, dict) else ""
+
+
 def _post(url: str) -> bytes:
     """POST to the sandbox (a reset rebuilds every account it has seen: give it time)."""
     req = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - loopback only
@@ -180,6 +220,9 @@ class Sandbox:
     accounts: list[str] = field(default_factory=list)
     _server: Any = field(default=None, repr=False)
     url: str = ""
+    #: this server's ID for its whole life (``sandbox_instance``), recorded in every run.json
+    #: so that ``--compare`` refuses two runs of different sandboxes
+    instance: str = ""
 
     def start(self) -> Sandbox:
         """Start the server on a free loopback port, load managed policies and seed it.
@@ -197,6 +240,10 @@ class Sandbox:
         _request_ids_off_the_seed()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        self.instance = "sbx-" + secrets.token_hex(6)  # not a secret: it names the server
+        # the werkzeug server serves ``.app``; nothing knows its URL yet, so no request is missed
+        wsgi = self._server._server  # moto keeps its werkzeug server private
+        wsgi.app = _answer_instance(wsgi.app, self.instance)
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         # moto's backends are per process: a second sandbox in this process (refresh's Korean

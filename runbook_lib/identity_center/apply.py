@@ -83,6 +83,8 @@ def ensure_user(ctx: RunContext, setting: Setting) -> Ensured:
     if found is not None:
         return Ensured(N_("user"), request.user_name, found, FOUND)
     if ctx.plan:
+        target = f"{store}/user/{request.user_name}"
+        ctx.record.would("S6.4", "create-identity-center-user", target)
         return Ensured(N_("user"), request.user_name, None, WOULD)
     answer = aws.call(
         state.identity_store(ctx).create_user,
@@ -126,6 +128,7 @@ def ensure_group(ctx: RunContext, setting: Setting, user: Ensured) -> GroupOutco
     status = FOUND
     if group_id is None and ctx.plan:
         status = WOULD
+        ctx.record.would("S6.5", "create-identity-center-group", f"{store}/group/{name}")
     elif group_id is None:
         answer = aws.call(
             client.create_group,
@@ -143,7 +146,10 @@ def ensure_group(ctx: RunContext, setting: Setting, user: Ensured) -> GroupOutco
             ctx.record.change("create-identity-center-group", f"{store}/group/{name}")
     group = Ensured(N_("group"), name, group_id, status)
     member = _("{mark} user {user} in group {group}: {status}")
+    membership = f"{store}/group/{name}/{request.user_name}"
     if group_id is None or user.id is None:
+        if ctx.plan:
+            ctx.record.would("S6.5", "create-identity-center-group-membership", membership)
         text = member.format(mark="·", user=request.user_name, group=name, status=_(WOULD))
         return GroupOutcome(group, text)
     if state.is_member(ctx, store, group_id, user.id):
@@ -151,6 +157,7 @@ def ensure_group(ctx: RunContext, setting: Setting, user: Ensured) -> GroupOutco
             group, member.format(mark="✓", user=request.user_name, group=name, status=_(FOUND))
         )
     if ctx.plan:
+        ctx.record.would("S6.5", "create-identity-center-group-membership", membership)
         text = member.format(mark="·", user=request.user_name, group=name, status=_(WOULD))
         return GroupOutcome(group, text)
     answer = aws.call(
@@ -197,6 +204,7 @@ def _provision(ctx: RunContext, setting: Setting, arn: str) -> str:
     if not behind:
         return ""
     if ctx.plan:
+        ctx.record.would("S6.6", "provision-permission-set", arn, accounts=" ".join(behind))
         return _("would be provisioned again in {n} account(s) (plan mode)").format(n=len(behind))
     client = state.sso_admin(ctx)
     fix = _("The caller needs sso:ProvisionPermissionSet; fix the permission, then re-run.")
@@ -247,6 +255,8 @@ def ensure_permission_set(ctx: RunContext, setting: Setting) -> Ensured:
     details: list[str] = []
     status = FOUND
     if found is None and ctx.plan:
+        ctx.record.would("S6.6", "create-permission-set", f"{instance.arn}/{name}")
+        ctx.record.would("S6.6", "attach-managed-policy-to-permission-set", name)
         return Ensured(N_("permission set"), name, None, WOULD, (_("with AdministratorAccess"),))
     if found is None:
         answer = aws.call(
@@ -272,6 +282,8 @@ def ensure_permission_set(ctx: RunContext, setting: Setting) -> Ensured:
     arn = found.arn
     if ADMIN_POLICY_ARN not in state.managed_policies(ctx, instance, arn):
         if ctx.plan:
+            where = f"{arn} AdministratorAccess"
+            ctx.record.would("S6.6", "attach-managed-policy-to-permission-set", where)
             details.append(_("would attach AdministratorAccess (plan mode)"))
         else:
             attached = aws.call(
@@ -295,6 +307,8 @@ def ensure_permission_set(ctx: RunContext, setting: Setting) -> Ensured:
         details.append(_("AdministratorAccess attached"))
     if found.session_duration != request.session_duration:
         if ctx.plan:
+            where = f"{arn} {request.session_duration}"
+            ctx.record.would("S6.6", "update-permission-set", where)
             details.append(
                 _("would change sessions from {old} to {new} (plan mode)").format(
                     old=found.session_duration, new=request.session_duration
@@ -364,6 +378,8 @@ def _assign_one(
     if state.group_assigned(ctx, instance, account, permission_set_arn, group_id):
         return AccountAssigned(account, FOUND)
     if ctx.plan:
+        target = f"{account} {permission_set_arn} GROUP {group_id}"
+        ctx.record.would("S6.7", "create-account-assignment", target)
         return AccountAssigned(account, WOULD)
     fix = _(
         "The caller needs sso:CreateAccountAssignment (and the permission set's policies must be "
@@ -437,6 +453,9 @@ def ensure_assignments(
     results = []
     for account in setting.accounts:
         if group.group.id is None or permission_set.id is None:
+            if ctx.plan:
+                where = f"{account} {request.permission_set_name} GROUP {request.group_name}"
+                ctx.record.would("S6.7", "create-account-assignment", where)
             results.append(AccountAssigned(account, WOULD))
             continue
         try:

@@ -149,6 +149,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run import notebooks, precheck
+    from runbook_lib.run.compare import check_comparable
     from runbook_lib.run.engine import warm_kernels
     from runbook_lib.run.notebooks import (
         find_notebook,
@@ -185,6 +186,8 @@ def _run(args: argparse.Namespace) -> int:
         use_organization_sandbox(args, params)
     _precheck(books, params, args.plan)
     before = precheck.load_compare(args.compare, books) if args.compare else None
+    if before is not None:  # another account or sandbox: refused before anything runs
+        check_comparable(before, params, args.compare)
     if args.log_output:  # the runner adds its secret-redacting filter to this handler
         logging.basicConfig(level=logging.WARNING, format="  | %(message)s")
     worst = EXIT_OK

@@ -28,7 +28,7 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.core.record import RunRecord
-from runbook_lib.core.sandbox import Sandbox, running_sandbox_url
+from runbook_lib.core.sandbox import Sandbox, running_sandbox_url, sandbox_instance
 from runbook_lib.core.secret_files import make_private_folder
 from runbook_lib.core.secrets import default_secrets_dir
 from runbook_lib.run import artifacts, engine, kernels
@@ -156,13 +156,10 @@ def _execute(
     guard: LeakGuard,
     *,
     log_output: bool,
-    sandbox: Sandbox | None,
+    sandbox_url: str,
     kernel_env: Mapping[str, str | None] | None = None,
 ) -> tuple[int, str, str]:
     """Execute the notebook through the engine; exit code, status and message of the cells."""
-    sandbox_url = ""
-    if _target(params) == "sandbox":
-        sandbox_url = running_sandbox_url() or (sandbox or shared_sandbox()).url
     env = kernels.kernel_environ(
         sandbox_url=sandbox_url,
         record_path=(run_dir / "run.json").resolve(),
@@ -338,19 +335,24 @@ def run_notebook(
     try:
         exporter = HtmlExporter()  # ready by the time the notebook has run
         started = time.time()
+        sandbox_url = ""
+        if _target(params) == "sandbox":
+            sandbox_url = running_sandbox_url() or (sandbox or shared_sandbox()).url
         outcome = _execute(
             path,
             params,
             run_dir,
             guard,
             log_output=log_output,
-            sandbox=sandbox,
+            sandbox_url=sandbox_url,
             kernel_env=kernel_env,
         )
         executed = time.time()
         artifacts.release_reserve(run_dir)
         # the record first (it fits in the space set aside), then the large HTML export
         record = _complete_record(run_dir, path, params, outcome, (started, executed))
+        # which sandbox: two runs of moto's one account ID are the same account only in one
+        record["sandbox_instance"] = sandbox_instance(sandbox_url)
         where = _keep_record(run_dir, record)
         problem = _export(exporter, run_dir, path)
         record["timings"]["html_export"] = round(time.time() - executed, 2)

@@ -1,7 +1,9 @@
 """The terminal summary of a run, read from its run record: what a person checks first.
 
-Target account and caller; what changed (or, in plan mode, that nothing did and what would);
-the findings of a report with their counts; manual steps still pending; where each secret went
+Target account and caller; what changed (or, in plan mode, that nothing did and what would,
+one line per planned change); the findings of a report with their counts; the outcome of each
+read-only decision (a key's age, a credential's last use); manual steps still pending; where
+each secret went
 (kind and destination, never the value); the run's warnings. Every line comes from ``run.json``,
 so the terminal and the record never disagree.
 """
@@ -12,10 +14,11 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runbook_lib.core.errors import EXIT_MANUAL_PENDING
+from runbook_lib.core.errors import EXIT_FINDINGS, EXIT_MANUAL_PENDING
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.wording import safe_text
 from runbook_lib.root_usage.result import compare, counts, shown_status
+from runbook_lib.run.compare import Audited, why_not_comparable
 
 if TYPE_CHECKING:
     from runbook_lib.run.runner import RunResult
@@ -35,21 +38,34 @@ def _target(rec: Mapping[str, Any]) -> list[str]:
     ]
 
 
+#: the keys of a ``planned`` entry that its ``would …`` line names first
+_PLANNED_KEYS = ("step", "action", "target", "resource")
+
+
+def _would(entry: Mapping[str, Any]) -> str:
+    """``would ACTION TARGET (facts)``: one planned change."""
+    target = entry.get("target", entry.get("resource", ""))
+    line = _("would {action} {resource}").format(action=entry.get("action", "?"), resource=target)
+    facts = [
+        str(v) if k in ("why", "detail") else f"{k}: {v}"
+        for k, v in entry.items()
+        if k not in _PLANNED_KEYS and v
+    ]
+    return line.rstrip() + (f" ({'; '.join(facts)})" if facts else "")
+
+
 def _changes(rec: Mapping[str, Any]) -> list[str]:
     changes = list(rec.get("changes") or [])
     repairs = list(rec.get("repairs") or [])
     if rec.get("plan"):
         planned = list(rec.get("planned") or [])
         head = _("plan: no changes made ({reads} reads)").format(reads=rec.get("reads", 0))
-        if not planned:
-            return [head + _("; the plan is in the run's notebook/HTML")]
-        return [head + _("; {n} planned:").format(n=len(planned))] + [
-            INDENT
-            + _("would {action} {resource}")
-            .format(action=p.get("action", "?"), resource=p.get("resource", ""))
-            .rstrip()
-            for p in planned
-        ]
+        if planned:
+            lines = [head + _("; {n} planned:").format(n=len(planned))]
+            return lines + [INDENT + _would(p) for p in planned]
+        if rec.get("exit_code", 0) in (0, EXIT_MANUAL_PENDING, EXIT_FINDINGS):
+            return [head + _("; nothing would change")]
+        return [head]  # it stopped before its plan was whole: the message says why
     if not changes and not repairs:
         return [_("changed: nothing ({writes} writes)").format(writes=rec.get("writes", 0))]
     lines = [_("changed ({n}):").format(n=len(changes))] if changes else []
@@ -85,9 +101,51 @@ def _findings(rec: Mapping[str, Any]) -> list[str]:
 
 
 def compare_lines(before: Mapping[str, Any], after: Mapping[str, Any], where: str) -> list[str]:
-    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control."""
+    """``compared with RUN_DIR:`` then one ``control BEFORE -> AFTER`` line per control; one
+    ``not compared`` line when the two runs audited different accounts or sandboxes (the CLI
+    refuses such a baseline before it runs: this holds when the target could not say)."""
+    audited = Audited.of_record(after)
+    if audited.account_id and (audited.instance or not audited.sandbox):
+        reason = why_not_comparable(Audited.of_record(before), audited, where)
+        if reason:
+            return [INDENT + _("not compared: {reason}").format(reason=reason)]
     lines = compare(before.get("findings") or [], after.get("findings") or [])
     return [f"{INDENT}compared with {where}:"] + [f"{INDENT * 2}{line}" for line in lines]
+
+
+#: the outcome codes ``outcomes`` holds (English in ``run.json``: they are codes)
+OUTCOME_WORDS = (
+    N_("due"),
+    N_("not due"),
+    N_("no active key"),
+    N_("keep"),
+    N_("kept"),
+    N_("gone"),
+    N_("would deactivate"),
+    N_("would remove"),
+    N_("to deactivate"),
+    N_("to remove"),
+    N_("deactivated"),
+    N_("removed"),
+)
+
+
+def _outcomes(rec: Mapping[str, Any]) -> list[str]:
+    """One line per read-only decision (S2's key age, S5's evidence per credential): what a
+    scheduled run's log must show even when nothing changed."""
+    lines = []
+    for o in rec.get("outcomes") or []:
+        word = str(o.get("outcome", ""))
+        detail = str(o.get("detail", ""))
+        if o.get("due_on"):
+            detail += "; " + _("due on {date}").format(date=o["due_on"])
+        lines.append(
+            _("outcome: {subject}: {outcome}").format(
+                subject=o.get("subject", ""), outcome=_(word) if word in OUTCOME_WORDS else word
+            )
+            + (f" ({detail})" if detail else "")
+        )
+    return lines
 
 
 def _pending(rec: Mapping[str, Any]) -> list[str]:
@@ -115,6 +173,7 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
         _target(record)
         + _changes(record)
         + _findings(record)
+        + _outcomes(record)
         + _pending(record)
         + _secrets(record)
         + [_("warning: {warning}").format(warning=w) for w in record.get("warnings") or []]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.result import StepResult
-from runbook_lib.unused_credentials.findings import record_credential
+from runbook_lib.unused_credentials.findings import STEP, record_credential, record_outcome
 from runbook_lib.unused_credentials.state import DEACTIVATE, KEY, CleanupPlan, Credential, judge
 
 _FIX = "The caller needs iam:UpdateAccessKey and iam:DeleteLoginProfile."
@@ -46,6 +46,7 @@ def _act(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
     """Deactivate the key or remove the password; what was done, in words."""
     recent = used_since(ctx, plan, cred)
     if recent:
+        record_outcome(ctx, cred, "kept", recent)
         return f"Kept {cred.name}: {recent}."
     if cred.action == DEACTIVATE:
         done = aws.call(
@@ -68,9 +69,11 @@ def _act(ctx: RunContext, plan: CleanupPlan, cred: Credential) -> str:
         )
         change, verb = "delete-login-profile", "Removed"
     if done is None:
+        record_outcome(ctx, cred, "gone", "deleted since Step 3")
         return f"{cred.name} is gone already (deleted since Step 3)."
     ctx.record.change(change, cred.resource)
     record_credential(ctx, cred, done=True, note=verb.lower())
+    record_outcome(ctx, cred, verb.lower())
     return f"{verb} {cred.name}: {cred.why}."
 
 
@@ -82,6 +85,9 @@ def ensure_disabled(ctx: RunContext, plan: CleanupPlan) -> StepResult:
     """
     todo = plan.to_change
     if ctx.plan:
+        for c in todo:
+            change = "deactivate-access-key" if c.action == DEACTIVATE else "delete-login-profile"
+            ctx.record.would(STEP, change, c.resource, why=c.why)
         lines = [f"Plan mode: {c.describe(True)}." for c in todo]
         return StepResult("\n".join(lines) or "Plan mode: nothing to deactivate or remove.")
     if not todo:

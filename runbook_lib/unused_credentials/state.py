@@ -44,6 +44,8 @@ class Credential:
     why: str
     #: idle for unused_days or more (kept only if the caller's own or already inactive)
     unused: bool = False
+    #: the evidence as data (``evidence``): last_used (a date or "never"), idle_days, created
+    facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -124,6 +126,18 @@ def judge(
     return idle >= unused_days, said
 
 
+def evidence(
+    created: datetime, last_used: datetime | None, now: datetime
+) -> tuple[tuple[str, str], ...]:
+    """A credential's last use, creation and whole days idle, as language-neutral facts."""
+    last = max(created, last_used) if last_used is not None else created
+    return (
+        ("last_used", f"{last_used:%Y-%m-%d}" if last_used is not None else "never"),
+        ("created", f"{created:%Y-%m-%d}"),
+        ("idle_days", str(max(0, (now - last).days))),
+    )
+
+
 def user_credentials(
     ctx: RunContext, user: dict[str, Any], plan: CleanupPlan, in_use: str
 ) -> list[Credential]:
@@ -145,7 +159,8 @@ def user_credentials(
             action, why = KEEP, f"{said}; the caller's own key ({how})"
         else:
             action, why = (DEACTIVATE, said) if unused else (KEEP, f"in use: {said}")
-        found.append(Credential(name, arn, KEY, key.key_id, action, why, unused))
+        facts = evidence(key.created, key.last_used, plan.now)
+        found.append(Credential(name, arn, KEY, key.key_id, action, why, unused, facts))
     profile = aws.call(
         ctx.iam.get_login_profile,
         what=f"Reading the login profile of '{name}'",
@@ -161,7 +176,8 @@ def user_credentials(
             action, why = KEEP, f"{said}; the caller's own password (remove it by hand if meant)"
         else:
             action, why = (REMOVE, said) if unused else (KEEP, f"in use: {said}")
-        found.append(Credential(name, arn, PASSWORD, "", action, why, unused))
+        facts = evidence(created, used, plan.now)
+        found.append(Credential(name, arn, PASSWORD, "", action, why, unused, facts))
     return found
 
 

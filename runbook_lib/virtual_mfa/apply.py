@@ -142,6 +142,8 @@ def ensure_assigned(
     if setup.has_mfa:
         return step_result(ASSIGN_STEP, N_("nothing to assign: the user already has MFA"))
     if ctx.plan:
+        action = "resync-mfa-device" if resync else "enable-mfa-device"
+        ctx.record.would(ASSIGN_STEP, action, setup.serial, user=setup.user_arn)
         would = (
             _("would resync with two codes from the {source}")
             if resync

@@ -126,6 +126,9 @@ def ensure_virtual_device(ctx: RunContext, setup: MfaSetup) -> VirtualDevice:
             setup, setup.serial, "not created: a headless run cannot scan a QR code (Step 6-7)"
         )
     if ctx.plan:
+        if setup.leftover == "replace":
+            ctx.record.would("S3.4-5", "delete-virtual-mfa-device", setup.serial)
+        ctx.record.would("S3.4-5", "create-virtual-mfa-device", setup.serial)
         first = "would delete the unassigned leftover, then " if setup.leftover == "replace" else ""
         return VirtualDevice(setup, setup.serial, f"{first}would create it (plan mode)")
     if setup.leftover == "reuse":

@@ -190,6 +190,8 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> SelfManagePol
                 Description=POLICY_DESCRIPTION,
             )
             ctx.record.change("create-policy", arn)
+        else:
+            ctx.record.would("S3 optional", "create-policy", arn)
         done.append(N_("created"))
     elif found != self_manage_mfa_document():
         ctx.record.warn(
@@ -200,6 +202,10 @@ def ensure_self_manage_policy(ctx: RunContext, setup: MfaSetup) -> SelfManagePol
         if not ctx.plan:
             aws.call(iam.attach_group_policy, what=what, fix=_FIX, GroupName=group, PolicyArn=arn)
             ctx.record.change("attach-group-policy", f"{ctx.arn('group', group)} {arn}")
+        else:
+            ctx.record.would(
+                "S3 optional", "attach-group-policy", f"{ctx.arn('group', group)} {arn}"
+            )
         done.append("attached")
     warnings = _warnings(ctx, group)
     if not done:

@@ -72,6 +72,11 @@ def test_the_procedure_runs_and_the_audit_compares(before_after: dict[str, objec
     assert procedure.returncode == 0, procedure.stderr
     assert again.returncode == 0, again.stderr
     assert "compared with" in again.stdout
+    # the same sandbox (the session's, as a shell pointed at `runbook sandbox`), both recorded
+    before, after = before_after["before"], before_after["after"]
+    assert isinstance(before, dict) and isinstance(after, dict)
+    assert before["sandbox_instance"].startswith("sbx-")
+    assert before["sandbox_instance"] == after["sandbox_instance"]
 
 
 @pytest.mark.parametrize("control", ["2.8", "2.9", "2.10"])
