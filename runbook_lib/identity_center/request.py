@@ -9,6 +9,7 @@ every bad value in one line naming the parameter (exit 2) and makes no AWS call.
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 
 from runbook_lib.core.context import RunContext
@@ -133,8 +134,19 @@ def _assign_to(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def check_request(
-    ctx: RunContext,
+def check_request(ctx: RunContext, **parameters: Any) -> IdcRequest:
+    """Check every parameter against Identity Center's rules (Step 2); makes no AWS call.
+
+    The checks are ``check_inputs``'s (the same parameters, see there).
+
+    Raises:
+        BadInput: the first bad parameter, named, with the rule.
+    """
+    del ctx  # the request needs no AWS call; the signature matches the other runbooks
+    return check_inputs(**parameters)
+
+
+def check_inputs(
     *,
     user_name: str,
     email: str,
@@ -147,10 +159,10 @@ def check_request(
     password_setup_confirmed: bool = False,
     mfa_registered_confirmed: bool = False,
 ) -> IdcRequest:
-    """Check every parameter against Identity Center's rules (Step 2); makes no AWS call.
+    """Check every parameter against Identity Center's rules: pure, so the host runs it
+    before a kernel starts (``run.precheck``) and the kernel again in Step 2.
 
     Args:
-        ctx: the run context.
         user_name: the Identity Center user name (1-128 letters, digits and ``+=,.@_-``).
         email: the user's e-mail address (the one-time password and invitations go there).
         given_name: the user's first name.
@@ -168,7 +180,6 @@ def check_request(
     Raises:
         BadInput: the first bad parameter, named, with the rule.
     """
-    del ctx  # the request needs no AWS call; the signature matches the other runbooks
     name = _text(
         user_name,
         "user_name",

@@ -142,7 +142,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
     for book in books:
         prepare_parameters(str(book), params, plan=plan)  # declared types
-    precheck.check_parameters(params)
+    precheck.check_parameters(params, books)  # each notebook's own input checks
     user = precheck.user_needed(books, params)
     precheck.check_target(params, sandbox_url=running_sandbox_url(), user=user)
 

@@ -129,7 +129,8 @@ def _checked(args: argparse.Namespace) -> tuple[Path | None, list[Path], dict[st
         set_language(args.lang)
     for each in books:
         prepare_parameters(str(each), params)  # declared types
-    precheck.check_parameters(params)
+    # each notebook's own input checks, before a sandbox, a server or a kernel starts
+    precheck.check_parameters(params, books, interactive=True)
     return book, books, params
 
 
