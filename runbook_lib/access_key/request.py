@@ -35,7 +35,7 @@ from runbook_lib.access_key.rotation import (
 )
 from runbook_lib.access_key.state import KeyInfo, KeyPlan, read_keys
 from runbook_lib.core import aws, marker_key, markers
-from runbook_lib.core.context import S0_ADVICE, RunContext
+from runbook_lib.core.context import S0_ADVICE, RunContext, missing_user_advice
 from runbook_lib.core.errors import BadInput, TargetRefused
 from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import (
@@ -85,6 +85,7 @@ def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
                     "User '{user}' does not exist in account {account} (IAM "
                     "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
                 ).format(user=user_name, account=ctx.account_id)
+                + missing_user_advice()
             )
         },
         UserName=user_name,

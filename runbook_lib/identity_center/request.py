@@ -9,8 +9,8 @@ every bad value in one line naming the parameter (exit 2) and makes no AWS call.
 from __future__ import annotations
 
 import re
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
