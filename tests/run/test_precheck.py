@@ -18,14 +18,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from support.aws import client
+from support.plugin import kernels_started
 
 from runbook_lib.core.errors import BadInput
 from runbook_lib.interfaces import apps
 from runbook_lib.interfaces.cli import main
 from runbook_lib.run import precheck
 from runbook_lib.run.notebooks import all_notebooks, find_notebook, parse_value
-from support.aws import client
-from support.plugin import kernels_started
 
 #: a refusal before any kernel: well under one kernel start (≈1.5 s of CPU)
 FAST = 1.5
