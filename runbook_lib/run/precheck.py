@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -21,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.access_key import request as access_key_request
 from runbook_lib.access_key.rotation import validate_days
-from runbook_lib.admin_user import request as admin_user_request
 from runbook_lib.admin_user.request import check_user_entry
 from runbook_lib.core import aws
 from runbook_lib.core.errors import BadInput, RunbookError, TargetRefused
@@ -37,14 +36,9 @@ from runbook_lib.core.validation import (
     validate_path,
     validate_user_name,
 )
-from runbook_lib.identity_center import request as identity_center_request
-from runbook_lib.password_policy import request as password_policy_request
-from runbook_lib.root_usage import request as root_usage_request
 from runbook_lib.root_usage.cis import validate_version
 from runbook_lib.root_usage.request import LIMITS, validate_threshold
 from runbook_lib.run.notebooks import all_notebooks, declared, notebook_parameters
-from runbook_lib.unused_credentials import request as unused_credentials_request
-from runbook_lib.virtual_mfa import request as virtual_mfa_request
 
 DEFAULT_USER = "Administrator"
 DEFAULT_GROUP = "Administrators"
@@ -81,14 +75,15 @@ RULES: dict[str, Callable[[Any], Any]] = {
 
 
 #: section -> the input checks its notebook's ``check_request`` step runs first, in the kernel
-INPUT_CHECKS: dict[str, Callable[..., Any]] = {
-    "S0": root_usage_request.check_request,  # S0's request reads nothing: all of it is pure
-    "S1": admin_user_request.check_inputs,
-    "S2": access_key_request.check_inputs,
-    "S3": virtual_mfa_request.check_inputs,
-    "S4": password_policy_request.check_inputs,
-    "S5": unused_credentials_request.check_inputs,
-    "S6": identity_center_request.check_inputs,
+#: (``module:function``, imported when a run includes that section)
+INPUT_CHECKS: dict[str, str] = {
+    "S0": "runbook_lib.root_usage.request:check_request",  # reads nothing: all of it is pure
+    "S1": "runbook_lib.admin_user.request:check_inputs",
+    "S2": "runbook_lib.access_key.request:check_inputs",
+    "S3": "runbook_lib.virtual_mfa.request:check_inputs",
+    "S4": "runbook_lib.password_policy.request:check_inputs",
+    "S5": "runbook_lib.unused_credentials.request:check_inputs",
+    "S6": "runbook_lib.identity_center.request:check_inputs",
 }
 #: section -> {notebook parameter: the argument its check takes it as} (the notebook's call)
 RENAMED: dict[str, dict[str, str]] = {"S0": {"group_name": "admin_group"}}
@@ -117,9 +112,11 @@ def check_notebook(book: Path, params: Mapping[str, Any], *, interactive: bool =
         BadInput: the first parameter the notebook would refuse in its ``check_request`` step,
             in the notebook's own words.
     """
-    check = INPUT_CHECKS.get(declared(book).section)
-    if check is None:
+    where = INPUT_CHECKS.get(declared(book).section)
+    if where is None:
         return
+    module, _sep, name = where.partition(":")
+    check: Callable[..., Any] = getattr(importlib.import_module(module), name)
     declared_names = notebook_parameters(book)
     values = {**notebook_defaults(book)}
     values.update((k, v) for k, v in params.items() if k in declared_names)

@@ -25,7 +25,13 @@ from runbook_lib.core.errors import BadInput
 from runbook_lib.interfaces import apps
 from runbook_lib.interfaces.cli import main
 from runbook_lib.run import precheck
-from runbook_lib.run.notebooks import all_notebooks, find_notebook, parse_value
+from runbook_lib.run.notebooks import (
+    all_notebooks,
+    declared,
+    declared_types,
+    find_notebook,
+    parse_value,
+)
 
 #: a refusal before any kernel: well under one kernel start (≈1.5 s of CPU)
 FAST = 1.5
@@ -108,6 +114,11 @@ def _refused(result: tuple[int, str, str, float, int], says: str, folder: Path) 
 def test_the_table_covers_every_notebook() -> None:
     numbers = {book.stem.split("_", 1)[0] for book in all_notebooks()}
     assert numbers == {nb for nb, _, _ in BAD}
+
+
+def test_every_notebook_has_its_sections_checks_before_a_kernel() -> None:
+    sections = {declared(book).section for book in all_notebooks()}
+    assert sections <= set(precheck.INPUT_CHECKS)
 
 
 @pytest.mark.parametrize(("nb", "pairs", "says"), BAD, ids=IDS)
@@ -219,8 +230,6 @@ def test_the_kernel_refuses_with_the_same_line(
     nb: str, pairs: list[tuple[str, str]], says: str
 ) -> None:
     book = find_notebook(nb)
-    from runbook_lib.run.notebooks import declared_types
-
     types = declared_types([book])
     given = {name: parse_value(value, types.get(name, ""), name) for name, value in pairs}
     with pytest.raises(BadInput) as before_kernel:
