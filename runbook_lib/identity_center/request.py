@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
@@ -134,7 +133,20 @@ def _assign_to(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def check_request(ctx: RunContext, **parameters: Any) -> IdcRequest:
+def check_request(
+    ctx: RunContext,
+    *,
+    user_name: str,
+    email: str,
+    given_name: str,
+    family_name: str,
+    group_name: str = "Administrators",
+    permission_set_name: str = "AdministratorAccess",
+    session_duration: str = "PT8H",
+    assign_to: str = CALLER,
+    password_setup_confirmed: bool = False,
+    mfa_registered_confirmed: bool = False,
+) -> IdcRequest:
     """Check every parameter against Identity Center's rules (Step 2); makes no AWS call.
 
     The checks are ``check_inputs``'s (the same parameters, see there).
@@ -143,7 +155,18 @@ def check_request(ctx: RunContext, **parameters: Any) -> IdcRequest:
         BadInput: the first bad parameter, named, with the rule.
     """
     del ctx  # the request needs no AWS call; the signature matches the other runbooks
-    return check_inputs(**parameters)
+    return check_inputs(
+        user_name=user_name,
+        email=email,
+        given_name=given_name,
+        family_name=family_name,
+        group_name=group_name,
+        permission_set_name=permission_set_name,
+        session_duration=session_duration,
+        assign_to=assign_to,
+        password_setup_confirmed=password_setup_confirmed,
+        mfa_registered_confirmed=mfa_registered_confirmed,
+    )
 
 
 def check_inputs(
