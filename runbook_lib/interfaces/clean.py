@@ -169,14 +169,14 @@ def clean_command(args: argparse.Namespace) -> int:
     """
     if args.older_than < 0:
         raise BadInput(
-            _("--older-than {days} must be 0 or more days.").format(days=args.older_than)
+            _("--older-than {days} must be 0 or more days.").format(days=f"{args.older_than:g}")
         )
     if args.keep < 0:
         raise BadInput(_("--keep {count} must be 0 or more.").format(count=args.keep))
     litter = find_litter(args.output_dir, older_than=args.older_than, keep=args.keep)
     total = sum(item.size for item in litter)
     if not litter:
-        print(_("Nothing to clean (older than {days} days).").format(days=args.older_than))
+        print(_("Nothing to clean (older than {days} days).").format(days=f"{args.older_than:g}"))
         return EXIT_OK
     failed, freed = 0, 0
     for item in litter:

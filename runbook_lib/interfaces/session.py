@@ -237,8 +237,8 @@ def missing_prerequisite(book: Path, params: Mapping[str, Any], folder: Path, re
     earlier = ", ".join(b.stem for b in prerequisites(book, all_notebooks(folder)))
     return _(
         "{notebook} needs IAM user '{user}', and this app's sandbox starts empty: the page will "
-        "stop at that step. To have it, stop (Ctrl+C) and run {command} ({earlier} run "
-        "headless first)."
+        "stop at that step. To create the user first, stop this app (Ctrl+C) and run "
+        "{command} ({earlier} run headless first)."
     ).format(notebook=book.stem, user=user, command=restart, earlier=earlier)
 
 
