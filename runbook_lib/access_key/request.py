@@ -35,7 +35,7 @@ from runbook_lib.access_key.rotation import (
 )
 from runbook_lib.access_key.state import KeyInfo, KeyPlan, read_keys
 from runbook_lib.core import aws, marker_key, markers
-from runbook_lib.core.context import S0_ADVICE, RunContext
+from runbook_lib.core.context import S0_ADVICE, RunContext, missing_user_advice
 from runbook_lib.core.errors import BadInput, TargetRefused
 from runbook_lib.core.i18n import _
 from runbook_lib.core.markers import (
@@ -85,6 +85,7 @@ def _read_user(ctx: RunContext, user_name: str) -> tuple[str, bool]:
                     "User '{user}' does not exist in account {account} (IAM "
                     "NoSuchEntity): create it with 01_create_admin_user or fix user_name."
                 ).format(user=user_name, account=ctx.account_id)
+                + missing_user_advice()
             )
         },
         UserName=user_name,
@@ -177,6 +178,43 @@ def _triage(
     return tuple(orphans), (), adopted, tuple(kept)
 
 
+def check_inputs(
+    user_name: str,
+    *,
+    mode: str = "create",
+    delete_old: bool = False,
+    destination: str = "file",
+    secrets_dir: str = "",
+    secret_name: str = "",
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    repair: str = "proven",
+    interactive: bool = False,
+) -> None:
+    """The checks of ``check_request`` that need no AWS call and write nothing: the host runs
+    them before a kernel starts (``run.precheck``), the kernel again in Step 1.
+
+    Raises:
+        TargetRefused: ``user_name`` names the root user.
+        BadInput: an unknown mode or repair, a parameter the mode cannot use, a bad age, user
+            name, destination or lease.
+    """
+    _check_mode(mode, delete_old, max_age_days)
+    validate_choice(repair, REPAIRS, "repair")
+    _refuse_root(str(user_name))
+    validate_user_name(user_name)
+    resolve_destination(  # the kind, a widget in a headless run, a bad secret name
+        destination,
+        user_name,
+        mode="rotate" if mode in ROTATING else mode,
+        secrets_dir=secrets_dir,
+        secret_name=secret_name,
+        interactive=interactive,
+        stamp="",
+    )
+    lease_of(lease_minutes)
+
+
 def check_request(
     ctx: RunContext,
     user_name: str,
@@ -222,12 +260,20 @@ def check_request(
             destination, two keys already.
         RunInProgress: another run of S2 on this user is working now (nothing was changed).
     """
-    _check_mode(mode, delete_old, max_age_days)
-    validate_choice(repair, REPAIRS, "repair")
+    check_inputs(
+        user_name,
+        mode=mode,
+        delete_old=delete_old,
+        destination=destination,
+        secrets_dir=secrets_dir,
+        secret_name=secret_name,
+        lease_minutes=lease_minutes,
+        max_age_days=max_age_days,
+        repair=repair,
+        interactive=ctx.interactive,
+    )
     marker_key.marker_key()  # refuse an unsafe marker key before any AWS call
     aged, rotating = mode == ROTATE_IF_OLDER, mode in ROTATING
-    _refuse_root(str(user_name))
-    validate_user_name(user_name)
     now = now or utc_now()
     dest = resolve_destination(
         destination,

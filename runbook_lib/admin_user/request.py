@@ -204,6 +204,45 @@ def check_request(
         BadInput: a name, path, tag, policy ARN, flag or ``users`` entry IAM would refuse, or
             two names that differ only in case (the message names the parameter to fix).
     """
+    del ctx  # the request reads nothing; the signature matches the other runbooks
+    request = check_inputs(
+        user_name=user_name,
+        group_name=group_name,
+        path=path,
+        policy_arn=policy_arn,
+        password_reset_required=password_reset_required,
+        tags=tags,
+        console_access=console_access,
+        secrets_dir=secrets_dir,
+        users=users,
+        lease_minutes=lease_minutes,
+        repair=repair,
+    )
+    if request.console_access:
+        marker_key.marker_key()  # refuse an unsafe marker key before any AWS call
+    return request
+
+
+def check_inputs(
+    *,
+    user_name: str,
+    group_name: str,
+    path: str = "/",
+    policy_arn: str = ADMIN_POLICY_ARN,
+    password_reset_required: bool = True,
+    tags: Mapping[str, str] | None = None,
+    console_access: bool = True,
+    secrets_dir: str = "",
+    users: Sequence[Mapping[str, Any]] | None = None,
+    lease_minutes: float = DEFAULT_LEASE.total_seconds() / 60,
+    repair: str = "proven",
+) -> Request:
+    """The checks of ``check_request``: pure (no AWS call, no file), so the host runs them
+    before a kernel starts (``run.precheck``) and the kernel again in Step 3.
+
+    Raises:
+        BadInput: as ``check_request``.
+    """
     console = _bool(console_access, "console_access")
     reset = _bool(password_reset_required, "password_reset_required")
     admin_group = validate_group_name(group_name)
@@ -239,6 +278,4 @@ def check_request(
     folder = resolve_secrets_dir(secrets_dir)
     lease = lease_of(lease_minutes)
     validate_choice(repair, REPAIRS, "repair")
-    if console:
-        marker_key.marker_key()  # refuse an unsafe marker key before any AWS call
     return Request(specs, admin_group, policy_arn, path, console, reset, folder, lease, repair)

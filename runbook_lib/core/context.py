@@ -10,13 +10,15 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runbook_lib.core import aws, environ, reset
-from runbook_lib.core.errors import AwsError, TargetRefused
+from runbook_lib.core.errors import EXIT_CODE_BY_NAME, EXIT_FAILED, AwsError, TargetRefused
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord, is_write
 from runbook_lib.core.target import Connection, TargetSpec, connect
+from runbook_lib.core.wording import safe_text
 
 HEADLESS_VAR = environ.HEADLESS
 
@@ -24,6 +26,98 @@ S0_ADVICE = N_(
     "S0: do not use the root user for work that does not need it; run this as the Administrator "
     "IAM user (create it with 01_create_admin_user) or another IAM principal."
 )
+
+
+def missing_user_advice() -> str:
+    """What to add to "user ... does not exist": on a sandbox private to a ``runbook app`` (it
+    starts empty, and nothing else can reach it), the command that restarts the app with the
+    runbooks that create the user run first; elsewhere nothing."""
+    command = os.environ.get(environ.RESTART_SEEDED, "")
+    if not command:
+        return ""
+    return " " + _(
+        "This sandbox is private to this app and started empty, so no other runbook can create "
+        "the user in it: stop the app (Ctrl+C) and restart it with {command}."
+    ).format(command=command)
+
+
+def page_parameters(notebook: str, record_path: str) -> dict[str, Any]:
+    """The parameters an interactive page runs with: the names its ``parameters`` and
+    ``injected-parameters`` cells assign (the session's working copy, next to the record), the
+    values as the kernel holds them now (plain data only; a name not yet run is left out)."""
+    import ast
+    import json
+
+    if not record_path:
+        return {}
+    try:
+        book = json.loads((Path(record_path).parent / f"{notebook}.ipynb").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    names: list[str] = []
+    for cell in book.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") != "code" or not {"parameters", "injected-parameters"} & set(tags):
+            continue
+        try:
+            tree = ast.parse("".join(cell.get("source", "")))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id not in names:
+                names.append(target.id)
+    namespace = _user_namespace()
+    values: dict[str, Any] = {}
+    for name in names:
+        value = namespace.get(name)
+        if name in namespace and _plain(value):
+            values[name] = value
+    return values
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _user_namespace() -> dict[str, Any]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return dict(shell.user_ns) if shell is not None else {}
+
+
+def _record_failures(record: RunRecord) -> None:
+    """In an IPython kernel, a cell that raises writes its exit code and one line into the
+    interactive run's record (the traceback is shown as before)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> Any:
+        lines = str(value).strip().splitlines()
+        line = f"{etype.__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+        record.failed(EXIT_CODE_BY_NAME.get(etype.__name__, EXIT_FAILED), safe_text(line))
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+
+    shell.set_custom_exc((Exception,), handler)
 
 
 def _session_hook(events: Any, target: str) -> None:
@@ -157,7 +251,8 @@ def preflight(
     record = RunRecord.from_environment(notebook)
     record.plan = plan
     if not running_headless():
-        record.begin_interactive()
+        record.begin_interactive(page_parameters(notebook, record.path))
+        _record_failures(record)
     connection.session.events.register("before-call", _count_calls(record, plan))
     _session_hook(connection.session.events, spec.target)
     ident = aws.caller_identity(connection.client("sts"), spec.describe(), profile)

@@ -27,6 +27,9 @@ SANDBOX_URL = "RUNBOOK_SANDBOX_URL"
 SANDBOX_ACCOUNT = "RUNBOOK_SANDBOX_ACCOUNT"
 #: the external ID of a fan-out's role (never on a command line); the runner's own, never a kernel's
 EXTERNAL_ID = "RUNBOOK_EXTERNAL_ID"
+#: set by ``runbook app`` on a sandbox private to it: the command that restarts the app with
+#: its prerequisite runbooks run first (a missing user's message names it)
+RESTART_SEEDED = "RUNBOOK_RESTART_SEEDED"
 #: folder of the runbook notebooks (default: the package's own ``notebooks/``)
 NOTEBOOKS = "RUNBOOK_NOTEBOOKS"
 #: ``module:function`` called with (botocore event emitter, target) for every new session;
@@ -46,6 +49,7 @@ ALL = (
     LANG,
     SANDBOX_URL,
     SANDBOX_ACCOUNT,
+    RESTART_SEEDED,
     NOTEBOOKS,
     SESSION_HOOK,
     FAULT_AT_WRITE,

@@ -11,13 +11,18 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.core import environ
+from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_MANUAL_PENDING, EXIT_OK
 
 RECORD_VAR = environ.RECORD
+#: the folder (next to an interactive record) that keeps one record per page load
+LOADS = "loads"
 INCOMPLETE = "incomplete: Verify not run"
 DONE = "done"
 
@@ -78,7 +83,15 @@ class RunRecord:
     #: passes, so a session that stops early (or whose kernel is shut down) says so; headless
     #: records leave it empty and the runner gives their status
     status: str = ""
+    #: interactive runs only: the parameters the page ran with (never a secret: parameters are
+    #: names, tags and the target), and a cell's error that stopped it (exit code, one line)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    error_code: int = 0
+    message: str = ""
     path: str = field(default="", repr=False)
+    #: interactive runs only: this page load's own file (``begin_interactive``); ``path`` then
+    #: holds the newest load's copy
+    load_path: str = field(default="", repr=False)
 
     @classmethod
     def from_environment(cls, notebook: str) -> RunRecord:
@@ -88,10 +101,41 @@ class RunRecord:
         return cls(notebook=notebook, path=path)
 
     # ---- events -------------------------------------------------------------------------
-    def begin_interactive(self) -> None:
-        """A person drives this run: it is incomplete until Verify passes (``verified``)."""
+    def begin_interactive(self, parameters: Mapping[str, Any] | None = None) -> None:
+        """A person drives this run: it is incomplete until Verify passes (``verified``).
+
+        Each page load keeps a record of its own: ``<folder>/loads/<notebook>-<UTC stamp>-
+        <run id>.run.json`` next to ``path``, which holds a copy of the newest load's.
+        """
         self.status = INCOMPLETE
+        self.parameters = dict(parameters or {})
+        if self.path:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            name = f"{self.notebook}-{stamp}-{self.run_id}.run.json"
+            self.load_path = str(Path(self.path).parent / LOADS / name)
         self.save()
+
+    def failed(self, exit_code: int, message: str) -> None:
+        """A cell of an interactive run raised: its exit code (bad input after a write is a
+        failure, as in a headless run) and its one line."""
+        if not self.status:
+            return
+        self.error_code = EXIT_FAILED if exit_code == EXIT_BAD_INPUT and self.writes else exit_code
+        self.message = message
+        self.save()
+
+    @property
+    def exit_code(self) -> int:
+        """An interactive run's exit code, with a headless run's meaning: 0 Verify passed, 3
+        passed or waiting with a manual step pending, 2 a bad input stopped it before any write,
+        1 anything else (a cell or Verify failed, or it stopped before Verify)."""
+        if self.status == DONE:
+            return EXIT_MANUAL_PENDING if self.pending else EXIT_OK
+        if self.error_code:
+            return self.error_code
+        if self.status == INCOMPLETE and self.pending:
+            return EXIT_MANUAL_PENDING
+        return EXIT_FAILED
 
     def verified(self) -> None:
         """Verify passed (or, in plan mode, had nothing to check): an interactive run is done."""
@@ -200,10 +244,13 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data."""
         data = asdict(self)
-        data.pop("path")
-        if not self.status:  # headless: the runner adds the status
-            data.pop("status")
+        for name in ("path", "load_path", "error_code"):
+            data.pop(name)
+        if not self.status:  # headless: the runner adds the status, code, message, parameters
+            for name in ("status", "parameters", "message"):
+                data.pop(name)
         else:
+            data["exit_code"] = self.exit_code
             done = [f"{m.step} {m.title}" for m in self.manual_steps if m.status == "done"]
             data["steps_done"] = done + (["Verify"] if self.status == DONE else [])
         return data
@@ -212,11 +259,11 @@ class RunRecord:
         """Write the record atomically to its path (if the runner gave one)."""
         if not self.path:
             return
-        target = Path(self.path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".record-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-        os.replace(tmp, target)
+        data = self.to_dict()
+        if self.load_path:  # this page load's own record first, then the newest one's copy
+            Path(self.load_path).parent.mkdir(mode=0o700, exist_ok=True)
+            _write(Path(self.load_path), data)
+        _write(Path(self.path), data)
 
     def __repr__(self) -> str:
         pending = ", ".join(m.step for m in self.pending) or "none"
@@ -224,3 +271,11 @@ class RunRecord:
             f"RunRecord({self.notebook}: {self.reads} reads, {self.writes} writes, "
             f"{len(self.changes)} changes, manual steps pending: {pending})"
         )
+
+
+def _write(target: Path, data: Mapping[str, Any]) -> None:
+    """``data`` as JSON at ``target``, atomically (a reader never sees half a record)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".record-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, target)

@@ -149,8 +149,43 @@ def check_request(
 ) -> IdcRequest:
     """Check every parameter against Identity Center's rules (Step 2); makes no AWS call.
 
+    The checks are ``check_inputs``'s (the same parameters, see there).
+
+    Raises:
+        BadInput: the first bad parameter, named, with the rule.
+    """
+    del ctx  # the request needs no AWS call; the signature matches the other runbooks
+    return check_inputs(
+        user_name=user_name,
+        email=email,
+        given_name=given_name,
+        family_name=family_name,
+        group_name=group_name,
+        permission_set_name=permission_set_name,
+        session_duration=session_duration,
+        assign_to=assign_to,
+        password_setup_confirmed=password_setup_confirmed,
+        mfa_registered_confirmed=mfa_registered_confirmed,
+    )
+
+
+def check_inputs(
+    *,
+    user_name: str,
+    email: str,
+    given_name: str,
+    family_name: str,
+    group_name: str = "Administrators",
+    permission_set_name: str = "AdministratorAccess",
+    session_duration: str = "PT8H",
+    assign_to: str = CALLER,
+    password_setup_confirmed: bool = False,
+    mfa_registered_confirmed: bool = False,
+) -> IdcRequest:
+    """Check every parameter against Identity Center's rules: pure, so the host runs it
+    before a kernel starts (``run.precheck``) and the kernel again in Step 2.
+
     Args:
-        ctx: the run context.
         user_name: the Identity Center user name (1-128 letters, digits and ``+=,.@_-``).
         email: the user's e-mail address (the one-time password and invitations go there).
         given_name: the user's first name.
@@ -168,7 +203,6 @@ def check_request(
     Raises:
         BadInput: the first bad parameter, named, with the rule.
     """
-    del ctx  # the request needs no AWS call; the signature matches the other runbooks
     name = _text(
         user_name,
         "user_name",

@@ -23,6 +23,7 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.core.wording import safe_text
+from runbook_lib.interfaces.clean import clean_command, clean_options
 from runbook_lib.interfaces.cli_options import lang_option, serve_options, target_options
 from runbook_lib.interfaces.fanout_cli import (
     fanout_options,
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="runbook", description=__doc__)
+    parser = _Parser(prog="runbook", description=_plain(__doc__ or ""))
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="the notebooks, their parameters and help")
@@ -94,11 +95,22 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--output-dir", type=Path, default=Path("site"), help="default: site/")
     lang_option(docs, "both languages are always built; the index to open first (default: en)")
 
+    clean = sub.add_parser(
+        "clean",
+        help="list old run folders, sandbox secrets and demo scratch; --yes deletes them",
+    )
+    clean_options(clean)
+
     refresh = sub.add_parser(
         "refresh", help="re-execute the committed notebooks on a fresh sandbox (training outputs)"
     )
     refresh.add_argument("names", nargs="*", help="notebooks (default: all, in order)")
     return parser
+
+
+def _plain(text: str) -> str:
+    """A docstring as a terminal shows it: no reST literal markup (````x````)."""
+    return text.replace("``", "")
 
 
 def _stems() -> str:
@@ -142,7 +154,7 @@ def _precheck(books: list[Path], params: dict[str, Any], plan: bool) -> None:
 
     for book in books:
         prepare_parameters(str(book), params, plan=plan)  # declared types
-    precheck.check_parameters(params)
+    precheck.check_parameters(params, books)  # each notebook's own input checks
     user = precheck.user_needed(books, params)
     precheck.check_target(params, sandbox_url=running_sandbox_url(), user=user)
 
@@ -290,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _docs(args)
         if args.command == "refresh":
             return _refresh(args)
+        if args.command == "clean":
+            return clean_command(args)
     except _UsageError as err:
         print(f"runbook: {err} (see 'runbook {args.command} -h')", file=sys.stderr)
         return USAGE_EXIT

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from runbook_lib.core import environ
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunbookError
-from runbook_lib.core.i18n import DEFAULT, set_language
+from runbook_lib.core.i18n import DEFAULT, _, set_language
 from runbook_lib.interfaces import apps
 
 #: the run record of each notebook a person drives: ``{notebook}`` is the notebook's stem
@@ -129,7 +130,8 @@ def _checked(args: argparse.Namespace) -> tuple[Path | None, list[Path], dict[st
         set_language(args.lang)
     for each in books:
         prepare_parameters(str(each), params)  # declared types
-    precheck.check_parameters(params)
+    # each notebook's own input checks, before a sandbox, a server or a kernel starts
+    precheck.check_parameters(params, books, interactive=True)
     return book, books, params
 
 
@@ -193,6 +195,13 @@ def serve(args: argparse.Namespace) -> int:
             record_path=(session / RECORD_NAME).resolve(),
         )
         env.update(extra)
+        if book is not None and box is not None and not args.seed_prerequisites:
+            # a sandbox private to this app starts empty: the way out is a restart, seeded
+            restart = seeded_command(args)
+            env[environ.RESTART_SEEDED] = restart
+            hint = missing_prerequisite(book, params, notebook_folder(args), restart)
+            if hint:
+                print(hint, flush=True)
         if sandbox_url:
             print(f"sandbox: {sandbox_url} (every kernel of this server talks to it)")
         if box is not None and box.accounts:
@@ -202,6 +211,35 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         if box is not None:
             box.stop()
+
+
+def seeded_command(args: argparse.Namespace) -> str:
+    """The ``runbook app`` command that restarts this app with its prerequisites seeded."""
+    parts = ["runbook", "app", str(args.name), "--seed-prerequisites"]
+    if getattr(args, "lang", None):
+        parts += ["--lang", args.lang]
+    for file in args.parameters_file:
+        parts += ["-f", str(file)]
+    for name, value in args.parameter:
+        parts += ["-p", name, value]
+    return shlex.join(parts)
+
+
+def missing_prerequisite(book: Path, params: Mapping[str, Any], folder: Path, restart: str) -> str:
+    """The start-up line for an app whose runbook needs an IAM user that a new, private
+    sandbox cannot have ("" when it needs none)."""
+    from runbook_lib.run import precheck
+    from runbook_lib.run.notebooks import all_notebooks
+
+    user = precheck.user_needed([book], params)
+    if not user:
+        return ""
+    earlier = ", ".join(b.stem for b in prerequisites(book, all_notebooks(folder)))
+    return _(
+        "{notebook} needs IAM user '{user}', and this app's sandbox starts empty: the page will "
+        "stop at that step. To create the user first, stop this app (Ctrl+C) and run "
+        "{command} ({earlier} run headless first)."
+    ).format(notebook=book.stem, user=user, command=restart, earlier=earlier)
 
 
 def _start_sandbox(member_accounts: int = 0) -> Any:

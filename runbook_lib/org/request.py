@@ -85,8 +85,10 @@ def check_request(request: FanoutRequest) -> None:
     if request.confirm_root_delete and not request.root_delete:
         raise BadInput("--confirm-root-delete confirms --root-delete: give both, or neither.")
     params = dict(request.parameters)
-    prepare_parameters(request.notebook, params, plan=request.plan)
-    precheck.check_parameters({k: v for k, v in params.items() if k != "expected_account_id"})
+    book, _given = prepare_parameters(request.notebook, params, plan=request.plan)
+    precheck.check_parameters(
+        {k: v for k, v in params.items() if k != "expected_account_id"}, [book]
+    )
     if request.headless:
         check_headless_secrets(params)
 

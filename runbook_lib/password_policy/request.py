@@ -116,8 +116,45 @@ def check_request(
 ) -> PolicyRequest:
     """Check every parameter against IAM's limits (Steps 1-2); makes no AWS call.
 
+    The checks are ``check_inputs``'s (see there for the parameters); the CIS warnings of a
+    weak choice go into the run record.
+
+    Raises:
+        BadInput: a value outside IAM's limits, of the wrong type, or ``hard_expiry`` without
+            ``max_password_age``.
+    """
+    request = check_inputs(
+        minimum_password_length=minimum_password_length,
+        require_uppercase_characters=require_uppercase_characters,
+        require_lowercase_characters=require_lowercase_characters,
+        require_numbers=require_numbers,
+        require_symbols=require_symbols,
+        allow_users_to_change_password=allow_users_to_change_password,
+        max_password_age=max_password_age,
+        password_reuse_prevention=password_reuse_prevention,
+        hard_expiry=hard_expiry,
+    )
+    for text in request.warnings:
+        ctx.record.warn(_("S4 password policy: {text}").format(text=text))
+    return request
+
+
+def check_inputs(
+    *,
+    minimum_password_length: int = CIS_MIN_LENGTH,
+    require_uppercase_characters: bool = True,
+    require_lowercase_characters: bool = True,
+    require_numbers: bool = True,
+    require_symbols: bool = True,
+    allow_users_to_change_password: bool = True,
+    max_password_age: int = 0,
+    password_reuse_prevention: int = CIS_REUSE_PREVENTION,
+    hard_expiry: bool = False,
+) -> PolicyRequest:
+    """Check every parameter against IAM's limits: pure, so the host runs it before a kernel
+    starts (``run.precheck``) and the kernel again in Steps 1-2.
+
     Args:
-        ctx: the run context (weak choices are recorded as warnings).
         minimum_password_length: 6-128 characters (CIS 1.8: at least 14).
         require_uppercase_characters: at least one of A-Z.
         require_lowercase_characters: at least one of a-z.
@@ -177,7 +214,4 @@ def check_request(
         password_reuse_prevention=reuse or None,
         hard_expiry=hard_expiry,
     )
-    warnings = _cis_warnings(policy)
-    for text in warnings:
-        ctx.record.warn(_("S4 password policy: {text}").format(text=text))
-    return PolicyRequest(policy, warnings)
+    return PolicyRequest(policy, _cis_warnings(policy))

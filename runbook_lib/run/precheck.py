@@ -1,16 +1,21 @@
 """Checks made before any kernel starts: parameter rules, then the target itself.
 
-A kernel costs seconds to start; a wrong user name, an unknown profile or an unreachable
-endpoint must not. The parameter rules are the library's own (``core.validation``, the same
-functions the notebooks' ``check_request`` steps call); the target check asks STS once, with a
-2 s connect timeout and at most one retry, and (for a runbook that needs an existing user)
-whether the user exists. A check that cannot decide (throttling, no permission) passes: the
-notebook then reports in its own words.
+A kernel costs seconds to start; a wrong user name, a mode spelled wrong, an unknown profile or
+an unreachable endpoint must not. Each notebook's parameters (its defaults, then the ones
+given) go through the very function its ``check_request`` step calls first in the kernel: the
+section's ``check_inputs`` (pure: no AWS call, no file written), found by the section the
+notebook declares (``INPUT_CHECKS``), so there is one copy of each rule. The target check asks
+STS once, with a 2 s connect timeout and at most one retry, and (for a runbook that needs an
+existing user) whether the user exists. A check that cannot decide (throttling, no permission)
+passes: the notebook then reports in its own words.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib
+import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +38,7 @@ from runbook_lib.core.validation import (
 )
 from runbook_lib.root_usage.cis import validate_version
 from runbook_lib.root_usage.request import LIMITS, validate_threshold
-from runbook_lib.run.notebooks import all_notebooks, declared
+from runbook_lib.run.notebooks import all_notebooks, declared, notebook_parameters
 
 DEFAULT_USER = "Administrator"
 DEFAULT_GROUP = "Administrators"
@@ -67,6 +72,60 @@ RULES: dict[str, Callable[[Any], Any]] = {
         if name != "unused_days"
     },
 }
+
+
+#: section -> the input checks its notebook's ``check_request`` step runs first, in the kernel
+#: (``module:function``, imported when a run includes that section)
+INPUT_CHECKS: dict[str, str] = {
+    "S0": "runbook_lib.root_usage.request:check_request",  # reads nothing: all of it is pure
+    "S1": "runbook_lib.admin_user.request:check_inputs",
+    "S2": "runbook_lib.access_key.request:check_inputs",
+    "S3": "runbook_lib.virtual_mfa.request:check_inputs",
+    "S4": "runbook_lib.password_policy.request:check_inputs",
+    "S5": "runbook_lib.unused_credentials.request:check_inputs",
+    "S6": "runbook_lib.identity_center.request:check_inputs",
+}
+#: section -> {notebook parameter: the argument its check takes it as} (the notebook's call)
+RENAMED: dict[str, dict[str, str]] = {"S0": {"group_name": "admin_group"}}
+
+
+def notebook_defaults(book: Path) -> dict[str, Any]:
+    """The values of ``book``'s ``parameters`` cell (a value that is not a literal is left out)."""
+    defaults: dict[str, Any] = {}
+    for name, info in notebook_parameters(book).items():
+        try:
+            defaults[name] = ast.literal_eval(str(info.get("default")))
+        except (ValueError, SyntaxError):
+            continue
+    return defaults
+
+
+def check_notebook(book: Path, params: Mapping[str, Any], *, interactive: bool = False) -> None:
+    """Run ``book``'s own input checks (``INPUT_CHECKS``) on its defaults plus ``params``.
+
+    Args:
+        book: the notebook.
+        params: the run's parameters (those ``book`` does not declare are ignored).
+        interactive: a person drives it (Lab, Voilà): a ``widget`` destination is allowed.
+
+    Raises:
+        BadInput: the first parameter the notebook would refuse in its ``check_request`` step,
+            in the notebook's own words.
+    """
+    where = INPUT_CHECKS.get(declared(book).section)
+    if where is None:
+        return
+    module, _sep, name = where.partition(":")
+    check: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    declared_names = notebook_parameters(book)
+    values = {**notebook_defaults(book)}
+    values.update((k, v) for k, v in params.items() if k in declared_names)
+    renamed = RENAMED.get(declared(book).section, {})
+    accepted = inspect.signature(check).parameters
+    kwargs = {renamed.get(k, k): v for k, v in values.items()}
+    if "interactive" in accepted:
+        kwargs["interactive"] = interactive
+    check(**{k: v for k, v in kwargs.items() if k in accepted})
 
 
 def load_compare(run_dir: Path, books: Iterable[Path]) -> dict[str, Any]:
@@ -104,14 +163,26 @@ class Caller:
     arn: str
 
 
-def check_parameters(params: Mapping[str, Any]) -> None:
-    """Apply the target's rules (as preflight does), then IAM's rules to the parameters that
-    have one (names, path, tags, account ID).
+def check_parameters(
+    params: Mapping[str, Any],
+    books: Iterable[Path] | None = None,
+    *,
+    interactive: bool = False,
+) -> None:
+    """Apply the target's rules (as preflight does), then each of ``books``' own input checks
+    (``check_notebook``: every typed or enumerated parameter, as the kernel checks it).
+
+    Without ``books``: IAM's rules for the parameters that have one, whatever notebook runs
+    (``RULES``: names, path, tags, account ID, thresholds).
 
     Raises:
-        BadInput: the first parameter IAM would refuse, named, with the rule.
+        BadInput: the first parameter a notebook (or IAM) would refuse, named, with the rule.
     """
     _spec(params)
+    if books is not None:
+        for book in books:
+            check_notebook(book, params, interactive=interactive)
+        return
     for name, rule in RULES.items():
         if name in params:
             rule(params[name])

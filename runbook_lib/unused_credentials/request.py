@@ -26,6 +26,25 @@ SCOPES = ("user", "account")
 DEFAULT_UNUSED_DAYS = 45
 
 
+def check_inputs(
+    user_name: str, *, cleanup_scope: str = "user", unused_days: int = DEFAULT_UNUSED_DAYS
+) -> str:
+    """The checks of ``check_request`` that need no AWS call: the host runs them before a
+    kernel starts (``run.precheck``), the kernel again in Step 1.
+
+    Returns:
+        The scope.
+
+    Raises:
+        BadInput: an unknown scope, a bad number of days or user name.
+    """
+    scope = validate_choice(cleanup_scope, SCOPES, "cleanup_scope")
+    validate_days(unused_days, "unused_days", DEFAULT_UNUSED_DAYS)
+    if scope == "user":
+        validate_user_name(user_name)
+    return scope
+
+
 def check_request(
     ctx: RunContext,
     user_name: str,
@@ -50,10 +69,7 @@ def check_request(
         BadInput: a bad parameter or an unknown user.
         AwsError: IAM refused a read.
     """
-    scope = validate_choice(cleanup_scope, SCOPES, "cleanup_scope")
-    validate_days(unused_days, "unused_days", DEFAULT_UNUSED_DAYS)
-    if scope == "user":
-        validate_user_name(user_name)
+    scope = check_inputs(user_name, cleanup_scope=cleanup_scope, unused_days=unused_days)
     who = user_name if scope == "user" else ""
     plan = CleanupPlan(scope, who, unused_days, (), ctx.plan, now or utc_now())
     in_use = key_in_use(ctx)

@@ -122,6 +122,33 @@ def _leftover(
     return leftover
 
 
+def check_inputs(
+    *,
+    user_name: str,
+    device_name: str = "",
+    action: str = "enable",
+    seed_destination: str = "none",
+    secret_name: str = "",
+    issuer: str = "AWS",
+    policy_group: str = "",
+    attach_self_manage_policy: bool = True,
+    lease_minutes: float = markers.DEFAULT_LEASE.total_seconds() / 60,
+) -> None:
+    """The checks of ``check_request`` that need no AWS call: the host runs them before a
+    kernel starts (``run.precheck``), the kernel again in Step 3.
+
+    Raises:
+        BadInput: an invalid user or device name, action, seed destination, issuer, secret
+            name without Secrets Manager, policy group or lease.
+    """
+    validate_user_name(user_name)
+    validate_choice(action, ACTIONS, "action")
+    validate_choice(seed_destination, SEED_DESTINATIONS, "seed_destination")
+    group = policy_group if attach_self_manage_policy else ""
+    _validate(device_name or user_name, issuer, secret_name, seed_destination, group)
+    markers.lease_of(lease_minutes)
+
+
 def check_request(
     ctx: RunContext,
     *,
@@ -162,13 +189,20 @@ def check_request(
             another user, a seed file that exists, or nothing to resynchronise.
         RunInProgress: another run of S3 on this user is working now (nothing was changed).
     """
-    validate_user_name(user_name)
+    check_inputs(
+        user_name=user_name,
+        device_name=device_name,
+        action=action,
+        seed_destination=seed_destination,
+        secret_name=secret_name,
+        issuer=issuer,
+        policy_group=policy_group,
+        attach_self_manage_policy=attach_self_manage_policy,
+        lease_minutes=lease_minutes,
+    )
     device = device_name or user_name
-    validate_choice(action, ACTIONS, "action")
-    validate_choice(seed_destination, SEED_DESTINATIONS, "seed_destination")
     if not attach_self_manage_policy:
         policy_group = ""
-    _validate(device, issuer, secret_name, seed_destination, policy_group)
     location = ""
     if seed_destination == "file":
         location = str(seed_file_path(secrets_dir, device))

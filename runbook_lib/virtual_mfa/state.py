@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from runbook_lib.core import aws
-from runbook_lib.core.context import RunContext
+from runbook_lib.core.context import RunContext, missing_user_advice
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.markers import DEFAULT_LEASE, Marker
@@ -203,6 +203,7 @@ def read_user(ctx: RunContext, user_name: str) -> None:
                     "IAM user '{user_name}' does not exist (IAM NoSuchEntity): create it "
                     "with 01_create_admin_user, or fix user_name."
                 ).format(user_name=user_name)
+                + missing_user_advice()
             )
         },
         UserName=user_name,

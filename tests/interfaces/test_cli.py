@@ -418,3 +418,12 @@ def test_app_help_names_the_real_notebooks() -> None:
     for stem in (S0, "01_create_admin_user", "02_create_access_key", "03_enable_virtual_mfa"):
         assert stem in out
     assert "03_enable_mfa " not in out
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["lab"], ["app"], ["clean"], ["fix"]])
+def test_help_shows_no_rest_markup(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert "usage: runbook" in shown and "``" not in shown
