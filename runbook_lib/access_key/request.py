@@ -211,6 +211,7 @@ def check_inputs(
         secret_name=secret_name,
         interactive=interactive,
         stamp="",
+        account_id="",  # not known before the first call; only the file's name uses it
     )
     lease_of(lease_minutes)
 
