@@ -16,8 +16,9 @@ form the preceding word takes *as a Korean reader says it*:
   borrowed into Korean (``-er``/``-or`` 어, ``-ing``/``-ng`` ㅇ, ``-l``/``-le`` ㄹ, ``-m``,
   ``-n``, ``-ck``, ``-ic``, a short vowel before ``-t``/``-p``/``-b`` 받침: ``secret``
   시크릿, ``group`` 그룹, ``bob`` 밥; others a vowel: ``root`` 루트, ``access`` 액세스);
-- closing quotes, brackets and other punctuation are skipped back to the word
-  (``'{user}'을/를``, ``{name!r}을/를``).
+- closing quotes and other punctuation are skipped back to the word (``'{user}'을/를``,
+  ``{name!r}을/를``); a bracketed aside right after a word is skipped whole, as Korean agrees
+  with the word before it (``키(AKIA…)를``).
 
 The pairs are ``을/를``, ``이/가``, ``은/는``, ``과/와``, ``으로/로``, ``이나/나``, ``이라/라``,
 ``아/야`` (either order); the old parenthesized notation (``을(를)``, ``(으)로``…) is read the
@@ -120,16 +121,43 @@ def _english(word: str) -> str:
     return "아"  # -er/-or 어, -s 스, -t 트, -d 드, -e, -y, -x…
 
 
+def _opening(text: str, close: int) -> int | None:
+    """Where the bracket closed at ``close`` opens (``None``: it does not)."""
+    closer = text[close]
+    opener = "(" if closer == ")" else "["
+    depth = 0
+    for index in range(close, -1, -1):
+        depth += (text[index] == closer) - (text[index] == opener)
+        if depth == 0:
+            return index
+    return None
+
+
+def _word_end(text: str) -> int:
+    """The end of the word a particle at the end of ``text`` attaches to: punctuation and
+    quotes are skipped, and a bracketed aside right after a word is skipped whole (Korean
+    agrees with the word before it: ``키(AKIA…)를``; ``(변경)`` on its own is read inside)."""
+    end = len(text)
+    while end:
+        char = text[end - 1]
+        if char in ")]":
+            start = _opening(text, end - 1)
+            if start is not None and start > 0 and not text[start - 1].isspace():
+                end = start
+                continue
+        if char not in _SKIP:
+            break
+        end -= 1
+    return end
+
+
 _TAIL = re.compile(r"(?:(?P<digits>[0-9][0-9,]*)|(?P<letters>[A-Za-z]+)|(?P<hangul>[가-힣]))$")
 
 
 def last_sound(text: str) -> str | None:
     """``VOWEL``, ``RIEUL`` or ``CONSONANT``: how ``text`` ends when read in Korean (``None``:
     nothing readable, e.g. only punctuation)."""
-    end = len(text)
-    while end and text[end - 1] in _SKIP:
-        end -= 1
-    text = text[:end]
+    text = text[: _word_end(text)]
     if text.endswith("%"):
         return VOWEL  # 퍼센트
     match = _TAIL.search(text)

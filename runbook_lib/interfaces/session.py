@@ -20,7 +20,7 @@ from typing import Any
 
 from runbook_lib.core import environ
 from runbook_lib.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunbookError
-from runbook_lib.core.i18n import DEFAULT, set_language
+from runbook_lib.core.i18n import DEFAULT, _, set_language
 from runbook_lib.interfaces import apps
 
 #: the run record of each notebook a person drives: ``{notebook}`` is the notebook's stem
@@ -220,7 +220,7 @@ def _seed(books: list[Path], params: dict[str, Any], session: Path, box: Any) ->
     from runbook_lib.run.summary import report
 
     for book in books:
-        print(f"▶ {book.stem} (prerequisite) …", end="", flush=True)
+        print(f"▶ {book.stem} {_('(prerequisite)')} …", end="", flush=True)
         started = time.monotonic()
         try:
             result = run_notebook(str(book), params, output_dir=session, sandbox=box)
