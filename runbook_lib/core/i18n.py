@@ -28,6 +28,7 @@ from __future__ import annotations
 import gettext
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -84,18 +85,15 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 class Message(str):
     """A translated message with particle pairs (``을/를``) after a placeholder: ``format()``
-    (and ``format_map``, ``%``) fills the placeholders, then chooses each particle."""
+    (and ``format_map``) fills the placeholders, then chooses each particle."""
 
     __slots__ = ()
 
     def format(self, /, *args: object, **kwargs: object) -> str:
         return particles(str.format(self, *args, **kwargs))
 
-    def format_map(self, mapping: object) -> str:  # type: ignore[override]
-        return particles(str.format_map(self, mapping))  # type: ignore[arg-type]
-
-    def __mod__(self, values: object) -> str:
-        return particles(str.__mod__(self, values))
+    def format_map(self, mapping: Mapping[str, object], /) -> str:  # type: ignore[override]
+        return particles(str.format_map(self, mapping))
 
 
 def _finish(text: str) -> str:

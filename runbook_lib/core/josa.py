@@ -62,12 +62,12 @@ VOWEL, RIEUL, CONSONANT = "vowel", "rieul", "consonant"
 
 _DIGITS = "영일이삼사오육칠팔구"
 #: units a round number ends with, by its count of trailing zeros (십 백 천 만 … 억 … 조 … 경)
-_UNITS = ["", "십", "백", "천", "만", "만", "만", "만", "억", "억", "억", "억", "조", "조", "조", "조"]
+_UNITS = " 십백천만만만만억억억억조조조조"
 #: the last syllable of each Latin letter's Korean name
 _LETTERS = dict(
     zip(
         "abcdefghijklmnopqrstuvwxyz",
-        "이 비 씨 디 이 프 지 치 이 이 이 엘 엠 엔 오 피 큐 알 스 티 유 이 유 스 이 드".split(),
+        "이비씨디이프지치이이이엘엠엔오피큐알스티유이유스이드",  # 에이 비 씨 디 … 엑스 와이 제드
         strict=True,
     )
 )
