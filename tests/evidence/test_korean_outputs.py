@@ -36,6 +36,22 @@ KOREAN_RUN = Scenario(
         "{secrets}",
     ),
 )
+KOREAN_BAD_INPUT = Scenario(
+    id="bad-input-korean",
+    book="02",
+    argv=(
+        "run",
+        "02",
+        "--lang",
+        "ko",
+        "-p",
+        "user_name",
+        "NoSuchKo",
+        "-p",
+        "secrets_dir",
+        "{secrets}",
+    ),
+)
 
 #: a lowercase English word (with the punctuation around it), alone between spaces
 _WORD = re.compile(r"^[(\[\"'“‘]*([a-z]{2,})[.,;:!?)\]\"'”’]*$")
@@ -96,3 +112,12 @@ def test_a_korean_run_prints_no_english_sentence(scenarios: ScenarioCache) -> No
     assert "대상: 샌드박스" in everything
     assert re.search(rf"mfa/{USER}을 생성하고 활성화합니다", everything), "어드민 → 을"
     assert re.search(rf"IAM 사용자 {USER}으로 AWS 콘솔에 로그인하십시오", everything)
+
+
+def test_a_korean_bad_input_says_nothing_changed_in_korean(scenarios: ScenarioCache) -> None:
+    run = scenarios.run(KOREAN_BAD_INPUT)
+    assert run.exit_code == 2
+    said = (run.stdout + run.stderr).splitlines()
+    (line,) = [line for line in said if "NoSuchKo" in line]
+    assert "사용자 'NoSuchKo'가 " in line, line  # 노서치코: a vowel, 가
+    assert line.endswith("아무것도 변경하지 않았습니다.") and not english_phrases(line), line
