@@ -121,11 +121,10 @@ class PolicyPlan:
 
     @property
     def changes(self) -> tuple[str, ...]:
-        """The settings that differ, as msgids (``_()`` shows them; empty: the account already
-        has the requested policy)."""
+        """The settings that differ (empty: the account already has the requested policy)."""
         if self.current == self.wanted:
             return ()
-        return differences(self.current, self.wanted) or (N_("(a setting IAM does not show)"),)
+        return differences(self.current, self.wanted) or ("(a setting IAM does not show)",)
 
     def __repr__(self) -> str:
         kind = (
