@@ -16,6 +16,11 @@ The language, first that is set:
 
 Codes, IDs and exception class names are never translated: ``run.json`` stays readable by
 programs in every language, and exit codes do not depend on it.
+
+Korean particles: a translation writes both forms, ``{user}을/를`` (``core/josa.py`` lists the
+pairs); ``_()`` and ``ngettext()`` return a message whose ``format()`` picks the form the
+formatted word takes (``bob을``, ``Administrator를``, ``MFA 코드 1은``). A message with no
+placeholder gets its particles at once.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from __future__ import annotations
 import gettext
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from runbook_lib.core import environ
+from runbook_lib.core.josa import MARKER, particles
 
 #: languages with a catalog (English is the source language)
 LANGUAGES = ("en", "ko")
@@ -76,14 +83,37 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
 
 
+class Message(str):
+    """A translated message with particle pairs (``을/를``) after a placeholder: ``format()``
+    (and ``format_map``) fills the placeholders, then chooses each particle."""
+
+    __slots__ = ()
+
+    def format(self, /, *args: object, **kwargs: object) -> str:
+        return particles(str.format(self, *args, **kwargs))
+
+    def format_map(self, mapping: Mapping[str, object], /) -> str:  # type: ignore[override]
+        return particles(str.format_map(self, mapping))
+
+
+def _finish(text: str) -> str:
+    """``text`` as shown: plain when it has no particle pair, its particles chosen now when it
+    has no placeholder, else a ``Message`` that chooses them once formatted."""
+    if not MARKER.search(text):
+        return text
+    if "{" not in text:
+        return particles(text)
+    return Message(text)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (English when the catalog has no translation)."""
-    return translations(language()).gettext(message)
+    return _finish(translations(language()).gettext(message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for ``n`` in the current language."""
-    return translations(language()).ngettext(singular, plural, n)
+    return _finish(translations(language()).ngettext(singular, plural, n))
 
 
 def N_(message: str) -> str:

@@ -97,12 +97,15 @@ class TargetSpec:
         return self
 
     def describe(self) -> str:
-        """A short line for output: no port numbers or other volatile values."""
+        """A short line for output, in the run's language: no port numbers or other volatile
+        values."""
         if self.target == "sandbox":
-            return "sandbox (embedded moto server on 127.0.0.1)"
+            return _("sandbox (embedded moto server on 127.0.0.1)")
+        if self.target == "profile" and not self.profile:
+            return _("profile: boto3's default credential chain")
         if self.target == "profile":
-            return f"profile '{self.profile or 'default chain'}'"
-        return f"endpoint {self.endpoint_url}"
+            return _("profile '{profile}'").format(profile=self.profile)
+        return _("endpoint {url}").format(url=self.endpoint_url)
 
 
 @dataclass

@@ -258,7 +258,7 @@ def _seed(books: list[Path], params: dict[str, Any], session: Path, box: Any) ->
     from runbook_lib.run.summary import report
 
     for book in books:
-        print(f"▶ {book.stem} (prerequisite) …", end="", flush=True)
+        print(f"▶ {book.stem} {_('(prerequisite)')} …", end="", flush=True)
         started = time.monotonic()
         try:
             result = run_notebook(str(book), params, output_dir=session, sandbox=box)

@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib.core import aws, environ
 from runbook_lib.core.errors import BadInput
+from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import member_environ, sandbox_session
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.target import TargetSpec, connect
@@ -86,8 +87,10 @@ def resolve_target(
     accounts.check_role(role_name, external_id)
     if params.get("expected_account_id"):
         raise BadInput(
-            "expected_account_id is set per account by --org/--accounts: drop it from the "
-            "parameters."
+            _(
+                "expected_account_id is set per account by --org/--accounts: drop it from the "
+                "parameters."
+            )
         )
     kind = _spec(params).validate().target
     base = FanoutTarget(kind, dict(params), "", sandbox_url, role_name, external_id)

@@ -12,7 +12,7 @@ from typing import Any
 from runbook_lib.core import aws
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.i18n import N_, _
-from runbook_lib.password_policy.plan import PolicyPlan
+from runbook_lib.password_policy.plan import API_NAMES, PolicyPlan
 from runbook_lib.password_policy.state import PasswordPolicy, describe
 
 CHANGE = "update-account-password-policy"
@@ -85,6 +85,6 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PasswordPolicyOutcome:
         "parameter IAM names, then re-run.",
         **api_parameters(plan.wanted),
     )
-    changed = ", ".join(plan.changes)
+    changed = ", ".join(API_NAMES.get(name, name) for name in plan.changes)
     ctx.record.change(CHANGE, f"{resource(ctx.account_id)} ({changed})")
     return PasswordPolicyOutcome(plan, N_("set"))

@@ -48,8 +48,7 @@ def _yes(value: bool) -> str:
     return _("yes") if value else _("no")
 
 
-#: (setting in the console's words, how a policy shows it); the names stay English in the run
-#: record (``changes``) and are translated where they are shown
+#: (setting in the console's words, how a policy shows it); shown translated (``_()``)
 SETTINGS: tuple[tuple[str, Callable[[PasswordPolicy], str]], ...] = (
     (N_("Minimum length"), lambda p: str(p.minimum_password_length)),
     (N_("Uppercase letter (A-Z)"), _required("require_uppercase_characters")),
@@ -60,6 +59,25 @@ SETTINGS: tuple[tuple[str, Callable[[PasswordPolicy], str]], ...] = (
     (N_("Expire passwords after"), _age),
     (N_("Prevent reuse of"), _reuse),
     (N_("Expired: admin must reset"), lambda p: _yes(p.hard_expiry)),
+)
+#: each setting's UpdateAccountPasswordPolicy parameter: how the run record's change names it
+#: (language-neutral, whole: the console's words are cut to fit a table, "Prevent reuse of")
+API_NAMES: dict[str, str] = dict(
+    zip(
+        (name for name, __ in SETTINGS),
+        (
+            "MinimumPasswordLength",
+            "RequireUppercaseCharacters",
+            "RequireLowercaseCharacters",
+            "RequireNumbers",
+            "RequireSymbols",
+            "AllowUsersToChangePassword",
+            "MaxPasswordAge",
+            "PasswordReusePrevention",
+            "HardExpiry",
+        ),
+        strict=True,
+    )
 )
 
 #: (control, what it asks, whether a policy passes)

@@ -138,19 +138,27 @@ def load_compare(run_dir: Path, books: Iterable[Path]) -> dict[str, Any]:
     if not audits:
         audit = next(b.stem for b in all_notebooks() if declared(b).kind == "audit")
         number = audit.split("_", 1)[0]
-        raise BadInput(f"--compare compares {audit} runs: run {number} (or --all) with it.")
+        raise BadInput(
+            _("--compare compares {audit} runs: run {number} (or --all) with it.").format(
+                audit=audit, number=number
+            )
+        )
     audit = audits[0]
     try:
         record = json.loads((Path(run_dir) / "run.json").read_text("utf-8"))
     except (OSError, ValueError) as err:
         raise BadInput(
-            f"--compare {run_dir}: no readable run.json there ({type(err).__name__}); give the "
-            f"folder of an earlier {audit} run (runs/…-{audit}-…)."
+            _(
+                "--compare {run_dir}: no readable run.json there ({error}); give the folder of "
+                "an earlier {audit} run (runs/…-{audit}-…)."
+            ).format(run_dir=run_dir, error=type(err).__name__, audit=audit)
         ) from None
     if not isinstance(record, dict) or not record.get("findings"):
         raise BadInput(
-            f"--compare {run_dir}: that run recorded no findings; give the folder of an "
-            f"earlier {audit} run."
+            _(
+                "--compare {run_dir}: that run recorded no findings; give the folder of an "
+                "earlier {audit} run."
+            ).format(run_dir=run_dir, audit=audit)
         )
     return record
 
@@ -257,9 +265,11 @@ def check_target(params: Mapping[str, Any], *, sandbox_url: str = "", user: str 
             return Caller(SANDBOX_ACCOUNT_ID, "")
     if spec.target == "sandbox" and not sandbox_url:
         raise BadInput(
-            f"User '{user}' does not exist in a new sandbox (account {SANDBOX_ACCOUNT_ID}, "
-            "empty): create it first in the same command (runbook run --all), or start one "
-            "sandbox with 'runbook sandbox' and run 01_create_admin_user against it."
+            _(
+                "User '{user}' does not exist in a new sandbox (account {account}, empty): "
+                "create it first in the same command (runbook run --all), or start one sandbox "
+                "with 'runbook sandbox' and run 01_create_admin_user against it."
+            ).format(user=user, account=SANDBOX_ACCOUNT_ID)
         )
     endpoint: str | None = sandbox_url
     if spec.target == "sandbox":
@@ -300,15 +310,19 @@ def _ask_sts(sts: Any, where: str) -> Caller:
 def _check_account(account_id: str, expected: str) -> None:
     if expected and account_id != expected:
         raise TargetRefused(
-            f"The credentials reach account {account_id}, not expected_account_id "
-            f"{expected}: switch profile/endpoint, or fix expected_account_id."
+            _(
+                "The credentials reach account {account}, not expected_account_id {expected}: "
+                "switch profile/endpoint, or fix expected_account_id."
+            ).format(account=account_id, expected=expected)
         )
 
 
 def _check_user(iam: Any, user: str, caller: Caller) -> None:
     missing = BadInput(
-        f"User '{user}' does not exist in account {caller.account_id} (IAM NoSuchEntity): "
-        "create it with 01_create_admin_user or fix user_name."
+        _(
+            "User '{user}' does not exist in account {account} (IAM NoSuchEntity): create it "
+            "with 01_create_admin_user or fix user_name."
+        ).format(user=user, account=caller.account_id)
     )
     try:
         aws.call(

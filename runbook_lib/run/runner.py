@@ -98,10 +98,19 @@ def _failure(err: Exception, writes: int = 0) -> tuple[int, str, str]:
     suffix = ""
     if writes:  # bad input after a write is not "nothing changed": exit 1, with the count
         code = EXIT_FAILED if code == EXIT_BAD_INPUT else code
-        suffix = f" This run made {writes} write(s) before it stopped: see run.json."
-    elif code == EXIT_BAD_INPUT and "nothing was changed" not in text.lower():
-        suffix = " Nothing was changed."
+        suffix = " " + _("This run made {writes} write(s) before it stopped: see run.json.").format(
+            writes=writes
+        )
+    elif code == EXIT_BAD_INPUT and not _says_nothing_changed(text):
+        suffix = " " + _("Nothing was changed.")
     return code, _STATUS.get(code, "failed"), f"{ename}: {text}{suffix}"
+
+
+def _says_nothing_changed(text: str) -> bool:
+    """Whether a message already ends its sentence with "Nothing was changed" (or the run
+    language's words for it)."""
+    said = _("Nothing was changed.").rstrip(".")
+    return "nothing was changed" in text.lower() or said in text
 
 
 @contextlib.contextmanager

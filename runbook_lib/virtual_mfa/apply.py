@@ -149,7 +149,7 @@ def ensure_assigned(
             if resync
             else _("would assign with two codes from the {source}")
         )
-        return step_result(ASSIGN_STEP, would.format(source=setup.codes_from))
+        return step_result(ASSIGN_STEP, would.format(source=_(setup.codes_from)))
     if setup.codes_from == NOBODY:
         if resync:
             how = _("type two new codes in JupyterLab, or keep the seed in a seed_destination")

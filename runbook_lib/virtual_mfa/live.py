@@ -86,7 +86,7 @@ def show_device(ctx: RunContext, device: VirtualDevice) -> StepResult:
             return step_result(SCAN_STEP, N_("would wait for a person to scan the QR code"))
         return step_result(
             SCAN_STEP,
-            _("would add the device to an app ({source})").format(source=setup.codes_from),
+            _("would add the device to an app ({source})").format(source=_(setup.codes_from)),
         )
     if setup.codes_from == NOBODY:
         how = _(

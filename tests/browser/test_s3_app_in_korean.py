@@ -92,7 +92,7 @@ def test_korean_app_03_labels_errors_and_assign(
     form.locator("input").nth(1).fill(oathtool(seed, window))
     form.get_by_role("button", name="MFA 할당").click()
     wait_text(page, FORM, "완료:")
-    assert f"{SERIAL}을(를) 'Administrator'에 할당함" in form.inner_text()
+    assert f"{SERIAL}를 'Administrator'에 할당함" in form.inner_text()
     wait_text(page, QR, "(제거됨)")
     page.wait_for_function(
         f"!document.body.innerText.includes({json.dumps(NONE_YET)})", timeout=30_000

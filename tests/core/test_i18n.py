@@ -114,7 +114,7 @@ def test_a_korean_bad_input_is_one_line_with_exit_code_2() -> None:
     err = caught.value
     assert err.exit_code == EXIT_BAD_INPUT and type(err).__name__ == "BadInput"
     assert "\n" not in str(err)
-    assert str(err).startswith("user_name 'bad name!'은(는) 올바른 IAM 사용자 이름이 아닙니다")
+    assert str(err).startswith("user_name 'bad name!'은 올바른 IAM 사용자 이름이 아닙니다")
 
 
 def test_the_terminal_summary_in_korean() -> None:
