@@ -42,7 +42,7 @@ def plan_lines(plan: Plan, target_args: Sequence[str], given: Mapping[str, Any])
             continue
         lines.append(f"{INDENT * 3}{command(step, target_args, given)}")
         if step.note:
-            lines.append(f"{INDENT * 3}({_(step.note)})")
+            lines.append(f"{INDENT * 3}({step.note_text()})")
     return lines
 
 

@@ -28,7 +28,7 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.fix import report as fix_report
-from runbook_lib.fix.plan import REMEDIES, Plan, command, make_plan, notebook_of
+from runbook_lib.fix.plan import PERSON, REMEDIES, Plan, command, make_plan, notebook_of
 from runbook_lib.run import precheck
 from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.pool import KernelPool
@@ -118,7 +118,19 @@ def check_steps(plan: Plan, params: Mapping[str, Any]) -> None:
     Raises:
         BadInput: the first step parameter that would be refused (before any write).
     """
-    for step in plan.runs:
+    for n, step in enumerate(plan.runs, 1):
+        missing = [name for name in PERSON if step.section == "S6" and name not in step.params]
+        if missing:
+            raise BadInput(
+                _(
+                    "Step {n} ({step}) gives people an administrator in IAM Identity Center and "
+                    "needs the person: add {options} (fix does not make one up)."
+                ).format(
+                    n=n,
+                    step=step.title(),
+                    options=" ".join(f"-p {name} {name.upper()}" for name in missing),
+                )
+            )
         merged = {**params, **step.params}
         prepare_parameters(step.notebook, merged)
         precheck.check_parameters(merged)
