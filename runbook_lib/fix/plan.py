@@ -375,6 +375,13 @@ def make_plan(findings: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) 
                 version = str(finding.get("cis_version") or cis.DEFAULT_VERSION)
                 add(section, user, Remedy(section), kept, cis.control(version, kept) or kept)
 
+    # 06 assigns the permission set in this account: it closes central_identity too
+    if ("S6", admin) in runs:
+        for step in [m for m in manual if m.checks == ("central_identity",)]:
+            manual.remove(step)
+            runs[("S6", admin)]["checks"] += list(step.checks)
+            runs[("S6", admin)]["controls"] += list(step.controls)
+
     def rank(key: tuple[str, str]) -> tuple[int, int]:
         # S3 for the user S1 creates right after S1; others in table order, users as found
         return (ORDER.index(key[0]) if key[0] in ORDER else len(ORDER), list(runs).index(key))

@@ -28,7 +28,15 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.fix import report as fix_report
-from runbook_lib.fix.plan import PERSON, REMEDIES, Plan, command, make_plan, notebook_of
+from runbook_lib.fix.plan import (
+    PERSON,
+    REMEDIES,
+    Plan,
+    administrator_remedy,
+    command,
+    make_plan,
+    notebook_of,
+)
 from runbook_lib.run import precheck
 from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.pool import KernelPool
@@ -67,10 +75,20 @@ class FixOutcome:
     data: dict[str, Any]
 
 
-def _exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> int:
+def exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> int:
     """4 while a FAIL a runbook closes is left, else 3 while a manual step is, else 0."""
     left = [f for f in findings if f.get("status") == "FAIL" and not f.get("accepted")]
-    if any(REMEDIES.get(str(f.get("check"))) and REMEDIES[str(f["check"])].section for f in left):
+    # where the plan chooses 06, S0's IAM-user administrator check stays FAIL: a person's call
+    # (01 for a break-glass user), not a runbook the plan runs
+    via_06 = administrator_remedy(findings)[0].section == "S6"
+    runbook = [
+        f
+        for f in left
+        if REMEDIES.get(str(f.get("check")))
+        and REMEDIES[str(f["check"])].section
+        and not (via_06 and f.get("check") == "iam_administrator")
+    ]
+    if runbook:
         return EXIT_FINDINGS
     if left or pending_manual:
         return EXIT_MANUAL_PENDING
@@ -171,7 +189,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
         lines = fix_report.plan_lines(plan, request.target_args, request.given)
         print("\n".join(lines), flush=True)
         if request.mode == "plan":
-            data["exit_code"] = _exit_for(findings, False)
+            data["exit_code"] = exit_for(findings, False)
             return _done(request, data, secrets)
         try:
             check_steps(plan, request.params)
@@ -222,7 +240,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
             "audit_after": str(after.run_dir),
             "after": fix_report.finding_rows(after_findings),
             "compare": [line.strip() for line in compare[1:]],
-            "exit_code": _exit_for(after_findings, pending),
+            "exit_code": exit_for(after_findings, pending),
         }
     )
     return _done(request, data, secrets)

@@ -149,7 +149,10 @@ def test_no_administrator_where_identity_center_reaches_the_account_plans_06_and
     assert [(s.notebook[:2], s.user) for s in plan.runs] == [("06", "ann"), ("03", "bob")]
     step = plan.runs[0]
     assert step.params == {k: v for k, v in person.items() if k != "unused_days"}
-    assert step.controls == ("S0-admins",) and not step.destructive
+    assert step.controls[0] == "S0-admins" and not step.destructive
+    # 06 assigns the permission set here: a central_identity FAIL is its step, not a manual one
+    assert step.controls[1:] == (("2.19",) if central["status"] == "FAIL" else ())
+    assert not plan.manual
     note = step.as_dict()["note"]
     assert note.startswith("06, not 01") and "S0 (2.19) found IAM Identity Center" in note
 
@@ -203,7 +206,7 @@ def test_commands_repeat_the_target_and_only_the_parameters_the_runbook_declares
     [
         (["--cis-version", "9.9.9"], "4.0.1, 5.0.0, 6.0.0, 7.0.0"),
         (["-p", "cis_version", "4.0"], "4.0.1, 5.0.0, 6.0.0, 7.0.0"),
-        (["--org"], "not supported yet"),
+        (["--org", "--max-errors", "0"], "--max-errors"),
         (["-p", "user_name", "bad name!"], "user_name"),
         (["-p", "plan", "true"], "--plan"),
     ],
