@@ -32,6 +32,7 @@ from runbook_lib.fix.plan import (
     PERSON,
     REMEDIES,
     Plan,
+    Step,
     administrator_remedy,
     command,
     make_plan,
@@ -128,6 +129,17 @@ def _audit(request: FixRequest, label: str, *, first: bool = True) -> RunResult:
             )
         )
     return result
+
+
+def audit(request: FixRequest, label: str, *, first: bool = True) -> RunResult:
+    """S0 as a normal run (its own record), its findings the loop's input (``_audit``)."""
+    return _audit(request, label, first=first)
+
+
+def run_step(request: FixRequest, step: Step, n: int) -> tuple[dict[str, Any], RunResult]:
+    """One plan step as a normal run with its own record: its ``fix.json`` entry and result."""
+    result = _run(step.notebook, {**request.params, **step.params}, request, f"{n}. {step.title()}")
+    return fix_report.step_entry(step, n, result), result
 
 
 def check_steps(plan: Plan, params: Mapping[str, Any]) -> None:

@@ -136,8 +136,8 @@ def _fix_org(args: argparse.Namespace, request: Any) -> int:
         TargetRefused: the management credentials were refused.
     """
     from runbook_lib.core.sandbox import apply_sandbox_environ
-    from runbook_lib.fix.org import OrgFixRequest, check_org_request, run_org_fix
     from runbook_lib.interfaces.fanout_cli import _sandbox_url, external_id
+    from runbook_lib.interfaces.fix_org import OrgFixRequest, check_org_request, run_org_fix
     from runbook_lib.org.accounts import parse_accounts
 
     ids = tuple(parse_accounts(args.accounts)) if args.accounts else ()

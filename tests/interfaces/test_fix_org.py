@@ -26,9 +26,9 @@ from support.aws import reset_sandbox, sandbox_url
 
 from runbook_lib.core import environ
 from runbook_lib.core.sandbox import SANDBOX_ACCOUNT_ID, sandbox_session
-from runbook_lib.fix.org import OrgFixRequest, run_org_fix
 from runbook_lib.fix.run import FixRequest
 from runbook_lib.interfaces.cli import main
+from runbook_lib.interfaces.fix_org import OrgFixRequest, run_org_fix
 from runbook_lib.org.accounts import account_access
 from runbook_lib.testing.faults import FAULT_AT_WRITE_VAR
 

@@ -1,5 +1,8 @@
 """``runbook fix --org`` / ``--accounts``: the fix loop in every account of an Organization.
 
+It joins the two loops (``fix``: one account; ``org``: the fan-out), so it sits with the front
+ends: neither package imports the other.
+
 The audits are the fan-out's (``org``: ``check_request`` → ``plan_fanout`` → ``run_plan`` →
 ``summarize``): S0 in every account, a plan per account (its own ``fix.json``), then each
 account's steps in dependency order in that account, then S0 again in the accounts whose steps
