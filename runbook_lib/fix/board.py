@@ -232,3 +232,15 @@ class _Said:
 
     def __repr__(self) -> str:
         return self.text
+
+
+def verify(board: Board, *, plan: bool = False) -> Any:
+    """S0 again once steps ran, and the compare (headless ``apply`` has already run it); in
+    Lab/Voilà a button that audits again after the buttons above; else a sentence."""
+    if board.audit_after:
+        return board
+    if not plan and _live():
+        from runbook_lib.widgets.fix_board import AuditAgain
+
+        return AuditAgain(board)
+    return _Said(_("No step ran: the audit before stands (nothing to compare)."))

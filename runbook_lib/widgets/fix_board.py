@@ -68,3 +68,35 @@ class FixBoard(SafeBox):
         if button is not None and row.runnable:
             button.disabled = False  # a failed step may be run again
         self.refresh()
+
+
+class AuditAgain(SafeBox):
+    """Verify in Lab/Voilà: a button that runs S0 again and shows before -> after."""
+
+    def __init__(self, board: Any) -> None:
+        self.board = board
+        self.button = w.Button(description=_("Audit again"), icon="refresh")
+        self.button.on_click(lambda _click: self.press())
+        self.result = w.HTML(
+            value=html.escape(_("Run the steps above, then audit again to compare."))
+        )
+        super().__init__(
+            [self.button, self.result],
+            safe_text=_("Run the steps above, then audit again to compare."),
+        )
+
+    def press(self) -> None:
+        """Run S0 again; show the exit code's meaning and the compare lines."""
+        self.button.disabled = True
+        self.result.value = html.escape(_("S0 is running…"))
+        try:
+            code = self.board.audit_again()
+        except RunbookError as err:
+            self.result.value = html.escape(str(err))
+        else:
+            lines = self.board.lines()
+            start = next(i for i, line in enumerate(lines) if line.strip().startswith("compared"))
+            text = "\n".join([_("exit {code}").format(code=code), *lines[start:]])
+            self.result.value = f"<pre>{html.escape(text)}</pre>"
+            self._safe_text = text
+        self.button.disabled = False
