@@ -122,7 +122,7 @@ class Board:
             row.state, row.exit_code, row.message = FAILED, err.exit_code, str(err)
             return row
         del result  # its secret values stay out of this kernel's memory
-        row.exit_code, row.run_dir = int(entry["exit_code"]), str(entry["run_dir"])
+        row.exit_code, row.run_dir = int(entry["exit_code"]), shown(Path(entry["run_dir"]))
         if row.exit_code in (EXIT_FAILED, EXIT_BAD_INPUT):
             row.state, row.message = FAILED, str(entry["message"] or entry["status"])
         else:
@@ -151,9 +151,18 @@ class Board:
     def audit_again(self) -> int:
         """S0 again; the compare is then part of the page."""
         after = audit(self.request, _("audit after fix"), first=False)
-        self.after, self.audit_after = dict(after.record), str(after.run_dir)
+        self.after, self.audit_after = dict(after.record), shown(after.run_dir)
         pending = any(row.exit_code == 3 for row in self.rows)
         return exit_for(list(self.after.get("findings") or []), pending)
+
+
+def shown(path: Path) -> str:
+    """A run folder as the page shows it: relative to where ``runbook`` was started."""
+    start = Path(os.environ.get(environ.START_DIR) or os.getcwd())
+    try:
+        return str(Path(path).resolve().relative_to(start.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def runs_folder(output_dir: str) -> Path:
@@ -176,7 +185,9 @@ def open_board(params: Mapping[str, Any], *, yes: bool = False, output_dir: str 
         params: 07's parameters (target, thresholds, the person for 06, destinations).
     """
     given = {k: v for k, v in params.items() if k not in OWN and v not in ("", None)}
-    request = FixRequest(given, output_dir=runs_folder(output_dir), mode="yes" if yes else "run")
+    request = FixRequest(
+        given, output_dir=runs_folder(output_dir), mode="yes" if yes else "run", quiet=True
+    )
     before = audit(request, _("audit before fix"))
     findings = [dict(f) for f in before.record.get("findings") or []]
     plan = make_plan(findings, given)
@@ -189,7 +200,7 @@ def open_board(params: Mapping[str, Any], *, yes: bool = False, output_dir: str 
         )
         for n, step in enumerate(plan.steps, 1)
     ]
-    return Board(request, str(before.run_dir), findings, plan, rows, yes=yes)
+    return Board(request, shown(before.run_dir), findings, plan, rows, yes=yes)
 
 
 def steps_view(board: Board, *, apply: bool = False, plan: bool = False) -> Any:

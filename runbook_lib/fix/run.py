@@ -65,6 +65,8 @@ class FixRequest:
     #: the ``-p`` values given (typed): the plan's commands repeat those a notebook declares
     given: Mapping[str, Any] = field(default_factory=dict)
     log_output: bool = False
+    #: no progress lines (notebook 07 shows its own rows)
+    quiet: bool = False
 
 
 @dataclass
@@ -97,6 +99,10 @@ def exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> int
 
 
 def _run(name: str, params: Mapping[str, Any], request: FixRequest, label: str) -> RunResult:
+    if request.quiet:
+        return run_notebook(
+            name, params, output_dir=request.output_dir, log_output=request.log_output
+        )
     print(f"▶ {label} …", end="", flush=True)
     started = time.monotonic()
     try:

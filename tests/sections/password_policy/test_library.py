@@ -357,7 +357,7 @@ def test_s1_checks_a_typed_password_against_the_policy_04_set(
 
 def test_run_all_sets_the_policy_after_s0_and_before_s1() -> None:
     books = all_notebooks()
-    assert [b.stem[:2] for b in books] == ["00", "01", "02", "03", "04", "05", "06"], "course order"
+    assert [b.stem[:2] for b in books] == ["00", "01", "02", "03", "04", "05", "06", "07"], "course order"
     assert [b.stem for b in run_order(books)] == [
         "00_check_root_usage",
         "04_set_password_policy",
