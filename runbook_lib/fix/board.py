@@ -84,7 +84,7 @@ class Board:
     audit_after: str = ""
 
     def lines(self) -> list[str]:
-        """The findings' count, the plan and each row, the refusal and compare if any."""
+        """The audit's line and the plan's size (the rows are the step cell's)."""
         fails = [f for f in self.findings if f.get("status") == "FAIL" and not f.get("accepted")]
         out = [
             _("Audit before fix: {fails} FAIL(s) → {run_dir}").format(
@@ -92,13 +92,26 @@ class Board:
             )
         ]
         if not self.rows:
-            out.append(_("plan: nothing to fix (no FAIL in the audit)"))
-        out += [row.text(self.yes) for row in self.rows]
-        if self.refusal:
-            out.append(self.refusal)
-        if self.audit_after:
-            out += compare_lines({"findings": self.findings}, self.after, self.audit_before)
-        return out
+            return [*out, _("plan: nothing to fix (no FAIL in the audit)")]
+        return [
+            *out,
+            _("plan: {runs} runbook step(s), {manual} manual step(s)").format(
+                runs=len(self.plan.runs), manual=len(self.plan.manual)
+            ),
+        ]
+
+    def row_lines(self) -> list[str]:
+        """Each row as it is now, then a refusal if ``apply`` was refused."""
+        return [row.text(self.yes) for row in self.rows] + ([self.refusal] if self.refusal else [])
+
+    def compare(self) -> list[str]:
+        """Each control before -> after (once S0 ran again)."""
+        if not self.audit_after:
+            return []
+        where = self.audit_before
+        return [
+            line.strip() for line in compare_lines({"findings": self.findings}, self.after, where)
+        ]
 
     def __repr__(self) -> str:
         return "\n".join(self.lines())
@@ -212,7 +225,8 @@ def steps_view(board: Board, *, apply: bool = False, plan: bool = False) -> Any:
         RunbookError: ``apply``: a step failed (the steps before it kept their changes).
     """
     if plan or not (apply or _live()):
-        return _Said(_("No step ran (0 writes): apply: true runs the plan's steps."))
+        idle = _("No step ran (0 writes): apply: true runs the plan's steps.")
+        return _Said("\n".join([*board.row_lines(), idle]))
     if not apply:
         from runbook_lib.widgets.fix_board import FixBoard
 
@@ -223,7 +237,7 @@ def steps_view(board: Board, *, apply: bool = False, plan: bool = False) -> Any:
     if code == EXIT_FAILED:
         failed = next(row for row in board.rows if row.state == FAILED)
         raise RunbookError(failed.text(board.yes))
-    return board
+    return _Said("\n".join(board.row_lines()))
 
 
 def _live() -> bool:
@@ -249,7 +263,7 @@ def verify(board: Board, *, plan: bool = False) -> Any:
     """S0 again once steps ran, and the compare (headless ``apply`` has already run it); in
     Lab/Voilà a button that audits again after the buttons above; else a sentence."""
     if board.audit_after:
-        return board
+        return _Said("\n".join(board.compare()))
     if not plan and _live():
         from runbook_lib.widgets.fix_board import AuditAgain
 

@@ -25,9 +25,8 @@ class FixBoard(SafeBox):
 
     def __init__(self, board: Any) -> None:
         self.board = board
-        self.head = w.HTML()
         self.rows: list[tuple[Any, w.HTML, w.Button | None]] = []
-        children: list[Any] = [self.head]
+        children: list[Any] = []
         for row in board.rows:
             label = w.HTML(layout=w.Layout(width="100%"))
             button = None
@@ -42,17 +41,16 @@ class FixBoard(SafeBox):
             self.rows.append((row, label, button))
         self.note = w.HTML()
         children.append(self.note)
-        super().__init__(children, safe_text=repr(board))
+        super().__init__(children, safe_text="\n".join(board.row_lines()))
         self.refresh()
 
     def refresh(self) -> None:
         """Every row's line as the board has it now."""
-        self.head.value = f"<b>{html.escape(self.board.lines()[0])}</b>"
         for row, label, button in self.rows:
             label.value = html.escape(row.text(self.board.yes))
             if button is not None and not row.runnable:
                 button.layout.display = "none"  # a done step has nothing left to press
-        self._safe_text = repr(self.board)
+        self._safe_text = "\n".join(self.board.row_lines())
 
     def press(self, n: int) -> None:
         """A button: run step ``n``; the row says what happened."""
@@ -94,9 +92,7 @@ class AuditAgain(SafeBox):
         except RunbookError as err:
             self.result.value = html.escape(str(err))
         else:
-            lines = self.board.lines()
-            start = next(i for i, line in enumerate(lines) if line.strip().startswith("compared"))
-            text = "\n".join([_("exit {code}").format(code=code), *lines[start:]])
+            text = "\n".join([_("exit {code}").format(code=code), *self.board.compare()])
             self.result.value = f"<pre>{html.escape(text)}</pre>"
             self._safe_text = text
         self.button.disabled = False
