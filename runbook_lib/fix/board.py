@@ -186,7 +186,8 @@ def runs_folder(output_dir: str) -> Path:
     if output_dir:
         return start / output_dir
     record = os.environ.get(environ.RECORD, "")
-    if record and Path(record).name == "run.json":  # <output>/<run>/run.json
+    headless = os.environ.get(environ.HEADLESS)
+    if record and headless and Path(record).name == "run.json":  # <output>/<run>/run.json
         return Path(record).parent.parent
     return (Path(record).parent if record else start) / "runs"
 
