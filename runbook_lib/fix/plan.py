@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Remedy:
         destructive: it removes or replaces credentials: runs only with ``--yes``.
         then: a further step for the same user, right after: (section, the check it keeps
             passing) (S1's new console user -> S3, for ``user_mfa``).
+        admin: one step, for the administrator the run names (S1, S6).
         note: a sentence shown with the step (why this runbook, the alternative).
         how: a manual step's console instruction.
     """
@@ -52,6 +53,8 @@ class Remedy:
     then: tuple[str, str] | None = None
     note: str = ""
     how: str = ""
+    #: one step for the administrator (``-p user_name``, default ``Administrator``)
+    admin: bool = False
 
 
 def _manual(how: str) -> Remedy:
@@ -71,15 +74,8 @@ REMEDIES: dict[str, Remedy] = {
     "password_min_length": _POLICY,
     "password_reuse": _POLICY,
     "user_mfa": Remedy("S3", per_user=True),
-    "iam_administrator": Remedy(
-        "S1",
-        then=("S3", "user_mfa"),
-        note=N_(
-            "01 by default: in an AWS Organization with IAM Identity Center, "
-            "06_identity_center_admin gives people an administrator instead (run it and skip "
-            "this step); S3 then gives the new console user MFA"
-        ),
-    ),
+    # S1 (or S6: ``administrator_remedy`` reads S0's ``central_identity`` finding)
+    "iam_administrator": Remedy("S1", then=("S3", "user_mfa"), admin=True),
     "unused_credentials": Remedy(
         "S5",
         per_user=True,
@@ -168,7 +164,62 @@ REMEDIES: dict[str, Remedy] = {
     ),
 }
 #: the order steps run in, by section (manual steps are listed last; a person does them)
-ORDER = ("S4", "S1", "S3", "S2", "S5")
+ORDER = ("S4", "S1", "S6", "S3", "S2", "S5")
+#: what S6 needs that fix does not make up: a person (``-p`` values; ``user_name`` too)
+PERSON = ("email", "given_name", "family_name")
+#: the S6 remedy of ``iam_administrator`` (people get an administrator in Identity Center;
+#: they register their own MFA in the access portal: no S3 step follows)
+_IDENTITY_CENTER_ADMIN = Remedy("S6", admin=True)
+
+
+def _uses_identity_center(finding: Mapping[str, Any]) -> bool:
+    """S0's ``central_identity`` finding says IAM Identity Center reaches this account: a
+    permission set provisioned or assigned here (PASS), or an instance this account sees but
+    that assigns nothing here yet (FAIL on the instance's ARN)."""
+    resource = str(finding.get("resource", ""))
+    in_idc = ":instance/" in resource or "/aws-reserved/sso.amazonaws.com/" in resource
+    return finding.get("status") in ("PASS", FAIL) and in_idc
+
+
+def administrator_remedy(findings: Iterable[Mapping[str, Any]]) -> tuple[Remedy, str]:
+    """The runbook that gives the account an administrator, and why (the plan line says it).
+
+    06 (IAM Identity Center) when S0's ``central_identity`` finding shows that Identity Center
+    reaches this account; 01 (an IAM user) otherwise: no Organization, Identity Center not
+    enabled, a member account (06 runs from the management account), or not known.
+    """
+    found = next((f for f in findings if f.get("check") == "central_identity"), None)
+    if found is None:
+        why = N_(
+            "01: the audit has no IAM Identity Center finding (in an Organization with Identity "
+            "Center, 06 is the alternative); S3 then gives the new console user MFA"
+        )
+        return REMEDIES["iam_administrator"], why
+    if _uses_identity_center(found):
+        why = N_(
+            "06, not 01: S0 ({control}) found IAM Identity Center for this account, so people "
+            "get their administrator there (S1's IAM user stays for break-glass); 06 needs "
+            "-p user_name, email, given_name and family_name"
+        )
+        return _IDENTITY_CENTER_ADMIN, why
+    status = found.get("status")
+    if status == "NOT_APPLICABLE":
+        why = N_(
+            "01: S0 ({control}) found no AWS Organization, and IAM Identity Center gives "
+            "account access only through one; S3 then gives the new console user MFA"
+        )
+    elif status == FAIL and ":user/" not in str(found.get("resource", "")):
+        why = N_(
+            "01: S0 ({control}) found no IAM Identity Center instance this account can use (06 "
+            "runs from the Organization's management account once it is enabled); S3 then "
+            "gives the new console user MFA"
+        )
+    else:
+        why = N_(
+            "01: S0 ({control}) could not tell whether IAM Identity Center reaches this account; "
+            "S3 then gives the new console user MFA"
+        )
+    return REMEDIES["iam_administrator"], why
 
 
 @dataclass(frozen=True)
@@ -184,6 +235,8 @@ class Step:
     destructive: bool = False
     note: str = ""
     how: str = ""
+    #: the values of ``note``'s fields (``{control}``)
+    note_args: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def manual(self) -> bool:
@@ -207,9 +260,13 @@ class Step:
             "parameters": dict(self.params),
             "destructive": self.destructive,
             "manual": self.manual,
-            "note": _(self.note) if self.note else "",
+            "note": self.note_text(),
             "how": _(self.how) if self.how else "",
         }
+
+    def note_text(self) -> str:
+        """The step's note in the current language (why this runbook, the alternative)."""
+        return _(self.note).format(**self.note_args) if self.note else ""
 
 
 @dataclass(frozen=True)
@@ -269,15 +326,24 @@ def make_plan(findings: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) 
         params: the run's parameters: the audit thresholds a step must match, and
             ``user_name`` (the administrator S1 creates; default ``Administrator``).
     """
+    findings = list(findings)
     admin = str(params.get("user_name") or DEFAULT_ADMIN)
     runs: dict[tuple[str, str], dict[str, Any]] = {}
     manual: list[Step] = []
+    note_args = {
+        "control": next(
+            (str(f.get("control")) for f in findings if f.get("check") == "central_identity"),
+            "central_identity",
+        )
+    }
 
     def add(section: str, user: str, remedy: Remedy, check: str, control: str) -> None:
         step = runs.setdefault(
             (section, user),
             {"checks": [], "controls": [], "params": {}, "destructive": False, "note": ""},
         )
+        if section == "S6":  # a person: only what was given (fix does not make one up)
+            step["params"].update({k: params[k] for k in PERSON if k in params})
         step["checks"].append(check)
         step["controls"].append(control)
         step["params"].update(remedy.params)
@@ -292,19 +358,29 @@ def make_plan(findings: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) 
     for finding in _failed(findings):
         check, control = str(finding.get("check", "")), str(finding.get("control", ""))
         remedy = REMEDIES.get(check) or _manual(str(finding.get("advice") or ""))
+        if check == "iam_administrator":
+            chosen, why = administrator_remedy(findings)
+            remedy = replace(chosen, note=why)
         if not remedy.section:
             manual.append(Step((check,), (control,), how=remedy.how))
             continue
         if remedy.per_user:
             users = users_of(str(finding.get("resource", "")))
         else:
-            users = [admin] if remedy.then else [""]
+            users = [admin] if remedy.admin else [""]
         for user in users:
             add(remedy.section, user, remedy, check, control)
             if remedy.then:
                 section, kept = remedy.then
                 version = str(finding.get("cis_version") or cis.DEFAULT_VERSION)
                 add(section, user, Remedy(section), kept, cis.control(version, kept) or kept)
+
+    # 06 assigns the permission set in this account: it closes central_identity too
+    if ("S6", admin) in runs:
+        for step in [m for m in manual if m.checks == ("central_identity",)]:
+            manual.remove(step)
+            runs[("S6", admin)]["checks"] += list(step.checks)
+            runs[("S6", admin)]["controls"] += list(step.controls)
 
     def rank(key: tuple[str, str]) -> tuple[int, int]:
         # S3 for the user S1 creates right after S1; others in table order, users as found
@@ -320,6 +396,7 @@ def make_plan(findings: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) 
             params=info["params"],
             destructive=info["destructive"],
             note=info["note"],
+            note_args=note_args if info["note"] else {},
         )
         for (section, user), info in sorted(runs.items(), key=lambda kv: rank(kv[0]))
     ]

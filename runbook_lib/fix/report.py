@@ -42,7 +42,7 @@ def plan_lines(plan: Plan, target_args: Sequence[str], given: Mapping[str, Any])
             continue
         lines.append(f"{INDENT * 3}{command(step, target_args, given)}")
         if step.note:
-            lines.append(f"{INDENT * 3}({_(step.note)})")
+            lines.append(f"{INDENT * 3}({step.note_text()})")
     return lines
 
 
@@ -95,12 +95,18 @@ def write_fix_json(output_dir: Path, data: Mapping[str, Any], secrets: Sequence[
     records the runner already scanned: this is the last guard, not the first).
     """
     run_dir = artifacts.open_run_dir(output_dir, "fix", ["fix.json"])
-    path = run_dir / "fix.json"
+    path = write_json_checked(run_dir / "fix.json", data, secrets)
+    artifacts.publish(run_dir, [path])
+    return path
+
+
+def write_json_checked(path: Path, data: Mapping[str, Any], secrets: Sequence[str]) -> Path:
+    """``data`` as JSON into ``path`` (created private beforehand), every value of ``secrets``
+    found in it replaced by ``[secret removed]``."""
     artifacts.write_json(path, data)
     text = path.read_text("utf-8")
     for value in secrets:
         for form in {value, json.dumps(value)[1:-1]} if value else ():
             text = text.replace(form, "[secret removed]")
     path.write_text(text, "utf-8")
-    artifacts.publish(run_dir, [path])
     return path

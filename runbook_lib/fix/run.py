@@ -28,7 +28,16 @@ from runbook_lib.core.errors import (
 )
 from runbook_lib.core.i18n import _
 from runbook_lib.fix import report as fix_report
-from runbook_lib.fix.plan import REMEDIES, Plan, command, make_plan, notebook_of
+from runbook_lib.fix.plan import (
+    PERSON,
+    REMEDIES,
+    Plan,
+    Step,
+    administrator_remedy,
+    command,
+    make_plan,
+    notebook_of,
+)
 from runbook_lib.run import precheck
 from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.pool import KernelPool
@@ -56,6 +65,8 @@ class FixRequest:
     #: the ``-p`` values given (typed): the plan's commands repeat those a notebook declares
     given: Mapping[str, Any] = field(default_factory=dict)
     log_output: bool = False
+    #: no progress lines (notebook 07 shows its own rows)
+    quiet: bool = False
 
 
 @dataclass
@@ -67,10 +78,20 @@ class FixOutcome:
     data: dict[str, Any]
 
 
-def _exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> int:
+def exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> int:
     """4 while a FAIL a runbook closes is left, else 3 while a manual step is, else 0."""
     left = [f for f in findings if f.get("status") == "FAIL" and not f.get("accepted")]
-    if any(REMEDIES.get(str(f.get("check"))) and REMEDIES[str(f["check"])].section for f in left):
+    # where the plan chooses 06, S0's IAM-user administrator check stays FAIL: a person's call
+    # (01 for a break-glass user), not a runbook the plan runs
+    via_06 = administrator_remedy(findings)[0].section == "S6"
+    runbook = [
+        f
+        for f in left
+        if REMEDIES.get(str(f.get("check")))
+        and REMEDIES[str(f["check"])].section
+        and not (via_06 and f.get("check") == "iam_administrator")
+    ]
+    if runbook:
         return EXIT_FINDINGS
     if left or pending_manual:
         return EXIT_MANUAL_PENDING
@@ -78,6 +99,10 @@ def _exit_for(findings: Sequence[Mapping[str, Any]], pending_manual: bool) -> in
 
 
 def _run(name: str, params: Mapping[str, Any], request: FixRequest, label: str) -> RunResult:
+    if request.quiet:
+        return run_notebook(
+            name, params, output_dir=request.output_dir, log_output=request.log_output
+        )
     print(f"▶ {label} …", end="", flush=True)
     started = time.monotonic()
     try:
@@ -112,13 +137,36 @@ def _audit(request: FixRequest, label: str, *, first: bool = True) -> RunResult:
     return result
 
 
+def audit(request: FixRequest, label: str, *, first: bool = True) -> RunResult:
+    """S0 as a normal run (its own record), its findings the loop's input (``_audit``)."""
+    return _audit(request, label, first=first)
+
+
+def run_step(request: FixRequest, step: Step, n: int) -> tuple[dict[str, Any], RunResult]:
+    """One plan step as a normal run with its own record: its ``fix.json`` entry and result."""
+    result = _run(step.notebook, {**request.params, **step.params}, request, f"{n}. {step.title()}")
+    return fix_report.step_entry(step, n, result), result
+
+
 def check_steps(plan: Plan, params: Mapping[str, Any]) -> None:
     """Every step's parameters, as the notebook declares them and as IAM's rules allow.
 
     Raises:
         BadInput: the first step parameter that would be refused (before any write).
     """
-    for step in plan.runs:
+    for n, step in enumerate(plan.runs, 1):
+        missing = [name for name in PERSON if step.section == "S6" and name not in step.params]
+        if missing:
+            raise BadInput(
+                _(
+                    "Step {n} ({step}) gives people an administrator in IAM Identity Center and "
+                    "needs the person: add {options} (fix does not make one up)."
+                ).format(
+                    n=n,
+                    step=step.title(),
+                    options=" ".join(f"-p {name} {name.upper()}" for name in missing),
+                )
+            )
         merged = {**params, **step.params}
         prepare_parameters(step.notebook, merged)
         precheck.check_parameters(merged)
@@ -159,7 +207,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
         lines = fix_report.plan_lines(plan, request.target_args, request.given)
         print("\n".join(lines), flush=True)
         if request.mode == "plan":
-            data["exit_code"] = _exit_for(findings, False)
+            data["exit_code"] = exit_for(findings, False)
             return _done(request, data, secrets)
         try:
             check_steps(plan, request.params)
@@ -210,7 +258,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
             "audit_after": str(after.run_dir),
             "after": fix_report.finding_rows(after_findings),
             "compare": [line.strip() for line in compare[1:]],
-            "exit_code": _exit_for(after_findings, pending),
+            "exit_code": exit_for(after_findings, pending),
         }
     )
     return _done(request, data, secrets)

@@ -9,6 +9,7 @@ from typing import Any
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.interfaces.cli_options import lang_option, target_options
+from runbook_lib.interfaces.fanout_cli import EXTERNAL_ID_VAR, member_option
 
 
 def fix_options(cmd: argparse.ArgumentParser) -> None:
@@ -32,8 +33,25 @@ def fix_options(cmd: argparse.ArgumentParser) -> None:
     )
     cmd.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     lang_option(cmd, "language of the messages (the notebooks' parameter)")
-    cmd.add_argument("--org", action="store_true", help="not supported yet (one account only)")
-    cmd.add_argument("--accounts", metavar="IDS", help="not supported yet (one account only)")
+    grp = cmd.add_argument_group("many accounts (a plan per account)")
+    grp.add_argument("--org", action="store_true", help="every ACTIVE account of the Organization")
+    grp.add_argument("--accounts", metavar="ID,ID|FILE", help="these accounts (12-digit IDs)")
+    grp.add_argument(
+        "--role-name",
+        default="OrganizationAccountAccessRole",
+        help="the role assumed in each account (default: OrganizationAccountAccessRole)",
+    )
+    grp.add_argument(
+        "--external-id-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the external ID the role wants: first line of FILE (or ${EXTERNAL_ID_VAR})",
+    )
+    grp.add_argument("--max-concurrency", type=int, default=2, metavar="K", help="default: 2")
+    grp.add_argument(
+        "--max-errors", type=int, metavar="E", help="start no new account after E failures"
+    )
+    member_option(cmd)
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:
@@ -62,12 +80,11 @@ def fix_command(args: argparse.Namespace) -> int:
     from runbook_lib.run.notebooks import all_notebooks, run_parameters
     from runbook_lib.run.runner import prepare_parameters
 
-    if args.org or args.accounts:
+    if args.org and args.accounts:
+        raise BadInput(_("--org and --accounts exclude each other: give one."))
+    if args.member_accounts < 0:
         raise BadInput(
-            _(
-                "runbook fix --org/--accounts is not supported yet: run 'runbook fix' once per "
-                "account (--profile or --endpoint-url)."
-            )
+            _("--member-accounts {value} must be 0 or more.").format(value=args.member_accounts)
         )
     if args.endpoint_url and args.profile:
         raise BadInput(_("--endpoint-url and --profile exclude each other: give one."))
@@ -91,7 +108,6 @@ def fix_command(args: argparse.Namespace) -> int:
         set_language(args.lang)
     prepare_parameters(str(notebook_of(AUDIT)), params)  # the audit's declared types
     precheck.check_parameters(params)
-    precheck.check_target(params, sandbox_url=running_sandbox_url())
     mode = "plan" if args.plan else "yes" if args.yes else "run"
     request = FixRequest(
         params,
@@ -100,9 +116,61 @@ def fix_command(args: argparse.Namespace) -> int:
         target_args=_target_args(args),
         given=given,
     )
+    if args.org or args.accounts:
+        return _fix_org(args, request)
+    if args.member_accounts:  # one account, on a sandbox that is an Organization
+        from runbook_lib.interfaces.fanout_cli import use_organization_sandbox
+
+        use_organization_sandbox(args, params)
+    precheck.check_target(params, sandbox_url=running_sandbox_url())
     outcome = run_fix(request)
     print(_("exit {code}: {meaning}").format(code=outcome.exit_code, meaning=_meaning(outcome)))
     return outcome.exit_code
+
+
+def _fix_org(args: argparse.Namespace, request: Any) -> int:
+    """``runbook fix --org|--accounts``: every account's loop (``fix.org``); the worst exit code.
+
+    Raises:
+        BadInput: refused before any write in any account.
+        TargetRefused: the management credentials were refused.
+    """
+    from runbook_lib.core.sandbox import apply_sandbox_environ
+    from runbook_lib.interfaces.fanout_cli import _sandbox_url, external_id
+    from runbook_lib.interfaces.fix_org import OrgFixRequest, check_org_request, run_org_fix
+    from runbook_lib.org.accounts import parse_accounts
+
+    ids = tuple(parse_accounts(args.accounts)) if args.accounts else ()
+    org = OrgFixRequest(
+        request,
+        accounts=ids,
+        role_name=args.role_name,
+        external_id=external_id(args),
+        max_concurrency=args.max_concurrency,
+        max_errors=args.max_errors,
+    )
+    check_org_request(org)  # before a sandbox starts or any AWS call
+    url, box = _sandbox_url(args, dict(request.params))
+    try:
+        if box is not None:  # kernels and this process reach the new sandbox the same way
+            apply_sandbox_environ(url)
+        org.sandbox_url = url
+        outcome = run_org_fix(org)
+    finally:
+        if box is not None:
+            box.stop()
+    print(_("exit {code}: {meaning}").format(code=outcome.exit_code, meaning=_org_meaning(outcome)))
+    return outcome.exit_code
+
+
+def _org_meaning(outcome: Any) -> str:
+    texts = {
+        0: _("every account: nothing left to fix"),
+        1: _("an account's audit or step failed: see its row"),
+        3: _("the worst account has manual steps left"),
+        4: _("the worst account has FAILs a runbook closes left"),
+    }
+    return texts.get(outcome.exit_code, "")
 
 
 def _meaning(outcome: Any) -> str:

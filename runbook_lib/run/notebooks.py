@@ -35,7 +35,8 @@ class Declared:
     """
 
     section: str = ""
-    #: ``audit`` (reads and reports findings: ``--compare`` compares its runs) or ``change``
+    #: ``audit`` (reads and reports findings: ``--compare`` compares its runs), ``change``, or
+    #: ``fix`` (07: runs S0 and the runbooks that close its FAILs, each as a run of its own)
     kind: str = "change"
     #: it creates its ``user_name``: a run that includes it needs no user beforehand
     creates_user: bool = False

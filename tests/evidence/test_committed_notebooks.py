@@ -30,6 +30,7 @@ SECTIONS = {
     "password_policy",
     "unused_credentials",
     "identity_center",
+    "fix",
 }
 
 

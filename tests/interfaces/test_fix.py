@@ -100,7 +100,61 @@ def test_no_administrator_plans_01_before_03_for_the_same_user_after_the_policy(
     assert order.index(("01", DEFAULT_ADMIN)) < order.index(("03", DEFAULT_ADMIN))
     admin_mfa = next(s for s in plan.runs if s.user == DEFAULT_ADMIN and s.notebook[:2] == "03")
     assert admin_mfa.controls == ("2.10",)  # it keeps the user MFA check passing
-    assert "06_identity_center_admin" in (plan.runs[1].as_dict()["note"])
+    assert "06 is the alternative" in plan.runs[1].as_dict()["note"]
+
+
+IDC_INSTANCE = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("central", "words"),
+    [
+        ({"status": "NOT_APPLICABLE", "resource": ROOT}, "found no AWS Organization"),
+        ({"status": "FAIL", "resource": ROOT}, "no IAM Identity Center instance"),
+        ({"status": "NOT_KNOWN", "resource": ROOT}, "could not tell"),
+    ],
+)
+def test_no_administrator_outside_identity_center_plans_01_and_says_why(
+    central: dict[str, str], words: str
+) -> None:
+    findings = [fail("iam_administrator"), {**fail("central_identity"), **central}]
+    plan = make_plan(findings, {"email": "ann@example.com"})
+    assert [(s.notebook[:2], s.user) for s in plan.runs] == [
+        ("01", DEFAULT_ADMIN),
+        ("03", DEFAULT_ADMIN),
+    ]
+    note = plan.runs[0].as_dict()["note"]
+    assert note.startswith("01") and words in note and "S0 (2.19)" in note
+    assert "email" not in plan.runs[0].params  # S1 takes no person's details
+
+
+@pytest.mark.parametrize(
+    "central",
+    [
+        {"status": "FAIL", "resource": IDC_INSTANCE},  # an instance that assigns nothing here
+        {"status": "PASS", "resource": IDC_INSTANCE},  # an instance that assigns here
+        {"status": "PASS", "resource": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/"
+         "sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef"},
+    ],
+)  # fmt: skip
+def test_no_administrator_where_identity_center_reaches_the_account_plans_06_and_says_why(
+    central: dict[str, str],
+) -> None:
+    findings = [fail("iam_administrator"), fail("user_mfa", user_arn("bob")),
+                {**fail("central_identity"), **central}]  # fmt: skip
+    person = {"user_name": "ann", "email": "ann@example.com", "given_name": "Ann",
+              "family_name": "Lee", "unused_days": 30}  # fmt: skip
+    plan = make_plan(findings, person)
+    # 06 for the person given, no S3 for them (they register MFA in the access portal)
+    assert [(s.notebook[:2], s.user) for s in plan.runs] == [("06", "ann"), ("03", "bob")]
+    step = plan.runs[0]
+    assert step.params == {k: v for k, v in person.items() if k != "unused_days"}
+    assert step.controls[0] == "S0-admins" and not step.destructive
+    # 06 assigns the permission set here: a central_identity FAIL is its step, not a manual one
+    assert step.controls[1:] == (("2.19",) if central["status"] == "FAIL" else ())
+    assert not plan.manual
+    note = step.as_dict()["note"]
+    assert note.startswith("06, not 01") and "S0 (2.19) found IAM Identity Center" in note
 
 
 def test_cleanup_and_rotation_are_destructive_and_use_the_audits_thresholds() -> None:
@@ -152,7 +206,7 @@ def test_commands_repeat_the_target_and_only_the_parameters_the_runbook_declares
     [
         (["--cis-version", "9.9.9"], "4.0.1, 5.0.0, 6.0.0, 7.0.0"),
         (["-p", "cis_version", "4.0"], "4.0.1, 5.0.0, 6.0.0, 7.0.0"),
-        (["--org"], "not supported yet"),
+        (["--org", "--max-errors", "0"], "--max-errors"),
         (["-p", "user_name", "bad name!"], "user_name"),
         (["-p", "plan", "true"], "--plan"),
     ],

@@ -31,8 +31,8 @@ def _ko(path: Path) -> Path:
     return ROOT / "notebooks" / "ko" / path.name
 
 
-def test_there_are_seven_english_notebooks_and_a_korean_one_for_each() -> None:
-    assert len(EN) == 7
+def test_there_are_eight_english_notebooks_and_a_korean_one_for_each() -> None:
+    assert len(EN) == 8
     assert sorted(p.name for p in (ROOT / "notebooks" / "ko").glob("*.ipynb")) == [
         p.name for p in EN
     ]

@@ -124,4 +124,4 @@ def test_runbook_docs_leaks_no_secret_of_the_seeded_run(
     )
     assert_clean([site], nbval_run.secrets, {"stdout": proc.stdout, "stderr": proc.stderr})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert len(list(site.glob("*.html"))) == 9, "index, glossary and the seven runbooks"
+    assert len(list(site.glob("*.html"))) == 10, "index, glossary and the eight runbooks"

@@ -357,7 +357,8 @@ def test_s1_checks_a_typed_password_against_the_policy_04_set(
 
 def test_run_all_sets_the_policy_after_s0_and_before_s1() -> None:
     books = all_notebooks()
-    assert [b.stem[:2] for b in books] == ["00", "01", "02", "03", "04", "05", "06"], "course order"
+    order = ["00", "01", "02", "03", "04", "05", "06", "07"]
+    assert [b.stem[:2] for b in books] == order, "course order"
     assert [b.stem for b in run_order(books)] == [
         "00_check_root_usage",
         "04_set_password_policy",
@@ -366,6 +367,7 @@ def test_run_all_sets_the_policy_after_s0_and_before_s1() -> None:
         "03_enable_virtual_mfa",
         "05_clean_up_unused_credentials",
         "06_identity_center_admin",
+        "07_fix_findings",
     ]
     procedure = [b.stem for b in run_order(procedure_notebooks())]
     assert "05_clean_up_unused_credentials" not in procedure, "a cleanup is run on purpose"
