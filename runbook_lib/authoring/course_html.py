@@ -99,9 +99,11 @@ def lesson_block(course: Course, stem: str) -> str:
         f"<section class='runbook-lesson' id='exercise'>"
         f"<h2>{html.escape(words['exercise_heading'])}</h2>{markdown(lesson.exercise)}"
         f"<h3>{html.escape(words['checkpoint_heading'])}</h3>"
-        f"<pre class='runbook-checkpoint'><code>{html.escape(lesson.checkpoint.strip())}</code></pre>"
+        f"<pre class='runbook-checkpoint'><code>{html.escape(lesson.checkpoint.strip())}"
+        "</code></pre>"
         f"<p>{html.escape(words['expected_heading'])}</p>"
-        f"<pre class='runbook-expected'><code>{html.escape(lesson.expected.strip())}</code></pre>"
+        f"<pre class='runbook-expected'><code>{html.escape(lesson.expected.strip())}"
+        "</code></pre>"
         "</section>"
     )
 
@@ -119,7 +121,7 @@ def objectives_block(course: Course, stem: str) -> str:
 def why_block(course: Course, stem: str) -> str:
     """What opens a runbook's page: learning objectives, why the step matters, the end state,
     the screenshots, the exercise with its checkpoint."""
-    words = course.words
+    words, why = course.words, course.why(stem)
     figures = "".join(
         f"<figure class='runbook-screenshot' style='margin:1em 0'>"
         f"<a href='images/{html.escape(shot.image.name)}'>"
@@ -139,7 +141,7 @@ def why_block(course: Course, stem: str) -> str:
         f"<style>{_WHY_CSS}</style>"
         f"<section class='runbook-why' id='why' style='{_WHY_STYLE}'>"
         f"{objectives_block(course, stem)}"
-        f"<h2>{html.escape(words['why_heading'])}</h2>{markdown(course.why(stem))}"
+        f"<h2>{html.escape(words['why_heading'])}</h2>{markdown(why)}"
         f"<p><a href='index.html#end-state'>{html.escape(words['end_state_link'])}</a> · "
         f"<a href='glossary.html'>{html.escape(words['glossary_link'])}</a></p>"
         f"<details class='runbook-end-state'><summary>{html.escape(words['end_state_heading'])}"

@@ -5,12 +5,12 @@
 ``glossary.html``, the course's own pages (set-up, agenda, trainer notes, troubleshooting,
 real AWS vs the sandbox) and one page per notebook with its committed live outputs, opened by
 its learning objectives, why the step matters and, where the headless output cannot show a
-live widget, its masked screenshot (``images/``), and closed by an exercise with a checkpoint. The texts are data (``course.py``); the course's
-own HTML is in ``course_html.py``. Pages load nothing from the network: the CSS is inlined and
-the CDN scripts nbconvert's ``lab`` template adds (require.js, MathJax, Mermaid, the widget
-renderer) are left out. A notebook holding widget state or papermill metadata or lacking its
-"why" text, a page with anything secret-shaped or a temporary path in it, or a screenshot with
-a readable code stops the build.
+live widget, its masked screenshot (``images/``), and an exercise with a checkpoint. The
+texts are data (``course.py``); the course's own HTML is in ``course_html.py``. Pages load
+nothing from the network: the CSS is inlined and the CDN scripts nbconvert's ``lab`` template
+adds (require.js, MathJax, Mermaid, the widget renderer) are left out. A notebook holding
+widget state or papermill metadata or lacking its "why" text, a page with anything secret-
+shaped or a temporary path in it, or a screenshot with a readable code stops the build.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _check_clean(nb: Any, path: Path) -> None:
         )
 
 
-def _exporter() -> Any:
+def _exporter(lang: str) -> Any:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -125,6 +125,7 @@ def _exporter() -> Any:
         extra_loaders=[DictLoader({"runbook_page.html.j2": _PAGE_TEMPLATE})],
     )
     exporter.template_file = "runbook_page.html.j2"
+    exporter.language_code = lang  # <html lang>: a Korean page is Korean to a screen reader
     return exporter
 
 
@@ -159,6 +160,13 @@ def _render(exporter: Any, nb: Any, book: Path, resources: dict[str, Any], cours
     return str(body)
 
 
+def _course_order(books: list[Path]) -> list[Path]:
+    """The runbooks in the order ``runbook run --all`` runs them; other notebooks (a page made
+    of a test notebook) as given."""
+    numbered = all(re.match(r"\d\d_", book.stem) for book in books)
+    return run_order(books) if numbered else list(books)
+
+
 def build_site(
     output_dir: Path,
     notebooks: list[Path] | None = None,
@@ -188,7 +196,7 @@ def build_site(
         SecretLeak: a rendered page holds secret-shaped text, or a screenshot holds a
             decodable code (nothing is written for it).
     """
-    books = run_order(all_notebooks() if notebooks is None else notebooks)
+    books = _course_order(all_notebooks() if notebooks is None else notebooks)
     if not books:
         raise BadInput("No runbook notebooks found: run from the project folder.")
     course = load_course(lang, course_dir)
@@ -197,7 +205,7 @@ def build_site(
     shots = [shot for book, *_ in loaded for shot in course.shots(book.stem)]
     for shot in shots:
         check_screenshot(shot.image)
-    exporter = _exporter()
+    exporter = _exporter(lang)
     links = [(book.stem, title) for book, _, title, _ in loaded]
     bodies = []
     for i, (book, nb, title, _) in enumerate(loaded):

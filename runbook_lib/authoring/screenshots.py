@@ -1,8 +1,9 @@
 """The course's screenshots, taken again every time from the current apps (``make screenshots``).
 
-For each language a new seeded sandbox, then S1, S2 and S3 each as the Voilà app that
-``runbook app NN`` serves (a clean working copy, the same template and server), on a free
-port, driven by Debian's chromium through playwright at a 1280 px viewport: S1 with the
+For each language a new seeded sandbox, then S1, S2 and S3 each as ``runbook app NN --sandbox
+--lang LANG`` serves it (the CLI in a subprocess, pointed at that sandbox, on a free port, with
+Jupyter and secrets folders of its own), driven by Debian's chromium through playwright at a
+1280 px viewport: S1 with the
 root-only billing step confirmed, S2 with the new key shown masked, S3 with the QR code shown
 and covered. Each picture is cropped to the widget (at least ``MIN_WIDTH`` wide) and written
 over the committed one (``docs/NAME.png``, ``docs/ko/NAME.png``): nothing is "copied only when
@@ -10,8 +11,9 @@ missing". Waits are for the page's own lines (the translated Verify line), never
 
 No picture may show a secret: the QR code is masked in the capture, ``zbarimg`` must decode
 nothing in the file, and the page's text at capture time must hold none of the run's secret
-values (those its kernels announce to a leak guard, and those in its secret files); a picture
-that fails either check is deleted and the command stops (exit 1).
+values (every password, secret access key and MFA seed the sandbox holds, read from the sandbox
+itself, and the secret columns of the run's files); a picture that fails either check is
+deleted and the command stops (exit 1).
 """
 
 from __future__ import annotations
@@ -19,20 +21,21 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import secrets
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.authoring.course import readable_codes
-from runbook_lib.core.errors import RunbookError, SecretLeak
+from runbook_lib.core.errors import BadInput, RunbookError, SecretLeak
 from runbook_lib.core.i18n import DEFAULT, translations
 
 #: the committed screenshots: ``docs/NAME.png`` (English), ``docs/<lang>/NAME.png``
@@ -128,17 +131,33 @@ def image_path(name: str, lang: str, docs: Path = DOCS) -> Path:
     return docs / f"{name}.png" if lang == DEFAULT else docs / lang / f"{name}.png"
 
 
-def _secret_values(secrets_dir: Path, guard: Any) -> list[str]:
-    """The run's secret values: those its kernels announced, and the password and secret key
-    columns of its secret files (the console's CSV formats)."""
-    values = list(guard.values)
+def _sandbox_secrets() -> list[str]:
+    """Every secret the sandbox (moto, in this process) holds: console passwords, secret access
+    keys and virtual MFA seeds, whoever created them."""
+    from moto.iam.models import iam_backends
+
+    values: list[str] = []
+    for regions in iam_backends.values():
+        backend = regions["global"]
+        for user in backend.users.values():
+            values += [user.password or ""] + [k.secret_access_key for k in user.access_keys]
+        for device in backend.virtual_mfa_devices.values():
+            seed = device.base32_string_seed
+            values.append(seed.decode() if isinstance(seed, bytes) else str(seed))
+    return values
+
+
+def _secret_values(secrets_dir: Path) -> list[str]:
+    """The run's secret values: the sandbox's own, and the password and secret key columns of
+    the run's secret files (the console's CSV formats)."""
+    values = _sandbox_secrets()
     for path in secrets_dir.rglob("*.csv"):
         with path.open(newline="", encoding="utf-8-sig") as f:
             for row in csv.DictReader(f):
                 values += [
                     value
                     for column, value in row.items()
-                    if column and value and ("password" in column.lower() or "secret" in column.lower())
+                    if column and value and any(w in column.lower() for w in ("password", "secret"))
                 ]
     return [v for v in values if len(v) >= 6]
 
@@ -162,58 +181,64 @@ def _crop(page: Any, selector: str) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def _voila(
-    book: Path, session: Path, env: dict[str, str], lang: str, given: dict[str, object]
-) -> Iterator[str]:
-    """The app of ``book`` as ``runbook app`` serves it; yields its URL."""
-    from runbook_lib.interfaces import apps
-    from runbook_lib.interfaces.session import working_copy
-
-    params: dict[str, object] = {"language": lang} if lang != DEFAULT else {}
-    params.update(given)
-    copy = working_copy(book, session, params)
-    port = apps.free_port()
-    templates = apps.write_voila_template(session / ".voila").resolve()
-    env = {**env, "JUPYTER_PATH": str(templates)}
-    env["RUNBOOK_RECORD"] = str((session / f"{book.stem}.run.json").resolve())
-    log = session / f"{book.stem}.server.log"
+def _app(stem: str, root: Path, env: dict[str, str], lang: str, shot: Shot) -> Iterator[str]:
+    """``runbook app STEM --sandbox --lang LANG`` in a subprocess; yields the URL it prints."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "runbook_lib.interfaces.cli", "app", stem, "--sandbox"]
+    cmd += ["--lang", lang, "--no-browser", "--port", str(port)]
+    cmd += ["--output-dir", str(root / "runs")]
+    for name, value in shot.params:
+        cmd += ["-p", name, value]
+    log = root / f"{lang}-{stem}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            apps.voila_command(copy.resolve(), port, browser=False),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=session,
-        )
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
     try:
-        url = f"http://{apps.LOOPBACK}:{port}"
-        if not apps.wait_until_answers(url, running=lambda: proc.poll() is None):
-            raise RunbookError(f"the app of {book.stem} did not answer on port {port}")
-        yield f"{url}/?token={urllib.parse.quote(env[apps.TOKEN_VAR])}"
-    except Exception:
-        sys.stderr.write(log.read_text(errors="replace")[-2000:])
-        raise
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        url = None
+        while url is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-1500:]
+                raise RunbookError(f"'runbook app {stem}' printed no URL in time: {tail}")
+            url = re.search(r"open: (\S+)", log.read_text(errors="replace"))
+            time.sleep(0.2)
+        yield url[1]
     finally:
-        apps.stop_server(proc)  # type: ignore[arg-type]
+        proc.send_signal(signal.SIGINT)  # as Ctrl+C: the CLI stops its server and kernels
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def _server_env(root: Path, sandbox_url: str, guard: Any, lang: str) -> dict[str, str]:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _app_env(root: Path, sandbox_url: str) -> dict[str, str]:
+    """The CLI's environment: this sandbox (``--sandbox`` uses a running one), Jupyter and
+    secrets folders of its own, no real credentials."""
     from runbook_lib.core import environ
-    from runbook_lib.interfaces import apps
+    from runbook_lib.core.sandbox import SANDBOX_URL_VAR
 
-    env = apps.server_environ(os.environ, sandbox_url=sandbox_url, token=secrets.token_urlsafe(16))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         folder = root / name.lower()
         folder.mkdir(parents=True, exist_ok=True)
         env[name] = str(folder)
-    env.pop("JUPYTER_DATA_DIR", None)
+    for name in ("JUPYTER_PATH", "JUPYTER_DATA_DIR", environ.LANG):
+        env.pop(name, None)
+    env[SANDBOX_URL_VAR] = sandbox_url
     env[environ.SECRETS_DIR] = str(root / "secrets")
-    env[environ.LANG] = lang
-    env.update(guard.environ())  # the kernels announce their secrets to this process
     return env
 
 
-def _shoot(page: Any, shot: Shot, lang: str, out: Path, secret_values: Callable[[], list[str]]) -> None:
+def _shoot(
+    page: Any, shot: Shot, lang: str, out: Path, secret_values: Callable[[], list[str]]
+) -> None:
     page.locator(shot.crop.split(",")[0].strip()).first.wait_for(timeout=TIMEOUT_MS)
     ready = _live_prefix(lang, shot.ready)
     try:
@@ -227,7 +252,13 @@ def _shoot(page: Any, shot: Shot, lang: str, out: Path, secret_values: Callable[
     page.evaluate("document.fonts.ready")
     text = str(page.evaluate("document.body.innerText"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(out), clip=_crop(page, shot.crop), mask=mask, mask_color="#9aa5b1", animations="disabled")
+    page.screenshot(
+        path=str(out),
+        clip=_crop(page, shot.crop),
+        mask=mask,
+        mask_color="#9aa5b1",
+        animations="disabled",
+    )
     shown = [v for v in secret_values() if v in text]
     if shown or readable_codes(out):
         out.unlink()
@@ -250,17 +281,16 @@ def take_language(browser: Any, lang: str, docs: Path, seed: int = 42) -> list[P
     """
     from runbook_lib.core import environ
     from runbook_lib.core.sandbox import Sandbox
-    from runbook_lib.run.leaks import LeakGuard
     from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
     from runbook_lib.run.runner import run_notebook
 
     folder = notebooks_dir() if lang == DEFAULT else notebooks_dir() / lang
     books = {book.stem: book for book in all_notebooks(folder)}
     root = Path(tempfile.mkdtemp(prefix=f"runbook-screenshots-{lang}-"))
-    box, guard = Sandbox(seed=seed).start(), LeakGuard().start()
+    box = Sandbox(seed=seed).start()
     written: list[Path] = []
     try:
-        env = _server_env(root, box.url, guard, lang)
+        env = _app_env(root, box.url)
         for shot in SHOTS:
             if shot.stem == "02_create_access_key":  # S2 and S3 need S1's user
                 seeded = run_notebook(
@@ -277,14 +307,15 @@ def take_language(browser: Any, lang: str, docs: Path, seed: int = 42) -> list[P
             context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, locale=lang)
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            with _voila(books[shot.stem], root, env, lang, dict(shot.params)) as url:
+            with _app(shot.stem, root, env, lang, shot) as url:
                 page.goto(url, timeout=TIMEOUT_MS)
-                _shoot(page, shot, lang, out, lambda: _secret_values(root / "secrets", guard))
+                _shoot(page, shot, lang, out, lambda: _secret_values(root / "secrets"))
             context.close()
-            print(f"  {out.relative_to(docs.parent)} ({time.monotonic() - started:.0f} s)", flush=True)
+            print(
+                f"  {out.relative_to(docs.parent)} ({time.monotonic() - started:.0f} s)", flush=True
+            )
             written.append(out)
     finally:
-        guard.stop()
         box.stop()
         shutil.rmtree(root, ignore_errors=True)
     return written
@@ -314,11 +345,15 @@ def take_screenshots(langs: tuple[str, ...] = LANGS, docs: Path = DOCS) -> list[
 
 
 def main() -> int:
-    """``python -m runbook_lib.authoring.screenshots [LANG ...]``: exit 0, or 1 on failure."""
+    """``python -m runbook_lib.authoring.screenshots [LANG ...]``: exit 0; 2 when a checker is
+    missing; 1 when a picture could not be taken or would show a secret (it is deleted)."""
     langs = tuple(sys.argv[1:]) or LANGS
     started = time.monotonic()
     try:
         written = take_screenshots(langs)
+    except BadInput as err:  # a missing checker (zbarimg): nothing was taken
+        print(f"screenshots not taken: {err}", file=sys.stderr)
+        return 2
     except RunbookError as err:
         print(f"screenshots not taken: {err}", file=sys.stderr)
         return 1
