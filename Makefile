@@ -13,11 +13,12 @@ SYS_STAMP := $(VENV)/.system-stamp
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 # Debian packages the tests use as independent checkers: TOTP, QR decoding, a real browser,
-# aws CLI v2 (`aws configure import --csv`; the PyPI awscli is v1)
-APT_PACKAGES := oathtool zbar-tools chromium awscli
+# aws CLI v2 (`aws configure import --csv`; the PyPI awscli is v1); a CJK font, without which
+# chromium draws the Korean screenshots as boxes
+APT_PACKAGES := oathtool zbar-tools chromium awscli fonts-noto-cjk
 
 .PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test \
-	refresh docs bench lab clean messages translate lock
+	refresh screenshots docs bench lab clean messages translate lock
 
 setup: $(STAMP)
 
@@ -76,6 +77,12 @@ nbval: setup
 
 refresh: setup
 	$(BIN)/runbook refresh
+
+# the course's screenshots, taken again from the current apps (`runbook app 01/02/03 --lang
+# en|ko` on a sandbox of their own, chromium at 1280 px, secrets masked and checked): every
+# docs/voila-*.png and docs/ko/voila-*.png is overwritten; run it after `make refresh`
+screenshots: setup system
+	$(PY) -m runbook_lib.authoring.screenshots
 
 # paired, interleaved runs against aws-cli scripts; writes BENCHMARKS.md (not part of `make test`)
 bench: setup system

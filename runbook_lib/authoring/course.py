@@ -1,10 +1,15 @@
 """The course's own words and pictures, read from ``docs/course/<lang>/``, and their checks.
 
 The texts live in data files so that a translation can sit beside them: ``course.yaml``
-(headings, captions, the screenshots of each page), ``why.yaml`` (why each step matters, by
-notebook), ``glossary.yaml`` and ``diagram.svg`` (the end state). Loading and building check
-what a page relies on: a "why" text for every notebook, each screenshot present and holding no
-code that ``zbarimg`` can decode (a QR code is an MFA seed), no temporary path left in a page.
+(headings, captions, the screenshots of each page, the order of the course's own pages),
+``why.yaml`` (why each step matters, by notebook), ``lessons.yaml`` (by notebook: learning
+objectives, an exercise, its checkpoint command and the output to expect), ``pages/*.md`` (the
+pages a trainer teaches from: set-up, agenda, trainer notes, troubleshooting, what real AWS
+does that the sandbox does not), ``glossary.yaml`` and ``diagram.svg`` (the end state).
+Loading and building check what a page relies on: a "why" text and a lesson for every
+notebook, each screenshot present and holding no code that ``zbarimg`` can decode (a QR code
+is an MFA seed), no temporary path left in a page. The screenshots themselves are taken again
+from the current apps by ``make screenshots`` (``screenshots.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,12 @@ WORDS = (
     "screenshots_heading",
     "screenshot_note",
     "placeholder_note",
+    "objectives_heading",
+    "exercise_heading",
+    "checkpoint_heading",
+    "expected_heading",
+    "pages_heading",
+    "runbooks_heading",
 )
 
 #: where a secret file of a run is shown instead of the scratch folder it went to
@@ -66,6 +77,30 @@ class Screenshot:
 
 
 @dataclass(frozen=True)
+class Lesson:
+    """What a student learns and does on one runbook's page."""
+
+    objectives: tuple[str, ...]
+    exercise: str  # markdown
+    checkpoint: str  # shell lines the student runs
+    expected: str  # what they print when the sandbox reached the expected state
+
+
+@dataclass(frozen=True)
+class CoursePage:
+    """One of the course's own pages (``pages/<slug>.md``): its ``# Title`` and its markdown."""
+
+    slug: str
+    title: str
+    text: str
+
+    @property
+    def file(self) -> str:
+        """The page's file name in the site."""
+        return f"{self.slug}.html"
+
+
+@dataclass(frozen=True)
 class Course:
     """The course's texts in one language."""
 
@@ -76,6 +111,8 @@ class Course:
     screenshots: tuple[Screenshot, ...]
     diagram: str
     whys: dict[str, str]
+    lessons: dict[str, Lesson] = field(default_factory=dict)
+    pages: tuple[CoursePage, ...] = ()
 
     def why(self, stem: str) -> str:
         """The "why this step matters" text of notebook ``stem`` (markdown).
@@ -90,6 +127,20 @@ class Course:
                 f"docs/course/{self.lang}/why.yaml (a few sentences on the risk the step removes)."
             )
         return text
+
+    def lesson(self, stem: str) -> Lesson:
+        """The lesson of notebook ``stem``.
+
+        Raises:
+            BadInput: the notebook has no lesson, or one without objectives or checkpoint.
+        """
+        found = self.lessons.get(stem)
+        if found is None or not found.objectives or not found.checkpoint.strip():
+            raise BadInput(
+                f"The course has no lesson for {stem}: add '{stem}:' with objectives, exercise, "
+                f"checkpoint and expected to docs/course/{self.lang}/lessons.yaml."
+            )
+        return found
 
     def shots(self, stem: str) -> list[Screenshot]:
         """The screenshots shown on the page of notebook ``stem``."""
@@ -129,7 +180,32 @@ def load_course(lang: str = "en", course_dir: Path | None = None) -> Course:
     )
     diagram = (folder / "diagram.svg").read_text(encoding="utf-8")
     whys = {str(stem): str(text or "") for stem, text in _data(folder / "why.yaml").items()}
-    return Course(lang, folder, words, terms, shots, diagram, whys)
+    lessons = {
+        str(stem): Lesson(
+            tuple(str(o) for o in entry.get("objectives", [])),
+            str(entry.get("exercise", "")),
+            str(entry.get("checkpoint", "")),
+            str(entry.get("expected", "")),
+        )
+        for stem, entry in _data(folder / "lessons.yaml").items()
+    }
+    pages = tuple(_page(folder, str(slug)) for slug in data.get("pages", []))
+    return Course(lang, folder, words, terms, shots, diagram, whys, lessons, pages)
+
+
+def _page(folder: Path, slug: str) -> CoursePage:
+    path = folder / "pages" / f"{slug}.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise BadInput(
+            f"course.yaml lists the page '{slug}' but docs/course/{folder.name}/pages/{slug}.md "
+            "is missing: write it or remove it from 'pages:'."
+        ) from err
+    first, _, rest = text.lstrip().partition("\n")
+    if not first.startswith("# "):
+        raise BadInput(f"docs/course/{folder.name}/pages/{slug}.md must start with '# Title'.")
+    return CoursePage(slug, first[2:].strip(), rest)
 
 
 def readable_codes(image: Path) -> int:

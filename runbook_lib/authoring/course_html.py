@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from runbook_lib.authoring.course import Course
+from runbook_lib.authoring.course import Course, CoursePage
 
 _NAV_STYLE = (
     "display:flex;flex-wrap:wrap;gap:2em;padding:0.6em 1em;margin:0 0 1em;"
@@ -14,12 +14,14 @@ _NAV_STYLE = (
 )
 
 _CSS = """
-body { font-family: sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em;
+body { font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em;
        line-height: 1.5; color: #222; }
 ol { padding-left: 1.2em; } li { margin-bottom: 1.2em; } h2 { margin-bottom: 0.2em; }
 code { background: #f3f3f3; padding: 0 0.2em; }
 dt { font-weight: bold; margin-top: 1em; } dd { margin-left: 1.5em; }
 figure.end-state-figure svg { max-width: 100%; height: auto; }
+pre { background: #f3f3f3; padding: 0.6em; overflow-x: auto; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 0.3em 0.6em; }
 """
 
 _WHY_STYLE = (
@@ -32,7 +34,9 @@ _WHY_CSS = (
     ".runbook-why a, .runbook-nav a { color: #1f5fae; text-decoration: underline; } "
     ".runbook-why figure.end-state-figure svg { max-width: 100%; height: auto; } "
     ".runbook-why svg a { text-decoration: none; } "
-    ".runbook-why summary { cursor: pointer; color: #1f5fae; }"
+    ".runbook-why summary { cursor: pointer; color: #1f5fae; } "
+    ".runbook-why pre { background: #f3f3f3; padding: 0.6em; overflow-x: auto; } "
+    ".runbook-screenshot img { width: 100%; height: auto; border: 1px solid #ccc; }"
 )
 
 #: where the note about neutral paths goes on a page (filled in once the page is rendered)
@@ -72,6 +76,7 @@ def nav(
         f"<a href='index.html'>{html.escape(words['index_link'])}</a>",
         f"<a href='index.html#end-state'>{html.escape(words['end_state_link'])}</a>",
         f"<a href='glossary.html'>{html.escape(words['glossary_link'])}</a>",
+        *_page_links(course),
     ]
     if index > 0:
         stem, title = pages[index - 1]
@@ -83,13 +88,45 @@ def nav(
     return f"<nav class='runbook-nav' style='{_NAV_STYLE}'>{''.join(links)}</nav>"
 
 
+def _page_links(course: Course) -> list[str]:
+    return [f"<a href='{p.file}'>{html.escape(p.title)}</a>" for p in course.pages]
+
+
+def lesson_block(course: Course, stem: str) -> str:
+    """A runbook's lesson: the exercise, its checkpoint command and the output to expect."""
+    words, lesson = course.words, course.lesson(stem)
+    return (
+        f"<section class='runbook-lesson' id='exercise'>"
+        f"<h2>{html.escape(words['exercise_heading'])}</h2>{markdown(lesson.exercise)}"
+        f"<h3>{html.escape(words['checkpoint_heading'])}</h3>"
+        f"<pre class='runbook-checkpoint'><code>{html.escape(lesson.checkpoint.strip())}"
+        "</code></pre>"
+        f"<p>{html.escape(words['expected_heading'])}</p>"
+        f"<pre class='runbook-expected'><code>{html.escape(lesson.expected.strip())}"
+        "</code></pre>"
+        "</section>"
+    )
+
+
+def objectives_block(course: Course, stem: str) -> str:
+    """A runbook's learning objectives (a list)."""
+    items = "".join(
+        f"<li>{markdown(o).strip().removeprefix('<p>').removesuffix('</p>')}</li>"
+        for o in course.lesson(stem).objectives
+    )
+    heading = html.escape(course.words["objectives_heading"])
+    return f"<h2 id='objectives'>{heading}</h2><ul class='runbook-objectives'>{items}</ul>"
+
+
 def why_block(course: Course, stem: str) -> str:
-    """What opens a runbook's page: why the step matters, the end state, the screenshots."""
-    words = course.words
+    """What opens a runbook's page: learning objectives, why the step matters, the end state,
+    the screenshots, the exercise with its checkpoint."""
+    words, why = course.words, course.why(stem)
     figures = "".join(
         f"<figure class='runbook-screenshot' style='margin:1em 0'>"
-        f"<img src='images/{html.escape(shot.image.name)}' alt='{html.escape(shot.caption)}' "
-        "style='max-width:min(100%,720px);border:1px solid #ccc'>"
+        f"<a href='images/{html.escape(shot.image.name)}'>"
+        f"<img src='images/{html.escape(shot.image.name)}' alt='{html.escape(shot.caption)}'>"
+        "</a>"
         f"<figcaption style='font-size:0.9em;color:#444'>{html.escape(shot.caption)}"
         "</figcaption></figure>"
         for shot in course.shots(stem)
@@ -103,12 +140,13 @@ def why_block(course: Course, stem: str) -> str:
     return (
         f"<style>{_WHY_CSS}</style>"
         f"<section class='runbook-why' id='why' style='{_WHY_STYLE}'>"
-        f"<h2>{html.escape(words['why_heading'])}</h2>{markdown(course.why(stem))}"
+        f"{objectives_block(course, stem)}"
+        f"<h2>{html.escape(words['why_heading'])}</h2>{markdown(why)}"
         f"<p><a href='index.html#end-state'>{html.escape(words['end_state_link'])}</a> · "
         f"<a href='glossary.html'>{html.escape(words['glossary_link'])}</a></p>"
         f"<details class='runbook-end-state'><summary>{html.escape(words['end_state_heading'])}"
         f"</summary><figure class='end-state-figure'>{course.diagram}</figure></details>"
-        f"{PATH_NOTE_SLOT}{shots}</section>"
+        f"{PATH_NOTE_SLOT}{shots}{lesson_block(course, stem)}</section>"
     )
 
 
@@ -141,9 +179,15 @@ def index_page(
         for name, title, overview in pages
     )
     switch = switch_link(other, "index.html")
+    own = "\n".join(f"<li>{link}</li>" for link in _page_links(course))
     body = f"""<p style="text-align:right">{switch}</p>
 <h1>{html.escape(words["title"])}</h1>
 {markdown(words["intro"])}
+<h2>{html.escape(words["pages_heading"])}</h2>
+<ul class="course-pages">
+{own}
+</ul>
+<h2>{html.escape(words["runbooks_heading"])}</h2>
 <ol class="runbook-index">
 {items}
 </ol>
@@ -179,3 +223,17 @@ def glossary_page(course: Course, other: Counterpart | None = None) -> str:
 {entries}
 </dl>"""
     return _shell(course, f"{words['glossary_heading']} — {words['title']}", body)
+
+
+def course_page(course: Course, page: CoursePage, other: Counterpart | None = None) -> str:
+    """One of the course's own pages (set-up, agenda, …) with the course's navigation."""
+    words = course.words
+    links = [
+        f"<a href='index.html'>{html.escape(words['index_link'])}</a>",
+        *_page_links(course),
+        f"<a href='glossary.html'>{html.escape(words['glossary_link'])}</a>",
+        switch_link(other, page.file),
+    ]
+    bar = f"<nav class='runbook-nav' style='{_NAV_STYLE}'>{''.join(links)}</nav>"
+    body = f"{bar}\n<h1>{html.escape(page.title)}</h1>\n{markdown(page.text)}\n{bar}"
+    return _shell(course, f"{page.title} — {words['title']}", body)

@@ -1,14 +1,16 @@
 """The course: the committed notebooks rendered to a static site that reads offline.
 
-``build_site()`` writes ``index.html`` (the runbooks in procedure order: title, overview, link;
-then the end-state diagram), ``glossary.html`` and one page per notebook with its committed live
-outputs, opened by why the step matters and, where the headless output cannot show a live
-widget, its masked screenshot (``images/``). The texts are data (``course.py``); the course's
-own HTML is in ``course_html.py``. Pages load nothing from the network: the CSS is inlined and
-the CDN scripts nbconvert's ``lab`` template adds (require.js, MathJax, Mermaid, the widget
-renderer) are left out. A notebook holding widget state or papermill metadata or lacking its
-"why" text, a page with anything secret-shaped or a temporary path in it, or a screenshot with
-a readable code stops the build.
+``build_site()`` writes ``index.html`` (the course's own pages, then the runbooks in the order
+``runbook run --all`` runs them: title, overview, link; then the end-state diagram),
+``glossary.html``, the course's own pages (set-up, agenda, trainer notes, troubleshooting,
+real AWS vs the sandbox) and one page per notebook with its committed live outputs, opened by
+its learning objectives, why the step matters and, where the headless output cannot show a
+live widget, its masked screenshot (``images/``), and an exercise with a checkpoint. The
+texts are data (``course.py``); the course's own HTML is in ``course_html.py``. Pages load
+nothing from the network: the CSS is inlined and the CDN scripts nbconvert's ``lab`` template
+adds (require.js, MathJax, Mermaid, the widget renderer) are left out. A notebook holding
+widget state or papermill metadata or lacking its "why" text, a page with anything secret-
+shaped or a temporary path in it, or a screenshot with a readable code stops the build.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from runbook_lib.authoring.course import (
 from runbook_lib.authoring.course_html import (
     PATH_NOTE_SLOT,
     Counterpart,
+    course_page,
     glossary_page,
     index_page,
     nav,
@@ -37,7 +40,7 @@ from runbook_lib.authoring.course_html import (
     why_block,
 )
 from runbook_lib.core.errors import BadInput, SecretLeak
-from runbook_lib.run.notebooks import all_notebooks, notebooks_dir
+from runbook_lib.run.notebooks import all_notebooks, notebooks_dir, run_order
 
 #: nbconvert's lab template without the blocks that fetch scripts from a CDN
 _PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -113,7 +116,7 @@ def _check_clean(nb: Any, path: Path) -> None:
         )
 
 
-def _exporter() -> Any:
+def _exporter(lang: str) -> Any:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -122,6 +125,7 @@ def _exporter() -> Any:
         extra_loaders=[DictLoader({"runbook_page.html.j2": _PAGE_TEMPLATE})],
     )
     exporter.template_file = "runbook_page.html.j2"
+    exporter.language_code = lang  # <html lang>: a Korean page is Korean to a screen reader
     return exporter
 
 
@@ -156,6 +160,13 @@ def _render(exporter: Any, nb: Any, book: Path, resources: dict[str, Any], cours
     return str(body)
 
 
+def _course_order(books: list[Path]) -> list[Path]:
+    """The runbooks in the order ``runbook run --all`` runs them; other notebooks (a page made
+    of a test notebook) as given."""
+    numbered = all(re.match(r"\d\d_", book.stem) for book in books)
+    return run_order(books) if numbered else list(books)
+
+
 def build_site(
     output_dir: Path,
     notebooks: list[Path] | None = None,
@@ -169,7 +180,8 @@ def build_site(
 
     Args:
         output_dir: the site folder (created; pages in it are replaced).
-        notebooks: the notebooks in procedure order (default: ``notebooks/NN_*.ipynb``).
+        notebooks: the notebooks (default: ``notebooks/NN_*.ipynb``), shown in the order
+            ``runbook run --all`` runs them (00, 04, 01, 02, 03, then the others).
         lang: the language of the course's texts (``docs/course/<lang>/``).
         course_dir: the folder of the course's texts (default: the project's ``docs/course``).
         other: the site in the other language (relative prefix, language): every page links
@@ -184,7 +196,7 @@ def build_site(
         SecretLeak: a rendered page holds secret-shaped text, or a screenshot holds a
             decodable code (nothing is written for it).
     """
-    books = all_notebooks() if notebooks is None else notebooks
+    books = _course_order(all_notebooks() if notebooks is None else notebooks)
     if not books:
         raise BadInput("No runbook notebooks found: run from the project folder.")
     course = load_course(lang, course_dir)
@@ -193,7 +205,7 @@ def build_site(
     shots = [shot for book, *_ in loaded for shot in course.shots(book.stem)]
     for shot in shots:
         check_screenshot(shot.image)
-    exporter = _exporter()
+    exporter = _exporter(lang)
     links = [(book.stem, title) for book, _, title, _ in loaded]
     bodies = []
     for i, (book, nb, title, _) in enumerate(loaded):
@@ -216,6 +228,9 @@ def build_site(
     index = index_page(course, [(p.path.name, p.title, p.overview) for p in pages], other)
     (output_dir / "index.html").write_text(index, encoding="utf-8")
     (output_dir / "glossary.html").write_text(glossary_page(course, other), encoding="utf-8")
+    for own in course.pages:
+        text = course_page(course, own, other)
+        (output_dir / own.file).write_text(text, encoding="utf-8")
     return pages
 
 

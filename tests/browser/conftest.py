@@ -40,9 +40,6 @@ CHROMIUM_ARGS = [
 ]
 HERE = Path(__file__).parent
 FIXTURE_NOTEBOOKS = HERE / "notebooks"
-DOCS = HERE.parent.parent / "docs"
-#: set to 1 to refresh the README screenshots in docs/ (otherwise only missing ones are written)
-UPDATE_SCREENSHOTS_VAR = "RUNBOOK_UPDATE_SCREENSHOTS"
 SERVER_START_TIMEOUT = 60.0
 
 
@@ -96,20 +93,14 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def screenshot(tmp_path: Path) -> Callable[..., Path]:
-    """``screenshot(page, name, readme=True)``: a PNG in the test's folder, copied to ``docs/``
-    for the README (unless ``readme=False``) when missing there (or when
-    ``RUNBOOK_UPDATE_SCREENSHOTS=1``)."""
+    """``screenshot(page, name)``: a PNG in the test's folder (the evidence of a failure).
+
+    The committed pictures in ``docs/`` are never written by a test: ``make screenshots``
+    takes them all again from the current apps (``runbook_lib/authoring/screenshots.py``)."""
 
     def shoot(page: Any, name: str, readme: bool = True, mask: list[Any] | None = None) -> Path:
         shot = tmp_path / f"{name}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        readme_copy = DOCS / f"{name}.png"
-        if not readme:
-            return shot
-        if not readme_copy.exists() or os.environ.get(UPDATE_SCREENSHOTS_VAR) == "1":
-            DOCS.mkdir(exist_ok=True)
-            # what is committed never shows a secret, not even a sandbox one: QR codes masked
-            page.screenshot(path=str(readme_copy), full_page=True, mask=mask or [])
+        page.screenshot(path=str(shot), full_page=True, mask=mask or [])
         return shot
 
     return shoot

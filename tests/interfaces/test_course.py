@@ -38,6 +38,10 @@ def _course(tmp_path: Path, *stems: str) -> Path:
     whys = yaml.safe_load((course / "en" / "why.yaml").read_text())
     whys.update({stem: f"Why {stem} matters." for stem in stems})
     (course / "en" / "why.yaml").write_text(yaml.safe_dump(whys))
+    lessons = yaml.safe_load((course / "en" / "lessons.yaml").read_text())
+    lesson = {"objectives": ["One."], "exercise": "Do it.", "checkpoint": "true", "expected": ""}
+    lessons.update({stem: lesson for stem in stems})
+    (course / "en" / "lessons.yaml").write_text(yaml.safe_dump(lessons))
     return course
 
 
@@ -117,7 +121,10 @@ def test_runbook_docs_writes_the_site(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["docs", "--output-dir", str(tmp_path / "site")]) == 0
     names = sorted(p.name for p in (tmp_path / "site").iterdir())
     pages = [f"{b.stem}.html" for b in all_notebooks()]
-    assert names == sorted(["index.html", "glossary.html", "images", "ko", *pages])  # ko: Korean
+    own = ["setup.html", "agenda.html", "trainer-notes.html", "troubleshooting.html"]
+    own.append("real-aws.html")
+    expected = ["index.html", "glossary.html", "images", "ko", *own, *pages]  # ko: Korean
+    assert names == sorted(expected)
     assert "index.html" in capsys.readouterr().out
 
 
@@ -226,11 +233,42 @@ def test_a_runbook_without_its_why_text_stops_the_build(tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
 
 
+def test_a_runbook_without_its_lesson_stops_the_build(tmp_path: Path) -> None:
+    course = _course(tmp_path, "05_new_runbook")
+    lessons = yaml.safe_load((course / "en" / "lessons.yaml").read_text())
+    del lessons["05_new_runbook"]
+    (course / "en" / "lessons.yaml").write_text(yaml.safe_dump(lessons))
+    book = _book(tmp_path, "05_new_runbook", "S5 — New")
+    with pytest.raises(BadInput, match=r"add '05_new_runbook:' with objectives.*lessons\.yaml"):
+        build_site(tmp_path / "site", [book], course_dir=course)
+    assert not (tmp_path / "site").exists()
+
+
+def test_each_runbook_page_has_objectives_and_a_checkpoint_with_its_output(site: Path) -> None:
+    for book in all_notebooks():
+        text = (site / f"{book.stem}.html").read_text()
+        objectives = (
+            r"id=.objectives.>Learning objectives</h2>\s*<ul class=.runbook-objectives.>\s*<li>"
+        )
+        assert re.search(objectives, text), f"{book.stem} has no learning objectives"
+        checkpoint = re.search(r"class=.runbook-checkpoint.><code>(.+?)</code>", text, re.S)
+        expected = re.search(r"class=.runbook-expected.><code>(.+?)</code>", text, re.S)
+        assert checkpoint and expected, f"{book.stem} has no checkpoint with its expected output"
+        assert re.search(r"^(aws iam|runbook run)", checkpoint[1], re.M), book.stem
+
+
+def test_a_course_page_listed_but_missing_stops_the_build(tmp_path: Path) -> None:
+    course = _course(tmp_path)
+    (course / "en" / "pages" / "agenda.md").unlink()
+    with pytest.raises(BadInput, match=r"pages/agenda\.md is missing"):
+        build_site(tmp_path / "site", course_dir=course)
+
+
 def test_the_masked_screenshots_are_shown_and_decode_no_qr_code(site: Path) -> None:
     shipped = sorted((site / "images").glob("*.png"))
     assert {p.name for p in shipped} == {
         "voila-s1-billing-confirmed.png",
-        "lab-s2-access-key-masked.png",
+        "voila-s2-access-key-masked.png",
         "voila-s3-mfa-qr.png",
     }
     for image in shipped:
@@ -241,7 +279,7 @@ def test_the_masked_screenshots_are_shown_and_decode_no_qr_code(site: Path) -> N
         for page in site.glob("0*.html")
     }
     assert shown["01_create_admin_user.html"] == ["voila-s1-billing-confirmed.png"]
-    assert shown["02_create_access_key.html"] == ["lab-s2-access-key-masked.png"]
+    assert shown["02_create_access_key.html"] == ["voila-s2-access-key-masked.png"]
     assert shown["03_enable_virtual_mfa.html"] == ["voila-s3-mfa-qr.png"]
     for name in shown:
         text = (site / name).read_text()
