@@ -299,6 +299,8 @@ def _password_write(
         )
     fixed = set_console_password(ctx.iam, name, passwords[name], reset, create=create)
     user_arn = ctx.arn("user", name, request.path)
+    if create:  # listed in the order the writes were made
+        record.change("create-login-profile", user_arn)
     if fixed:  # a write of its own: the changes listed and the writes counted agree
         record.change("update-login-profile", user_arn)
         record.warn(
@@ -307,9 +309,7 @@ def _password_write(
                 "does); it was set again with the same password."
             )
         )
-    if create:
-        record.change("create-login-profile", user_arn)
-    else:
+    if not create:
         record.repair(
             "update-login-profile",
             user_arn,

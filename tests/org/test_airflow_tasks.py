@@ -54,7 +54,7 @@ def test_a_widget_destination_is_refused_before_anything_runs(tmp_path: Path) ->
     settings = airflow.TaskSettings(
         notebook="02", output_dir=str(tmp_path), parameters={"destination": "widget"}
     )
-    with pytest.raises(BadInput, match="destination=widget"):
+    with pytest.raises(BadInput, match="destination 'widget' needs a person"):
         airflow.plan_run(settings, RUN_ID)
     assert list(tmp_path.iterdir()) == []
 
