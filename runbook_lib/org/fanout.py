@@ -157,7 +157,7 @@ def private_dir(folder: Path, *, exist_ok: bool = True) -> Path:
     return folder
 
 
-def _atomic_json(path: Path, data: Mapping[str, Any]) -> None:
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` to ``path`` whole or not at all (0600: a temporary file, flushed to disk,
     then renamed over ``path``): a kill at any moment leaves the old file or the new one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
@@ -187,7 +187,7 @@ def _mark_finished(folder: Path, res: AccountResult) -> None:
         "seconds": round(res.seconds, 2),
         "finished": True,  # last: a reader that finds it knows the rest was written
     }
-    _atomic_json(account / FINISHED, data)
+    write_json_atomic(account / FINISHED, data)
 
 
 def finished_result(folder: Path, account_id: str) -> AccountResult | None:
@@ -304,7 +304,7 @@ def run_fanout(
     else:
         folder = fanout_dir(output_dir, path.stem)
         manifest = {"notebook": path.stem, "plan": plan, "accounts": list(account_ids)}
-        _atomic_json(folder / MANIFEST, manifest)
+        write_json_atomic(folder / MANIFEST, manifest)
         results = {a: AccountResult(a) for a in account_ids}
         todo = list(account_ids)
     queue: Iterator[str] = iter(todo)

@@ -206,7 +206,9 @@ def test_after_kill_9_resume_runs_only_accounts_without_a_finished_record(
 def test_resume_of_a_folder_that_is_no_fanout_is_bad_input(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["run", "00", "--org", "--resume", str(tmp_path), "--output-dir", str(tmp_path)])
+        code = main(
+            ["run", "00", "--org", "--resume", str(tmp_path), "--output-dir", f"{tmp_path}"]
+        )
     assert code == 2
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1 and "--resume" in lines[0] and MANIFEST in lines[0]
