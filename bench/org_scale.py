@@ -94,7 +94,8 @@ def check_complete(res: dict[str, Any]) -> str:
         return f"{len(ids)} rows ({len(set(ids))} accounts) for {res['members'] + 1}"
     for row in rows:
         marker = folder / row["account_id"] / "account.json"
-        if not marker.is_file() or json.loads(marker.read_text("utf-8")).get("finished") is not True:
+        finished = marker.is_file() and json.loads(marker.read_text("utf-8")).get("finished")
+        if finished is not True:
             return f"{row['account_id']}: no finished record"
         record = json.loads((folder / row["run_dir"] / "run.json").read_text("utf-8"))
         if record.get("account_id") != row["account_id"] or record.get("exit_code") is None:
