@@ -247,15 +247,17 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
         TargetRefused: the management credentials were refused.
     """
     from runbook_lib.core.sandbox import apply_sandbox_environ
-    from runbook_lib.org.fanout import AccountResult, plan_fanout, read_manifest, run_plan
+    from runbook_lib.org.fanout import AccountResult, plan_fanout, resume_manifest, run_plan
     from runbook_lib.org.request import check_request
     from runbook_lib.org.summary import progress_line, summarize, table
+    from runbook_lib.run.notebooks import find_notebook
 
     _check(args)
     request = _request(args, params)
     check_request(request)
     if args.resume:  # refused before the sandbox starts or any account runs
-        manifest = read_manifest(args.resume)
+        stem = find_notebook(args.name).stem
+        manifest = resume_manifest(args.resume, stem, bool(args.plan))
     url, box = _sandbox_url(args, params)
     try:
         if box is not None:  # kernels and this process reach the new sandbox the same way

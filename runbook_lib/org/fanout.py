@@ -236,6 +236,24 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return data
 
 
+def resume_manifest(folder: Path, stem: str, plan: bool) -> dict[str, Any]:
+    """The manifest of ``folder`` when it is a fan-out of notebook ``stem`` (and ``plan``).
+
+    Raises:
+        BadInput: not a fan-out folder, or one of another notebook (or plan mode).
+    """
+    manifest = read_manifest(folder)
+    if manifest.get("notebook") != stem or bool(manifest.get("plan")) != plan:
+        other = str(manifest.get("notebook")) + (" --plan" if manifest.get("plan") else "")
+        raise BadInput(
+            _(
+                "--resume {folder} is a run of {other}, not of {notebook}: give the same NAME "
+                "(and --plan or not) as that run."
+            ).format(folder=folder, other=other, notebook=stem + (" --plan" if plan else ""))
+        )
+    return manifest
+
+
 def _interrupted(res: AccountResult) -> bool:
     """Whether an account's run was cut by an interrupt (not finished: ``--resume`` runs it)."""
     return res.message.startswith(("KeyboardInterrupt", "DeadKernelError"))
@@ -282,20 +300,9 @@ def run_fanout(
     Raises:
         BadInput: a bad parameter, or ``resume`` is not a folder of this notebook's fan-out.
     """
-    path, _ = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
+    path, _checked = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
     if resume is not None:
-        manifest = read_manifest(resume)
-        if manifest.get("notebook") != path.stem or bool(manifest.get("plan")) != plan:
-            raise BadInput(
-                _(
-                    "--resume {folder} is a run of {other}, not of {notebook}: give the same "
-                    "NAME (and --plan or not) as that run."
-                ).format(
-                    folder=resume,
-                    other=manifest.get("notebook") + (" --plan" if manifest.get("plan") else ""),
-                    notebook=path.stem + (" --plan" if plan else ""),
-                )
-            )
+        manifest = resume_manifest(resume, path.stem, plan)
         folder = Path(os.path.abspath(resume))
         account_ids = [str(a) for a in manifest["accounts"]]
         done = {a: finished_result(folder, a) for a in account_ids}
@@ -350,7 +357,7 @@ def run_fanout(
                         running[future] = account
                     if not running:
                         break
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    finished, _pending = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         collect(future)
                 except KeyboardInterrupt:  # no new account; the running ones finish

@@ -57,7 +57,7 @@ class FanoutTarget:
                 if self.kind == "sandbox":
                     from botocore.config import Config
 
-                    config = Config(retries={"mode": FANOUT_RETRY_MODE, "max_attempts": 10})
+                    config = Config(retries={"mode": "adaptive", "max_attempts": 10})
                     made = sandbox_session().client(  # type: ignore[call-overload]
                         service, endpoint_url=self.sandbox_url, config=config
                     )

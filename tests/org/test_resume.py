@@ -213,3 +213,17 @@ def test_resume_of_a_folder_that_is_no_fanout_is_bad_input(tmp_path: Path) -> No
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1 and "--resume" in lines[0] and MANIFEST in lines[0]
     assert list(tmp_path.iterdir()) == []  # nothing ran, nothing written
+
+
+def test_resume_of_another_notebooks_fanout_is_bad_input(tmp_path: Path) -> None:
+    folder = tmp_path / "20261201T000000Z-01_create_admin_user-org"
+    folder.mkdir(mode=0o700)
+    manifest = {"notebook": "01_create_admin_user", "plan": False, "accounts": ["123456789012"]}
+    (folder / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["run", "00", "--org", "--resume", str(folder), "--output-dir", f"{tmp_path}"])
+    assert code == 2
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and "01_create_admin_user" in lines[0] and "--resume" in lines[0]
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST]  # no account ran
