@@ -36,6 +36,7 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--airflow", type=Path, default=AIRFLOW, help="the airflow command")
     args = parser.parse_args()
     box = Sandbox(member_accounts=args.members).start()
     home = Path(tempfile.mkdtemp(prefix="runbook-bench-airflow-"))
@@ -50,7 +51,7 @@ def main() -> int:
         AIRFLOW_VAR_IAM_RUNBOOKS=json.dumps({"output_dir": str(home / "runs")}),
         RUNBOOK_SECRETS_DIR=str(home / "secrets"),
     )
-    subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([str(args.airflow), "db", "migrate"], env=env, check=True, capture_output=True)
     conf = json.dumps({"chunk_size": args.chunk_size})
     cli = [sys.executable, "-m", "runbook_lib.interfaces.cli", "run", "00", "--org"]
     cli += ["--max-concurrency", "2", "--html", "each", "--output-dir", str(home / "cli")]
@@ -61,7 +62,7 @@ def main() -> int:
         for what in order:
             loads.append(os.getloadavg()[0])
             day = f"2026-11-{i + 1:02d}"
-            cmd = [str(AIRFLOW), "dags", "test", "iam_runbooks_s0", day, "--conf", conf]
+            cmd = [str(args.airflow), "dags", "test", "iam_runbooks_s0", day, "--conf", conf]
             start = time.perf_counter()
             proc = subprocess.run(
                 cmd if what == "airflow" else cli, env=env, capture_output=True, text=True
