@@ -230,7 +230,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise BadInput(
             _(
                 "--resume {folder} is not a fan-out run folder (no readable {manifest}): give "
-                "the folder a --org/--accounts run printed."
+                "the folder named on the Summary line of a --org/--accounts run."
             ).format(folder=folder, manifest=MANIFEST)
         ) from None
     return data
