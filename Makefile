@@ -18,7 +18,7 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 APT_PACKAGES := oathtool zbar-tools chromium awscli fonts-noto-cjk
 
 .PHONY: setup system demo test lint typecheck unit nbval browser airflow-setup airflow-test \
-	refresh screenshots docs bench lab clean messages translate lock
+	refresh screenshots docs bench bench-org lab clean messages translate lock
 
 setup: $(STAMP)
 
@@ -87,6 +87,11 @@ screenshots: setup system
 # paired, interleaved runs against aws-cli scripts; writes BENCHMARKS.md (not part of `make test`)
 bench: setup system
 	$(PY) bench/bench.py --runs 5
+
+# S0 over 100- and 1000-member sandbox Organizations (≈ 10 min on 2 shared cores): wall, peak
+# RSS of the process tree, marginal cost per account; updates its section of BENCHMARKS.md
+bench-org: setup
+	$(PY) bench/org_scale.py --sizes 100,1000
 
 # widgets in a real browser (Debian chromium + playwright): JupyterLab, Voila, the offline course
 browser: setup system

@@ -170,6 +170,24 @@ def pool_lines(pooled: dict[str, list[float]], repeats: int) -> list[str]:
     ]
 
 
+#: sections other scripts write into BENCHMARKS.md (``make bench-org``, bench/airflow_org.py):
+#: kept as they are when this script rewrites the file
+KEPT = (
+    ("<!-- org-scale: begin", "<!-- org-scale: end -->"),
+    ("<!-- airflow-org: begin", "<!-- airflow-org: end -->"),
+)
+
+
+def kept_sections(path: Path) -> str:
+    """The ``KEPT`` sections of ``path`` (each with its markers), ``""`` if none."""
+    text = path.read_text("utf-8") if path.exists() else ""
+    out = []
+    for begin, end in KEPT:
+        if begin in text and end in text:
+            out.append("\n" + text[text.index(begin) : text.index(end) + len(end)] + "\n")
+    return "".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -335,7 +353,7 @@ def main() -> int:
         "and moving the HTML export out of the command (on demand).",
         "",
     ]
-    args.output.write_text("\n".join(lines) + "\n")
+    args.output.write_text("\n".join(lines) + "\n" + kept_sections(args.output))
     print("\n".join(lines))
     return 0
 

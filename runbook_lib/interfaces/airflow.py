@@ -11,6 +11,10 @@ in-process like the rest of the runner). Each turns its settings into ``org``'s
 - ``run_one``: one account's run (``fanout.run_account``); its result goes to
   ``<folder>/<account>/task.json`` and, without the message, to the scheduler (XCom): account,
   status, exit code, counts and run folder, nothing else;
+- ``plan_chunks`` / ``run_chunk``: the same, a chunk of ``chunk_size`` accounts per task on one
+  warm kernel pool (``max_concurrency`` kernels, reset between accounts), so 1000 accounts
+  start ≈ 2 × 1000 / ``chunk_size`` kernels, not 1000; a retried chunk runs only its accounts
+  without a result, or whose exit code is in ``fail_on``;
 - ``summarize``: ``summary.json``/``.csv``/``.html`` of the whole run with the CLI's code
   (``org.summary``), read from those files, so an account whose task failed or never ran still
   has its row.
@@ -31,6 +35,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +52,18 @@ from runbook_lib.org.accounts import (
 )
 from runbook_lib.org.request import FanoutRequest, check_request
 from runbook_lib.org.target import FanoutTarget
-from runbook_lib.run.artifacts import create_private
+from runbook_lib.run.engine import warm_kernels
 from runbook_lib.run.notebooks import find_notebook
+from runbook_lib.run.pool import KernelPool
 
 #: exit codes that fail a task by default (Airflow retries and alerts); 0, 3, 4 succeed
 DEFAULT_FAIL_ON = (EXIT_FAILED, EXIT_BAD_INPUT)
 RESULT_FILE = "task.json"
+#: accounts per mapped task: one warm kernel pool runs them (≈ 0.5-1 s each on 2 cores), so a
+#: task lasts about a minute and a retry repeats little; 1000 accounts are 20 tasks
+DEFAULT_CHUNK = 50
+#: kernels of a chunk's pool (accounts of one task at a time)
+DEFAULT_CHUNK_CONCURRENCY = 2
 #: what a task returns to the scheduler (XCom): never a message, a parameter or a credential
 XCOM_KEYS = (
     "account_id",
@@ -86,6 +97,8 @@ class TaskSettings:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     plan: bool = False
     fail_on: tuple[int, ...] = DEFAULT_FAIL_ON
+    chunk_size: int = DEFAULT_CHUNK
+    max_concurrency: int = DEFAULT_CHUNK_CONCURRENCY
 
     def run_params(self) -> dict[str, Any]:
         """The notebook parameters of every account's run (as ``-f``/``-p`` give them)."""
@@ -218,7 +231,24 @@ def settings_from(
         kw["fail_on"] = _ints("fail_on", given["fail_on"])
     if "plan" in given:
         kw["plan"] = str(given["plan"]).lower() in ("1", "true", "yes")
+    for name in ("chunk_size", "max_concurrency"):
+        if name in given:
+            kw[name] = _positive(name, given[name])
     return TaskSettings(**kw)
+
+
+def _positive(name: str, value: Any) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BadInput(
+            _("{name} '{value}' is not a whole number of 1 or more: give e.g. 50.").format(
+                name=name, value=value
+            )
+        )
+    return number
 
 
 def _sandbox_url(settings: TaskSettings) -> str:
@@ -269,33 +299,99 @@ def _xcom(result: fanout.AccountResult, folder: Path) -> dict[str, Any]:
     return out
 
 
-def run_one(settings: TaskSettings, account_id: str, run_id: str) -> dict[str, Any]:
+def run_one(
+    settings: TaskSettings,
+    account_id: str,
+    run_id: str,
+    *,
+    target: FanoutTarget | None = None,
+    kernels: KernelPool | None = None,
+) -> dict[str, Any]:
     """One account's run; its JSON-safe result (for XCom: no message, no parameter).
 
     The full result (with the message) is also written to ``<folder>/<account>/task.json``
-    for ``summarize``. Every failure (a refused role, a failing cell) is in the result.
+    (atomically: a killed task leaves none, or a whole one) for ``summarize``. Every failure
+    (a refused role, a failing cell) is in the result.
+
+    Args:
+        target: the management session (a chunk's, asked once); ``None``: asked now.
+        kernels: a chunk's warm kernels; ``None``: a kernel for this run.
     """
     base = run_folder(settings, run_id)
     cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
     try:
-        result = fanout.run_account(
-            settings.notebook,
-            account_id,
-            settings.run_params(),
-            target=_plan(settings, [account_id]).target,
-            output_dir=base,
-            plan=settings.plan,
-        )
+        with warm_kernels(kernels):
+            result = fanout.run_account(
+                settings.notebook,
+                account_id,
+                settings.run_params(),
+                target=target or _plan(settings, [account_id]).target,
+                output_dir=base,
+                plan=settings.plan,
+            )
     except RunbookError as err:  # the target itself was refused: this account's result
         result = fanout.AccountResult(account_id, "failed", err.exit_code, str(err))
     finally:
-        os.chdir(cwd)
+        if kernels is None:
+            os.chdir(cwd)
     out = _xcom(result, base)
     fanout.private_dir(base / account_id)
-    full = {**out, "message": result.message}
-    result_file = create_private(base / account_id / RESULT_FILE)
-    result_file.write_text(json.dumps(full, indent=2) + "\n", "utf-8")
+    fanout.write_json_atomic(base / account_id / RESULT_FILE, {**out, "message": result.message})
     return out
+
+
+def plan_chunks(settings: TaskSettings, run_id: str) -> list[list[str]]:
+    """``plan_run``'s accounts in chunks of ``settings.chunk_size`` (one mapped task each)."""
+    ids = plan_run(settings, run_id)
+    size = max(1, settings.chunk_size)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _done(base: Path, account_id: str, fail_on: Sequence[int]) -> dict[str, Any] | None:
+    """An account's XCom result from an earlier try of its chunk, if it need not run again."""
+    try:
+        data = json.loads((base / account_id / RESULT_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("exit_code") in fail_on:
+        return None
+    return {k: data.get(k) for k in XCOM_KEYS}
+
+
+def run_chunk(settings: TaskSettings, accounts: Sequence[str], run_id: str) -> list[dict[str, Any]]:
+    """The accounts of one mapped task on one warm kernel pool (``settings.max_concurrency``
+    kernels, reset between accounts); their JSON-safe results, in order.
+
+    A retry of the chunk (the same run) runs only the accounts without a result or whose exit
+    code is in ``fail_on``; the others keep their result.
+    """
+    base = run_folder(settings, run_id)
+    results: dict[str, dict[str, Any]] = {}
+    todo = []
+    for account in accounts:
+        earlier = _done(base, account, settings.fail_on)
+        if earlier is None:
+            todo.append(account)
+        else:
+            results[account] = earlier
+    if todo:
+        try:
+            target: FanoutTarget | None = _plan(settings, todo).target
+        except RunbookError:  # each account's run reports the refusal as its result
+            target = None
+        size = max(1, min(settings.max_concurrency, len(todo)))
+        cwd = os.getcwd()
+        try:
+            with KernelPool(size) as pool, ThreadPoolExecutor(max_workers=size) as workers:
+                futures = {
+                    a: workers.submit(run_one, settings, a, run_id, target=target, kernels=pool)
+                    for a in todo
+                }
+                for account, future in futures.items():
+                    results[account] = future.result()
+        finally:
+            os.chdir(cwd)  # papermill's per-run chdir is process-wide
+    return [results[a] for a in accounts]
 
 
 def _load(folder: Path, account_id: str) -> fanout.AccountResult:

@@ -10,7 +10,10 @@ the Airflow adapter uses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +47,13 @@ def fanout_options(cmd: argparse.ArgumentParser) -> None:
     )
     # refused with the way to give it instead: a command line is readable by every local user
     grp.add_argument("--external-id", default="", help=argparse.SUPPRESS)
-    grp.add_argument("--max-concurrency", type=int, default=2, metavar="K", help="default: 2")
+    grp.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        metavar="K",
+        help="accounts at a time (default: the machine's cores + 1, at most 4)",
+    )
     grp.add_argument(
         "--max-errors", type=int, metavar="E", help="start no new account after E failures"
     )
@@ -64,7 +73,25 @@ def fanout_options(cmd: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --root-delete: delete what the plan lists (sts:AssumeRoot, delete task policy)",
     )
+    grp.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted or killed fan-out: run only the accounts of RUN_DIR without "
+        "a finished record, then the summary over all of them",
+    )
+    grp.add_argument(
+        "--html",
+        choices=HTML_CHOICES,
+        default="none",
+        help="each account's HTML export: none (default: the executed notebook and run.json "
+        "are the record; jupyter nbconvert --to html on demand) or each (in every account's run)",
+    )
     member_option(cmd)
+
+
+#: ``--html`` (``org.fanout.HTML_CHOICES``; here without importing the fan-out)
+HTML_CHOICES = ("none", "each")
 
 
 def member_option(cmd: argparse.ArgumentParser) -> None:
@@ -80,7 +107,14 @@ def member_option(cmd: argparse.ArgumentParser) -> None:
 
 def wants_fanout(args: argparse.Namespace) -> bool:
     """Whether ``runbook run`` was asked to run over many accounts."""
-    return bool(args.org or args.accounts)
+    return bool(args.org or args.accounts or getattr(args, "resume", None))
+
+
+def default_concurrency() -> int:
+    """Accounts at a time when ``--max-concurrency`` is not given: the cores + 1 (a run waits
+    on AWS, the sandbox and its kernel in turn), at most 4 (memory: a kernel is ≈ 100 MB;
+    AWS API rate limits on a real Organization)."""
+    return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -89,6 +123,13 @@ def _check(args: argparse.Namespace) -> None:
         raise BadInput("--org and --accounts exclude each other: give one.")
     if args.all or not args.name:
         raise BadInput("--org/--accounts run one notebook: give NAME, not --all.")
+    if args.resume and not (args.org or args.accounts):
+        raise BadInput(
+            _(
+                "--resume finishes a fan-out: repeat that run's command (with --org or "
+                "--accounts) and add --resume RUN_DIR."
+            )
+        )
     if args.member_accounts < 0:
         raise BadInput(
             _("--member-accounts {value} must be 0 or more.").format(value=args.member_accounts)
@@ -126,7 +167,9 @@ def _request(args: argparse.Namespace, params: dict[str, Any]) -> FanoutRequest:
         accounts=tuple(parse_accounts(args.accounts)) if args.accounts else (),
         role_name=args.role_name,
         external_id=external_id(args),
-        max_concurrency=args.max_concurrency,
+        max_concurrency=(
+            default_concurrency() if args.max_concurrency is None else args.max_concurrency
+        ),
         max_errors=args.max_errors,
         output_dir=args.output_dir,
         plan=args.plan,
@@ -173,6 +216,29 @@ def use_organization_sandbox(args: argparse.Namespace, params: dict[str, Any]) -
         apply_sandbox_environ(url)
 
 
+#: the terminal table lists each account up to this many (the summary files always list all)
+TABLE_ROWS = 200
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler or ``kill`` stopping the run) ends it as Ctrl-C does: no new
+    account, the running ones finish, a summary of what finished."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
     """The fan-out command; returns the worst account's exit code.
 
@@ -181,21 +247,26 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
         TargetRefused: the management credentials were refused.
     """
     from runbook_lib.core.sandbox import apply_sandbox_environ
-    from runbook_lib.org.fanout import AccountResult, plan_fanout, run_plan
+    from runbook_lib.org.fanout import AccountResult, plan_fanout, resume_manifest, run_plan
     from runbook_lib.org.request import check_request
     from runbook_lib.org.summary import progress_line, summarize, table
+    from runbook_lib.run.notebooks import find_notebook
 
     _check(args)
     request = _request(args, params)
     check_request(request)
+    if args.resume:  # refused before the sandbox starts or any account runs
+        stem = find_notebook(args.name).stem
+        manifest = resume_manifest(args.resume, stem, bool(args.plan))
     url, box = _sandbox_url(args, params)
     try:
         if box is not None:  # kernels and this process reach the new sandbox the same way
             apply_sandbox_environ(url)
         plan = plan_fanout(request, sandbox_url=url)
+        total = len(manifest["accounts"]) if args.resume else len(plan.account_ids)
         print(
             _("{count} accounts, {at_once} at a time").format(
-                count=len(plan.account_ids), at_once=args.max_concurrency
+                count=total, at_once=request.max_concurrency
             ),
             flush=True,
         )
@@ -203,15 +274,29 @@ def run_org(args: argparse.Namespace, params: dict[str, Any]) -> int:
 
         def progress(res: AccountResult) -> None:
             done.append(1)
-            print(progress_line(res, len(done), len(plan.account_ids)), flush=True)
+            print(progress_line(res, len(done), total), flush=True)
 
-        result = run_plan(plan, on_done=progress)
+        with _sigterm_as_interrupt():
+            result = run_plan(plan, on_done=progress, resume=args.resume, html=args.html)
         code, notes = summarize(request, result, lambda: plan.target)
     finally:
         if box is not None:
             box.stop()
-    for line in [*table(result), *notes]:
+    rows = table(result) if len(result.results) <= TABLE_ROWS else []
+    if not rows:
+        rows = [
+            _("{count} accounts: the table is in summary.html").format(count=len(result.results))
+        ]
+    for line in [*rows, *notes]:
         print(safe_text(line))
+    if result.interrupted:
+        finished = sum(r.exit_code is not None for r in result.results)
+        print(
+            _(
+                "Interrupted: {finished} of {total} accounts finished; run the same command "
+                "with --resume {folder} to run the others."
+            ).format(finished=finished, total=len(result.results), folder=result.output_dir)
+        )
     print(
         _("Summary: {folder}/summary.html (and .json, .csv); exit {code}").format(
             folder=result.output_dir, code=code

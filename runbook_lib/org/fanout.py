@@ -18,7 +18,10 @@ account's own Secrets Manager: two accounts never share a file or a secret.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,6 +37,7 @@ from runbook_lib.org import accounts
 from runbook_lib.org.request import FanoutRequest
 from runbook_lib.org.target import FanoutTarget, account_run, resolve_target
 from runbook_lib.run.engine import warm_kernels
+from runbook_lib.run.export import html_per_run
 from runbook_lib.run.notebooks import declared, find_notebook
 from runbook_lib.run.pool import KernelPool
 from runbook_lib.run.runner import prepare_parameters, run_notebook
@@ -41,6 +45,14 @@ from runbook_lib.run.runner import prepare_parameters, run_notebook
 #: exit codes that count as an account's failure for ``max_errors``
 FAILED_CODES = (EXIT_FAILED, EXIT_BAD_INPUT)
 NOT_STARTED = "not started"
+#: the fan-out folder's manifest: the notebook and the accounts, written before any account runs
+MANIFEST = "fanout.json"
+#: an account's "finished" record (``<account>/account.json``): written atomically, last, with
+#: ``"finished": true``; an account without it (killed mid-run) runs again on ``--resume``
+FINISHED = "account.json"
+#: how each account's HTML export is made: ``each`` in its own run (leak-scanned with it),
+#: ``none``: not in the fan-out (the summary links each executed notebook; export on demand)
+HTML_CHOICES = ("none", "each")
 
 
 @dataclass
@@ -109,10 +121,10 @@ def run_account(
     )
 
 
-def _on_kernels(kernels: KernelPool | None, *args: Any, **kwargs: Any) -> AccountResult:
-    """``run_account`` in a worker thread, on the fan-out's warm kernels (per thread: the
-    engine reads the pool from a context variable)."""
-    with warm_kernels(kernels):
+def _on_kernels(kernels: KernelPool | None, html: bool, *args: Any, **kwargs: Any) -> AccountResult:
+    """``run_account`` in a worker thread, on the fan-out's warm kernels, with or without its
+    HTML export (per thread: the engine and the runner read both from context variables)."""
+    with warm_kernels(kernels), html_per_run(html):
         return run_account(*args, **kwargs)
 
 
@@ -124,6 +136,7 @@ class FanoutResult:
     output_dir: Path
     results: list[AccountResult]
     stopped_early: bool = False
+    interrupted: bool = False
 
 
 def fanout_dir(output_dir: Path, stem: str) -> Path:
@@ -144,6 +157,108 @@ def private_dir(folder: Path, *, exist_ok: bool = True) -> Path:
     return folder
 
 
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` to ``path`` whole or not at all (0600: a temporary file, flushed to disk,
+    then renamed over ``path``): a kill at any moment leaves the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _mark_finished(folder: Path, res: AccountResult) -> None:
+    """Record that ``res``'s account finished (its run folder and record are complete)."""
+    account = private_dir(folder / res.account_id)
+    run_dir = str(res.run_dir.relative_to(folder)) if res.run_dir else ""
+    data = {
+        "account_id": res.account_id,
+        "status": res.status,
+        "exit_code": res.exit_code,
+        "message": res.message,
+        "run_dir": run_dir,
+        "seconds": round(res.seconds, 2),
+        "finished": True,  # last: a reader that finds it knows the rest was written
+    }
+    write_json_atomic(account / FINISHED, data)
+
+
+def finished_result(folder: Path, account_id: str) -> AccountResult | None:
+    """The result of an account that finished in fan-out folder ``folder`` (``None``: it did
+    not: never started, killed mid-run, or interrupted)."""
+    try:
+        data = json.loads((folder / account_id / FINISHED).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("finished") is not True:
+        return None
+    run_dir = folder / str(data.get("run_dir")) if data.get("run_dir") else None
+    record: dict[str, Any] = {}
+    if run_dir is not None:
+        with contextlib.suppress(OSError, ValueError):
+            record = json.loads((run_dir / "run.json").read_text("utf-8"))
+    code = data.get("exit_code")
+    return AccountResult(
+        account_id,
+        str(data.get("status", "")),
+        code if isinstance(code, int) else None,
+        str(data.get("message", "")),
+        run_dir,
+        record,
+        float(data.get("seconds") or 0.0),
+    )
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of fan-out folder ``folder`` (``--resume``).
+
+    Raises:
+        BadInput: the folder is not a fan-out folder (named, with the fix).
+    """
+    try:
+        data = json.loads((Path(folder) / MANIFEST).read_text("utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
+            raise ValueError(MANIFEST)
+    except (OSError, ValueError):
+        raise BadInput(
+            _(
+                "--resume {folder} is not a fan-out run folder (no readable {manifest}): give "
+                "the folder named on the Summary line of a --org/--accounts run."
+            ).format(folder=folder, manifest=MANIFEST)
+        ) from None
+    return data
+
+
+def resume_manifest(folder: Path, stem: str, plan: bool) -> dict[str, Any]:
+    """The manifest of ``folder`` when it is a fan-out of notebook ``stem`` (and ``plan``).
+
+    Raises:
+        BadInput: not a fan-out folder, or one of another notebook (or plan mode).
+    """
+    manifest = read_manifest(folder)
+    if manifest.get("notebook") != stem or bool(manifest.get("plan")) != plan:
+        other = str(manifest.get("notebook")) + (" --plan" if manifest.get("plan") else "")
+        raise BadInput(
+            _(
+                "--resume {folder} is a run of {other}, not of {notebook}: give the same NAME "
+                "(and --plan or not) as that run."
+            ).format(folder=folder, other=other, notebook=stem + (" --plan" if plan else ""))
+        )
+    return manifest
+
+
+def _interrupted(res: AccountResult) -> bool:
+    """Whether an account's run was cut by an interrupt (not finished: ``--resume`` runs it)."""
+    return res.message.startswith(("KeyboardInterrupt", "DeadKernelError"))
+
+
 def run_fanout(
     name: str,
     account_ids: Sequence[str],
@@ -157,6 +272,8 @@ def run_fanout(
     on_done: Callable[[AccountResult], None] | None = None,
     extra_env: Callable[[str], Mapping[str, str]] | None = None,
     warm: bool = True,
+    resume: Path | None = None,
+    html: str = "each",
 ) -> FanoutResult:
     """Run ``name`` in every account, ``max_concurrency`` at a time.
 
@@ -167,53 +284,89 @@ def run_fanout(
         warm: run on ``max_concurrency`` warm kernels (``run.pool``), reset between accounts
             (no account's names, credentials or secrets reach the next one; a kernel whose run
             failed, or that still holds a secret, is replaced); ``False``: a kernel per account.
+        resume: a fan-out folder of an earlier run of the same notebook (killed or interrupted):
+            its accounts (from its manifest) run again except those that finished; the summary
+            covers all of them, each once.
+        html: ``each``: every account's run makes its HTML export; ``none``: none is made
+            (the executed notebook and ``run.json`` are the record; export on demand).
+
+    Ctrl-C (``KeyboardInterrupt``) starts no new account; the running ones finish (their
+    kernels are in a session of their own: the terminal's SIGINT does not reach them), the
+    kernels are shut down and the result says ``interrupted``.
 
     Returns:
-        The results, in the order of ``account_ids``.
+        The results, in the order of ``account_ids`` (``--resume``: of the manifest).
+
+    Raises:
+        BadInput: a bad parameter, or ``resume`` is not a folder of this notebook's fan-out.
     """
-    path, _ = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
-    folder = fanout_dir(output_dir, path.stem)
-    results = {a: AccountResult(a) for a in account_ids}
-    queue: Iterator[str] = iter(account_ids)
+    path, _checked = prepare_parameters(name, params, plan=plan)  # BadInput before anything runs
+    if resume is not None:
+        manifest = resume_manifest(resume, path.stem, plan)
+        folder = Path(os.path.abspath(resume))
+        account_ids = [str(a) for a in manifest["accounts"]]
+        done = {a: finished_result(folder, a) for a in account_ids}
+        results = {a: done[a] or AccountResult(a) for a in account_ids}
+        todo = [a for a in account_ids if done[a] is None]
+    else:
+        folder = fanout_dir(output_dir, path.stem)
+        manifest = {"notebook": path.stem, "plan": plan, "accounts": list(account_ids)}
+        write_json_atomic(folder / MANIFEST, manifest)
+        results = {a: AccountResult(a) for a in account_ids}
+        todo = list(account_ids)
+    queue: Iterator[str] = iter(todo)
     running: dict[Future[AccountResult], str] = {}
     failures = 0
+    interrupted = False
     cwd = os.getcwd()  # papermill's per-run chdir is process-wide: put it back afterwards
-    warm_pool = KernelPool(max(1, max_concurrency)) if warm else nullcontext()
+    size = max(1, min(max_concurrency, len(todo) or 1))
+    warm_pool = KernelPool(size) if warm and todo else nullcontext()
+
+    def collect(future: Future[AccountResult]) -> None:
+        nonlocal failures
+        res = future.result()
+        results[running.pop(future)] = res  # this thread only: no lock
+        failures += res.exit_code in FAILED_CODES
+        if not _interrupted(res):
+            _mark_finished(folder, res)
+        if on_done:
+            on_done(res)
+
     try:
-        with warm_pool as kernels, ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
+        with warm_pool as kernels, ThreadPoolExecutor(max_workers=size) as pool:
             while True:
-                stop = max_errors is not None and failures >= max_errors
-                while not stop and len(running) < max(1, max_concurrency):
-                    account = next(queue, None)
-                    if account is None:
+                try:
+                    stop = interrupted or (max_errors is not None and failures >= max_errors)
+                    while not stop and len(running) < size:
+                        account = next(queue, None)
+                        if account is None:
+                            break
+                        env = dict(extra_env(account)) if extra_env else {}
+                        future = pool.submit(
+                            _on_kernels,
+                            kernels,
+                            html == "each",
+                            str(path),
+                            account,
+                            params,
+                            target=target,
+                            output_dir=folder,
+                            plan=plan,
+                            extra_env=env,
+                        )
+                        running[future] = account
+                    if not running:
                         break
-                    env = dict(extra_env(account)) if extra_env else {}
-                    future = pool.submit(
-                        _on_kernels,
-                        kernels,
-                        str(path),
-                        account,
-                        params,
-                        target=target,
-                        output_dir=folder,
-                        plan=plan,
-                        extra_env=env,
-                    )
-                    running[future] = account
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    res = future.result()
-                    results[running.pop(future)] = res  # this thread only: no lock
-                    failures += res.exit_code in FAILED_CODES
-                    if on_done:
-                        on_done(res)
+                    finished, _pending = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        collect(future)
+                except KeyboardInterrupt:  # no new account; the running ones finish
+                    interrupted = True
     finally:
         os.chdir(cwd)
     ordered = [results[a] for a in account_ids]
     stopped = any(r.status == NOT_STARTED for r in ordered)
-    return FanoutResult(path.stem, folder, ordered, stopped)
+    return FanoutResult(path.stem, folder, ordered, stopped, interrupted)
 
 
 @dataclass(frozen=True)
@@ -262,7 +415,11 @@ def plan_fanout(request: FanoutRequest, *, sandbox_url: str = "") -> FanoutPlan:
 
 
 def run_plan(
-    plan: FanoutPlan, on_done: Callable[[AccountResult], None] | None = None
+    plan: FanoutPlan,
+    on_done: Callable[[AccountResult], None] | None = None,
+    *,
+    resume: Path | None = None,
+    html: str = "each",
 ) -> FanoutResult:
     """Run the plan's notebook in all its accounts, as the request says (``run_fanout``)."""
     req = plan.request
@@ -276,4 +433,6 @@ def run_plan(
         max_errors=req.max_errors,
         plan=req.plan,
         on_done=on_done,
+        resume=resume,
+        html=html,
     )

@@ -122,29 +122,81 @@ def _cell(res: AccountResult, kind: str, column: str) -> str:
     return str(n) if n else ("-" if rec else "")
 
 
+def _titles(results: Sequence[AccountResult]) -> dict[str, str]:
+    """Each control's title (the first account's record that names it)."""
+    titles: dict[str, str] = {}
+    for res in results:
+        for f in res.record.get("findings") or []:
+            titles.setdefault(_control(f), str(f.get("title", "")))
+    return titles
+
+
+def _run_link(res: AccountResult, base: Path, stem: str) -> str:
+    """A relative link to the account's run: its HTML export, else its executed notebook
+    (``--html none``), else its ``run.json``; ``""`` for an account that never ran."""
+    if res.run_dir is None:
+        return ""
+    for name in (f"{stem}.html", f"{stem}.ipynb", "run.json"):
+        if (res.run_dir / name).is_file():
+            return (res.run_dir / name).relative_to(base).as_posix()
+    return ""
+
+
+#: the page fits a 1280 px window: the table scrolls inside its own box, the account column
+#: stays in view, control columns are narrow (their titles in the legend and on hover)
+_CSS = (
+    "body{font-family:sans-serif;margin:1em;max-width:100%}"
+    ".wrap{overflow:auto;max-width:100%;max-height:80vh;border:1px solid #999}"
+    "table{border-collapse:collapse;font-size:90%}"
+    "td,th{border:1px solid #999;padding:2px 6px;white-space:nowrap}"
+    "th{position:sticky;top:0;background:#eee}"
+    "td:first-child,th:first-child{position:sticky;left:0;background:#fff}"
+    "th:first-child{background:#eee;z-index:1}"
+    ".FAIL,.failed{background:#fcc}.PASS{background:#cfc}.WARN,.pending{background:#ffc}"
+    "dl{columns:2 30em}dt{font-weight:bold}dd{margin:0 0 .3em 1em}"
+)
+
+
 def to_html(fanout: FanoutResult, code: int, extra: Sequence[str] = ()) -> str:
-    """The offline HTML page: a row per account, a column per finding or step."""
+    """The offline HTML page: a row per account (linked to its run), a column per finding or
+    step, and the controls' titles."""
     kind, columns = _columns(fanout.results)
-    head = ["account", "status", "exit", "writes", *columns]
+    titles = _titles(fanout.results) if kind == "findings" else {}
     esc = html.escape
+    head = [(h, "") for h in ("account", "status", "exit", "writes")]
+    head += [(c, titles.get(c, "")) for c in columns]
     lines = [
         "<!doctype html><html><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{esc(fanout.notebook)}: {len(fanout.results)} accounts</title>",
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-        "td,th{border:1px solid #999;padding:2px 6px}.FAIL,.failed{background:#fcc}"
-        ".PASS{background:#cfc}.WARN,.pending{background:#ffc}</style></head><body>",
+        f"<style>{_CSS}</style></head><body>",
         f"<h1>{esc(fanout.notebook)} over {len(fanout.results)} accounts: exit {code}</h1>",
         *(f"<p>{esc(line)}</p>" for line in extra),
-        "<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>",
-    ]
+        "<div class='wrap'><table><tr>"
+        + "".join(f"<th title='{esc(t)}'>{esc(h)}</th>" if t else f"<th>{esc(h)}</th>"
+                  for h, t in head)
+        + "</tr>",
+    ]  # fmt: skip
     for res in fanout.results:
-        cells = [res.account_id, res.status, "" if res.exit_code is None else str(res.exit_code)]
+        link = _run_link(res, fanout.output_dir, fanout.notebook)
+        account = esc(res.account_id)
+        if link:
+            account = f"<a href='{esc(link)}'>{account}</a>"
+        cells = [res.status, "" if res.exit_code is None else str(res.exit_code)]
         cells.append(str(res.record.get("writes", "")))
         details = [_cell(res, kind, c) for c in columns]
-        tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
-        tds += "".join(f"<td class='{esc(d)}'>{esc(d)}</td>" for d in details)
+        tds = f"<td>{account}</td>" + "".join(f"<td>{esc(c)}</td>" for c in cells)
+        tds += "".join(
+            f"<td class='{esc(d)}' title='{esc(titles.get(c, c))}'>{esc(d)}</td>"
+            for c, d in zip(columns, details, strict=True)
+        )
         lines.append(f"<tr>{tds}</tr>")
-    lines.append("</table></body></html>")
+    lines.append("</table></div>")
+    if titles:
+        lines.append("<h2>" + esc(_("Controls")) + "</h2><dl>")
+        lines += [f"<dt>{esc(c)}</dt><dd>{esc(titles[c])}</dd>" for c in columns if titles[c]]
+        lines.append("</dl>")
+    lines.append("</body></html>")
     return "\n".join(lines) + "\n"
 
 

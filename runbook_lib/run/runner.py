@@ -245,6 +245,8 @@ def _export(exporter: HtmlExporter, run_dir: Path, path: Path) -> str:
     if not executed.stat().st_size:  # the kernel never started: no notebook to keep
         executed.unlink()
         return ""
+    if not exporter.enabled:  # a fan-out account's run: the HTML is made on demand
+        return ""
     html = run_dir / (path.stem + ".html")
     try:
         exporter.export(executed, artifacts.create_private(html))

@@ -28,6 +28,8 @@ from runbook_lib.interfaces.airflow import XCOM_KEYS
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"
 DAG_ID = "iam_runbooks_s0"
+#: accounts per mapped task in these runs: 4 accounts are 2 ``run`` tasks
+CHUNK = 2
 
 
 @dataclass
@@ -112,7 +114,7 @@ def dag_run(airflow: Airflow) -> DagRun:
     """S0 over a 3-member sandbox Organization, settings from the Variable and a DAG param."""
     members = reset_sandbox().ensure_members(3)
     started = time.monotonic()
-    conf = json.dumps({"role_name": "OrganizationAccountAccessRole"})
+    conf = json.dumps({"role_name": "OrganizationAccountAccessRole", "chunk_size": CHUNK})
     proc = airflow("dags", "test", DAG_ID, "2026-12-01", "--conf", conf)
     print(f"\nairflow dags test {DAG_ID} over 4 accounts: {time.monotonic() - started:.1f} s")
     out = airflow.home.parent / "run folders"
@@ -120,10 +122,14 @@ def dag_run(airflow: Airflow) -> DagRun:
     return DagRun(airflow, out, accounts, proc.returncode, _redacted(airflow.outputs[-1]))
 
 
-def test_the_dag_run_succeeds_with_a_task_per_account(dag_run: DagRun) -> None:
+def _chunks(dag_run: DagRun) -> int:
+    return -(-len(dag_run.accounts) // CHUNK)
+
+
+def test_the_dag_run_succeeds_with_a_task_per_chunk_of_accounts(dag_run: DagRun) -> None:
     assert dag_run.returncode == 0, dag_run.output[-3000:]
     assert dag_run.airflow.states("2026-12-01") == sorted(
-        [("plan", "success"), ("summary", "success")] + [("run", "success")] * len(dag_run.accounts)
+        [("plan", "success"), ("summary", "success")] + [("run", "success")] * _chunks(dag_run)
     )
 
 
@@ -152,22 +158,25 @@ def test_xcom_holds_counts_and_run_folders_only(dag_run: DagRun) -> None:
     values: dict[str, list[Any]] = {}
     for task_id, _, raw in rows:
         values.setdefault(task_id, []).append(json.loads(raw))
-    assert sorted(values["plan"][0]) == sorted(dag_run.accounts)
-    assert len(values["run"]) == len(dag_run.accounts)
-    assert all(sorted(v) == sorted(XCOM_KEYS) for v in values["run"])
+    assert [len(c) for c in values["plan"][0]] == [CHUNK] * _chunks(dag_run)
+    assert sorted(a for chunk in values["plan"][0] for a in chunk) == sorted(dag_run.accounts)
+    assert len(values["run"]) == _chunks(dag_run)
+    results = [r for chunk in values["run"] for r in chunk]
+    assert sorted(r["account_id"] for r in results) == sorted(dag_run.accounts)
+    assert all(sorted(r) == sorted(XCOM_KEYS) for r in results)
 
 
 def test_exit_codes_in_fail_on_fail_the_tasks_and_the_run_and_the_summary_still_has_all_rows(
     dag_run: DagRun,
 ) -> None:
-    """fail_on 1,2,4 (alert on findings) as a DAG param, another output folder: each account's
+    """fail_on 1,2,4 (alert on findings) as a DAG param, another output folder: each chunk's
     task fails (the sandbox's root has a FAIL finding: exit 4), the summary task still runs
     (all_done), writes every row, and fails too, so the DAG run is failed."""
     out = dag_run.airflow.home.parent / "strict run"
-    conf = json.dumps({"fail_on": "1,2,4", "output_dir": str(out)})
+    conf = json.dumps({"fail_on": "1,2,4", "output_dir": str(out), "chunk_size": CHUNK})
     dag_run.airflow("dags", "test", DAG_ID, "2026-12-02", "--conf", conf)
     assert dag_run.airflow.states("2026-12-02") == sorted(
-        [("plan", "success"), ("summary", "failed")] + [("run", "failed")] * len(dag_run.accounts)
+        [("plan", "success"), ("summary", "failed")] + [("run", "failed")] * _chunks(dag_run)
     ), _redacted(dag_run.airflow.outputs[-1])[-3000:]
     (summary,) = out.glob("*/summary.json")
     rows = json.loads(summary.read_text("utf-8"))["rows"]

@@ -116,3 +116,36 @@ def test_an_account_without_a_result_is_a_not_started_row(tmp_path: Path) -> Non
     assert out["exit_code"] == 1 and out["failed"]
     rows = json.loads((folder / "summary.json").read_text("utf-8"))["rows"]
     assert [r["status"] for r in rows] == ["done", "not started"]
+
+
+def test_a_chunk_runs_its_accounts_on_warm_kernels_and_a_retry_keeps_finished_ones(
+    members: list[str], tmp_path: Path
+) -> None:
+    """``run_chunk``: every account of the chunk gets its run folder and result, on one pool
+    (fewer kernels than accounts); a second try of the same run re-runs nobody that finished."""
+    from support.plugin import kernels_started
+
+    settings = airflow.settings_from(
+        {"output_dir": str(tmp_path), "chunk_size": "2", "max_concurrency": "1"}
+    )
+    chunks = airflow.plan_chunks(settings, RUN_ID)
+    accounts = [SANDBOX_ACCOUNT_ID, *members]
+    assert chunks == [accounts[:2], accounts[2:]]
+    before = kernels_started()
+    first = airflow.run_chunk(settings, chunks[0], RUN_ID)
+    assert [r["account_id"] for r in first] == chunks[0]
+    assert all(r["exit_code"] in (0, 4) for r in first), first
+    assert kernels_started() - before == 1  # one kernel for the chunk's two accounts
+    folder = airflow.run_folder(settings, RUN_ID)
+    for acct in chunks[0]:
+        (run_json,) = (folder / acct).glob("*/run.json")
+        assert json.loads(run_json.read_text("utf-8"))["account_id"] == acct
+    again = airflow.run_chunk(settings, chunks[0], RUN_ID)  # a retry of the same chunk
+    assert again == first
+    assert kernels_started() - before == 1  # the retry ran nobody: no kernel
+    assert all(len(list((folder / a).glob("*/run.json"))) == 1 for a in chunks[0])
+
+
+def test_chunk_size_must_be_a_positive_number() -> None:
+    with pytest.raises(BadInput, match="chunk_size 'zero'"):
+        airflow.settings_from({"chunk_size": "zero"})

@@ -249,3 +249,34 @@ def test_a_fan_out_that_reaches_no_account_is_bad_input_not_success(tmp_path: Pa
     assert proc.stderr.startswith("runbook: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "--member-accounts" in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_summary_page_links_each_account_run_and_names_each_control(tmp_path: Path) -> None:
+    """summary.html: each account's link opens a file of its run (the HTML export, else the
+    executed notebook); each control column's title is on the page; the table scrolls in its
+    own box (the page fits a 1280 px window)."""
+    import re
+
+    from runbook_lib.org import fanout, summary
+
+    stem = "00_check_root_usage"
+    findings = [
+        {"control": "2.1.1", "title": "Centralized root access", "status": "FAIL"},
+        {"control": "1.12", "title": "Credentials unused for 45 days", "status": "PASS"},
+    ]
+    results = []
+    for n, export in enumerate((f"{stem}.html", f"{stem}.ipynb")):
+        run_dir = tmp_path / f"11112222333{n}" / "run"
+        run_dir.mkdir(parents=True)
+        (run_dir / export).write_text("{}", "utf-8")
+        record = {"findings": findings, "writes": 0}
+        results.append(fanout.AccountResult(f"11112222333{n}", "done", 0, "", run_dir, record))
+    results.append(fanout.AccountResult("111122223339"))  # never started: no link
+    summary.write_summary(fanout.FanoutResult(stem, tmp_path, results, True))
+    page = (tmp_path / "summary.html").read_text("utf-8")
+    links = re.findall(r"<a href='([^']+)'>(\d{12})</a>", page)
+    assert [acct for _, acct in links] == ["111122223330", "111122223331"]
+    assert [Path(href).name for href, _ in links] == [f"{stem}.html", f"{stem}.ipynb"]
+    assert all((tmp_path / href).is_file() for href, _ in links)
+    assert "Centralized root access" in page and "Credentials unused for 45 days" in page
+    assert "overflow:auto" in page and "<div class='wrap'><table>" in page
