@@ -7,5 +7,6 @@ over an Organization joins this package and ``org``: ``interfaces.fix_org``.
 """
 
 from runbook_lib.fix.board import open_board, steps_view, verify
+from runbook_lib.fix.request import check_inputs as check_request
 
-__all__ = ["open_board", "steps_view", "verify"]
+__all__ = ["check_request", "open_board", "steps_view", "verify"]

@@ -82,6 +82,8 @@ class Board:
     refusal: str = ""
     after: dict[str, Any] = field(default_factory=dict)
     audit_after: str = ""
+    #: what the audit before ran against (account, sandbox instance): compared like for like
+    audited: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The audit's line and the plan's size (the rows are the step cell's)."""
@@ -110,7 +112,10 @@ class Board:
             return []
         where = self.audit_before
         return [
-            line.strip() for line in compare_lines({"findings": self.findings}, self.after, where)
+            line.strip()
+            for line in compare_lines(
+                {**self.audited, "findings": self.findings}, self.after, where
+            )
         ]
 
     def __repr__(self) -> str:
@@ -214,7 +219,12 @@ def open_board(params: Mapping[str, Any], *, yes: bool = False, output_dir: str 
         )
         for n, step in enumerate(plan.steps, 1)
     ]
-    return Board(request, shown(before.run_dir), findings, plan, rows, yes=yes)
+    audited: dict[str, Any] = {
+        k: before.record[k]
+        for k in ("account_id", "sandbox_instance", "target", "parameters")
+        if k in before.record
+    }
+    return Board(request, shown(before.run_dir), findings, plan, rows, yes=yes, audited=audited)
 
 
 def steps_view(board: Board, *, apply: bool = False, plan: bool = False) -> Any:

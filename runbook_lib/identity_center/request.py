@@ -97,6 +97,23 @@ def _name_part(value: object, param: str) -> str:
     return value
 
 
+def check_person(*, email: str = "", given_name: str = "", family_name: str = "") -> None:
+    """The person's fields that are given (``runbook fix`` passes them on to 06 only when its
+    plan picks 06): the same rules as ``check_inputs``.
+
+    Raises:
+        BadInput: a given e-mail address or name that 06 would refuse.
+    """
+    if email:
+        _text(email, "email", _EMAIL, _("an e-mail address like alice@example.com"))
+        if len(email) > 254:
+            raise BadInput(_("email is longer than 254 characters: give a shorter address."))
+    if given_name:
+        _name_part(given_name, "given_name")
+    if family_name:
+        _name_part(family_name, "family_name")
+
+
 def session_minutes(value: object) -> int:
     """The minutes of an ISO-8601 duration ``PT#H#M`` (0 when it is not one)."""
     match = _DURATION.fullmatch(value) if isinstance(value, str) else None

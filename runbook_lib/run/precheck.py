@@ -84,6 +84,7 @@ INPUT_CHECKS: dict[str, str] = {
     "S4": "runbook_lib.password_policy.request:check_inputs",
     "S5": "runbook_lib.unused_credentials.request:check_inputs",
     "S6": "runbook_lib.identity_center.request:check_inputs",
+    "S7": "runbook_lib.fix.request:check_inputs",
 }
 #: section -> {notebook parameter: the argument its check takes it as} (the notebook's call)
 RENAMED: dict[str, dict[str, str]] = {"S0": {"group_name": "admin_group"}}

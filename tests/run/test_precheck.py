@@ -80,6 +80,10 @@ BAD: list[tuple[str, list[tuple[str, str]], str]] = [
     ("06", [("user_name", "bad name!")], "user_name"),
     ("06", [("email", "nope")], "email"),
     ("06", [("session_duration", "PT13H")], "session_duration"),
+    ("07", [("cis_version", "8.0.0")], "cis_version"),
+    ("07", [("seed_destination", "paper")], "seed_destination"),
+    ("07", [("email", "nope")], "email"),
+    ("07", [("apply", "'maybe'")], "apply"),
     ("06", [("assign_to", "bogus")], "assign_to"),
     ("06", [("permission_set_name", "x" * 33)], "permission_set_name"),
 ]
