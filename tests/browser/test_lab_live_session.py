@@ -65,9 +65,11 @@ def _open(page: Any, url: str, notebook: str) -> None:
 
 
 def _outputs(page: Any) -> str:
-    """The text of every cell output (off-screen cells too)."""
+    """The text of every cell output (off-screen cells too); the outermost output areas only
+    (a widget's Output sits inside its cell's output: read once, not twice)."""
     text: str = page.evaluate(
         "Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+        ".filter(e => !e.parentElement.closest('.jp-OutputArea-output'))"
         ".map(e => e.textContent).join('\\n')"
     )
     return text

@@ -114,17 +114,20 @@ class Reader:
         text: str = self.page.evaluate(PAGE_TEXT_JS)
         return text
 
-    def after(self, button: str, stale: list[str]) -> str:
-        """Wait until the live lines are replaced, then check the whole page."""
+    def after(self, button: str, stale: list[str], expect: str = "") -> str:
+        """Wait until the button's result ``expect`` is on the page and the live lines are
+        replaced, then check the whole page (without ``expect``, a button whose stale phrases
+        were never there would be read before its answer came)."""
         self.gone += stale
         with contextlib.suppress(PlaywrightTimeout):  # then say which phrases stayed
             self.page.wait_for_function(
-                "phrases => { const t = (" + PAGE_TEXT_JS + ")();"
-                " return !phrases.some(p => t.includes(p)); }",
-                arg=self.gone,
+                "([phrases, expect]) => { const t = (" + PAGE_TEXT_JS + ")();"
+                " return t.includes(expect) && !phrases.some(p => t.includes(p)); }",
+                arg=[self.gone, expect],
                 timeout=60_000,
             )
         text = self.text()
+        assert expect in text, f"{self.where}, after {button!r}: no {expect!r} on the page\n{text}"
         left = [p for p in self.gone if p in text]
         assert not left, f"{self.where}, after {button!r}: still on the page: {left}\n{text}"
         twice = [
@@ -203,10 +206,12 @@ def test_s1_page_after_each_button(
     assert iam.list_users()["Users"] == [], "the page load made writes before Create"
 
     _press(page.locator(".runbook-confirm-step"), "I have done this")
-    read.after("I have done this", S1_STALE["I have done this"])
+    read.after(
+        "I have done this", S1_STALE["I have done this"], "Done: recorded in the run record."
+    )
 
     _press(page.locator(".runbook-apply-form"), "Create")
-    text = read.after("Create", S1_STALE["Create"])
+    text = read.after("Create", S1_STALE["Create"], "Review — made these changes:")
     assert f"✓ user '{USER}'" in text and f"Sign-in CSV of '{USER}'" in text, text
     assert "Review — made these changes:" in text, text
     groups = iam.list_groups_for_user(UserName=USER)["Groups"]
@@ -237,11 +242,16 @@ def test_s2_page_after_each_button(
     read.after("Reveal", S2_STALE["Reveal"])
 
     _press(widget, "Hide")
+    page.wait_for_function(  # the kernel's answer to Hide, not the page before it
+        "() => document.querySelector('.runbook-shown-once').innerText.includes('•')"
+    )
     read.after("Hide", S2_STALE["Hide"])
     assert_absent(secret, page.content(), f"the S2 page in {frontend} after Hide")
 
     _press(widget, "I have stored it")
-    text = read.after("I have stored it", S2_STALE["I have stored it"])
+    text = read.after(
+        "I have stored it", S2_STALE["I have stored it"], "The secret you stored authenticates"
+    )
     assert "The secret you stored authenticates" in text, text
     assert_absent(secret, page.content(), f"the S2 page in {frontend} after 'I have stored it'")
     (key,) = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
@@ -289,7 +299,7 @@ def test_s3_page_after_each_button(
     form.locator("input").nth(0).fill(oathtool(seed, window - 30))
     form.locator("input").nth(1).fill(oathtool(seed, window))
     _press(form, "Assign MFA")
-    text = read.after("Assign MFA", S3_STALE["Assign MFA"])
+    text = read.after("Assign MFA", S3_STALE["Assign MFA"], "assigned arn:aws:iam::")
     serial = f"arn:aws:iam::{iam.get_user(UserName=USER)['User']['Arn'].split(':')[4]}:mfa/{USER}"
     assert f"assigned {serial} to '{USER}'" in text, text
     devices = iam.list_mfa_devices(UserName=USER)["MFADevices"]

@@ -67,7 +67,11 @@ def test_voila_billing_confirmation_and_a_typed_password_on_create(
     typed = f"Typed-{secrets.token_hex(6)}-Pw1!"
     field.fill(typed)
     form.get_by_role("button", name="Create").click()
-    wait_text(page, CREATE, "✓ user 'Administrator'", timeout=60_000)
+    wait_text(page, CREATE, "✓ create user 'Administrator'", timeout=60_000)  # the changes made
+    page.wait_for_function(  # and Verify's result in its own cell, once
+        "() => document.body.innerText.split(\"✓ user 'Administrator' (path /)\").length === 2",
+        timeout=60_000,
+    )
     assert field.input_value() == "", "the password stayed in the field"
     form.evaluate("el => el.scrollIntoView({block: 'start'})")
     screenshot(page, "voila-s1-created", readme=False)

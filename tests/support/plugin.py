@@ -62,7 +62,7 @@ def _runbook_tests_count_kernel():  # tests only: one line per IPython kernel st
     import os, sys
     if "ipykernel" in sys.modules:
         with open({path!r}, "a", encoding="utf-8") as counter:
-            counter.write(f"{{os.getpid()}} {{os.getcwd()}}\\n")
+            counter.write(f"{{os.getpid()}} {{os.getppid()}} {{os.getcwd()}}\\n")
 _runbook_tests_count_kernel()
 del _runbook_tests_count_kernel
 """
@@ -80,10 +80,15 @@ def install_kernel_counter(ipython_dir: Path) -> Path:
     return ipython_dir
 
 
-def kernels_started() -> int:
-    """The number of kernels this session (and its subprocesses) started so far."""
+def kernels_started(*, mine: bool = False) -> int:
+    """The number of kernels this session (and its subprocesses) started so far; ``mine``:
+    only those this process started itself (the session's other xdist workers share the file)."""
     counter = Path(os.environ.get(KERNEL_COUNTER_VAR, "") or os.devnull)
-    return len(counter.read_text("utf-8").splitlines()) if counter.is_file() else 0
+    lines = counter.read_text("utf-8").splitlines() if counter.is_file() else []
+    if mine:
+        me = str(os.getpid())
+        lines = [line for line in lines if line.split(" ", 2)[1:2] == [me]]
+    return len(lines)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
