@@ -194,7 +194,7 @@ def test_no_page_shows_a_temporary_path(site: Path) -> None:
     for page in site.glob("*.html"):
         assert "/tmp/" not in page.read_text(), page.name
     assert (
-        "~/.iam-runbooks/secrets/Administrator_accessKeys.csv"
+        "~/.iam-runbooks/secrets/123456789012-Administrator_accessKeys.csv"
         in (site / "02_create_access_key.html").read_text()
     )
 
@@ -254,7 +254,7 @@ def test_each_runbook_page_has_objectives_and_a_checkpoint_with_its_output(site:
         checkpoint = re.search(r"class=.runbook-checkpoint.><code>(.+?)</code>", text, re.S)
         expected = re.search(r"class=.runbook-expected.><code>(.+?)</code>", text, re.S)
         assert checkpoint and expected, f"{book.stem} has no checkpoint with its expected output"
-        assert re.search(r"^(aws iam|runbook run)", checkpoint[1], re.M), book.stem
+        assert re.search(r"^(aws iam|runbook run|runbook fix)", checkpoint[1], re.M), book.stem
 
 
 def test_a_course_page_listed_but_missing_stops_the_build(tmp_path: Path) -> None:
