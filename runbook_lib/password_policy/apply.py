@@ -75,7 +75,7 @@ def ensure_policy(ctx: RunContext, plan: PolicyPlan) -> PasswordPolicyOutcome:
     if not plan.changes:
         return PasswordPolicyOutcome(plan, N_("already in place (no change)"))
     if ctx.plan:
-        changing = ", ".join(plan.changes)
+        changing = ", ".join(API_NAMES.get(name, name) for name in plan.changes)  # as changes
         ctx.record.would("S4.4-6", CHANGE, resource(ctx.account_id), settings=changing)
         return PasswordPolicyOutcome(plan, N_("would be set (plan mode, no change)"))
     aws.call(

@@ -185,6 +185,6 @@ def test_the_runner_carries_planned_to_run_json_and_the_terminal(iam: Any, tmp_p
     record = json.loads((run_dir / "run.json").read_text("utf-8"))
     (entry,) = record["planned"]
     assert entry["action"] == "update-account-password-policy"
-    assert "Minimum length" in entry["settings"]
+    assert "MinimumPasswordLength" in entry["settings"]  # the API names, as in changes (never cut)
     assert "would update-account-password-policy" in out.getvalue()
     assert "; 1 planned:" in out.getvalue()
