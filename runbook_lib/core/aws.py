@@ -35,6 +35,7 @@ from runbook_lib.core.errors import (
     TargetRefused,
     TargetUnreachable,
 )
+from runbook_lib.core.i18n import _
 
 #: pseudo-code: botocore refused the parameters before sending the request
 INVALID = "ParamValidation"
@@ -199,18 +200,24 @@ def caller_identity(sts: Any, target: str, profile: str) -> dict[str, Any]:
         ident: dict[str, Any] = sts.get_caller_identity()
     except NoCredentialsError as err:
         raise TargetRefused(
-            f"No AWS credentials found for {target}: sign in (aws sso login "
-            f"--profile {profile or 'NAME'}) or configure the profile, then re-run."
+            _(
+                "No AWS credentials found for {target}: sign in (aws sso login --profile "
+                "{profile}) or configure the profile, then re-run."
+            ).format(target=target, profile=profile or "NAME")
         ) from err
     except ClientError as err:
         raise TargetRefused(
-            f"AWS refused the credentials of {target} (STS {error_code(err)}): renew them "
-            "(aws sso login, or new keys) and re-run."
+            _(
+                "AWS refused the credentials of {target} (STS {code}): renew them (aws sso "
+                "login, or new keys) and re-run."
+            ).format(target=target, code=error_code(err))
         ) from err
     except BotoCoreError as err:
         raise TargetUnreachable(
-            f"Cannot reach {target} ({type(err).__name__}): check endpoint_url and the "
-            "network, or use target sandbox."
+            _(
+                "Cannot reach {target} ({error}): check endpoint_url and the network, or use "
+                "target sandbox."
+            ).format(target=target, error=type(err).__name__)
         ) from err
     return ident
 

@@ -380,14 +380,27 @@ def check_lease(
     age = marker.age(now or utc_now())
     if age is None or age >= lease or _process_gone(marker.run_id):
         return
-    when = f"{marker.moment:%Y-%m-%d %H:%M:%S} UTC" if marker.moment else "an unknown time"
+    when = f"{marker.moment:%Y-%m-%d %H:%M:%S} UTC" if marker.moment else _("an unknown time")
     minutes = max(1, round((lease - age).total_seconds() / 60))
     writes = ctx.record.writes
-    done = " Nothing was changed." if not writes else f" This run made {writes} write(s) first."
+    done = (
+        " " + _("Nothing was changed.")
+        if not writes
+        else " " + _("This run made {writes} write(s) first.").format(writes=writes)
+    )
     raise RunInProgress(
-        f"Another run of {what} started at {when} by {marker.by or 'an unknown caller'} (run "
-        f"{marker.run_id}) and may still be working: re-run after it ends (its marker is taken "
-        f"for a crashed run's in about {minutes} min).{done}"
+        _(
+            "Another run of {what} started at {when} by {by} (run {run}) and may still be "
+            "working: re-run after it ends (its marker is taken for a crashed run's in about "
+            "{minutes} min)."
+        ).format(
+            what=what,
+            when=when,
+            by=marker.by or _("an unknown caller"),
+            run=marker.run_id,
+            minutes=minutes,
+        )
+        + done
     )
 
 
