@@ -29,9 +29,8 @@ if TYPE_CHECKING:
 EXTERNAL_ID_VAR = environ.EXTERNAL_ID
 
 
-def fanout_options(cmd: argparse.ArgumentParser) -> None:
-    """The options of ``runbook run`` that run one notebook over many accounts."""
-    grp = cmd.add_argument_group("many accounts (fan-out)")
+def account_options(grp: argparse._ArgumentGroup) -> None:
+    """Which accounts, and how to get into each: ``run``'s fan-out and ``fix`` share them."""
     grp.add_argument("--org", action="store_true", help="every ACTIVE account of the Organization")
     grp.add_argument("--accounts", metavar="ID,ID|FILE", help="these accounts (12-digit IDs)")
     grp.add_argument(
@@ -45,6 +44,12 @@ def fanout_options(cmd: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"the external ID the role wants: first line of FILE (or ${EXTERNAL_ID_VAR})",
     )
+
+
+def fanout_options(cmd: argparse.ArgumentParser) -> None:
+    """The options of ``runbook run`` that run one notebook over many accounts."""
+    grp = cmd.add_argument_group("many accounts (fan-out)")
+    account_options(grp)
     # refused with the way to give it instead: a command line is readable by every local user
     grp.add_argument("--external-id", default="", help=argparse.SUPPRESS)
     grp.add_argument(

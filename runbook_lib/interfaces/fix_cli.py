@@ -9,7 +9,7 @@ from typing import Any
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
 from runbook_lib.interfaces.cli_options import lang_option, target_options
-from runbook_lib.interfaces.fanout_cli import EXTERNAL_ID_VAR, member_option
+from runbook_lib.interfaces.fanout_cli import account_options, member_option
 
 
 def fix_options(cmd: argparse.ArgumentParser) -> None:
@@ -34,19 +34,7 @@ def fix_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--output-dir", type=Path, default=Path("runs"), help="default: runs/")
     lang_option(cmd, "language of the messages (the notebooks' parameter)")
     grp = cmd.add_argument_group("many accounts (a plan per account)")
-    grp.add_argument("--org", action="store_true", help="every ACTIVE account of the Organization")
-    grp.add_argument("--accounts", metavar="ID,ID|FILE", help="these accounts (12-digit IDs)")
-    grp.add_argument(
-        "--role-name",
-        default="OrganizationAccountAccessRole",
-        help="the role assumed in each account (default: OrganizationAccountAccessRole)",
-    )
-    grp.add_argument(
-        "--external-id-file",
-        type=Path,
-        metavar="FILE",
-        help=f"the external ID the role wants: first line of FILE (or ${EXTERNAL_ID_VAR})",
-    )
+    account_options(grp)
     grp.add_argument("--max-concurrency", type=int, default=2, metavar="K", help="default: 2")
     grp.add_argument(
         "--max-errors", type=int, metavar="E", help="start no new account after E failures"
