@@ -135,14 +135,15 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
 
     Read here, with papermill's own pattern, so that the parameter checks before any kernel
     starts do not import papermill (and nbclient, jupyter_client, nbformat's validator): the
-    ``runbook`` command's start stays cheap (tests/run/test_cli_start.py compares the two).
+    ``runbook`` command's start stays cheap (tests/run/test_notebook_parameters.py compares the two).
     """
     try:
         book = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as err:
         raise BadInput(
             _(
-                "Cannot read the notebook {path} ({problem}): restore it (git checkout) and run again."
+                "Cannot read the notebook {path} ({problem}): restore it (git checkout) and run "
+                "again."
             ).format(path=path, problem=type(err).__name__)
         ) from err
     cell = next(
