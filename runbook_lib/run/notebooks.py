@@ -135,7 +135,8 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
 
     Read here, with papermill's own pattern, so that the parameter checks before any kernel
     starts do not import papermill (and nbclient, jupyter_client, nbformat's validator): the
-    ``runbook`` command's start stays cheap (tests/run/test_notebook_parameters.py compares the two).
+    ``runbook`` command's start stays cheap (tests/run/test_notebook_parameters.py compares
+    the two).
     """
     try:
         book = json.loads(path.read_text("utf-8"))
