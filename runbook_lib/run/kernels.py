@@ -18,6 +18,7 @@ import secrets as stdlib_secrets
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -96,6 +97,8 @@ KERNELS_PREFIX = "runbook-kernels-"
 TEMP_PREFIXES = ("runbook-guard-", "runbook-reset-", KERNELS_PREFIX)
 _PID_NAME = re.compile(r"^(?:runbook-(?:guard|reset|kernels-\d+)-|kernel-)(\d+)-")
 _fallback: list[Path] = []
+#: the kernel every notebook runs on (``engine.KERNEL_NAME``): this interpreter's ipykernel
+NATIVE_KERNEL = "python3"
 #: kernel arguments: IPython keeps its input history in memory only (reset between runs)
 NO_HISTORY = ("--HistoryManager.enabled=False",)
 
@@ -213,6 +216,7 @@ def ipc_kernel_manager(
             ``None``: discarded.
         env: the kernel's environment (from ``kernel_environ``); ``None``: this process's.
     """
+    from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
 
     kernel_env = dict(env) if env is not None else None
@@ -220,6 +224,15 @@ def ipc_kernel_manager(
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(transport="ipc", **kwargs)
+            if self.kernel_name == NATIVE_KERNEL:  # no kernel-spec discovery (it imports
+                # IPython and ipykernel in this process, ≈ 0.1 s of CPU per command): the
+                # native kernel of this interpreter, the one that has runbook_lib installed
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (ipykernel)",
+                    language="python",
+                    metadata={"debugger": True},
+                )
             # absolute paths in a private folder, named by this process (``clean_leftovers``):
             # the kernel may start in another working directory
             name = f"kernel-{os.getpid()}-{stdlib_secrets.token_hex(6)}"
