@@ -99,6 +99,14 @@ _PID_NAME = re.compile(r"^(?:runbook-(?:guard|reset|kernels-\d+)-|kernel-)(\d+)-
 _fallback: list[Path] = []
 #: the kernel every notebook runs on (``engine.KERNEL_NAME``): this interpreter's ipykernel
 NATIVE_KERNEL = "python3"
+#: how a headless kernel starts: ``python -m ipykernel_launcher``, without the debugger
+#: (ipykernel imports debugpy and pydevd at start when they are installed, ≈ 0.13 s of CPU per
+#: kernel, for a debugger no headless run can attach to)
+KERNEL_BOOT = (
+    "import sys; sys.path[:1] = [] if sys.path[:1] == [''] else sys.path[:1]; "
+    "sys.modules['debugpy'] = None; "
+    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+)
 #: kernel arguments: IPython keeps its input history in memory only (reset between runs)
 NO_HISTORY = ("--HistoryManager.enabled=False",)
 
@@ -226,9 +234,10 @@ def ipc_kernel_manager(
             super().__init__(transport="ipc", **kwargs)
             if self.kernel_name == NATIVE_KERNEL:  # no kernel-spec discovery (it imports
                 # IPython and ipykernel in this process, ≈ 0.1 s of CPU per command): the
-                # native kernel of this interpreter, the one that has runbook_lib installed
+                # native kernel of this interpreter, the one that has runbook_lib installed,
+                # started by KERNEL_BOOT
                 self._kernel_spec = KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    argv=[sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}"],
                     display_name="Python 3 (ipykernel)",
                     language="python",
                     metadata={"debugger": True},
