@@ -303,7 +303,7 @@ def single_parts(
         "## Where the time goes (medians, from each run.json's `timings`)",
         "",
         "| runbook | whole command | process start, imports, parameter checks | kernel start "
-        "+ cells | HTML export (after the warm-up thread) |",
+        "+ cells | HTML export (none by default since issue 24) |",
         "|---|---|---|---|---|",
     ]
     for n, rows in sorted(phases.items()):
@@ -429,6 +429,7 @@ def main() -> int:
             + "\n"
             + kept_sections(args.output)
         )
+        print(args.output.read_text("utf-8"))
         return 0
     pooled = warm_vs_cold(box, scratch, args.repeats)
     load_org = os.getloadavg()[1]
