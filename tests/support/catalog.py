@@ -106,6 +106,7 @@ FAULT_02_PROCESS = Scenario(
         "secrets_dir",
         "{secrets}",
         "--log-output",
+        *("--html", "each"),  # the leak scans cover the HTML export too
     ),
     env=((FAULT_AT_WRITE_VAR, str(WRITES["02"])),),
     prepare=create_users("FaultCli02"),
