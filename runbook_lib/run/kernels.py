@@ -107,8 +107,6 @@ KERNEL_BOOT = (
     "sys.modules['debugpy'] = None; "
     "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
 )
-#: seconds a kernel gets to exit after its shutdown_request: half, then SIGTERM; half, SIGKILL
-SHUTDOWN_WAIT = 1.0
 #: kernel arguments: IPython keeps its input history in memory only (reset between runs)
 NO_HISTORY = ("--HistoryManager.enabled=False",)
 
@@ -234,11 +232,6 @@ def ipc_kernel_manager(
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(transport="ipc", **kwargs)
-            # ipykernel 7 sometimes answers shutdown_request and then does not exit: the
-            # manager waited half of 5 s before SIGTERM, ≈ 2.5 s added to one run in three.
-            # When a kernel is shut down its cells are done and their record and deliveries
-            # written; nothing of ours runs at its exit
-            self.shutdown_wait_time = SHUTDOWN_WAIT
             if self.kernel_name == NATIVE_KERNEL:  # no kernel-spec discovery (it imports
                 # IPython and ipykernel in this process, ≈ 0.1 s of CPU per command): the
                 # native kernel of this interpreter, the one that has runbook_lib installed,
@@ -254,6 +247,19 @@ def ipc_kernel_manager(
             name = f"kernel-{os.getpid()}-{stdlib_secrets.token_hex(6)}"
             self.ip = str(socket_folder() / name)
             self.connection_file = str(socket_folder() / f"{name}.json")
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            """Stop the kernel at once (``now`` is always true here).
+
+            When a headless kernel is shut down its cells are done: their output is in the
+            notebook, their record, deliveries and leak-guard announcements were written
+            synchronously by the cells, and nothing of this package runs at a kernel's exit.
+            The graceful path (shutdown_request, then wait) cost the kernel's teardown, and
+            ipykernel 7 sometimes answers shutdown_request without exiting: the manager then
+            waited 2.5 s before SIGTERM (one run in three). jupyter_client still removes the
+            connection file and the IPC sockets.
+            """
+            await super().shutdown_kernel(now=True, restart=restart)
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             # no history database: every run's input (its parameters: account, users,
