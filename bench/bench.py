@@ -55,7 +55,14 @@ MINIMUM_WRITES = {
         "CreateAccessKey; + TagUser pending before and TagUser delivered after (tells a "
         "crashed run's orphan key from a key made elsewhere)",
     ),
-    "03": (2, 2, 2, "CreateVirtualMFADevice, EnableMFADevice"),
+    "03": (
+        2,
+        4,
+        4,
+        "CreateVirtualMFADevice, EnableMFADevice; + TagUser (the `iam-runbooks:S3` marker) before "
+        "the first device write and UntagUser after EnableMFADevice (keeps two runs at once from "
+        "replacing each other's device)",
+    ),
 }
 #: notebooks whose S1 prerequisites the sandbox must hold first
 NEEDS_ADMIN = {"02", "03"}
@@ -283,7 +290,8 @@ def single_parts(
         "",
     ]
     if args.single_only:  # the fan-out sections of the last full run stay below, as they were
-        lines[2] += " `--single-only`: the single runs only; the sections below them are older."
+        lines[2] += " `--single-only`: the single runs only (no Organization runs: the middle load "
+        lines[2] += "figure is the start's)."
     tail = [
         "## AWS API calls per runbook",
         "",
