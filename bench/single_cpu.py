@@ -7,8 +7,8 @@ the whole process tree of the command (the command, its kernel, every child it w
 ``RUSAGE_CHILDREN`` around the run); the sandbox's own work is in this process and not counted,
 for any variant. Rounds are interleaved (the order swaps every round); medians are printed.
 
-Also: the command's start, ``runbook --version``-like cost, measured as the precheck refusal
-path (``runbook run 02 -p user_name 'bad name!'``, exit 2 before any kernel).
+Also: the command's start, measured as the precheck refusal path (``runbook run 02 -p
+user_name 'bad name!'``: imports and parameter checks, exit 2 before any kernel).
 
 Usage: python bench/single_cpu.py --tree before=/tmp/base --tree after=. --rounds 5
 """
