@@ -248,7 +248,9 @@ def ipc_kernel_manager(
             self.ip = str(socket_folder() / name)
             self.connection_file = str(socket_folder() / f"{name}.json")
 
-        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        async def shutdown_kernel(  # type: ignore[override]
+            self, now: bool = False, restart: bool = False
+        ) -> None:
             """Stop the kernel at once (``now`` is always true here).
 
             When a headless kernel is shut down its cells are done: their output is in the
