@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,7 +55,14 @@ MINIMUM_WRITES = {
         "CreateAccessKey; + TagUser pending before and TagUser delivered after (tells a "
         "crashed run's orphan key from a key made elsewhere)",
     ),
-    "03": (2, 2, 2, "CreateVirtualMFADevice, EnableMFADevice"),
+    "03": (
+        2,
+        4,
+        4,
+        "CreateVirtualMFADevice, EnableMFADevice; + TagUser (the `iam-runbooks:S3` marker) before "
+        "the first device write and UntagUser after EnableMFADevice (keeps two runs at once from "
+        "replacing each other's device)",
+    ),
 }
 #: notebooks whose S1 prerequisites the sandbox must hold first
 NEEDS_ADMIN = {"02", "03"}
@@ -87,9 +95,24 @@ EMPTY_NOTEBOOK = {
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    seconds, _, proc = timed_cpu(cmd, env)
+    return seconds, proc
+
+
+def timed_cpu(
+    cmd: list[str], env: dict[str, str]
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds, CPU seconds and the process: the CPU is user + sys of the command's whole
+    process tree (the command, its kernel, every child it waited for: ``RUSAGE_CHILDREN``
+    before and after). The sandbox serves from this process: its work is not counted, for the
+    runbook and the aws-cli script alike."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    return time.perf_counter() - start, proc
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu, proc
 
 
 def runbook(*args: str) -> list[str]:
@@ -188,6 +211,137 @@ def kept_sections(path: Path) -> str:
     return "".join(out)
 
 
+def single_lines(
+    args: argparse.Namespace,
+    times: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    calls: dict[str, dict[str, object]],
+    phases: dict[str, list[tuple[float, dict[str, float]]]],
+    load_before: float,
+) -> list[str]:
+    """BENCHMARKS.md of ``--single-only``: the single runs, without the fan-out sections."""
+    head, tail = single_parts(args, times, cpu, calls, phases, load_before, os.getloadavg()[1])
+    return [*head, *tail]
+
+
+def single_parts(
+    args: argparse.Namespace,
+    times: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    calls: dict[str, dict[str, object]],
+    phases: dict[str, list[tuple[float, dict[str, float]]]],
+    load_before: float,
+    load_org: float,
+) -> tuple[list[str], list[str]]:
+    """The single-run sections of BENCHMARKS.md: before and after the fan-out's."""
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for key, values in sorted(times.items()):
+        print(f"{key}: " + " ".join(f"{v:.2f}" for v in values), file=sys.stderr)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench` "
+        f"(bench/bench.py, {args.runs} paired, interleaved runs; medians) on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "Every run starts on a reset sandbox (moto on 127.0.0.1); times are wall-clock seconds of "
+        "the whole command, process start included. Load average (5 min, `os.getloadavg`) at the "
+        f"start / before the Organization runs / at the end: {load_before:.1f} / {load_org:.1f} "
+        f"/ {os.getloadavg()[1]:.1f}"
+        + (
+            ": above the core count, other work shared the machine (absolute seconds inflated; "
+            "the paired ratios are what to compare)."
+            if max(load_before, load_org) > (os.cpu_count() or 1)
+            else "."
+        ),
+        "",
+        "Raw times (s), in run order: "
+        + "; ".join(
+            f"{k}: " + ", ".join(f"{v:.2f}" for v in vals) for k, vals in sorted(times.items())
+        ),
+        "",
+        "Raw CPU (s, user + sys of each command's process tree: the command, its kernel, its "
+        "aws CLI processes; the sandbox's own work is not in it): "
+        + "; ".join(
+            f"{k}: " + ", ".join(f"{v:.2f}" for v in vals) for k, vals in sorted(cpu.items())
+        ),
+        "",
+        "| job | runbook (s) | aws-cli script (s) | ratio | target | met? | runbook CPU (s) "
+        "| aws-cli CPU (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    for n in ("01", "02", "03"):
+        ratio = med[f"run {n}"] / med[f"awscli {n}"]
+        lines.append(
+            f"| S{n[1]} | {med[f'run {n}']:.2f} | {med[f'awscli {n}']:.2f} | "
+            f"{ratio:.2f}× | ≤ 1.0× | {'yes' if ratio <= 1.0 else 'no'} | "
+            f"{cpu_med[f'run {n}']:.2f} | {cpu_med[f'awscli {n}']:.2f} |"
+        )
+    lines.append(
+        f"| command start (`runbook run 02 -p user_name 'bad name!'`: imports and parameter "
+        f"checks, refused before any kernel, exit 2) | {med['start']:.2f} | — | — | ≤ 0.3 s | "
+        f"{'yes' if med['start'] <= 0.3 else 'no'} | {cpu_med['start']:.2f} | — |"
+    )
+    lines += [
+        "",
+        f"- papermill floor (an empty notebook through `runbook run`): {med['floor']:.2f} s",
+        f"- `runbook run --all` (00, 04, 01, 02, 03 on one warm kernel): {med['all']:.2f} s = "
+        f"{med['all'] / (5 * med['floor']):.2f}× five floors (target ≤ 1.5×)",
+        "",
+    ]
+    if args.single_only:  # the fan-out sections of the last full run stay below, as they were
+        lines[2] += " `--single-only`: the single runs only (no Organization runs: the middle load "
+        lines[2] += "figure is the start's)."
+    tail = [
+        "## AWS API calls per runbook",
+        "",
+        "| runbook | first run reads | first run writes | procedure minimum | crash-safe minimum "
+        "(AWS / moto) | re-run reads | re-run writes | which writes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in ("01", "02", "03"):
+        first, rerun = calls[n]["first"], calls[n]["rerun"]
+        bare, safe_aws, safe_moto, why = MINIMUM_WRITES[n]
+        tail.append(
+            f"| {n} | {first.get('reads')} | {first.get('writes')} | {bare} | "
+            f"{safe_aws} / {safe_moto} | {rerun.get('reads')} | {rerun.get('writes')} | {why} |"
+        )
+    tail += [
+        "",
+        "## Where the time goes (medians, from each run.json's `timings`)",
+        "",
+        "| runbook | whole command | process start, imports, parameter checks | kernel start "
+        "+ cells | HTML export (none by default since issue 24) |",
+        "|---|---|---|---|---|",
+    ]
+    for n, rows in sorted(phases.items()):
+        whole = statistics.median(r[0] for r in rows)
+        execute = statistics.median(r[1].get("execute", 0.0) for r in rows)
+        export = statistics.median(r[1].get("html_export", 0.0) for r in rows)
+        tail.append(
+            f"| {n} | {whole:.2f} | {whole - execute - export:.2f} | {execute:.2f} | {export:.2f} |"
+        )
+    tail += [
+        "",
+        "Goal ≤ 1.0× for each single-account job: what is compared is the whole "
+        "command, process start included, against a script making the same writes and nothing "
+        "else (S1: 5 CLI calls, S2: 1, S3: 2 plus oathtool). "
+        "The aws-cli scripts start one CLI process per call (≈ 0.5–1.5 s each here); the "
+        "runbook pays "
+        "once for a Python process that imports papermill, a kernel start, the kernel's imports "
+        "of boto3 and the library (the HTML export only with `--html each` since issue 24). That "
+        "fixed cost is the papermill floor, "
+        "so few-write jobs (S2, S3) stay above the script, while S1's five writes (plus the reads "
+        "that make it idempotent and the Verify step) come out level. A single `runbook run "
+        "NAME` still starts its own kernel: warm kernels pay off from the second run on, in "
+        "`--all` and in a fan-out over accounts (the marginal cost per run above). What would "
+        "close the gap for a single S2/S3 run: a long-lived runner process that keeps a warm "
+        "pool between commands (each command then costs its cells and the reset).",
+        "",
+    ]
+    return lines, tail
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -196,6 +350,11 @@ def main() -> int:
     parser.add_argument("--org-runs", type=int, default=2, help="paired fan-out runs per size")
     parser.add_argument(
         "--org-sizes", default="10,50", help="Organization sizes (members), smallest first"
+    )
+    parser.add_argument(
+        "--single-only",
+        action="store_true",
+        help="only the single runs (S1-S3 vs aws-cli, the floor, --all, the command's start)",
     )
     args = parser.parse_args()
     org_bench.SIZES = tuple(int(n) for n in args.org_sizes.split(","))
@@ -210,6 +369,7 @@ def main() -> int:
     empty = scratch / "99_empty.ipynb"
     empty.write_text(json.dumps(EMPTY_NOTEBOOK))
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     calls: dict[str, dict[str, object]] = {}
     phases: dict[str, list[tuple[float, dict[str, float]]]] = {}
 
@@ -239,8 +399,9 @@ def main() -> int:
                 secrets.mkdir()
                 env["RUNBOOK_SECRETS_DIR"] = env["OUT_DIR"] = str(secrets)
                 if variant == "runbook":
-                    seconds, proc = timed(runbook(n, "--output-dir", str(out)), env)
+                    seconds, used, proc = timed_cpu(runbook(n, "--output-dir", str(out)), env)
                     record(f"run {n}", seconds, proc)
+                    cpu.setdefault(f"run {n}", []).append(used)
                     calls.setdefault(n, {})["first"] = last_record(out, n)
                     phases.setdefault(n, []).append(
                         (seconds, calls[n]["first"].get("timings", {}))  # type: ignore[arg-type]
@@ -248,8 +409,18 @@ def main() -> int:
                     _, proc = timed(runbook(n, "--output-dir", str(out)), env)
                     calls[n]["rerun"] = last_record(out, n)
                 else:
-                    seconds, proc = timed(["bash", str(ROOT / "bench" / f"s{n[1]}_awscli.sh")], env)
+                    script = ["bash", str(ROOT / "bench" / f"s{n[1]}_awscli.sh")]
+                    seconds, used, proc = timed_cpu(script, env)
                     record(f"awscli {n}", seconds, proc)
+                    cpu.setdefault(f"awscli {n}", []).append(used)
+        # the command's own start: imports and parameter checks, refused before any kernel
+        seconds, used, proc = timed_cpu(
+            [str(BIN / "runbook"), "run", "02", "-p", "user_name", "bad name!"], env
+        )
+        if proc.returncode != 2:
+            sys.exit(f"the precheck refusal exited {proc.returncode}: {proc.stderr[-400:]}")
+        times.setdefault("start", []).append(seconds)
+        cpu.setdefault("start", []).append(used)
         seconds, proc = timed(
             [str(BIN / "runbook"), "run", str(empty), "--output-dir", str(out)], env
         )
@@ -259,99 +430,27 @@ def main() -> int:
         seconds, proc = timed([*runbook("--all"), "--output-dir", str(out)], env)
         record("all", seconds, proc)
         print(f"round {i + 1}/{args.runs} done", file=sys.stderr)
+    if args.single_only:
+        box.stop()
+        args.output.write_text(
+            "\n".join(single_lines(args, times, cpu, calls, phases, load_before))
+            + "\n"
+            + kept_sections(args.output)
+        )
+        print(args.output.read_text("utf-8"))
+        return 0
     pooled = warm_vs_cold(box, scratch, args.repeats)
     load_org = os.getloadavg()[1]
     org_times, org_calls = org_bench.org_rounds(box, env, scratch, args.org_runs, timed)
     org_pooled = org_bench.warm_vs_cold_org(box, scratch)
     box.stop()
 
-    med = {k: statistics.median(v) for k, v in times.items()}
-    for key, values in sorted(times.items()):
-        print(f"{key}: " + " ".join(f"{v:.2f}" for v in values), file=sys.stderr)
+    head, tail = single_parts(args, times, cpu, calls, phases, load_before, load_org)
     lines = [
-        "# Benchmarks",
-        "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench` "
-        f"(bench/bench.py, {args.runs} paired, interleaved runs; medians) on "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-        "Every run starts on a reset sandbox (moto on 127.0.0.1); times are wall-clock seconds of "
-        "the whole command, process start included. Load average (5 min, `os.getloadavg`) at the "
-        f"start / before the Organization runs / at the end: {load_before:.1f} / {load_org:.1f} "
-        f"/ {os.getloadavg()[1]:.1f}"
-        + (
-            ": above the core count, other work shared the machine (absolute seconds inflated; "
-            "the paired ratios are what to compare)."
-            if max(load_before, load_org) > (os.cpu_count() or 1)
-            else "."
-        ),
-        "",
-        "Raw times (s), in run order: "
-        + "; ".join(
-            f"{k}: " + ", ".join(f"{v:.2f}" for v in vals) for k, vals in sorted(times.items())
-        ),
-        "",
-        "| job | runbook (s) | aws-cli script (s) | ratio | target | met? |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n in ("01", "02", "03"):
-        ratio = med[f"run {n}"] / med[f"awscli {n}"]
-        lines.append(
-            f"| S{n[1]} | {med[f'run {n}']:.2f} | {med[f'awscli {n}']:.2f} | "
-            f"{ratio:.2f}× | ≤ 1.0× | {'yes' if ratio <= 1.0 else 'no'} |"
-        )
-    lines += [
-        "",
-        f"- papermill floor (an empty notebook through `runbook run`): {med['floor']:.2f} s",
-        f"- `runbook run --all` (00, 04, 01, 02, 03 on one warm kernel): {med['all']:.2f} s = "
-        f"{med['all'] / (5 * med['floor']):.2f}× five floors (target ≤ 1.5×)",
-        "",
+        *head,
         *org_bench.org_lines(org_times, org_calls, org_pooled, args.org_runs),
         *pool_lines(pooled, args.repeats),
-        "## AWS API calls per runbook",
-        "",
-        "| runbook | first run reads | first run writes | procedure minimum | crash-safe minimum "
-        "(AWS / moto) | re-run reads | re-run writes | which writes |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for n in ("01", "02", "03"):
-        first, rerun = calls[n]["first"], calls[n]["rerun"]
-        bare, safe_aws, safe_moto, why = MINIMUM_WRITES[n]
-        lines.append(
-            f"| {n} | {first.get('reads')} | {first.get('writes')} | {bare} | "
-            f"{safe_aws} / {safe_moto} | {rerun.get('reads')} | {rerun.get('writes')} | {why} |"
-        )
-    lines += [
-        "",
-        "## Where the time goes (medians, from each run.json's `timings`)",
-        "",
-        "| runbook | whole command | process start, imports, parameter checks | kernel start "
-        "+ cells | HTML export (after the warm-up thread) |",
-        "|---|---|---|---|---|",
-    ]
-    for n, rows in sorted(phases.items()):
-        whole = statistics.median(r[0] for r in rows)
-        execute = statistics.median(r[1].get("execute", 0.0) for r in rows)
-        export = statistics.median(r[1].get("html_export", 0.0) for r in rows)
-        lines.append(
-            f"| {n} | {whole:.2f} | {whole - execute - export:.2f} | {execute:.2f} | {export:.2f} |"
-        )
-    lines += [
-        "",
-        "Goal ≤ 1.0× for each single-account job: what is compared is the whole "
-        "command, process start included, against a script making the same writes and nothing "
-        "else (S1: 5 CLI calls, S2: 1, S3: 2 plus oathtool). "
-        "The aws-cli scripts start one CLI process per call (≈ 0.5–1.5 s each here); the "
-        "runbook pays "
-        "once for a Python process that imports papermill, a kernel start, the kernel's imports "
-        "of boto3 and the library, and an HTML export. That fixed cost is the papermill floor, "
-        "so few-write jobs (S2, S3) stay above the script, while S1's five writes (plus the reads "
-        "that make it idempotent and the Verify step) come out level. A single `runbook run "
-        "NAME` still starts its own kernel: warm kernels pay off from the second run on, in "
-        "`--all` and in a fan-out over accounts (the marginal cost per run above). What would "
-        "close the gap for a single S2/S3 run: a long-lived runner process that keeps a warm "
-        "pool between commands (each command then costs its cells, the reset and the export), "
-        "and moving the HTML export out of the command (on demand).",
-        "",
+        *tail,
     ]
     args.output.write_text("\n".join(lines) + "\n" + kept_sections(args.output))
     print("\n".join(lines))

@@ -163,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     from runbook_lib.run import notebooks, precheck
     from runbook_lib.run.compare import check_comparable
     from runbook_lib.run.engine import warm_kernels
+    from runbook_lib.run.export import html_per_run
     from runbook_lib.run.notebooks import (
         find_notebook,
         procedure_notebooks,
@@ -205,7 +206,13 @@ def _run(args: argparse.Namespace) -> int:
     worst = EXIT_OK
     # --all: one warm kernel, reset between notebooks (run.pool); a run that fails, or leaves
     # a secret alive, gets its kernel discarded
-    with KernelPool(1, prestart=False) as pool, warm_kernels(pool if len(books) > 1 else None):
+    # --html none (the default): the executed notebook and run.json are the record; the HTML
+    # export (nbconvert, ≈ a third of a single run's CPU) only with --html each
+    with (
+        KernelPool(1, prestart=False) as pool,
+        warm_kernels(pool if len(books) > 1 else None),
+        html_per_run(args.html == "each"),
+    ):
         for book in books:
             print(f"▶ {book.stem} …", end="", flush=True)
             started = time.monotonic()

@@ -89,8 +89,9 @@ def fanout_options(cmd: argparse.ArgumentParser) -> None:
         "--html",
         choices=HTML_CHOICES,
         default="none",
-        help="each account's HTML export: none (default: the executed notebook and run.json "
-        "are the record; jupyter nbconvert --to html on demand) or each (in every account's run)",
+        help="the HTML export of each run (each account's in a fan-out): none (default: the "
+        "executed notebook and run.json are the record; jupyter nbconvert --to html on demand) "
+        "or each (made in every run)",
     )
     member_option(cmd)
 

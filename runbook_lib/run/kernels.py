@@ -18,6 +18,7 @@ import secrets as stdlib_secrets
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -96,6 +97,16 @@ KERNELS_PREFIX = "runbook-kernels-"
 TEMP_PREFIXES = ("runbook-guard-", "runbook-reset-", KERNELS_PREFIX)
 _PID_NAME = re.compile(r"^(?:runbook-(?:guard|reset|kernels-\d+)-|kernel-)(\d+)-")
 _fallback: list[Path] = []
+#: the kernel every notebook runs on (``engine.KERNEL_NAME``): this interpreter's ipykernel
+NATIVE_KERNEL = "python3"
+#: how a headless kernel starts: ``python -m ipykernel_launcher``, without the debugger
+#: (ipykernel imports debugpy and pydevd at start when they are installed, ≈ 0.13 s of CPU per
+#: kernel, for a debugger no headless run can attach to)
+KERNEL_BOOT = (
+    "import sys; sys.path[:1] = [] if sys.path[:1] == [''] else sys.path[:1]; "
+    "sys.modules['debugpy'] = None; "
+    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+)
 #: kernel arguments: IPython keeps its input history in memory only (reset between runs)
 NO_HISTORY = ("--HistoryManager.enabled=False",)
 
@@ -213,6 +224,7 @@ def ipc_kernel_manager(
             ``None``: discarded.
         env: the kernel's environment (from ``kernel_environ``); ``None``: this process's.
     """
+    from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
 
     kernel_env = dict(env) if env is not None else None
@@ -220,11 +232,36 @@ def ipc_kernel_manager(
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(transport="ipc", **kwargs)
+            if self.kernel_name == NATIVE_KERNEL:  # no kernel-spec discovery (it imports
+                # IPython and ipykernel in this process, ≈ 0.1 s of CPU per command): the
+                # native kernel of this interpreter, the one that has runbook_lib installed,
+                # started by KERNEL_BOOT
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}"],
+                    display_name="Python 3 (ipykernel)",
+                    language="python",
+                    metadata={"debugger": True},
+                )
             # absolute paths in a private folder, named by this process (``clean_leftovers``):
             # the kernel may start in another working directory
             name = f"kernel-{os.getpid()}-{stdlib_secrets.token_hex(6)}"
             self.ip = str(socket_folder() / name)
             self.connection_file = str(socket_folder() / f"{name}.json")
+
+        async def shutdown_kernel(  # type: ignore[override]
+            self, now: bool = False, restart: bool = False
+        ) -> None:
+            """Stop the kernel at once (``now`` is always true here).
+
+            When a headless kernel is shut down its cells are done: their output is in the
+            notebook, their record, deliveries and leak-guard announcements were written
+            synchronously by the cells, and nothing of this package runs at a kernel's exit.
+            The graceful path (shutdown_request, then wait) cost the kernel's teardown, and
+            ipykernel 7 sometimes answers shutdown_request without exiting: the manager then
+            waited 2.5 s before SIGTERM (one run in three). jupyter_client still removes the
+            connection file and the IPC sockets.
+            """
+            await super().shutdown_kernel(now=True, restart=restart)
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             # no history database: every run's input (its parameters: account, users,

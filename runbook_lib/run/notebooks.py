@@ -6,6 +6,7 @@ import difflib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -121,12 +122,82 @@ def find_notebook(name: str, folder: Path | None = None) -> Path:
     )
 
 
-def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares in its ``parameters`` cell (papermill's inspection)."""
-    from papermill.inspection import inspect_notebook
+#: papermill's ``PythonTranslator.PARAMETER_PATTERN``: ``name: type = value  # help``
+_PARAMETER = re.compile(
+    r"^(?P<target>\w[\w_]*)\s*(:\s*[\"']?(?P<annotation>\w[\w_\[\],\s]*)[\"']?\s*)?=\s*"
+    r"(?P<value>.*?)(\s*#\s*(type:\s*(?P<type_comment>[^\s]*)\s*)?(?P<help>.*))?$"
+)
 
-    params: dict[str, dict[str, Any]] = inspect_notebook(str(path))
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell, as papermill's
+    ``inspect_notebook`` reads them (``name``, ``inferred_type_name``, ``default``, ``help``).
+
+    Read here, with papermill's own pattern, so that the parameter checks before any kernel
+    starts do not import papermill (and nbclient, jupyter_client, nbformat's validator): the
+    ``runbook`` command's start stays cheap (tests/run/test_notebook_parameters.py compares
+    the two).
+    """
+    try:
+        book = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise BadInput(
+            _(
+                "Cannot read the notebook {path} ({problem}): restore it (git checkout) and run "
+                "again."
+            ).format(path=path, problem=type(err).__name__)
+        ) from err
+    cell = next(
+        (
+            c
+            for c in book.get("cells", [])
+            if "parameters" in (c.get("metadata", {}).get("tags") or [])
+        ),
+        None,
+    )
+    if cell is None:
+        return {}
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
+    params: dict[str, dict[str, Any]] = {}
+    for definition in _definitions(source):
+        match = _PARAMETER.match(definition)
+        if match is None or match["target"] is None:
+            continue
+        name = match["target"].strip()
+        params[name] = {
+            "name": name,
+            "inferred_type_name": str(match["annotation"] or match["type_comment"] or None).strip(),
+            "default": str(match["value"]).strip(),
+            "help": str(match["help"] or "").strip(),
+        }
     return params
+
+
+def _definitions(source: str) -> list[str]:
+    """The cell's assignments, one string each (papermill's grouping: a definition over
+    several lines keeps only its last line's comment, the help)."""
+
+    def flat(lines: list[str]) -> str:
+        text = "".join(
+            (line[: line.index("#")] if "#" in line else line).strip() for line in lines[:-1]
+        )
+        return text + (lines[-1].strip() if lines else "")
+
+    groups: list[str] = []
+    lines: list[str] = []
+    for line in source.splitlines():
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        equals = line.count("=")
+        if equals:
+            groups.append(flat(lines))
+            lines = []
+            if equals > 1:  # papermill skips the line too (and logs it)
+                continue
+        lines.append(line)
+    groups.append(flat(lines))
+    return [g for g in groups if g]
 
 
 class _NotPlain(yaml.YAMLError):

@@ -226,6 +226,7 @@ def s0_findings_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str,
         "-p",
         "fail_on_findings",
         "true",
+        *("--html", "each"),  # the HTML export too, private like every artifact
         "--output-dir",
         str(output),
     )

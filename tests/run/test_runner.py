@@ -190,7 +190,9 @@ def test_s0_run_exits_0_and_says_where_the_records_are(
     assert code == 0
     assert f"▶ {S0} … done (0 writes" in out
     assert "Run records: " in out
-    assert {f"{S0}.html", f"{S0}.ipynb", "run.json"} <= {p.name for p in run_dir.iterdir()}
+    names = {p.name for p in run_dir.iterdir()}
+    assert {f"{S0}.ipynb", "run.json"} <= names
+    assert f"{S0}.html" not in names  # made only with --html each (issue 24)
 
 
 def test_plan_mode_run_makes_zero_writes(s0_plan_run: tuple[int, str, Path]) -> None:

@@ -61,6 +61,7 @@ RUN_ALL = Scenario(
         "{sandbox_yaml}",
         *(text for name, value in _ALL_PARAMS for text in ("-p", name, value)),
         "--log-output",
+        *("--html", "each"),  # the leak scans cover the HTML export too
     ),
     env=((FAULT_THROTTLE_VAR, "3"),),  # every 3rd request answered Throttling: retries absorb it
     delivers=tuple((book, ALL_USER) for book in ("01", "02", "03")),
@@ -105,6 +106,7 @@ FAULT_02_PROCESS = Scenario(
         "secrets_dir",
         "{secrets}",
         "--log-output",
+        *("--html", "each"),  # the leak scans cover the HTML export too
     ),
     env=((FAULT_AT_WRITE_VAR, str(WRITES["02"])),),
     prepare=create_users("FaultCli02"),
