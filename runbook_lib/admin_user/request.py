@@ -22,6 +22,7 @@ from runbook_lib.core.markers import DEFAULT_LEASE, PREFIX, lease_of
 from runbook_lib.core.secret_files import resolve_secrets_dir
 from runbook_lib.core.tags import MAX_TAGS, validate_tags
 from runbook_lib.core.validation import (
+    validate_bool,
     validate_choice,
     validate_group_name,
     validate_path,
@@ -92,16 +93,6 @@ class Request:
                 )
             )
         return "\n".join(lines)
-
-
-def _bool(value: object, param: str) -> bool:
-    if not isinstance(value, bool):
-        raise BadInput(
-            _("{param} {value!r} must be true or false: fix the parameter.").format(
-                param=param, value=value
-            )
-        )
-    return value
 
 
 def _tags(tags: Mapping[str, str] | None, param: str, console: bool) -> Tags:
@@ -243,8 +234,8 @@ def check_inputs(
     Raises:
         BadInput: as ``check_request``.
     """
-    console = _bool(console_access, "console_access")
-    reset = _bool(password_reset_required, "password_reset_required")
+    console = validate_bool(console_access, "console_access")
+    reset = validate_bool(password_reset_required, "password_reset_required")
     admin_group = validate_group_name(group_name)
     validate_path(path)
     if not isinstance(policy_arn, str) or not _POLICY_ARN_RE.fullmatch(policy_arn):

@@ -204,6 +204,21 @@ def validate_account_id(value: str, param: str = "expected_account_id") -> str:
     )
 
 
+def validate_bool(value: object, param: str) -> bool:
+    """Check that a parameter is true or false (YAML's booleans, not the text "true").
+
+    Raises:
+        BadInput: anything else, named.
+    """
+    if isinstance(value, bool):
+        return value
+    raise BadInput(
+        _("{name} {value} must be true or false: fix the parameter.").format(
+            name=param, value=repr(value)
+        )
+    )
+
+
 def validate_choice(value: str, choices: Sequence[str], param: str) -> str:
     """Check that a value is one of a fixed set of choices (exact, case-sensitive).
 

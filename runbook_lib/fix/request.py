@@ -7,9 +7,7 @@ again when the plan is made; this covers what 07 itself declares with a type or 
 
 from __future__ import annotations
 
-from runbook_lib.core.errors import BadInput
-from runbook_lib.core.i18n import _
-from runbook_lib.core.validation import validate_choice, validate_user_name
+from runbook_lib.core.validation import validate_bool, validate_choice, validate_user_name
 from runbook_lib.identity_center.request import check_person
 from runbook_lib.root_usage.cis import validate_version
 from runbook_lib.virtual_mfa.seed import SEED_DESTINATIONS
@@ -45,12 +43,7 @@ def check_inputs(
     """
     validate_version(cis_version)
     for name, value in (("apply", apply), ("yes", yes), ("plan", plan)):
-        if not isinstance(value, bool):
-            raise BadInput(
-                _("{name} {value} must be true or false: fix the parameter.").format(
-                    name=name, value=repr(value)
-                )
-            )
+        validate_bool(value, name)
     if user_name:
         validate_user_name(user_name)
     check_person(email=email, given_name=given_name, family_name=family_name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import _
+from runbook_lib.core.validation import validate_bool
 
 #: the AWS managed policy the permission set gets
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -251,12 +252,7 @@ def check_inputs(
         ("password_setup_confirmed", password_setup_confirmed),
         ("mfa_registered_confirmed", mfa_registered_confirmed),
     ):
-        if not isinstance(flag, bool):
-            raise BadInput(
-                _("{name} {value} must be true or false: fix the parameter.").format(
-                    name=param, value=repr(flag)
-                )
-            )
+        validate_bool(flag, param)
     return IdcRequest(
         user_name=name,
         email=address,

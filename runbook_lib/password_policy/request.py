@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import BadInput
 from runbook_lib.core.i18n import N_, _
+from runbook_lib.core.validation import validate_bool
 from runbook_lib.password_policy.state import PasswordPolicy, describe
 
 #: IAM's limits for UpdateAccountPasswordPolicy (botocore's service model)
@@ -190,12 +191,7 @@ def check_inputs(
         password_reuse_prevention, "password_reuse_prevention", 1, MAX_REUSE_PREVENTION, "none"
     )
     for name in _BOOLEANS:
-        if not isinstance(flags[name], bool):
-            raise BadInput(
-                _("{name} {value} must be true or false: fix the parameter.").format(
-                    name=name, value=repr(flags[name])
-                )
-            )
+        validate_bool(flags[name], name)
     if hard_expiry and not age:
         raise BadInput(
             _(
