@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from runbook_lib.access_key.destination import read_back
 from runbook_lib.access_key.state import KeyPlan, NewKey
 from runbook_lib.core import aws
+from runbook_lib.core.boto import new_session
 from runbook_lib.core.context import RunContext
 from runbook_lib.core.errors import VerifyFailed
 from runbook_lib.core.i18n import N_, _
@@ -34,7 +34,7 @@ SANDBOX_NOTE = N_(
 
 def sts_client_for(ctx: RunContext, key_id: str, secret: Secret) -> Any:
     """An STS client that signs with the given key (same endpoint and region as the run)."""
-    session = boto3.Session(
+    session = new_session(
         aws_access_key_id=key_id,
         aws_secret_access_key=secret.text(),
         region_name=ctx.connection.session.region_name or ctx.spec.region or "us-east-1",

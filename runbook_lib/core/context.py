@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.core import aws, environ, reset
+from runbook_lib.core import aws, environ, gcdefer, reset
 from runbook_lib.core.errors import EXIT_CODE_BY_NAME, EXIT_FAILED, AwsError, TargetRefused
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord, is_write
@@ -276,6 +276,7 @@ def preflight(
         reason = root_reason or _("allowed for this runbook")
         record.warn(_("Running as the root user: {reason}.").format(reason=reason))
     record.save()
+    gcdefer.resume()  # a headless kernel's imports are done (run/kernels.py KERNEL_BOOT)
     return RunContext(
         spec=spec,
         connection=connection,

@@ -20,11 +20,12 @@ sessions, botocore credentials. The host discards a kernel whose report is not e
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,30 @@ def watch(name: str, kind: type) -> None:
     _WATCHED[name] = kind
 
 
+@contextlib.contextmanager
+def _collections_deferred() -> Iterator[None]:
+    """Make ``gc.collect()`` a no-op for the block (IPython's reset collects twice: in the
+    output cache's flush and at the end of ``%reset``); ``survivors()`` collects once after."""
+    collect = gc.collect
+    gc.collect = lambda generation=2: 0
+    try:
+        yield
+    finally:
+        gc.collect = collect
+
+
 def _reset_namespace() -> None:
-    """IPython's ``%reset -f`` (user namespace, output cache) when running in a kernel, and its
-    input history (``In``, ``_ih``, ``%history``: the last run's injected parameters name its
-    account, users and folders) in a new history session."""
+    """What IPython's ``%reset -f`` does (the user namespace, the output cache) when running in
+    a kernel, and its input history (``In``, ``_ih``, ``%history``: the last run's injected
+    parameters name its account, users and folders) in a new history session."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with ipykernel
         return
     shell = get_ipython()
     if shell is not None:
-        shell.run_line_magic("reset", "-f")
+        with _collections_deferred():
+            shell.reset(new_session=False)  # %reset -f, without its garbage collections
         shell.history_manager.reset(new_session=True)
 
 

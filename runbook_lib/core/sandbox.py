@@ -128,11 +128,9 @@ def sandbox_session(region: str = SANDBOX_REGION) -> boto3.Session:
     business in a sandbox session. A kernel the fan-out runner points at a member account
     (``RUNBOOK_SANDBOX_ACCOUNT``) uses that member's ``AssumeRole`` credentials.
     """
-    import boto3
-    import botocore.session
+    from runbook_lib.core.boto import new_session
 
-    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    return boto3.Session(botocore_session=core, region_name=region, **_session_credentials())
+    return new_session(region_name=region, read_profile=False, **_session_credentials())
 
 
 def _request_ids_off_the_seed() -> None:
@@ -223,6 +221,9 @@ class Sandbox:
     #: this server's ID for its whole life (``sandbox_instance``), recorded in every run.json
     #: so that ``--compare`` refuses two runs of different sandboxes
     instance: str = ""
+    #: serve from a child process (``SandboxChild``) instead of a thread of this one: a
+    #: fan-out's runner then keeps its own core for the kernels' clients, moto gets another
+    child: bool = False
 
     def start(self) -> Sandbox:
         """Start the server on a free loopback port, load managed policies and seed it.
@@ -230,10 +231,15 @@ class Sandbox:
         Returns:
             ``self``, running.
         """
+        if self.child:
+            self._server = SandboxChild(self.seed, self.member_accounts)
+            self.url, self.instance, self.accounts = self._server.start()
+            return self
         # read by moto when it builds the IAM backend: AdministratorAccess must exist
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         sandbox_org.parse_managed_policies_once()
+        sandbox_org.list_moto_modules_once()
         sandbox_sso.answer_like_aws()  # runbook 06: duplicates refused as AWS does
         from moto.server import ThreadedMotoServer
 
@@ -295,6 +301,90 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+#: what a sandbox child runs: start a ``Sandbox``, print its URL, serve until stdin closes
+_CHILD_CODE = (
+    "import sys; sys.path[:1] = [] if sys.path[:1] == [''] else sys.path[:1]; "
+    "from runbook_lib.core.sandbox import _serve_child; _serve_child()"
+)
+#: seconds a sandbox child may take to start (a 1,000-member Organization: ≈ 20 s here)
+CHILD_START_TIMEOUT = 600
+
+
+class SandboxChild:
+    """A ``Sandbox`` served by a child process of this one (``Sandbox(child=True)``).
+
+    The child lives exactly as long as its stdin: ``stop()`` closes it, and so does the end of
+    this process however it ends (Ctrl-C, ``kill -9``), so a child never outlives its parent.
+    It ignores SIGINT: a Ctrl-C in the terminal reaches the whole process group, and a
+    fan-out's accounts still running must finish on it.
+    """
+
+    def __init__(self, seed: int, member_accounts: int) -> None:
+        self.seed, self.member_accounts = seed, member_accounts
+        self.proc: Any = None
+
+    def start(self) -> tuple[str, str, list[str]]:
+        """Start the child; its URL, instance ID and member accounts.
+
+        Raises:
+            RuntimeError: the child did not start (its last line of stderr says why).
+        """
+        import subprocess
+        import sys
+        import tempfile
+
+        env = dict(os.environ)
+        strip_real_credentials(env)
+        options = json.dumps({"seed": self.seed, "member_accounts": self.member_accounts})
+        with tempfile.TemporaryFile() as errors:
+            self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed code
+                [sys.executable, "-c", _CHILD_CODE, options],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=env,
+            )
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait(CHILD_START_TIMEOUT)
+                errors.seek(0)
+                said = errors.read().decode("utf-8", "replace").strip().splitlines()
+                raise RuntimeError(f"the sandbox did not start: {(said or [''])[-1]}")
+        answer = json.loads(line)
+        return str(answer["url"]), str(answer["instance"]), list(answer["accounts"])
+
+    def stop(self) -> None:
+        """End the child (closing its stdin) and wait for it."""
+        if self.proc is None:
+            return
+        import subprocess
+
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def _serve_child() -> None:
+    """The sandbox child's body: start, print ``{"url", "instance", "accounts"}``, serve until
+    stdin closes."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    options = json.loads(sys.argv[1])
+    box = Sandbox(seed=int(options["seed"]), member_accounts=int(options["member_accounts"]))
+    box.start()
+    answer = {"url": box.url, "instance": box.instance, "accounts": box.accounts}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.flush()
+    sys.stdin.read()  # EOF: the parent stopped the sandbox or ended
+    box.stop()
 
 
 def running_sandbox_url(env: Mapping[str, str] | None = None) -> str:

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ProfileNotFound
 
+from runbook_lib.core.boto import new_session
 from runbook_lib.core.errors import BadInput, TargetRefused
 from runbook_lib.core.i18n import _
 from runbook_lib.core.sandbox import embedded_sandbox, sandbox_session
@@ -150,7 +151,7 @@ def connect(spec: TargetSpec) -> Connection:
         url = embedded_sandbox()
         return Connection(sandbox_session(), url, config)
     try:
-        session = boto3.Session(profile_name=spec.profile or None, region_name=spec.region or None)
+        session = new_session(profile_name=spec.profile or None, region_name=spec.region or None)
     except ProfileNotFound as err:
         raise TargetRefused(
             _(

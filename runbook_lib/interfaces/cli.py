@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.core import gcdefer
 from runbook_lib.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -293,7 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # jsonschema imports rfc3987_syntax when it is installed (jupyter-events pulls it in), and
     # compiling its grammar costs ≈2 s of every run; nbformat's schemas never use IRI formats.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    gcdefer.defer()  # back on once a run's imports are done (engine.execute)
     args = _parser().parse_args(argv)
+    if args.command not in ("run", "fix"):
+        gcdefer.resume()
     try:
         if args.command == "list":
             return _list()
@@ -318,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         nothing = " " + _("Nothing was changed.") if err.exit_code == EXIT_BAD_INPUT else ""
         print(f"runbook: {safe_text(err)}{nothing}", file=sys.stderr)  # may quote AWS
         return err.exit_code
+    finally:
+        gcdefer.resume()
     return EXIT_FAILED
 
 

@@ -196,7 +196,8 @@ def _sandbox_url(args: argparse.Namespace, params: dict[str, Any]) -> tuple[str,
         if args.member_accounts:
             Sandbox(url=url).ensure_members(args.member_accounts)
         return url, None
-    box = Sandbox(member_accounts=args.member_accounts).start()
+    # served by a child process: moto's work then runs beside the runner's, not under its GIL
+    box = Sandbox(member_accounts=args.member_accounts, child=True).start()
     return box.url, box
 
 

@@ -69,9 +69,9 @@ class FanoutTarget:
 
     def client_with(self, service: str, credentials: Mapping[str, str]) -> Any:
         """A client of ``service`` with other credentials (a root session's), same endpoint."""
-        import boto3
+        from runbook_lib.core.boto import new_session
 
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],

@@ -38,6 +38,64 @@ def warm_kernels(pool: KernelPool | None) -> Iterator[None]:
         _POOL.reset(token)
 
 
+#: seconds between two saves of the executed notebook while its cells run (papermill saves
+#: before and after every cell: ≈ 10 ms each, most of a warm run's own cost on the host)
+SAVE_EVERY = 2.0
+ENGINE_NAME = "runbook"
+
+
+def _register_engine() -> str:
+    """papermill's nbclient engine, saving the notebook at most every ``SAVE_EVERY`` seconds
+    while cells run and always when they end (success, a failed cell, a dead kernel, Ctrl-C):
+    the saved notebook is the same, with fewer copies of it written on the way."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    if ENGINE_NAME in papermill_engines._engines:  # noqa: SLF001
+        return ENGINE_NAME
+
+    class SparseSaves(NotebookExecutionManager):  # type: ignore[misc]
+        final = False
+
+        def save(self, **kwargs: Any) -> None:
+            if self.final or (self.now() - self.last_save_time).total_seconds() >= SAVE_EVERY:
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs: Any) -> None:
+            self.final = True
+            super().notebook_complete(**kwargs)
+
+    class RunbookEngine(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb: Any,
+            kernel_name: str,
+            output_path: str | None = None,
+            progress_bar: bool = True,
+            log_output: bool = False,
+            autosave_cell_every: int = 30,
+            **kwargs: Any,
+        ) -> Any:
+            # papermill's Engine.execute_notebook with the sparse-saving manager
+            nb_man = SparseSaves(
+                nb,
+                output_path=output_path,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                autosave_cell_every=autosave_cell_every,
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE_NAME, RunbookEngine)
+    return ENGINE_NAME
+
+
 def execute(
     notebook: Path,
     output: Path | None,
@@ -53,8 +111,9 @@ def execute(
 
     Args:
         notebook: the notebook file; the kernel starts in its folder.
-        output: where papermill saves the executed notebook (after every cell, and on
-            failure); ``None``: nowhere, the caller gets the node only.
+        output: where papermill saves the executed notebook (while the cells run, at most
+            every ``SAVE_EVERY`` seconds, and when they end, however they end); ``None``:
+            nowhere, the caller gets the node only.
         env: the kernel's environment, from ``kernel_environ``.
         parameters: injected after the ``parameters`` cell (papermill); none: nothing injected.
         kernel_log: where the kernel's own stderr goes (``None``: discarded).
@@ -75,6 +134,9 @@ def execute(
     """
     import papermill as pm
 
+    from runbook_lib.core import gcdefer
+
+    gcdefer.resume()  # the command's imports are done (cli.main deferred the collector)
     folder = notebook.resolve().parent
     common: dict[str, Any] = {
         "parameters": dict(parameters) if parameters else None,
@@ -84,6 +146,7 @@ def execute(
         "cwd": str(folder),
         "store_widget_state": False,
         "record_timing": record_timing,
+        "engine_name": _register_engine(),
     }
     # absolute: papermill saves after each cell from inside the kernel's folder
     saved = str(output.resolve()) if output is not None else None

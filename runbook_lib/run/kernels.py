@@ -105,6 +105,9 @@ NATIVE_KERNEL = "python3"
 KERNEL_BOOT = (
     "import sys; sys.path[:1] = [] if sys.path[:1] == [''] else sys.path[:1]; "
     "sys.modules['debugpy'] = None; "
+    # the collector is off while the kernel and the first cells import (core/gcdefer.py);
+    # preflight() (or the pool's warm imports) turns it back on
+    "from runbook_lib.core import gcdefer; gcdefer.defer(); "
     "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
 )
 #: kernel arguments: IPython keeps its input history in memory only (reset between runs)
@@ -231,6 +234,8 @@ def ipc_kernel_manager(
 
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
+            # its wait_for_ready has no fixed 0.2 s at the end (ready_client.py)
+            kwargs.setdefault("client_class", "runbook_lib.run.ready_client.ReadyKernelClient")
             super().__init__(transport="ipc", **kwargs)
             if self.kernel_name == NATIVE_KERNEL:  # no kernel-spec discovery (it imports
                 # IPython and ipykernel in this process, ≈ 0.1 s of CPU per command): the

@@ -138,8 +138,10 @@ class KernelPool:
                 return kc
 
         kernel.km = PooledKernelManager(kernel_name="python3")
-        # imported while the kernel boots; gc.freeze: later collections skip these objects
+        # imported while the kernel boots; then gc.freeze (later collections skip these
+        # objects) and the collector back on (KERNEL_BOOT deferred it: core/gcdefer.py)
         warm = "import " + ", ".join(WARM_IMPORTS) + "; import gc; gc.freeze()"
+        warm += "; from runbook_lib.core import gcdefer; gcdefer.resume()"
         _run_sync(kernel.km.start_kernel)(
             extra_arguments=[f"--IPKernelApp.exec_lines={warm}"], cwd=os.getcwd()
         )
