@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PIP) install --require-hashes --no-deps -r requirements.lock
 	$(PIP) install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	$(PIP) check
+	@# the library's bytecode, once: with PYTHONDONTWRITEBYTECODE (most containers) every run
+	@# and every kernel compiled runbook_lib from source again (≈ 60 ms each, docs/warm-kernels.md)
+	$(PY) -m compileall -q -j 0 runbook_lib
 	touch $(STAMP)
 
 # regenerate both locks from pyproject.toml and deploy/airflow-requirements.txt (newest versions

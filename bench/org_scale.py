@@ -3,7 +3,7 @@
 ``runbook run 00 --org --member-accounts N`` as a user types it (its own sandbox: the start of
 an N-member Organization is in the time and the memory), at N = 100 and 1000 by default:
 - wall seconds of the whole command, peak RSS of its whole process tree (runner with its
-  embedded sandbox, kernels; sampled every 0.25 s with psutil), CPU seconds of the tree;
+  sandbox, kernels; sampled every 0.25 s with psutil), CPU seconds of the tree;
 - that the summary has N + 1 rows, each account once, and every account's record is complete
   (``account.json`` finished, ``run.json`` with the account and an exit code);
 - the marginal cost per added account, (t(large) − t(small)) / (large − small);
@@ -115,9 +115,10 @@ def section(results: list[dict[str, Any]], base: list[dict[str, Any]], sizes: li
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
         "Each row is one `runbook run 00 --org --member-accounts N` as typed (its own sandbox: "
         "the start of the Organization is included; default concurrency and `--html none`); "
-        "peak RSS and CPU are of the whole process tree (runner with its embedded sandbox, "
-        "kernels). Load average (1 min) at each start is in the table: other work shared the "
-        "2 cores, so absolute seconds are inflated.",
+        "peak RSS and CPU are of the whole process tree (runner, kernels, and the sandbox: "
+        "a child process of the runner since issue 24's second pass, a thread of it before). "
+        "Load average (1 min) at each start is in the table; it includes the run of the row "
+        "before, so a figure near or above the 2 cores means work shared the machine.",
         "",
         "| code | accounts | wall (s) | per account (s) | peak RSS, tree (MiB) | CPU, tree (s) "
         "| exit | load | summary complete |",
