@@ -383,6 +383,8 @@ def _serve_child() -> None:
     answer = {"url": box.url, "instance": box.instance, "accounts": box.accounts}
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
+    # nobody reads the pipe after that line: anything printed later must not fill it and block
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.stdin.read()  # EOF: the parent stopped the sandbox or ended
     box.stop()
 
