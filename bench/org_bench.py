@@ -34,6 +34,9 @@ AWSCLI_CALLS = {
     "iam:GetAccountAuthorizationDetails": 1,
     "iam:GetAccountPasswordPolicy": 1,
     "iam:ListVirtualMFADevices": 1,
+    "organizations:DescribeOrganization": 1,
+    "sso-admin:ListInstances": 1,
+    "sso-admin:ListPermissionSets": 1,
 }
 SIZES = (10, 50)
 

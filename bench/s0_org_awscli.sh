@@ -31,6 +31,18 @@ one_account() {
     > "$dir/authorization.json"
   $aws iam get-account-password-policy > "$dir/password-policy.json" 2>/dev/null || true
   $aws iam list-virtual-mfa-devices > "$dir/mfa.json"
+  # IAM Identity Center in this account (S0's 2.1.x checks): the Organization, the instance,
+  # its permission sets and their assignments here
+  $aws organizations describe-organization > "$dir/organization.json" 2>/dev/null || true
+  local instance set
+  instance=$($aws sso-admin list-instances --query 'Instances[0].InstanceArn' --output text)
+  if [ "$instance" != None ]; then
+    for set in $($aws sso-admin list-permission-sets --instance-arn "$instance" \
+        --query 'PermissionSets[]' --output text); do
+      $aws sso-admin list-account-assignments --instance-arn "$instance" --account-id "$id" \
+        --permission-set-arn "$set" > "$dir/assignments-${set##*/}.json"
+    done
+  fi
 }
 export -f one_account
 
