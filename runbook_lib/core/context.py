@@ -17,6 +17,7 @@ from runbook_lib.core import aws, environ, gcdefer, reset
 from runbook_lib.core.errors import EXIT_CODE_BY_NAME, EXIT_FAILED, AwsError, TargetRefused
 from runbook_lib.core.i18n import N_, _
 from runbook_lib.core.record import RunRecord, is_write
+from runbook_lib.core.sandbox import sandbox_instance
 from runbook_lib.core.target import Connection, TargetSpec, connect
 from runbook_lib.core.wording import safe_text
 
@@ -272,6 +273,8 @@ def preflight(
             + _(S0_ADVICE)
         )
     record.target, record.account_id, record.caller_arn = spec.describe(), account, arn
+    if spec.target == "sandbox" and not running_headless():  # the runner adds it to its runs
+        record.sandbox_instance = sandbox_instance(connection.endpoint_url or "")
     if is_root:
         reason = root_reason or _("allowed for this runbook")
         record.warn(_("Running as the root user: {reason}.").format(reason=reason))

@@ -59,7 +59,8 @@ class RunRecord:
     run_id: str = field(default_factory=lambda: "r" + secrets.token_hex(6))
     target: str = ""
     account_id: str = ""
-    #: on the sandbox, which server (``core.sandbox.sandbox_instance``; the runner adds it):
+    #: on the sandbox, which server (``core.sandbox.sandbox_instance``; the runner adds it to
+    #: its runs, ``preflight`` to a Lab or Voilà page's record):
     #: with ``account_id``, what ``--compare`` checks before comparing two audits
     sandbox_instance: str = ""
     caller_arn: str = ""

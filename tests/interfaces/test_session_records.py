@@ -20,6 +20,7 @@ from support.aws import sandbox_url
 
 from runbook_lib.core import environ
 from runbook_lib.core.record import LOADS, RunRecord
+from runbook_lib.core.sandbox import sandbox_instance
 from runbook_lib.interfaces import apps
 from runbook_lib.interfaces import session as session_mod
 from runbook_lib.interfaces.cli import main
@@ -77,6 +78,9 @@ def test_a_page_that_verified_exits_0_with_its_parameters(pages: Path) -> None:
     assert record["status"] == "done" and record["exit_code"] == 0
     assert record["parameters"]["cis_version"] == "5.0.0"
     assert record["parameters"]["target"] == "sandbox"
+    # --compare checks a page's audit against a run's like two runs': same sandbox, same ID
+    assert record["sandbox_instance"] == sandbox_instance(sandbox_url())
+    assert record["sandbox_instance"].startswith("sbx-")
 
 
 def test_a_missing_user_on_a_private_sandbox_names_the_restart(pages: Path) -> None:
